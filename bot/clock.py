@@ -77,3 +77,9 @@ class ManualClock:
 
 def _monotonic() -> float:
     return time.monotonic()
+
+
+def wall_now() -> datetime:
+    """Real time, for leases, retries and rate limits: things that happen on the wire,
+    which the injected clock (the bot's business time) must not speed up or freeze."""
+    return datetime.now(timezone.utc)

@@ -1,0 +1,144 @@
+"""Wiring: one builder for every seam (settings, database, clock, platform), so tests and
+the sandbox can swap any of them. Background tasks are tracked and stopped together."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot import outbox
+from bot.clock import Clock, SystemClock, wall_now
+from bot.commands import load_all
+from bot.config import Settings
+from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
+from bot.feishu.platform import Platform
+from bot.i18n import t
+from bot.router import Router
+from bot.sender import Sender
+from bot.services import Services
+from bot.store import inbox
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+from bot.worker import InboxWorkers
+
+log = logging.getLogger("bot.app")
+
+
+class LiveOpsBot:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
+                 platform: Platform | None = None, worker_id: str | None = None,
+                 concurrency: int = 4, lease: timedelta = timedelta(seconds=60)) -> None:
+        load_all()
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.db = db or Database(settings.database_url)
+        self.platform = platform or Platform(settings.domain, settings.app_id, settings.app_secret)
+        self.svc = Services(settings=settings, db=self.db, clock=clock or SystemClock(),
+                            platform=self.platform)
+        self.router = Router(self.svc)
+        self.workers = InboxWorkers(self.svc, self.router, self.worker_id, concurrency=concurrency,
+                                    lease=lease)
+        self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc,
+                             on_failure=self._send_failed)
+        self.svc.wake_sender = self.sender.wake
+        self.ingress = Ingress(encrypt_key=settings.encrypt_key,
+                               verification_token=settings.verification_token,
+                               store=self._store, on_stored=self.workers.wake)
+        self._tasks: list[asyncio.Task] = []
+        self.started = False
+
+    async def _store(self, **fields) -> bool:
+        return await inbox.store_event(self.db, now=wall_now(), **fields)
+
+    # -- HTTP -------------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/feishu/events", self.ingress.handle)
+        app.router.add_post("/feishu/cards", self.ingress.handle)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+        self.add_routes(app)
+        return app
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        db_ok = await self.db.ping()
+        workers_ok = self.started and self.workers.alive > 0 and self.sender.running
+        body = {"database": db_ok, "workers": workers_ok, "bot": self.svc.bot.open_id or None}
+        return web.json_response(body, status=200 if db_ok and workers_ok else 503)
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await self.db.migrate()
+        await self.identify()
+        self._spawn(self.workers.run(), "inbox workers")
+        self._spawn(self.sender.run(), "outbox sender")
+        self.started = True
+
+    async def identify(self, attempts: int = 5) -> None:
+        for attempt in range(attempts):
+            try:
+                info = await self.platform.bot_info()
+            except Exception:  # noqa: BLE001
+                info = {}
+            if info.get("open_id"):
+                self.svc.bot.open_id = str(info["open_id"])
+                self.svc.bot.name = str(info.get("app_name") or self.svc.bot.name)
+                log.info("bot identity %s (%s)", self.svc.bot.name, self.svc.bot.open_id)
+                return
+            await asyncio.sleep(min(2 ** attempt, 10))
+        log.error("could not read the bot's identity (GET /open-apis/bot/v3/info); "
+                  "@mentions will not be recognised until a restart")
+
+    def _spawn(self, coro, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.started = False
+        await self.platform.close()
+        await self.db.close()
+
+    async def _send_failed(self, row: OutboxMessage) -> None:
+        """Tell the admins once when a message could not be delivered for good."""
+        if row.key.startswith("notice:") or not self.settings.admins:
+            return
+        text = t(self.settings.locale, "notice.send_failed", code=row.error_code,
+                 reason=(row.last_error or "")[:100], target=row.target[:40])
+        async with self.db.session() as session:
+            for admin in self.settings.admins:
+                await outbox.enqueue(session, key=f"notice:{row.key}:{admin}", op="send",
+                                     lane=f"user:{admin}", target=admin,
+                                     payload={"receive_id_type": "open_id", "msg_type": "text",
+                                              "content": {"text": text}})
+        self.sender.wake()
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """Nothing reaches a client as a 500 with a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:  # noqa: BLE001
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error"}, status=503)

@@ -1,0 +1,158 @@
+"""Settings from the environment and a .env file.
+
+A missing or invalid setting stops start-up with one line naming the setting and the fix
+(the CLI turns ConfigError into that line and exit code 2).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}
+LOCALES = ("zh_CN", "en_US")
+TRANSPORTS = ("webhook", "ws")
+
+
+class ConfigError(Exception):
+    """One bad setting: ``setting`` names it, ``fix`` says what to do."""
+
+    def __init__(self, setting: str, problem: str, fix: str) -> None:
+        super().__init__(f"{setting}: {problem}. {fix}")
+        self.setting, self.problem, self.fix = setting, problem, fix
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str = ""
+    app_secret: str = ""
+    encrypt_key: str = ""
+    verification_token: str = ""
+    domain: str = DOMAINS["feishu"]
+    transport: str = "webhook"
+    database_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    locale: str = "zh_CN"
+    admins: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    log_json: bool = False
+    log_level: str = "INFO"
+    sandbox: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.app_id and self.app_secret)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(name, f"'{raw}' is not a yes/no value", "Use true or false.")
+
+
+def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".env",
+         sandbox: bool | None = None) -> Settings:
+    """Read settings: real environment first, then the .env file, then defaults."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if env is None else env)
+    get = lambda key, default="": (values.get(key) or default).strip()  # noqa: E731
+
+    app_id, app_secret = get("FEISHU_APP_ID"), get("FEISHU_APP_SECRET")
+    if bool(app_id) != bool(app_secret):
+        missing = "FEISHU_APP_SECRET" if app_id else "FEISHU_APP_ID"
+        raise ConfigError(missing, "is missing while the other credential is set",
+                          "Set both FEISHU_APP_ID and FEISHU_APP_SECRET, or neither to run the sandbox.")
+    if app_id and not app_id.startswith("cli_"):
+        raise ConfigError("FEISHU_APP_ID", f"'{app_id}' does not look like an app id",
+                          "Copy it from the developer console (it starts with cli_).")
+
+    raw_domain = get("FEISHU_DOMAIN", "feishu")
+    if raw_domain.lower() in DOMAINS:
+        domain = DOMAINS[raw_domain.lower()]
+    elif raw_domain.startswith(("https://", "http://127.", "http://localhost")):
+        domain = raw_domain.rstrip("/")
+        if "/" in domain.split("://", 1)[1]:
+            raise ConfigError("FEISHU_DOMAIN", "must not contain a path",
+                              "Use feishu, lark, or a bare URL such as https://open.feishu.cn.")
+    else:
+        raise ConfigError("FEISHU_DOMAIN", f"'{raw_domain}' is not feishu, lark or an https URL",
+                          "Use feishu (default), lark, or a URL such as https://open.feishu.cn.")
+
+    transport = get("BOT_TRANSPORT", "webhook").lower()
+    if transport not in TRANSPORTS:
+        raise ConfigError("BOT_TRANSPORT", f"'{transport}' is not supported", "Use webhook or ws.")
+
+    tz_name = get("BOT_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("BOT_TIMEZONE", f"'{tz_name}' is not a known time zone",
+                          "Use an IANA name such as Asia/Shanghai.") from None
+
+    locale = get("BOT_LOCALE", "zh_CN").replace("-", "_")
+    if locale not in LOCALES:
+        raise ConfigError("BOT_LOCALE", f"'{locale}' is not supported", "Use zh_CN or en_US.")
+
+    raw_port = get("BOT_PORT", "8080")
+    try:
+        port = int(raw_port)
+        if not 0 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("BOT_PORT", f"'{raw_port}' is not a port number",
+                          "Use a number between 1 and 65535, e.g. 8080.") from None
+
+    admins = tuple(a.strip() for a in get("BOT_ADMINS").replace(";", ",").split(",") if a.strip())
+    for admin in admins:
+        if not admin.startswith("ou_"):
+            raise ConfigError("BOT_ADMINS", f"'{admin}' is not an open_id",
+                              "List open_ids (ou_...) separated by commas.")
+
+    data_dir = Path(get("BOT_DATA_DIR", "data"))
+    want_sandbox = (not app_id) if sandbox is None else (sandbox or not app_id)
+    database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / ('sandbox.db' if want_sandbox else 'liveops.db')}"
+    database_url = normalise_db_url(database_url)
+
+    if transport == "ws" and not app_id and not want_sandbox:
+        raise ConfigError("BOT_TRANSPORT", "ws needs app credentials",
+                          "Set FEISHU_APP_ID and FEISHU_APP_SECRET, or use webhook.")
+    if app_id and not want_sandbox and transport == "webhook" and not (
+            get("FEISHU_ENCRYPT_KEY") or get("FEISHU_VERIFICATION_TOKEN")):
+        raise ConfigError("FEISHU_VERIFICATION_TOKEN", "is missing, so anyone could post forged events",
+                          "Copy the Verification Token (and Encrypt Key) from the app's event settings.")
+
+    return Settings(
+        app_id=app_id, app_secret=app_secret,
+        encrypt_key=get("FEISHU_ENCRYPT_KEY"), verification_token=get("FEISHU_VERIFICATION_TOKEN"),
+        domain=domain, transport=transport, database_url=database_url, timezone=tz_name,
+        locale=locale, admins=admins, host=get("BOT_HOST", "127.0.0.1"), port=port,
+        data_dir=data_dir, log_json=_bool("BOT_LOG_JSON", get("BOT_LOG_JSON", "false")),
+        log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox,
+    )
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    elif url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ConfigError("DATABASE_URL", "is neither PostgreSQL nor SQLite",
+                          "Use postgresql://user@host/db or sqlite:///data/liveops.db.")
+    return url

@@ -1,0 +1,99 @@
+"""What a handler gets: who asked, where, in which language, and ways to answer.
+
+Answers are outbox rows written in the handler's own transaction, keyed by the event that
+caused them, so processing an event twice can never answer twice.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot.cards import Card
+from bot.feishu.events import CardAction, IncomingMessage
+from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class Ctx:
+    svc: "Services"
+    session: AsyncSession
+    cause: str  # the event id; every answer's key starts with it
+    locale: str
+    user_id: str
+    chat_id: str
+    roles: set[str] = field(default_factory=set)
+    message: IncomingMessage | None = None
+    action: CardAction | None = None
+    _seq: int = 0
+
+    # -- language and time -------------------------------------------------------------
+    def t(self, key: str, **values: object) -> str:
+        return t(self.locale, key, **values)
+
+    def now(self) -> datetime:
+        return self.svc.clock.now()
+
+    def local_now(self) -> datetime:
+        return self.svc.clock.now().astimezone(self.svc.tz)
+
+    def key(self, label: str = "") -> str:
+        self._seq += 1
+        return f"evt:{self.cause}:{self._seq}{':' + label if label else ''}"
+
+    # -- answering -----------------------------------------------------------------------
+    async def reply(self, text: str | None = None, *, card: Card | dict | None = None) -> str:
+        """Answer where the event came from: a quoted reply to a message, else into the chat.
+        Returns the outbox key (usable as "@key" target to patch the card later)."""
+        msg_type, content = _content(text, card)
+        key = self.key()
+        if self.message is not None and self.message.message_id:
+            await outbox.enqueue(self.session, key=key, op="reply", lane=self.chat_id,
+                                 target=self.message.message_id,
+                                 payload={"msg_type": msg_type, "content": content})
+        else:
+            await self.send(self.chat_id, text, card=card, key=key)
+        return key
+
+    async def send(self, chat_id: str, text: str | None = None, *, card: Card | dict | None = None,
+                   key: str | None = None) -> str:
+        msg_type, content = _content(text, card)
+        key = key or self.key()
+        await outbox.enqueue(self.session, key=key, op="send", lane=chat_id, target=chat_id,
+                             payload={"receive_id_type": "chat_id", "msg_type": msg_type,
+                                      "content": content})
+        return key
+
+    async def dm(self, open_id: str, text: str | None = None, *, card: Card | dict | None = None) -> str:
+        msg_type, content = _content(text, card)
+        key = self.key()
+        await outbox.enqueue(self.session, key=key, op="send", lane=f"user:{open_id}", target=open_id,
+                             payload={"receive_id_type": "open_id", "msg_type": msg_type,
+                                      "content": content})
+        return key
+
+    async def update_card(self, message_id: str, card: Card | dict, chat_id: str | None = None) -> str:
+        key = self.key("patch")
+        body = card.to_dict() if isinstance(card, Card) else card
+        await outbox.enqueue(self.session, key=key, op="patch", lane=chat_id or self.chat_id,
+                             target=message_id, payload={"content": body})
+        return key
+
+
+def _content(text: str | None, card: Card | dict | None) -> tuple[str, dict[str, Any]]:
+    if card is not None:
+        return "interactive", card.to_dict() if isinstance(card, Card) else card
+    if text is None:
+        raise ValueError("nothing to send")
+    return "text", {"text": text}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,204 @@
+"""The one door to Feishu's Open API, through the lark-oapi client.
+
+The SDK's own token fetch is synchronous (``requests`` on the event loop), so it is switched
+off (``enable_set_token``) and every call carries a tenant token from our async, cached
+provider. Calls never raise for Feishu errors: they return an ApiResult whose ``kind`` says
+what the sender should do (ok, retry later, slow down, refresh the token, give up).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import httpx
+import lark_oapi as lark
+from lark_oapi.core.enum import AccessTokenType, HttpMethod
+from lark_oapi.core.model import BaseRequest, RequestOption
+
+log = logging.getLogger("bot.platform")
+
+TOKEN_CODES = {99991661, 99991663, 99991664, 99991665, 99991668}
+RATE_CODES = {99991400}
+CHAT_RATE_CODES = {230020}
+# Retrying these cannot help: the request or the situation must change first.
+PERMANENT_CODES = {230001, 230002, 230006, 230013, 230017, 230018, 230025, 230027, 230035,
+                   230053, 230099, 232009, 232010, 232011, 232014, 232024, 232025, 232033,
+                   99992402, 99991672, 99991679, 10003, 10014}
+
+
+@dataclass
+class ApiResult:
+    status: int
+    code: int | None
+    msg: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    kind: str = "ok"  # ok | token | rate | chat_rate | transient | permanent
+    retry_after: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+def classify(status: int, code: int | None, headers: dict[str, str]) -> tuple[str, float]:
+    if code == 0 and status < 400:
+        return "ok", 0.0
+    if code in TOKEN_CODES:
+        return "token", 0.0
+    if status == 429 or code in RATE_CODES:
+        try:
+            reset = float(headers.get("x-ogw-ratelimit-reset", "1"))
+        except ValueError:
+            reset = 1.0
+        return "rate", max(0.2, min(reset, 60.0))
+    if code in CHAT_RATE_CODES:
+        return "chat_rate", 1.0
+    if status >= 500 or code is None:
+        return "transient", 0.0
+    if code in PERMANENT_CODES or 400 <= status < 500:
+        return "permanent", 0.0
+    return "transient", 0.0
+
+
+class TokenProvider:
+    """Tenant access token, fetched with aiohttp and cached until 30 minutes before expiry."""
+
+    def __init__(self, domain: str, app_id: str, app_secret: str) -> None:
+        self.url = f"{domain}/open-apis/auth/v3/tenant_access_token/internal"
+        self.app_id, self.app_secret = app_id, app_secret
+        self._token = ""
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def get(self) -> str:
+        if self._token and time.monotonic() < self._expires:
+            return self._token
+        async with self._lock:
+            if self._token and time.monotonic() < self._expires:
+                return self._token
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+            async with self._session.post(self.url, json={"app_id": self.app_id,
+                                                          "app_secret": self.app_secret}) as resp:
+                body = await resp.json(content_type=None)
+            if not isinstance(body, dict) or body.get("code") != 0:
+                raise TokenError(f"tenant token refused: code {body.get('code') if isinstance(body, dict) else '?'}")
+            self._token = str(body["tenant_access_token"])
+            self._expires = time.monotonic() + max(60, int(body.get("expire", 7200)) - 1800)
+            return self._token
+
+    def invalidate(self, token: str | None = None) -> None:
+        if token is None or token == self._token:
+            self._token, self._expires = "", 0.0
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class TokenError(RuntimeError):
+    pass
+
+
+class Platform:
+    def __init__(self, domain: str, app_id: str, app_secret: str, timeout: float = 10.0) -> None:
+        self.domain = domain
+        self.tokens = TokenProvider(domain, app_id, app_secret)
+        self.client = (lark.Client.builder().app_id(app_id).app_secret(app_secret).domain(domain)
+                       .enable_set_token(True).timeout(timeout).log_level(lark.LogLevel.WARNING).build())
+
+    async def call(self, method: str, path: str, *, query: dict[str, str] | None = None,
+                   body: Any = None, paths: dict[str, str] | None = None) -> ApiResult:
+        """One Open API call; a token error is refreshed and retried once."""
+        for attempt in (1, 2):
+            result = await self._call_once(method, path, query, body, paths)
+            if result.kind != "token" or attempt == 2:
+                return result
+            self.tokens.invalidate()
+        return result
+
+    async def _call_once(self, method, path, query, body, paths) -> ApiResult:
+        try:
+            token = await self.tokens.get()
+        except (TokenError, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            return ApiResult(0, None, f"token: {exc.__class__.__name__}", kind="transient")
+        builder = (BaseRequest.builder().http_method(HttpMethod[method]).uri(path)
+                   .token_types({AccessTokenType.TENANT}).paths(paths or {})
+                   .queries(list((query or {}).items())))
+        if body is not None:
+            builder = builder.body(body)
+        option = RequestOption.builder().tenant_access_token(token).build()
+        try:
+            resp = await self.client.arequest(builder.build(), option)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            return ApiResult(0, None, f"network: {exc.__class__.__name__}", kind="transient")
+        raw = resp.raw
+        headers = {k.lower(): v for k, v in (raw.headers or {}).items()}
+        code, msg, data = _parse(raw.content or b"")
+        kind, retry_after = classify(raw.status_code, code, headers)
+        if kind == "token":
+            self.tokens.invalidate(token)
+        return ApiResult(raw.status_code, code, msg, data, raw.content or b"", headers, kind, retry_after)
+
+    # -- reads (not outbox sends: safe to repeat) ------------------------------------------
+    async def bot_info(self) -> dict:
+        result = await self.call("GET", "/open-apis/bot/v3/info")
+        try:
+            full = json.loads(result.body)
+        except ValueError:
+            full = {}
+        return full.get("bot") or result.data.get("bot") or {}
+
+    async def user_name(self, open_id: str) -> str:
+        result = await self.call("GET", "/open-apis/contact/v3/users/:user_id",
+                                 paths={"user_id": open_id}, query={"user_id_type": "open_id"})
+        return str((result.data.get("user") or {}).get("name", "")) if result.ok else ""
+
+    async def download(self, message_id: str, file_key: str, kind: str = "file") -> bytes | None:
+        result = await self.call("GET", "/open-apis/im/v1/messages/:message_id/resources/:file_key",
+                                 paths={"message_id": message_id, "file_key": file_key},
+                                 query={"type": kind})
+        is_json = result.headers.get("content-type", "").startswith("application/json")
+        if result.status == 200 and not is_json and result.body:
+            return result.body  # the file itself; errors come back as JSON
+        return None
+
+    async def chat_members(self, chat_id: str) -> list[dict]:
+        members, token = [], ""
+        for _ in range(50):
+            query = {"member_id_type": "open_id", "page_size": "100"}
+            if token:
+                query["page_token"] = token
+            result = await self.call("GET", "/open-apis/im/v1/chats/:chat_id/members",
+                                     paths={"chat_id": chat_id}, query=query)
+            if not result.ok:
+                break
+            members += result.data.get("items") or []
+            token = result.data.get("page_token") or ""
+            if not result.data.get("has_more") or not token:
+                break
+        return members
+
+    async def close(self) -> None:
+        await self.tokens.close()
+
+
+def _parse(content: bytes) -> tuple[int | None, str, dict]:
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None, "", {}
+    if not isinstance(body, dict):
+        return None, "", {}
+    code = body.get("code")
+    data = body.get("data")
+    return (code if isinstance(code, int) else None, str(body.get("msg", "")),
+            data if isinstance(data, dict) else {})

@@ -1,0 +1,48 @@
+"""Writing outgoing calls into the outbox, inside the caller's transaction.
+
+Each row carries an idempotency key derived from its cause (``evt:{event_id}:1``,
+``timer:{id}:{due}``), so redoing the same work never sends anything twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import wall_now
+from bot.store.models import OutboxMessage
+
+OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
+       "upload_image", "create_task")
+
+
+def feishu_uuid(key: str) -> str:
+    """Feishu's send dedupe id (≤ 50 chars), stable for one idempotency key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target: str = "",
+                  payload: dict[str, Any], callback: str | None = None) -> None:
+    """Add a row unless its key exists. Times are wall time: sending happens on the wire."""
+    if op not in OPS:
+        raise ValueError(f"unknown outbox op {op}")
+    if len(key) > 200:
+        key = key[:150] + ":" + feishu_uuid(key)
+    now = wall_now()
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(OutboxMessage).values(
+        key=key, op=op, lane=lane[:128], target=target, payload=payload, callback=callback,
+        status="pending", attempts=0, created_at=now, next_attempt_at=now,
+    ).on_conflict_do_nothing()
+    await session.execute(stmt)
+
+
+def text_content(text: str) -> dict:
+    return {"text": text}
+
+
+def mention(open_id: str, name: str = "") -> str:
+    """A mention inside a text message."""
+    return f'<at user_id="{open_id}">{name}</at>'

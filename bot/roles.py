@@ -1,0 +1,52 @@
+"""Roles and who holds them. Admins come from BOT_ADMINS; the rest are granted in chat."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import RoleGrant
+
+ADMIN, OPS, TECH, STREAMER, MEMBER = "admin", "ops", "tech", "streamer", "member"
+GRANTABLE = (OPS, TECH, STREAMER)
+ALL = (ADMIN, OPS, TECH, STREAMER, MEMBER)
+# What people type in chat, in both languages.
+NAMES = {"管理员": ADMIN, "admin": ADMIN, "运营": OPS, "ops": OPS, "运营主管": OPS,
+         "技术": TECH, "tech": TECH, "主播": STREAMER, "streamer": STREAMER,
+         "成员": MEMBER, "member": MEMBER}
+
+
+def role_from_text(text: str) -> str | None:
+    return NAMES.get(text.strip().lower())
+
+
+async def roles_of(session: AsyncSession, open_id: str, admins: tuple[str, ...]) -> set[str]:
+    held = set((await session.execute(select(RoleGrant.role).where(RoleGrant.open_id == open_id))).scalars())
+    held.add(MEMBER)
+    if open_id in admins:
+        held.add(ADMIN)
+    return held
+
+
+def allowed(held: set[str], required: str) -> bool:
+    return required == MEMBER or ADMIN in held or required in held
+
+
+async def grant(session: AsyncSession, open_id: str, role: str, by: str, now: datetime) -> bool:
+    exists = (await session.execute(select(RoleGrant.id).where(
+        RoleGrant.open_id == open_id, RoleGrant.role == role))).first()
+    if exists:
+        return False
+    session.add(RoleGrant(open_id=open_id, role=role, granted_by=by, granted_at=now))
+    return True
+
+
+async def revoke(session: AsyncSession, open_id: str, role: str) -> bool:
+    result = await session.execute(delete(RoleGrant).where(RoleGrant.open_id == open_id,
+                                                           RoleGrant.role == role))
+    return bool(result.rowcount)
+
+
+async def holders(session: AsyncSession) -> list[RoleGrant]:
+    return list((await session.execute(select(RoleGrant).order_by(RoleGrant.role, RoleGrant.open_id))).scalars())

@@ -1,0 +1,289 @@
+"""The outbox sender: takes due rows, keeps Feishu's limits, sends, records the outcome.
+
+Ordering: only the oldest unfinished row of each lane (a chat, a user) is sent, so one
+chat's messages arrive in order while different chats go in parallel.
+Limits: ≤ 5/s per lane and ≤ 50/s for the app (in-process windows), a pause for the whole
+app on 429/99991400 until x-ogw-ratelimit-reset, a lane pause on 230020.
+Failures: timeouts, 5xx and non-JSON answers are retried with exponential backoff; permanent
+errors (230002, 230099, ...) are not retried: the row is marked failed, logged, counted, and
+shown by /状态. A crash between sending and marking is harmless: the retry carries the same
+Feishu uuid, which Feishu (and the simulator) dedupe for an hour.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.clock import wall_now
+from bot.feishu.platform import ApiResult, Platform
+from bot.outbox import feishu_uuid
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+
+log = logging.getLogger("bot.sender")
+
+MAX_TRANSIENT_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+Callback = Callable[[Any, OutboxMessage, dict], Awaitable[None]]
+CALLBACKS: dict[str, Callback] = {}
+
+
+def on_sent(name: str) -> Callable[[Callback], Callback]:
+    """Register what to do once a row is sent (e.g. post a card into a group just created)."""
+
+    def wrap(fn: Callback) -> Callback:
+        CALLBACKS[name] = fn
+        return fn
+
+    return wrap
+
+
+class RateWindow:
+    """Sliding one-second windows: per lane and for the whole app."""
+
+    def __init__(self, per_lane: int = 5, per_app: int = 50) -> None:
+        self.per_lane, self.per_app = per_lane, per_app
+        self.lanes: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self.app: collections.deque[float] = collections.deque()
+        self.paused_until = 0.0
+        self.lane_paused: dict[str, float] = {}
+
+    def delay(self, lane: str, now: float) -> float:
+        wait = max(0.0, self.paused_until - now, self.lane_paused.get(lane, 0.0) - now)
+        for window, limit in ((self.lanes[lane], self.per_lane), (self.app, self.per_app)):
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= limit:
+                wait = max(wait, 1.0 - (now - window[0]) + 0.001)
+        return wait
+
+    def take(self, lane: str, now: float) -> None:
+        self.lanes[lane].append(now)
+        self.app.append(now)
+        if len(self.lanes) > 5000:  # forget idle lanes
+            for key in [k for k, w in self.lanes.items() if not w or now - w[-1] > 2]:
+                del self.lanes[key]
+
+    async def acquire(self, lane: str) -> None:
+        while True:
+            now = time.monotonic()
+            wait = self.delay(lane, now)
+            if wait <= 0:
+                self.take(lane, now)
+                return
+            await asyncio.sleep(wait)
+
+
+def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, Any]:
+    """(method, path, paths, query, body) of one outbox row."""
+    p = row.payload
+    uuid = feishu_uuid(row.key)
+    import json as _json
+
+    def content(value: Any) -> str:
+        return value if isinstance(value, str) else _json.dumps(value, ensure_ascii=False)
+
+    if row.op == "send":
+        return ("POST", "/open-apis/im/v1/messages", {}, {"receive_id_type": p.get("receive_id_type", "chat_id")},
+                {"receive_id": target, "msg_type": p["msg_type"], "content": content(p["content"]), "uuid": uuid})
+    if row.op == "reply":
+        return ("POST", "/open-apis/im/v1/messages/:message_id/reply", {"message_id": target}, {},
+                {"msg_type": p["msg_type"], "content": content(p["content"]),
+                 "reply_in_thread": bool(p.get("reply_in_thread")), "uuid": uuid})
+    if row.op == "patch":
+        return ("PATCH", "/open-apis/im/v1/messages/:message_id", {"message_id": target}, {},
+                {"content": content(p["content"])})
+    if row.op == "urgent":
+        kind = p.get("kind", "app")
+        return ("PATCH", f"/open-apis/im/v1/messages/:message_id/urgent_{kind}", {"message_id": target},
+                {"user_id_type": "open_id"}, {"user_id_list": p["user_ids"]})
+    if row.op == "create_chat":
+        body = {k: v for k, v in p.items() if k in ("name", "description", "owner_id", "user_id_list",
+                                                    "bot_id_list", "chat_mode", "chat_type")}
+        return ("POST", "/open-apis/im/v1/chats", {}, {"user_id_type": "open_id", "set_bot_manager": "true",
+                                                      "uuid": uuid}, body)
+    if row.op == "add_members":
+        return ("POST", "/open-apis/im/v1/chats/:chat_id/members", {"chat_id": target},
+                {"member_id_type": "open_id", "succeed_type": "1"}, {"id_list": p["ids"]})
+    if row.op == "update_chat":
+        return ("PUT", "/open-apis/im/v1/chats/:chat_id", {"chat_id": target}, {"user_id_type": "open_id"},
+                dict(p))
+    if row.op == "pin":
+        return ("POST", "/open-apis/im/v1/pins", {}, {}, {"message_id": target})
+    if row.op == "create_task":
+        return ("POST", "/open-apis/task/v2/tasks", {}, {"user_id_type": "open_id"},
+                {**p, "client_token": uuid})
+    raise ValueError(f"cannot send op {row.op}")
+
+
+def result_of(row: OutboxMessage, api: ApiResult) -> dict:
+    data = api.data or {}
+    if row.op in ("send", "reply"):
+        return {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", "")}
+    if row.op == "create_chat":
+        return {"chat_id": data.get("chat_id", ""), "name": data.get("name", "")}
+    if row.op == "create_task":
+        task = data.get("task") or {}
+        return {"guid": task.get("guid", ""), "url": task.get("url", "")}
+    if row.op == "add_members":
+        return {"invalid": data.get("invalid_id_list") or [], "missing": data.get("not_existed_id_list") or []}
+    return {}
+
+
+class Sender:
+    def __init__(self, db: Database, platform: Platform, worker_id: str, *,
+                 window: RateWindow | None = None, batch: int = 50,
+                 callback_env: Any = None, metrics: Any = None,
+                 on_failure: Callable[[OutboxMessage], Awaitable[None]] | None = None) -> None:
+        self.db, self.platform, self.worker_id = db, platform, worker_id
+        self.window = window or RateWindow()
+        self.batch = batch
+        self.callback_env = callback_env
+        self.metrics = metrics
+        self.on_failure = on_failure
+        self._wake = asyncio.Event()
+        self.running = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        self.running = True
+        try:
+            while True:
+                try:
+                    rows = await self.claim()
+                except Exception:  # noqa: BLE001 - database hiccup: wait and try again
+                    log.exception("outbox claim failed")
+                    rows = []
+                    await asyncio.sleep(1.0)
+                if rows:
+                    await asyncio.gather(*(self._send(row) for row in rows))
+                    continue
+                await self._idle()
+        finally:
+            self.running = False
+
+    async def _idle(self) -> None:
+        timeout = 1.0
+        try:
+            async with self.db.session() as session:
+                nxt = (await session.execute(select(func.min(OutboxMessage.next_attempt_at))
+                                             .where(OutboxMessage.status == "pending"))).scalar()
+            if nxt is not None:
+                timeout = min(1.0, max(0.01, (nxt - wall_now()).total_seconds()))
+        except Exception:  # noqa: BLE001
+            pass
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def claim(self) -> list[OutboxMessage]:
+        now = wall_now()
+        earlier = aliased(OutboxMessage)
+        due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+                  and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now))
+        blocked = exists().where(earlier.lane == OutboxMessage.lane, earlier.id < OutboxMessage.id,
+                                 earlier.status.in_(("pending", "sending")))
+        async with self.db.session() as session:
+            ids = list((await session.execute(
+                select(OutboxMessage.id).where(due, ~blocked).order_by(OutboxMessage.id)
+                .limit(self.batch).with_for_update(skip_locked=True))).scalars())
+            if not ids:
+                return []
+            rows = (await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
+                .values(status="sending", claimed_by=self.worker_id, claimed_until=now + LEASE)
+                .returning(OutboxMessage))).scalars().all()
+        return sorted(rows, key=lambda r: r.id)
+
+    async def _resolve(self, row: OutboxMessage) -> tuple[str | None, str]:
+        """The real target id; "@key" points at another row's result."""
+        if not row.target.startswith("@"):
+            return row.target, ""
+        async with self.db.session() as session:
+            dep = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.key == row.target[1:]))).scalar_one_or_none()
+        if dep is None or dep.status == "failed":
+            return None, "dependency failed or missing"
+        if dep.status != "sent":
+            return None, "wait"
+        res = dep.result or {}
+        return res.get("message_id") or res.get("chat_id") or "", ""
+
+    async def _send(self, row: OutboxMessage) -> None:
+        target, problem = await self._resolve(row)
+        if target is None:
+            if problem == "wait":
+                await self._retry(row, 1.0, "waiting for the row it refers to", None, count=False)
+            else:
+                await self._fail(row, None, problem)
+            return
+        await self.window.acquire(row.lane)
+        method, path, paths, query, body = request_for(row, target)
+        started = time.monotonic()
+        api = await self.platform.call(method, path, query=query, body=body, paths=paths)
+        if self.metrics:
+            self.metrics.send_latency.observe(time.monotonic() - started)
+        if api.ok:
+            await self._done(row, result_of(row, api))
+        elif api.kind == "rate":
+            self.window.paused_until = time.monotonic() + api.retry_after
+            await self._retry(row, api.retry_after, f"rate limited ({api.code})", api.code, count=False)
+        elif api.kind == "chat_rate":
+            self.window.lane_paused[row.lane] = time.monotonic() + api.retry_after
+            await self._retry(row, api.retry_after, "chat rate limited (230020)", api.code, count=False)
+        elif api.kind in ("transient", "token") and row.attempts + 1 < MAX_TRANSIENT_ATTEMPTS:
+            backoff = min(60.0, 0.5 * 2 ** row.attempts)
+            await self._retry(row, backoff, api.msg or f"HTTP {api.status}", api.code)
+        else:
+            await self._fail(row, api.code, api.msg or f"HTTP {api.status}")
+        if self.metrics and not api.ok:
+            self.metrics.send_errors.labels(code=str(api.code if api.code is not None else api.status)).inc()
+
+    async def _done(self, row: OutboxMessage, result: dict) -> None:
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="sent", sent_at=wall_now(), result=result, attempts=row.attempts + 1,
+                claimed_until=None))
+            if row.callback:
+                fn = CALLBACKS.get(row.callback)
+                if fn is None:
+                    log.error("no outbox callback named %s", row.callback)
+                else:
+                    await fn(self.callback_env, row, {**result, "session": session})
+        if self.metrics:
+            self.metrics.sent.labels(op=row.op).inc()
+        if row.callback:
+            self.wake()
+
+    async def _retry(self, row: OutboxMessage, delay: float, why: str, code: int | None,
+                     *, count: bool = True) -> None:
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="pending", next_attempt_at=wall_now() + timedelta(seconds=delay),
+                attempts=row.attempts + (1 if count else 0), last_error=why[:500], error_code=code,
+                claimed_until=None))
+        log.info("send retry", extra={"key": row.key, "why": why, "delay": delay})
+
+    async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,
+                claimed_until=None, sent_at=wall_now()))
+        row.error_code, row.last_error = code, why
+        log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
+        if self.on_failure is not None:
+            try:
+                await self.on_failure(row)
+            except Exception:  # noqa: BLE001
+                log.exception("failure hook failed")

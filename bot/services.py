@@ -1,0 +1,33 @@
+"""The seams every part of the bot shares, wired once in bot.app."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.commands.registry import REGISTRY, Registry
+from bot.config import Settings
+from bot.store.db import Database
+
+
+@dataclass
+class BotIdentity:
+    open_id: str = ""
+    name: str = "LiveOps"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    platform: Any  # bot.feishu.platform.Platform: reads that are not outbox sends
+    bot: BotIdentity = field(default_factory=BotIdentity)
+    registry: Registry = field(default_factory=lambda: REGISTRY)
+    wake_sender: Callable[[], None] = lambda: None
+    metrics: Any = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz

@@ -1,0 +1,77 @@
+"""The durable inbox: accepted events, claimed by workers, finished once."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.db import Database
+from bot.store.models import InboxEvent
+
+
+def insert_ignore(db: Database, model, **values):
+    """INSERT ... ON CONFLICT DO NOTHING for either dialect."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    return dialect.insert(model).values(**values).on_conflict_do_nothing()
+
+
+async def store_event(db: Database, *, event_id: str, event_type: str, message_id: str | None,
+                      payload: dict, source: str, now: datetime) -> bool:
+    """Write an accepted event. Returns False when it was already there (a redelivery)."""
+    stmt = insert_ignore(db, InboxEvent, event_id=event_id, event_type=event_type,
+                         message_id=message_id, payload=payload, source=source, status="pending",
+                         attempts=0, received_at=now)
+    async with db.session() as session:
+        result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
+                max_attempts: int = 5) -> InboxEvent | None:
+    """Take the oldest pending row, or one whose claim expired (its worker died)."""
+    claimable = or_(InboxEvent.status == "pending",
+                    and_(InboxEvent.status == "claimed", InboxEvent.claimed_until < now))
+    async with db.session() as session:
+        pick = (select(InboxEvent.id).where(claimable, InboxEvent.attempts < max_attempts)
+                .order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True))
+        row_id = (await session.execute(pick)).scalar_one_or_none()
+        if row_id is None:
+            return None
+        stmt = (update(InboxEvent).where(InboxEvent.id == row_id, claimable)
+                .values(status="claimed", claimed_by=worker, claimed_until=now + lease,
+                        attempts=InboxEvent.attempts + 1)
+                .returning(InboxEvent))
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def finish(session: AsyncSession, row_id: int, worker: str, now: datetime,
+                 *, error_ref: str | None = None, failed: bool = False) -> bool:
+    """Mark a claimed row done (inside the handler's own transaction). False if the claim
+    was lost to another worker meanwhile, in which case the caller must roll back."""
+    stmt = (update(InboxEvent)
+            .where(InboxEvent.id == row_id, InboxEvent.claimed_by == worker,
+                   InboxEvent.status == "claimed")
+            .values(status="failed" if failed else "done", done_at=now, error_ref=error_ref))
+    result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def give_up_exhausted(db: Database, now: datetime, max_attempts: int = 5) -> int:
+    """Rows that crashed their worker max_attempts times are marked failed, not retried forever."""
+    async with db.session() as session:
+        result = await session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.status == "claimed", InboxEvent.claimed_until < now,
+                   InboxEvent.attempts >= max_attempts)
+            .values(status="failed", done_at=now, error_ref="poison"))
+    return result.rowcount or 0
+
+
+async def counts(db: Database) -> dict[str, int]:
+    from sqlalchemy import func
+
+    async with db.session() as session:
+        rows = await session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
+    return {status: n for status, n in rows.all()}

@@ -1,0 +1,85 @@
+"""Inbox workers: claim an event, route it, and mark it done in the same transaction as
+everything the handler wrote (its answers included). A worker that dies mid-way leaves
+its claim to expire; another worker (or this one after a restart) takes the row again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from bot.clock import wall_now
+from bot.feishu import events
+from bot.router import Router, new_ref
+from bot.services import Services
+from bot.store import inbox
+
+log = logging.getLogger("bot.worker")
+
+
+class InboxWorkers:
+    def __init__(self, svc: Services, router: Router, worker_id: str, *, concurrency: int = 4,
+                 lease: timedelta = timedelta(seconds=60), poll: float = 1.0) -> None:
+        self.svc, self.router, self.worker_id = svc, router, worker_id
+        self.concurrency, self.lease, self.poll = concurrency, lease, poll
+        self._wake = asyncio.Event()
+        self.alive = 0
+        self.processed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await inbox.give_up_exhausted(self.svc.db, wall_now())
+        await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
+
+    async def _loop(self, n: int) -> None:
+        self.alive += 1
+        name = f"{self.worker_id}/{n}"
+        try:
+            while True:
+                try:
+                    row = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
+                except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
+                    log.exception("inbox claim failed")
+                    await asyncio.sleep(self.poll)
+                    continue
+                if row is None:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.poll)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                self._wake.set()  # there may be more: let a sibling look too
+                await self.process(row, name)
+        finally:
+            self.alive -= 1
+
+    async def process(self, row, name: str) -> None:
+        started = time.monotonic()
+        try:
+            event = events.parse(row.payload, self.svc.bot.open_id)
+        except events.EventShapeError:
+            event = events.OtherEvent(row.event_id, row.event_type)
+        try:
+            async with self.svc.db.session() as session:
+                await self.router.handle(session, event)
+                if not await inbox.finish(session, row.id, name, wall_now()):
+                    raise LostClaim(row.event_id)
+        except LostClaim:
+            log.warning("claim lost, another worker has the event", extra={"event_id": row.event_id})
+            return
+        except Exception:  # noqa: BLE001 - infrastructure trouble: leave it for a retry
+            ref = new_ref()
+            log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
+            return
+        self.processed += 1
+        if self.svc.metrics:
+            self.svc.metrics.handle_latency.observe(time.monotonic() - started)
+        self.svc.wake_sender()
+
+
+class LostClaim(Exception):
+    pass

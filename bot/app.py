@@ -43,7 +43,7 @@ class LiveOpsBot:
         self.workers = InboxWorkers(self.svc, self.router, self.worker_id, concurrency=concurrency,
                                     lease=lease)
         self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc,
-                             on_failure=self._send_failed)
+                             on_failure=self._send_failed, pulse=self.svc.pulse)
         self.svc.wake_sender = self.sender.wake
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
@@ -108,14 +108,23 @@ class LiveOpsBot:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s died", task.get_name(), exc_info=task.exception())
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, *, close_db: bool = True) -> None:
+        """Let workers finish what they hold (a few seconds at most), then cancel the rest."""
+        await self.halt()
+        await self.platform.close()
+        if close_db:
+            await self.db.close()
+
+    async def halt(self, grace: float = 5.0) -> None:
+        self.workers.stop()
+        self.sender.stop()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self.started = False
-        await self.platform.close()
-        await self.db.close()
 
     async def _send_failed(self, row: OutboxMessage) -> None:
         """Tell the admins once when a message could not be delivered for good."""

@@ -141,7 +141,8 @@ class Sender:
     def __init__(self, db: Database, platform: Platform, worker_id: str, *,
                  window: RateWindow | None = None, batch: int = 50,
                  callback_env: Any = None, metrics: Any = None,
-                 on_failure: Callable[[OutboxMessage], Awaitable[None]] | None = None) -> None:
+                 on_failure: Callable[[OutboxMessage], Awaitable[None]] | None = None,
+                 pulse: asyncio.Event | None = None) -> None:
         self.db, self.platform, self.worker_id = db, platform, worker_id
         self.window = window or RateWindow()
         self.batch = batch
@@ -149,15 +150,22 @@ class Sender:
         self.metrics = metrics
         self.on_failure = on_failure
         self._wake = asyncio.Event()
+        self.pulse = pulse or asyncio.Event()
         self.running = False
+        self.stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the rows in hand, then leave the loop."""
+        self.stopping = True
         self._wake.set()
 
     async def run(self) -> None:
         self.running = True
         try:
-            while True:
+            while not self.stopping:
                 try:
                     rows = await self.claim()
                 except Exception:  # noqa: BLE001 - database hiccup: wait and try again
@@ -166,6 +174,7 @@ class Sender:
                     await asyncio.sleep(1.0)
                 if rows:
                     await asyncio.gather(*(self._send(row) for row in rows))
+                    self.pulse.set()
                     continue
                 await self._idle()
         finally:
@@ -182,6 +191,8 @@ class Sender:
         except Exception:  # noqa: BLE001
             pass
         self._wake.clear()
+        if self.stopping:
+            return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except asyncio.TimeoutError:

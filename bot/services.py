@@ -1,6 +1,7 @@
 """The seams every part of the bot shares, wired once in bot.app."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -27,6 +28,9 @@ class Services:
     registry: Registry = field(default_factory=lambda: REGISTRY)
     wake_sender: Callable[[], None] = lambda: None
     metrics: Any = None
+    # Set whenever an event was handled or a row sent: tests and tools wait on it instead
+    # of sleeping.
+    pulse: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def tz(self) -> ZoneInfo:

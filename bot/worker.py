@@ -25,9 +25,16 @@ class InboxWorkers:
         self.concurrency, self.lease, self.poll = concurrency, lease, poll
         self._wake = asyncio.Event()
         self.alive = 0
+        self.stopping = False
+        self._last_housekeeping = 0.0
         self.processed = 0
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the event in hand, then leave the loop."""
+        self.stopping = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -38,7 +45,7 @@ class InboxWorkers:
         self.alive += 1
         name = f"{self.worker_id}/{n}"
         try:
-            while True:
+            while not self.stopping:
                 try:
                     row = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
                 except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
@@ -46,7 +53,10 @@ class InboxWorkers:
                     await asyncio.sleep(self.poll)
                     continue
                 if row is None:
+                    await self._housekeeping()
                     self._wake.clear()
+                    if self.stopping:
+                        break
                     try:
                         await asyncio.wait_for(self._wake.wait(), self.poll)
                     except asyncio.TimeoutError:
@@ -56,6 +66,17 @@ class InboxWorkers:
                 await self.process(row, name)
         finally:
             self.alive -= 1
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < 30:
+            return
+        self._last_housekeeping = now
+        try:
+            if await inbox.give_up_exhausted(self.svc.db, wall_now()):
+                log.error("events that failed repeatedly were set aside (status failed)")
+        except Exception:  # noqa: BLE001
+            log.exception("inbox housekeeping failed")
 
     async def process(self, row, name: str) -> None:
         started = time.monotonic()
@@ -76,6 +97,7 @@ class InboxWorkers:
             log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
             return
         self.processed += 1
+        self.svc.pulse.set()
         if self.svc.metrics:
             self.svc.metrics.handle_latency.observe(time.monotonic() - started)
         self.svc.wake_sender()

@@ -16,7 +16,7 @@ from bot.store.models import OutboxMessage
          usage=("/状态", "/status"), examples=["/状态"], role=roles.ADMIN,
          group=("管理", "Admin"), order=90)
 async def status(ctx: Ctx, args: str) -> None:
-    box = await inbox.counts(ctx.svc.db)
+    box = await inbox.counts(ctx.session)
     out = dict((await ctx.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all())
     oldest = (await ctx.session.execute(select(func.min(OutboxMessage.created_at))

@@ -76,6 +76,12 @@ class EventShapeError(ValueError):
 
 def envelope_ids(body: dict) -> tuple[str, str, str | None]:
     """(event_id, event_type, message_id) of a decrypted body; raises EventShapeError."""
+    event_id, event_type, message_id, _ = envelope_keys(body)
+    return event_id, event_type, message_id
+
+
+def envelope_keys(body: dict) -> tuple[str, str, str | None, str]:
+    """Like envelope_ids, plus the lane: the chat the event belongs to (or the event id)."""
     header = body.get("header")
     if isinstance(header, dict):  # schema 2.0
         event_id, event_type = header.get("event_id"), header.get("event_type")
@@ -87,13 +93,19 @@ def envelope_ids(body: dict) -> tuple[str, str, str | None]:
         raise EventShapeError("missing event id or type")
     if not isinstance(event, dict):
         raise EventShapeError("missing event body")
-    message_id = None
+    message_id, lane = None, ""
     if event_type == "im.message.receive_v1":
         message = event.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("message_id"), str):
             raise EventShapeError("message event without message_id")
         message_id = message["message_id"]
-    return event_id[:128], event_type[:128], (message_id or None) and message_id[:128]
+        lane = message.get("chat_id")
+    elif event_type == "card.action.trigger":
+        lane = (event.get("context") or {}).get("open_chat_id") if isinstance(event.get("context"), dict) else ""
+    elif isinstance(event.get("chat_id"), str):
+        lane = event["chat_id"]
+    lane = lane if isinstance(lane, str) and lane else f"evt:{event_id}"
+    return event_id[:128], event_type[:128], (message_id or None) and message_id[:128], lane[:128]
 
 
 def parse(body: dict, bot_open_id: str) -> Event:

@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from bot.feishu import crypto
-from bot.feishu.events import EventShapeError, envelope_ids
+from bot.feishu.events import EventShapeError, envelope_keys
 
 log = logging.getLogger("bot.ingress")
 
@@ -82,15 +82,15 @@ class Ingress:
                 return _error(401, "bad verification token")
 
         try:
-            event_id, event_type, message_id = envelope_ids(body)
+            event_id, event_type, message_id, lane = envelope_keys(body)
         except EventShapeError as exc:
             return _error(400, str(exc))
-        return await self.accept(body, event_id, event_type, message_id, source="webhook")
+        return await self.accept(body, event_id, event_type, message_id, lane, source="webhook")
 
     async def accept(self, body: dict, event_id: str, event_type: str, message_id: str | None,
-                     *, source: str) -> web.Response:
+                     lane: str, *, source: str) -> web.Response:
         try:
-            fresh = await self.store(event_id=event_id, event_type=event_type,
+            fresh = await self.store(event_id=event_id, event_type=event_type, lane=lane,
                                      message_id=message_id, payload=body, source=source)
         except Exception:  # noqa: BLE001 - any storage failure means "try again later"
             log.exception("inbox write failed", extra={"event_id": event_id})

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,10 +19,10 @@ def insert_ignore(db: Database, model, **values):
 
 
 async def store_event(db: Database, *, event_id: str, event_type: str, message_id: str | None,
-                      payload: dict, source: str, now: datetime) -> bool:
+                      payload: dict, source: str, now: datetime, lane: str = "") -> bool:
     """Write an accepted event. Returns False when it was already there (a redelivery)."""
     stmt = insert_ignore(db, InboxEvent, event_id=event_id, event_type=event_type,
-                         message_id=message_id, payload=payload, source=source, status="pending",
+                         message_id=message_id, payload=payload, source=source, status="pending", lane=lane or event_id,
                          attempts=0, received_at=now)
     async with db.session() as session:
         result = await session.execute(stmt)
@@ -30,11 +31,15 @@ async def store_event(db: Database, *, event_id: str, event_type: str, message_i
 
 async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
                 max_attempts: int = 5) -> InboxEvent | None:
-    """Take the oldest pending row, or one whose claim expired (its worker died)."""
+    """Take the oldest pending row, or one whose claim expired (its worker died), among the
+    rows that are first in their lane: one chat's events are handled one at a time, in order."""
     claimable = or_(InboxEvent.status == "pending",
                     and_(InboxEvent.status == "claimed", InboxEvent.claimed_until < now))
+    earlier = aliased(InboxEvent)
+    blocked = exists().where(earlier.lane == InboxEvent.lane, earlier.id < InboxEvent.id,
+                             earlier.status.in_(("pending", "claimed")))
     async with db.session() as session:
-        pick = (select(InboxEvent.id).where(claimable, InboxEvent.attempts < max_attempts)
+        pick = (select(InboxEvent.id).where(claimable, ~blocked, InboxEvent.attempts < max_attempts)
                 .order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True))
         row_id = (await session.execute(pick)).scalar_one_or_none()
         if row_id is None:
@@ -69,9 +74,6 @@ async def give_up_exhausted(db: Database, now: datetime, max_attempts: int = 5) 
     return result.rowcount or 0
 
 
-async def counts(db: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
-    async with db.session() as session:
-        rows = await session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
     return {status: n for status, n in rows.all()}

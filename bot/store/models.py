@@ -21,12 +21,14 @@ class InboxEvent(SQLModel, table=True):
     """Every accepted event, written before the 200 goes back."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_inbox_status_id", "status", "id"),
+                      Index("ix_inbox_lane_status_id", "lane", "status", "id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=128, unique=True)
     message_id: Optional[str] = Field(default=None, max_length=128, unique=True)
     event_type: str = Field(max_length=128)
+    lane: str = Field(default="", max_length=128)  # the chat: one chat's events run in order
     source: str = Field(default="webhook", max_length=16)  # webhook | ws
     payload: dict = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | claimed | done | failed

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('lane', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -50,6 +51,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_status_id', ['status', 'id'], unique=False)
+        batch_op.create_index('ix_inbox_lane_status_id', ['lane', 'status', 'id'], unique=False)
 
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,90 @@
+"""The ``liveops`` command.
+
+    liveops                 run: the real bot with Feishu credentials, else the sandbox
+    liveops run --sandbox   force the sandbox (bot + local Feishu simulator + web chat page)
+    liveops migrate         apply database migrations and exit
+    liveops check-config    validate the settings and print them with secrets masked
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot import config, logs
+
+log = logging.getLogger("bot.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="liveops", description="LiveOps bot for Feishu/Lark")
+    sub = parser.add_subparsers(dest="cmd")
+    run = sub.add_parser("run", help="run the bot (default)")
+    run.add_argument("--sandbox", action="store_true", help="run the local sandbox even with credentials")
+    run.add_argument("--port", type=int, help="override BOT_PORT")
+    run.add_argument("--host", help="override BOT_HOST")
+    run.add_argument("--keep-data", action="store_true", help="sandbox: keep the previous demo database")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("check-config", help="validate settings")
+    args = parser.parse_args(argv)
+    cmd = args.cmd or "run"
+    for name, default in (("sandbox", False), ("port", None), ("host", None), ("keep_data", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+
+    try:
+        settings = config.load(sandbox=args.sandbox or None)
+    except config.ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return 2
+    if cmd == "run":
+        overrides = {}
+        if args.port is not None:
+            overrides["port"] = args.port
+        if args.host:
+            overrides["host"] = args.host
+        if overrides:
+            from dataclasses import replace
+            settings = replace(settings, **overrides)
+    logs.setup(settings.log_level, settings.log_json)
+
+    try:
+        if cmd == "migrate":
+            from bot.store.db import Database
+
+            async def _migrate() -> None:
+                db = Database(settings.database_url)
+                await db.migrate()
+                await db.close()
+
+            asyncio.run(_migrate())
+            print("migrations applied")
+            return 0
+        if cmd == "check-config":
+            for key, value in sorted(vars(settings).items()):
+                if key in ("app_secret", "encrypt_key", "verification_token") and value:
+                    value = "***"
+                print(f"{key} = {value}")
+            return 0
+        if settings.sandbox:
+            from bot.sandbox import run_sandbox
+
+            asyncio.run(run_sandbox(settings, fresh=not args.keep_data))
+        else:
+            from bot.server import run_server
+
+            asyncio.run(run_server(settings))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        if exc.errno in (98, 48):  # address in use
+            print(f"BOT_PORT: port {settings.port} is already in use. Stop the other process or "
+                  f"set BOT_PORT to a free port.", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""Turn an uploaded script file (txt, md, docx, xlsx) into numbered text lines.
+
+    lines = extract_lines(data, "618脚本.docx")
+    text = to_text(lines)                  # one line per SourceLine, joined with "\\n"
+    result = check(text)
+    lines[hit.line - 1].label              # "第 12 段" / "Sheet1!B7" / "第 3 行"
+
+A file that cannot be read raises ``ExtractError`` whose message is bilingual (zh / en), so
+the bot can show it as is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import io
+from pathlib import PurePath
+import zipfile
+
+MAX_BYTES = 10 * 1024 * 1024     # uploads above this are refused
+MAX_CHARS = 500_000              # text above this is refused (a script is far shorter)
+SUPPORTED = ("txt", "md", "docx", "xlsx")
+
+
+class ExtractError(ValueError):
+    """The file cannot be turned into text. ``str(err)`` is "中文 / English"."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+    def message(self, locale: str = "zh_CN") -> str:
+        return self.en if locale == "en_US" else self.zh
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    number: int      # 1-based index in the returned list (= the line in ``to_text``)
+    text: str
+    label: str       # where it came from, for people: "第 3 行", "第 5 段", "Sheet1!B7"
+
+
+def extension(filename: str) -> str:
+    return PurePath(filename or "").suffix.lower().lstrip(".")
+
+
+def extract_lines(data: bytes, filename: str) -> list[SourceLine]:
+    """Read ``data`` according to ``filename``'s extension. Blank lines are kept for txt/md
+    (so numbers match the editor) and skipped for docx paragraphs and xlsx rows."""
+    ext = extension(filename)
+    name = PurePath(filename or "").name or "?"
+    if ext not in SUPPORTED:
+        raise ExtractError(
+            f"无法读取文件「{name}」：不支持的格式，请上传 txt、md、docx 或 xlsx",
+            f"Cannot read \"{name}\": unsupported format; upload a txt, md, docx or xlsx file")
+    if len(data) > MAX_BYTES:
+        raise ExtractError(f"文件「{name}」太大（超过 {MAX_BYTES // 1024 // 1024} MB）",
+                           f"\"{name}\" is too large (over {MAX_BYTES // 1024 // 1024} MB)")
+    if not data:
+        raise ExtractError(f"文件「{name}」是空的", f"\"{name}\" is empty")
+    if ext in ("txt", "md"):
+        texts = _text_lines(data, name)
+        lines = [SourceLine(i, t, f"第 {i} 行") for i, t in enumerate(texts, 1)]
+    elif ext == "docx":
+        lines = _number(_docx_lines(data, name))
+    else:
+        lines = _number(_xlsx_lines(data, name))
+    if not any(line.text.strip() for line in lines):
+        raise ExtractError(f"文件「{name}」里没有可检查的文字", f"\"{name}\" contains no text to check")
+    if sum(len(line.text) + 1 for line in lines) > MAX_CHARS:
+        raise ExtractError(f"文件「{name}」文字太多（超过 {MAX_CHARS} 字），请拆分后再上传",
+                           f"\"{name}\" has too much text (over {MAX_CHARS} characters); split it")
+    return lines
+
+
+def to_text(lines: list[SourceLine]) -> str:
+    """Join lines so that line N of the text is ``lines[N - 1]`` (hit.line maps back)."""
+    return "\n".join(line.text.replace("\n", " ").replace("\r", " ") for line in lines)
+
+
+def extract_text(data: bytes, filename: str) -> str:
+    return to_text(extract_lines(data, filename))
+
+
+def _number(pairs: list[tuple[str, str]]) -> list[SourceLine]:
+    return [SourceLine(i, text, label) for i, (text, label) in enumerate(pairs, 1)]
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text
+    raise ExtractError(f"无法识别文件「{name}」的文字编码，请另存为 UTF-8 后再上传",
+                       f"Cannot detect the text encoding of \"{name}\"; save it as UTF-8 and retry")
+
+
+def _text_lines(data: bytes, name: str) -> list[str]:
+    if data[:4] == b"PK\x03\x04":
+        raise ExtractError(f"文件「{name}」看起来不是纯文本（可能是改了扩展名的 Word/Excel）",
+                           f"\"{name}\" does not look like plain text (a renamed Word/Excel file?)")
+    text = _decode(data, name)
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _docx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
+    try:
+        import docx  # python-docx
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise ExtractError("服务器未安装 Word 读取组件（python-docx）",
+                           "The server cannot read Word files (python-docx is not installed)") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ExtractError(f"无法打开 Word 文件「{name}」：文件损坏或不是 docx（旧版 .doc 请另存为 .docx）",
+                           f"Cannot open the Word file \"{name}\": damaged or not a docx "
+                           "(save an old .doc as .docx)") from exc
+    except Exception as exc:  # python-docx raises its own types for odd packages
+        raise ExtractError(f"无法打开 Word 文件「{name}」", f"Cannot open the Word file \"{name}\"") from exc
+    out: list[tuple[str, str]] = []
+    para_no = 0
+    for para in document.paragraphs:
+        para_no += 1
+        for part in para.text.splitlines() or [""]:
+            if part.strip():
+                out.append((part, f"第 {para_no} 段"))
+    for t_no, table in enumerate(document.tables, 1):
+        for r_no, row in enumerate(table.rows, 1):
+            seen: set[int] = set()
+            for c_no, cell in enumerate(row.cells, 1):
+                if id(cell._tc) in seen:  # merged cells repeat the same element
+                    continue
+                seen.add(id(cell._tc))
+                for part in cell.text.splitlines():
+                    if part.strip():
+                        out.append((part, f"表格{t_no} 第{r_no}行第{c_no}列"))
+    return out
+
+
+def _column_name(n: int) -> str:
+    name = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def _xlsx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise ExtractError("服务器未安装 Excel 读取组件（openpyxl）",
+                           "The server cannot read Excel files (openpyxl is not installed)") from exc
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ExtractError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx（旧版 .xls 请另存为 .xlsx）",
+                           f"Cannot open the Excel file \"{name}\": damaged or not an xlsx "
+                           "(save an old .xls as .xlsx)") from exc
+    except Exception as exc:
+        raise ExtractError(f"无法打开 Excel 文件「{name}」", f"Cannot open the Excel file \"{name}\"") from exc
+    out: list[tuple[str, str]] = []
+    try:
+        for ws in wb.worksheets:
+            for r_no, row in enumerate(ws.iter_rows(values_only=True), 1):
+                for c_no, value in enumerate(row, 1):
+                    if value is None or isinstance(value, bool):
+                        continue
+                    text = str(value)
+                    for part in text.splitlines():
+                        if part.strip():
+                            out.append((part, f"{ws.title}!{_column_name(c_no)}{r_no}"))
+    finally:
+        wb.close()
+    return out

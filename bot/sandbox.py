@@ -1,0 +1,159 @@
+"""The sandbox: the bot, the local Feishu simulator and SQLite on one port, with a demo team
+and a web chat page at "/". Started by ``liveops`` when no Feishu credentials are set.
+
+Everything speaks the real protocols: the page posts to the simulator's /_sim API, the
+simulator pushes signed, encrypted events to the bot's webhook, and the bot answers through
+the lark-oapi client against the simulator's /open-apis.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aiohttp import web
+
+from bot import roles
+from bot.app import LiveOpsBot, error_middleware
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.feishu.ingress import MAX_BODY_BYTES
+from bot.server import serve, wait_for_stop
+from bot.sim.server import FeishuSimulator
+
+log = logging.getLogger("bot.sandbox")
+STATIC = Path(__file__).parent / "sim" / "static"
+APP_ID, APP_SECRET = "cli_sandbox0000000", "sandbox-secret"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    key: str
+    name: str
+    role: str | None
+    title: str
+
+
+TEAM = [
+    DemoPerson("wang", "王运营", roles.ADMIN, "运营主管"),
+    DemoPerson("li", "李主播", roles.STREAMER, "主播"),
+    DemoPerson("zhou", "周主播", roles.STREAMER, "主播"),
+    DemoPerson("chen", "陈助播", None, "助播"),
+    DemoPerson("zhang", "张场控", roles.OPS, "场控"),
+    DemoPerson("liu", "刘中控", None, "中控"),
+    DemoPerson("zhao", "赵技术", roles.TECH, "技术"),
+    DemoPerson("sun", "孙技术", roles.TECH, "技术"),
+    DemoPerson("wu", "吴编导", None, "编导"),
+]
+CHATS = [
+    ("运营群", ["wang", "li", "zhou", "chen", "zhang", "liu", "zhao", "sun", "wu"], "team"),
+    ("技术群", ["wang", "zhao", "sun"], "tech"),
+    ("1号直播间场控群", ["wang", "li", "chen", "zhang", "liu"], "field"),
+]
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host or "127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def open_id(key: str) -> str:
+    return f"ou_demo_{key}"
+
+
+class Sandbox:
+    """Builds the one-port app; also used by tests and the browser check."""
+
+    def __init__(self, settings: Settings, *, clock: ManualClock | None = None) -> None:
+        encrypt_key = settings.encrypt_key or secrets.token_urlsafe(24)
+        token = settings.verification_token or secrets.token_urlsafe(16)
+        admins = tuple(dict.fromkeys((*settings.admins, open_id("wang"))))
+        self.settings = replace(settings, app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key,
+                                verification_token=token, admins=admins, sandbox=True)
+        self.clock = clock or ManualClock(frozen=False)
+        self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key,
+                                   verification_token=token, bot_name="LiveOps", clock=self.clock)
+        self.bot: LiveOpsBot | None = None
+        self.port = 0
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=max(MAX_BODY_BYTES, 40 * 1024 * 1024),
+                              middlewares=[error_middleware])
+        assert self.bot is not None
+        self.bot.add_routes(app)
+        self.sim.add_routes(app)
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", STATIC)
+        return app
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def start(self, host: str, port: int) -> str:
+        self.port = port or free_port(host)
+        base = f"http://127.0.0.1:{self.port}"
+        self.bot = LiveOpsBot(replace(self.settings, domain=base), clock=self.clock)
+        self.sim.event_url = f"{base}/feishu/events"
+        self.runner, _ = await serve(self.web_app(), host, self.port)
+        await self.bot.db.migrate()
+        await self.seed()
+        await self.bot.start(migrate=False)
+        for name, *_ in CHATS[:2]:
+            await self.sim.add_bot_to_chat(self.chat_ids[name], open_id("wang"))
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}/"
+
+    async def seed(self) -> None:
+        for person in TEAM:
+            self.sim.add_user(person.name, open_id=open_id(person.key))
+        self.chat_ids: dict[str, str] = {}
+        for name, members, _kind in CHATS:
+            chat = self.sim.add_chat(name, [open_id(k) for k in members], owner=open_id("wang"))
+            self.chat_ids[name] = chat["chat_id"]
+        assert self.bot is not None
+        from bot.store.inbox import insert_ignore
+        from bot.store.models import Chat, Person, RoleGrant
+
+        now = self.clock.now()
+        async with self.bot.db.session() as session:
+            for person in TEAM:
+                await session.execute(insert_ignore(self.bot.db, Person, open_id=open_id(person.key),
+                                                    name=person.name, first_seen=now))
+                if person.role and person.role != roles.ADMIN:
+                    await session.execute(insert_ignore(self.bot.db, RoleGrant, open_id=open_id(person.key),
+                                                        role=person.role, granted_by=open_id("wang"),
+                                                        granted_at=now))
+            for name, _members, kind in CHATS:
+                await session.execute(insert_ignore(self.bot.db, Chat, chat_id=self.chat_ids[name], name=name,
+                                                    chat_type="group", kind=kind, internal=kind != "field",
+                                                    first_seen=now))
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.stop()
+        await self.runner.cleanup()
+
+
+async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
+    db_path = settings.database_url.split(":///", 1)[-1]
+    if fresh and settings.database_url.startswith("sqlite") and Path(db_path).exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(db_path + suffix).unlink(missing_ok=True)
+    sandbox = Sandbox(settings)
+    url = await sandbox.start(settings.host, settings.port)
+    banner = (f"\n  LiveOps 沙盒已启动 / sandbox running: {url}\n"
+              f"  在浏览器打开上面的地址，选一个用户和群聊，发送 /帮助 试试。\n"
+              f"  Open it in a browser, pick a user and a group, and send /help.\n"
+              f"  (本地模拟飞书，不连接真实飞书 / a local Feishu simulator; Ctrl+C to stop)\n")
+    print(banner, flush=True)
+    try:
+        await wait_for_stop()
+    finally:
+        await sandbox.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    asyncio.run(run_sandbox(Settings(sandbox=True)))

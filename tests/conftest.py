@@ -1,0 +1,117 @@
+"""Shared fixtures: a real database (SQLite file and PostgreSQL), and a harness that runs the
+real bot and the local Feishu simulator on random loopback ports with an injected clock."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from datetime import datetime, timezone
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import bot.store.tables  # noqa: F401
+from bot.store.db import Database
+from tests.harness import Harness
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+START = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)  # Thu 14:00 in Asia/Shanghai
+_pg_state: dict[str, object] = {}
+
+
+async def _pg_db_url() -> str | None:
+    """Create one database for this test run (dropped at the end); None if PostgreSQL is down."""
+    if "url" in _pg_state:
+        return _pg_state["url"]  # type: ignore[return-value]
+    name = f"liveops_test_{os.getpid()}"
+
+    async def create() -> str | None:
+        admin = Database(PG_ADMIN_URL)
+        try:
+            async with admin.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001
+            _pg_state["why"] = f"{exc.__class__.__name__}: {exc}"[:200]
+            return None
+        finally:
+            await admin.close()
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        db = Database(url)
+        await db.migrate()
+        await db.close()
+        return url
+
+    _pg_state["url"] = await create()
+    _pg_state["name"] = name
+    return _pg_state["url"]  # type: ignore[return-value]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg_state.get("url"):
+        async def drop() -> None:
+            admin = Database(PG_ADMIN_URL)
+            async with admin.engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{_pg_state["name"]}" WITH (FORCE)'))
+            await admin.close()
+
+        try:
+            asyncio.run(drop())
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _pg_state.get("url") is None and "name" in _pg_state:
+        terminalreporter.write_line(
+            f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_state.get('why')}", red=True, bold=True)
+    elif _pg_state.get("url"):
+        terminalreporter.write_line("PostgreSQL tests ran against " + PG_ADMIN_URL.rsplit("/", 1)[0])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.migrate()
+        await db.close()  # the last connection closing checkpoints the WAL into the file
+
+    asyncio.run(build())
+    return str(path)
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database(request, tmp_path, sqlite_template):
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "bot.db"
+        shutil.copy(sqlite_template, path)
+        db = Database(f"sqlite+aiosqlite:///{path}")
+    else:
+        url = await _pg_db_url()
+        if url is None:
+            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {_pg_state.get('why')}")
+        db = Database(url)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        async with db.engine.begin() as conn:
+            # A bot stopped mid-transaction by an earlier test must not hold locks.
+            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            await conn.execute(text("SET lock_timeout = '10s'"))
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield db
+    await db.close()
+
+
+@pytest_asyncio.fixture
+async def harness(database):
+    h = Harness(database, START)
+    await h.start()
+    yield h
+    await h.stop()

@@ -1,0 +1,149 @@
+"""The real bot and the simulator, wired over loopback, for end-to-end tests."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.app import LiveOpsBot
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.server import serve
+from bot.sim.server import FeishuSimulator
+from bot.store.db import Database
+from bot.store.models import InboxEvent, OutboxMessage
+
+APP_ID, APP_SECRET = "cli_test000000001", "test-secret"
+ENCRYPT_KEY, TOKEN = "test-encrypt-key", "test-verification-token"
+TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer": "李主播", "member": "陈助播",
+        "outsider": "路人甲"}
+
+
+class Harness:
+    def __init__(self, db: Database, start: datetime, *, encrypt_key: str = ENCRYPT_KEY,
+                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60)) -> None:
+        self.db = db
+        self.clock = ManualClock(start, frozen=True)
+        self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key or None,
+                                   verification_token=token or None, clock=self.clock)
+        self.encrypt_key, self.token, self.lease = encrypt_key, token, lease
+        self.users: dict[str, str] = {}
+        self.chats: dict[str, str] = {}
+        self.bot: LiveOpsBot | None = None
+
+    async def start(self, *, migrate: bool = False) -> None:
+        self.sim_url = await self.sim.start()
+        for key, name in TEAM.items():
+            self.users[key] = self.sim.add_user(name, open_id=f"ou_{key}")["open_id"]
+        team = [self.users[k] for k in TEAM if k != "outsider"]
+        self.chats["team"] = self.sim.add_chat("运营群", team, chat_id="oc_team")["chat_id"]
+        self.chats["tech"] = self.sim.add_chat("技术群", [self.users["admin"], self.users["tech"]],
+                                               chat_id="oc_tech")["chat_id"]
+        await self.grant_roles()
+        await self.start_bot(migrate=migrate)
+
+    async def grant_roles(self) -> None:
+        """The team's roles as an admin would have granted them."""
+        from bot import roles
+
+        async with self.db.session() as session:
+            for role in (roles.OPS, roles.TECH, roles.STREAMER):
+                await roles.grant(session, self.users[role], role, self.users["admin"], self.clock.now())
+
+    def settings(self) -> Settings:
+        return Settings(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=self.encrypt_key,
+                        verification_token=self.token, domain=self.sim_url.rstrip("/"),
+                        database_url=self.db.url, admins=(self.users["admin"],))
+
+    async def start_bot(self, *, migrate: bool = False, worker_id: str = "test") -> LiveOpsBot:
+        self.bot = LiveOpsBot(self.settings(), clock=self.clock, db=self.db, worker_id=worker_id,
+                              lease=self.lease)
+        self.runner, port = await serve(self.bot.web_app(), "127.0.0.1", 0)
+        self.bot_url = f"http://127.0.0.1:{port}"
+        self.sim.event_url = f"{self.bot_url}/feishu/events"
+        await self.bot.start(migrate=migrate)
+        return self.bot
+
+    async def stop_bot(self) -> None:
+        if self.bot is not None:
+            await self.bot.stop(close_db=False)
+            await self.runner.cleanup()
+            self.bot = None
+
+    async def stop(self) -> None:
+        await self.stop_bot()
+        await self.sim.stop()
+
+    # -- acting as people ---------------------------------------------------------------------
+    async def say(self, user: str, text: str, chat: str = "team") -> dict:
+        msg = await self.sim.send_text(self.chats.get(chat, chat), self.users.get(user, user), text)
+        await self.settle()
+        return msg
+
+    async def press(self, message_id: str, user: str, value: dict, form_value: dict | None = None) -> dict:
+        response = await self.sim.press_button(message_id, self.users.get(user, user), value, form_value)
+        await self.settle()
+        return response
+
+    async def advance(self, seconds: float) -> None:
+        await self.clock.advance(seconds)
+        await self.settle()
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every accepted event is handled and every due outbox row is sent."""
+        assert self.bot is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pulse = self.bot.svc.pulse
+        while True:
+            pulse.clear()
+            if await self._quiet():
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError("the bot did not settle in time")
+            try:
+                await asyncio.wait_for(pulse.wait(), min(0.25, remaining))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _quiet(self) -> bool:
+        async with self.db.session() as s:
+            busy_in = (await s.execute(select(func.count()).select_from(InboxEvent).where(
+                InboxEvent.status.in_(("pending", "claimed"))))).scalar()
+            busy_out = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status.in_(("pending", "sending"))))).scalar()
+        return not busy_in and not busy_out
+
+    # -- looking -------------------------------------------------------------------------------
+    def bot_messages(self, chat: str = "team") -> list[dict]:
+        return [m for m in self.sim.messages(self.chats.get(chat, chat)) if m["sender"]["type"] == "app"]
+
+    def last_reply(self, chat: str = "team") -> dict:
+        msgs = self.bot_messages(chat)
+        assert msgs, "the bot said nothing"
+        return msgs[-1]
+
+    @staticmethod
+    def text_of(message: dict) -> str:
+        """All visible text of a message: a text body or every markdown of a card."""
+        content = message["content"]
+        if message["msg_type"] == "text":
+            return content.get("text", "")
+        out: list[str] = []
+
+        def walk(node) -> None:
+            if isinstance(node, dict):
+                for key in ("content",):
+                    if isinstance(node.get(key), str):
+                        out.append(node[key])
+                for value in node.values():
+                    if isinstance(value, (dict, list)):
+                        walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(content)
+        return "\n".join(out)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class Ctx:
     svc: "Services"
     session: AsyncSession
-    cause: str  # the event id; every answer's key starts with it
+    cause: str  # "evt:{event_id}" or "timer:{id}:{due}"; every answer's key starts with it
     locale: str
     user_id: str
     chat_id: str
@@ -46,7 +46,7 @@ class Ctx:
 
     def key(self, label: str = "") -> str:
         self._seq += 1
-        return f"evt:{self.cause}:{self._seq}{':' + label if label else ''}"
+        return f"{self.cause}:{self._seq}{':' + label if label else ''}"
 
     # -- answering -----------------------------------------------------------------------
     async def reply(self, text: str | None = None, *, card: Card | dict | None = None) -> str:

@@ -84,7 +84,7 @@ class Router:
                                                 first_seen=svc.clock.now()))
         locale = await self.locale_for(session, chat_id, user_id)
         held = await roles.roles_of(session, user_id, svc.settings.admins)
-        return Ctx(svc=svc, session=session, cause=event_id, locale=locale, user_id=user_id,
+        return Ctx(svc=svc, session=session, cause=f"evt:{event_id}", locale=locale, user_id=user_id,
                    chat_id=chat_id, roles=held, **extra)
 
     async def locale_for(self, session: AsyncSession, chat_id: str, user_id: str) -> str:

@@ -66,7 +66,8 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+    # "heads": features add their tables in their own migration branches off the core.
+    command.upgrade(alembic_config(connection), "heads")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

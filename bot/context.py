@@ -79,6 +79,19 @@ class Ctx:
                                       "content": content})
         return key
 
+    async def send_file(self, chat_id: str, file_name: str, data: bytes, *, file_type: str = "stream",
+                        receive_id_type: str = "chat_id") -> str:
+        """Upload a file (an export, a report) and post it; file_type: stream, pdf, xls, doc ..."""
+        import base64
+
+        key = self.key("file")
+        lane = chat_id if receive_id_type == "chat_id" else f"user:{chat_id}"
+        await outbox.enqueue(self.session, key=key, op="send_file", lane=lane, target=chat_id,
+                             payload={"receive_id_type": receive_id_type, "file_name": file_name,
+                                      "file_type": file_type,
+                                      "data_b64": base64.b64encode(data).decode("ascii")})
+        return key
+
     async def update_card(self, message_id: str, card: Card | dict, chat_id: str | None = None) -> str:
         key = self.key("patch")
         body = card.to_dict() if isinstance(card, Card) else card

@@ -15,7 +15,7 @@ from bot.clock import wall_now
 from bot.store.models import OutboxMessage
 
 OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
-       "upload_image", "create_task")
+       "upload_image", "create_task", "send_file")
 
 
 def feishu_uuid(key: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import time
 from datetime import datetime, timedelta
@@ -85,10 +86,8 @@ def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, 
     """(method, path, paths, query, body) of one outbox row."""
     p = row.payload
     uuid = feishu_uuid(row.key)
-    import json as _json
-
     def content(value: Any) -> str:
-        return value if isinstance(value, str) else _json.dumps(value, ensure_ascii=False)
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
     if row.op == "send":
         return ("POST", "/open-apis/im/v1/messages", {}, {"receive_id_type": p.get("receive_id_type", "chat_id")},
@@ -125,7 +124,7 @@ def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, 
 
 def result_of(row: OutboxMessage, api: ApiResult) -> dict:
     data = api.data or {}
-    if row.op in ("send", "reply"):
+    if row.op in ("send", "reply", "send_file"):
         return {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", "")}
     if row.op == "create_chat":
         return {"chat_id": data.get("chat_id", ""), "name": data.get("name", "")}
@@ -240,9 +239,12 @@ class Sender:
                 await self._fail(row, None, problem)
             return
         await self.window.acquire(row.lane)
-        method, path, paths, query, body = request_for(row, target)
         started = time.monotonic()
-        api = await self.platform.call(method, path, query=query, body=body, paths=paths)
+        if row.op == "send_file":
+            api = await self._send_file(row, target)
+        else:
+            method, path, paths, query, body = request_for(row, target)
+            api = await self.platform.call(method, path, query=query, body=body, paths=paths)
         if self.metrics:
             self.metrics.send_latency.observe(time.monotonic() - started)
         if api.ok:
@@ -260,6 +262,24 @@ class Sender:
             await self._fail(row, api.code, api.msg or f"HTTP {api.status}")
         if self.metrics and not api.ok:
             self.metrics.send_errors.labels(code=str(api.code if api.code is not None else api.status)).inc()
+
+    async def _send_file(self, row: OutboxMessage, target: str) -> ApiResult:
+        """Upload, then post the file message (a retry uploads again: harmless)."""
+        import base64
+        import io
+
+        p = row.payload
+        stream = io.BytesIO(base64.b64decode(p["data_b64"]))
+        stream.name = p["file_name"]
+        upload = await self.platform.call("POST", "/open-apis/im/v1/files", body={
+            "file_type": p.get("file_type", "stream"), "file_name": p["file_name"], "file": stream})
+        if not upload.ok:
+            return upload
+        file_key = upload.data.get("file_key", "")
+        return await self.platform.call(
+            "POST", "/open-apis/im/v1/messages", query={"receive_id_type": p.get("receive_id_type", "chat_id")},
+            body={"receive_id": target, "msg_type": "file", "content": json.dumps({"file_key": file_key}),
+                  "uuid": feishu_uuid(row.key)})
 
     async def _done(self, row: OutboxMessage, result: dict) -> None:
         async with self.db.session() as session:

@@ -16,11 +16,10 @@ from bot.feishu import crypto
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     """Start ``app`` on 127.0.0.1 with a free port; returns (runner, base URL)."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}"
 
 

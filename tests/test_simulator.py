@@ -158,6 +158,15 @@ async def test_send_text_card_reply_patch_get(world: World) -> None:
     assert sends[0]["headers"]["authorization"] == f"Bearer {w.token}"
 
 
+async def test_send_post(world: World) -> None:
+    post = {"zh_cn": {"title": "Today", "content": [[{"tag": "text", "text": "host: "},
+                                                     {"tag": "at", "user_id": world.alice["open_id"]}]]}}
+    r = await world.send(world.chat_id, "post", post)
+    assert r.success(), r.msg
+    assert world.sim.messages(world.chat_id)[0]["content"] == post
+    assert (await world.send(world.chat_id, "post", {"zh_cn": {"title": "x"}})).code == 230001
+
+
 async def test_send_to_open_id_uses_the_p2p_chat(world: World) -> None:
     r = await world.send(world.carol["open_id"], "text", {"text": "psst"}, id_type="open_id")
     assert r.success(), r.msg

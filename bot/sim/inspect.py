@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .state import SimError, chat_view, message_view
+from .state import SimError, chat_view
 
 if TYPE_CHECKING:
     from .server import FeishuSimulator

@@ -22,7 +22,8 @@ from aiohttp import web
 from . import cards, inspect
 from .events import EventPusher, Person, post_content, text_content
 from .faults import FaultInjector
-from .openapi import OpenApi, _image_type
+from .apibase import image_type
+from .openapi import OpenApi
 from .state import (Chat, Message, Resource, SimError, SimState, User, chat_view, message_view, now_ms,
                     random_hex, stable_hex)
 
@@ -74,13 +75,10 @@ class FeishuSimulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve make_app() on host:port (0 = a free port); returns the base URL."""
-        runner = web.AppRunner(self.make_app(), access_log=None)
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        real_port = sockets[0].getsockname()[1] if sockets else port
+        await web.TCPSite(runner, host, port).start()
+        real_port = runner.addresses[0][1]
         self._runner = runner
         self.url = f"http://{host}:{real_port}"
         return self.url
@@ -251,7 +249,7 @@ class FeishuSimulator:
         return await self._user_message(chat_id, user, "file", {"file_key": key, "file_name": filename}, [])
 
     async def send_image(self, chat_id: str, user: UserRef, data: bytes) -> dict[str, Any]:
-        ctype = _image_type(bytes(data)) if isinstance(data, (bytes, bytearray)) else None
+        ctype = image_type(bytes(data)) if isinstance(data, (bytes, bytearray)) else None
         if ctype is None:
             raise SimError("not an image (PNG, JPEG, GIF, BMP, TIFF, ICO or WEBP)")
         self._member_check(self._chat(chat_id), self._user(user))

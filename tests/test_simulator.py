@@ -531,6 +531,13 @@ async def test_button_press_applies_card_from_answer(world: World) -> None:
     assert status == 200 and [r["message_id"] for r in rows] == [mid]
     with pytest.raises(SimError):
         await w.sim.press_button(mid, "Alice", {"action": "ack", "id": 7})  # that button is gone
+    # delayed update with the callback token: twice, then refused
+    auth = {"Authorization": f"Bearer {w.token}"}
+    for i in range(3):
+        status, body = await send_json("POST", f"{w.url}/open-apis/interactive/v1/card/update",
+                                       {"token": e["token"], "card": card(title=f"later {i}")}, headers=auth)
+        assert (body["code"] == 0) == (i < 2), body
+    assert w.sim.message(mid)["content"]["header"]["title"]["content"] == "later 1"
 
 
 async def test_wait_for_message(world: World) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .apibase import CHAT_UUID_TTL, ApiBase, ApiError, Call, ok
-from .state import Chat, User
+from .state import Chat
 
 
 class ChatsApi(ApiBase):

@@ -1,6 +1,14 @@
 """The simulated Feishu Open API: ``/open-apis/...`` routes with Feishu's paths and shapes.
 
-Every call is recorded (``sim.requests``); armed faults fire first, then the tenant token is
+Routes: auth/v3 tenant_access_token|app_access_token/internal; bot/v3/info;
+im/v1/messages (send), messages/:id (GET, PATCH card), messages/:id/reply,
+messages/:id/urgent_app|urgent_sms|urgent_phone, messages/:id/resources/:key;
+im/v1/chats (POST, GET list), chats/:id (GET, PUT), chats/:id/members (POST, GET, DELETE);
+im/v1/images, im/v1/files, im/v1/pins; interactive/v1/card/update (delayed update with a
+callback token); contact/v3/users/:id, contact/v3/users/batch_get_id; task/v2/tasks (POST),
+task/v2/tasks/:guid (GET, PATCH). Anything else under /open-apis: HTTP 404 text, recorded.
+
+Every call is recorded (``sim.requests()``); armed faults fire first, then the tenant token is
 checked (missing: 99991661, unknown or expired: 99991663, both HTTP 400), then the handler
 runs. Errors are ``{"code", "msg", "data": {}}`` with HTTP 400 as Feishu answers them.
 
@@ -9,7 +17,8 @@ Error codes the bot may meet: 230001 bad parameter (unknown ids, unparsable cont
 230027 not the bot's own message, 230099 card rejected, 99991400 (HTTP 429) app rate limit,
 99992402 field validation failed, 232006 unknown chat, 232011 bot not in the chat (chat APIs),
 232043 unknown users in a chat call, 234001/234003/234006/234010/234011 resource errors,
-41050 unknown user (contact), 1470400/1470404 task errors, 10003/10014 bad app credentials.
+41050 unknown user (contact), 1470400/1470404 task errors, 10003/10014 bad app credentials,
+200830 bad or used-up card token.
 """
 from __future__ import annotations
 
@@ -59,6 +68,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             ("POST", f"{p}/im/v1/images", self.upload_image, True),
             ("POST", f"{p}/im/v1/files", self.upload_file, True),
             ("POST", f"{p}/im/v1/pins", self.pin, True),
+            ("POST", f"{p}/interactive/v1/card/update", self.delayed_card_update, True),
             ("GET", f"{p}/contact/v3/users/{{user_id}}", self.get_user, True),
             ("POST", f"{p}/contact/v3/users/batch_get_id", self.batch_get_id, True),
             ("POST", f"{p}/task/v2/tasks", self.create_task, True),
@@ -361,3 +371,22 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             self.state.touch(m)
             self.sim.notify()
         return ok({"pin": pin})
+
+    async def delayed_card_update(self, call: Call) -> web.Response:
+        """Update a card later with the token of a card callback (valid 30 min, twice)."""
+        token = call.field("token", str)
+        card = call.field("card", dict)
+        grant = self.state.card_tokens.get(token)
+        if grant is None or grant["expires"] < time.time() or grant["uses"] < 1:
+            raise ApiError(200830, "invalid or expired card token (30 minutes, at most 2 updates)")
+        try:
+            cards.check_card(card, len(json.dumps(card, ensure_ascii=False).encode("utf-8")))
+        except cards.CardError as exc:
+            raise ApiError(230099, f"Failed to update card content: {exc}") from None
+        m = self._message(grant["message_id"])
+        grant["uses"] -= 1
+        m.content = json.dumps(card, ensure_ascii=False)
+        m.updated = True
+        self.state.touch(m)
+        self.sim.notify()
+        return ok({})

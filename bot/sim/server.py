@@ -15,6 +15,7 @@ import asyncio
 from collections import defaultdict
 import json
 import mimetypes
+import time
 from typing import Any, Callable
 
 from aiohttp import web
@@ -191,7 +192,8 @@ class FeishuSimulator:
         self._member_check(chat, user)
         m = Message(message_id="om_" + random_hex(), chat_id=chat.chat_id, sender_id=user.open_id,
                     sender_type="user", msg_type=msg_type,
-                    content=json.dumps(content, ensure_ascii=False), seq=self.state.next_seq(),
+                    content=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
+                    seq=self.state.next_seq(),
                     mentions=mentions)
         if parent_id:
             parent = self.state.messages.get(parent_id)
@@ -283,9 +285,11 @@ class FeishuSimulator:
             action["name"] = found[0]["name"]
         if form_value is not None:
             action["form_value"] = form_value
+        token = "c-" + random_hex(40)
+        self.state.card_tokens[token] = {"message_id": m.message_id, "expires": time.time() + 1800, "uses": 2}
         event = {
             "operator": {"tenant_key": self.tenant_key, **u.ids()},
-            "token": "c-" + random_hex(40),
+            "token": token,
             "action": action,
             "host": "im_message",
             "context": {"open_message_id": m.message_id, "open_chat_id": chat.chat_id},

@@ -134,6 +134,8 @@ class SimState:
         self.requests: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.pins: dict[str, dict[str, Any]] = {}
+        # card callback token -> {message_id, expires (real time), uses left}
+        self.card_tokens: dict[str, dict[str, Any]] = {}
         self._seq = 0
 
     # ids -----------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""Settings: defaults, validation, and the one-line exit-2 start-up error."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import config
+
+
+def test_defaults_run_the_sandbox():
+    s = config.load({}, env_file=None)
+    assert s.sandbox and s.timezone == "Asia/Shanghai" and s.locale == "zh_CN"
+    assert s.host == "127.0.0.1" and s.port == 8080 and s.transport == "webhook"
+    assert s.database_url.startswith("sqlite+aiosqlite:///") and s.database_url.endswith("sandbox.db")
+
+
+def test_real_app_settings():
+    s = config.load({"FEISHU_APP_ID": "cli_abc", "FEISHU_APP_SECRET": "x", "FEISHU_VERIFICATION_TOKEN": "v",
+                     "FEISHU_DOMAIN": "lark", "DATABASE_URL": "postgresql://u@h/db",
+                     "BOT_ADMINS": "ou_1, ou_2", "BOT_LOCALE": "en_US"}, env_file=None)
+    assert not s.sandbox and s.domain == "https://open.larksuite.com"
+    assert s.database_url == "postgresql+asyncpg://u@h/db" and s.admins == ("ou_1", "ou_2")
+
+
+@pytest.mark.parametrize("env,setting", [
+    ({"FEISHU_APP_ID": "cli_abc"}, "FEISHU_APP_SECRET"),
+    ({"FEISHU_APP_ID": "abc", "FEISHU_APP_SECRET": "x"}, "FEISHU_APP_ID"),
+    ({"BOT_TRANSPORT": "smoke"}, "BOT_TRANSPORT"),
+    ({"BOT_TIMEZONE": "Mars/Base"}, "BOT_TIMEZONE"),
+    ({"BOT_LOCALE": "fr_FR"}, "BOT_LOCALE"),
+    ({"BOT_PORT": "eighty"}, "BOT_PORT"),
+    ({"BOT_ADMINS": "wang"}, "BOT_ADMINS"),
+    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ({"FEISHU_DOMAIN": "example.com"}, "FEISHU_DOMAIN"),
+    ({"FEISHU_APP_ID": "cli_abc", "FEISHU_APP_SECRET": "x"}, "FEISHU_VERIFICATION_TOKEN"),
+])
+def test_invalid_settings_name_the_setting(env, setting):
+    with pytest.raises(config.ConfigError) as info:
+        config.load(env, env_file=None)
+    assert info.value.setting == setting
+
+
+def test_env_file_is_read(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("BOT_PORT=9090\nBOT_LOCALE=en_US\n")
+    s = config.load({}, env_file=env)
+    assert s.port == 9090 and s.locale == "en_US"
+
+
+def test_cli_exits_2_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot", "check-config"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "BOT_PORT": "abc",
+                                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "BOT_PORT" in lines[0] and "Traceback" not in result.stderr

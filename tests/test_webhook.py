@@ -1,0 +1,168 @@
+"""The webhook's edge: forged, stale, malformed, duplicate and oversize requests."""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.feishu import crypto
+from bot.store.models import InboxEvent, OutboxMessage
+from tests.harness import ENCRYPT_KEY, TOKEN
+
+
+def _envelope(event_id: str | None = None, text: str = "/在吗", token: str = TOKEN) -> dict:
+    event_id = event_id or secrets.token_hex(8)
+    return {"schema": "2.0",
+            "header": {"event_id": event_id, "event_type": "im.message.receive_v1",
+                       "create_time": str(int(time.time() * 1000)), "token": token,
+                       "app_id": "cli_test000000001", "tenant_key": "t"},
+            "event": {"sender": {"sender_id": {"open_id": "ou_member"}, "sender_type": "user"},
+                      "message": {"message_id": "om_" + event_id, "chat_id": "oc_team", "chat_type": "group",
+                                  "message_type": "text", "content": json.dumps({"text": text})}}}
+
+
+def _signed(body: dict, *, key: str = ENCRYPT_KEY, ts: int | None = None, tamper: bool = False):
+    raw = json.dumps({"encrypt": crypto.encrypt(key, json.dumps(body))}).encode()
+    ts_s, nonce = str(ts if ts is not None else int(time.time())), secrets.token_hex(8)
+    sig = crypto.signature(ts_s, nonce, key, raw)
+    if tamper:
+        raw = raw[:-3] + b' }'[:1] + raw[-2:]
+    return raw, {"X-Lark-Request-Timestamp": ts_s, "X-Lark-Request-Nonce": nonce,
+                 "X-Lark-Signature": sig, "Content-Type": "application/json"}
+
+
+async def _post(h, raw: bytes, headers: dict | None = None):
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{h.bot_url}/feishu/events", data=raw,
+                          headers=headers or {"Content-Type": "application/json"}) as r:
+            return r.status, await r.text()
+
+
+async def _inbox_count(h) -> int:
+    async with h.db.session() as s:
+        return (await s.execute(select(func.count()).select_from(InboxEvent))).scalar()
+
+
+async def test_valid_signed_encrypted_event_is_stored(harness):
+    status, body = await _post(harness, *_signed(_envelope()))
+    assert status == 200 and json.loads(body) == {}
+    await harness.settle()
+    async with harness.db.session() as s:
+        row = (await s.execute(select(InboxEvent))).scalar_one()
+        reply = (await s.execute(select(OutboxMessage).where(OutboxMessage.op == "reply"))).scalar_one()
+    assert row.status == "done" and reply.op == "reply" and reply.target == row.message_id
+
+
+async def test_url_verification_challenge(harness):
+    body = {"type": "url_verification", "challenge": "abc123", "token": TOKEN}
+    status, text = await _post(harness, *_signed(body))
+    assert status == 200 and json.loads(text) == {"challenge": "abc123"}
+    status, _ = await _post(harness, *_signed({**body, "token": "wrong"}))
+    assert status == 401
+
+
+@pytest.mark.parametrize("case", ["forged_signature", "stale", "future", "wrong_key", "tampered",
+                                  "missing_headers", "plaintext", "wrong_token"])
+async def test_bad_requests_get_4xx_and_store_nothing(harness, case):
+    env = _envelope()
+    if case == "forged_signature":
+        raw, headers = _signed(env)
+        headers["X-Lark-Signature"] = "0" * 64
+    elif case == "stale":
+        raw, headers = _signed(env, ts=int(time.time()) - 301)
+    elif case == "future":
+        raw, headers = _signed(env, ts=int(time.time()) + 400)
+    elif case == "wrong_key":
+        raw, headers = _signed(env, key="another-key")
+    elif case == "tampered":
+        raw, headers = _signed(env, tamper=True)
+    elif case == "missing_headers":
+        raw, _ = _signed(env)
+        headers = {"Content-Type": "application/json"}
+    elif case == "plaintext":
+        raw, headers = json.dumps(env).encode(), None
+    else:
+        raw, headers = _signed(_envelope(token="not-the-token"))
+    status, body = await _post(harness, raw, headers)
+    assert 400 <= status < 500, (status, body)
+    assert "error" in json.loads(body) and "Traceback" not in body
+    assert await _inbox_count(harness) == 0
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[1,2]", b'{"encrypt": 5}', b'{"encrypt": "!!!"}',
+                                 b"\xff\xfe", b"[" * 100000])
+async def test_malformed_bodies(harness, raw):
+    ts, nonce = str(int(time.time())), "n"
+    headers = {"X-Lark-Request-Timestamp": ts, "X-Lark-Request-Nonce": nonce,
+               "X-Lark-Signature": crypto.signature(ts, nonce, ENCRYPT_KEY, raw)}
+    status, body = await _post(harness, raw, headers)
+    assert 400 <= status < 500 and "Traceback" not in body
+
+
+async def test_envelope_without_ids_is_rejected(harness):
+    env = _envelope()
+    del env["header"]["event_id"]
+    status, _ = await _post(harness, *_signed(env))
+    assert status == 400
+
+
+async def test_oversize_body_is_413(harness):
+    raw = b'{"encrypt": "' + b"A" * (2 * 1024 * 1024) + b'"}'
+    status, _ = await _post(harness, raw)
+    assert status == 413
+
+
+async def test_duplicate_delivery_answered_200_processed_once(harness):
+    env = _envelope("dup-1")
+    for _ in range(3):
+        status, _ = await _post(harness, *_signed(env))
+        assert status == 200
+    await harness.settle()
+    assert await _inbox_count(harness) == 1
+    async with harness.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(OutboxMessage)
+                                .where(OutboxMessage.op == "reply"))).scalar() == 1
+
+
+async def test_unknown_event_types_are_acknowledged(harness):
+    env = {"schema": "2.0", "header": {"event_id": "x-1", "event_type": "im.chat.updated_v1", "token": TOKEN},
+           "event": {"chat_id": "oc_team"}}
+    status, _ = await _post(harness, *_signed(env))
+    assert status == 200
+    await harness.settle()
+    async with harness.db.session() as s:
+        row = (await s.execute(select(InboxEvent))).scalar_one()
+    assert row.status == "done"
+
+
+async def test_database_outage_answers_503(harness):
+    await harness.db.engine.dispose()
+    good_url = harness.db.url
+    from bot.store.db import Database
+
+    broken = Database("sqlite+aiosqlite:////nonexistent-dir/x/y.db" if good_url.startswith("sqlite")
+                      else "postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    harness.bot.db = broken
+
+    async def store(**fields):
+        from bot.clock import wall_now
+        from bot.store import inbox
+        return await inbox.store_event(broken, now=wall_now(), **fields)
+
+    harness.bot.ingress.store = store
+    status, body = await _post(harness, *_signed(_envelope()))
+    assert status == 503 and "retry" in body
+    await broken.close()
+
+
+async def test_health_and_readiness(harness):
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{harness.bot_url}/healthz") as r:
+            assert r.status == 200
+        async with s.get(f"{harness.bot_url}/readyz") as r:
+            body = await r.json()
+            assert r.status == 200 and body["database"] and body["workers"]

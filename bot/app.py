@@ -45,6 +45,7 @@ class LiveOpsBot:
         self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc,
                              on_failure=self._send_failed, pulse=self.svc.pulse)
         self.svc.wake_sender = self.sender.wake
+        self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
                                store=self._store, on_stored=self.workers.wake)
@@ -52,7 +53,7 @@ class LiveOpsBot:
         self.started = False
 
     async def _store(self, **fields) -> bool:
-        return await inbox.store_event(self.db, now=wall_now(), **fields)
+        return await self.inbox_writer.store(now=wall_now(), **fields)
 
     # -- HTTP -------------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:

@@ -47,7 +47,10 @@ def on_sent(name: str) -> Callable[[Callback], Callback]:
 
 
 class RateWindow:
-    """Sliding one-second windows: per lane and for the whole app."""
+    """Sliding one-second windows: per lane and for the whole app. Feishu counts requests as
+    they arrive, after network jitter, so the window is a little longer than a second."""
+
+    SPAN = 1.1
 
     def __init__(self, per_lane: int = 5, per_app: int = 50) -> None:
         self.per_lane, self.per_app = per_lane, per_app
@@ -59,10 +62,10 @@ class RateWindow:
     def delay(self, lane: str, now: float) -> float:
         wait = max(0.0, self.paused_until - now, self.lane_paused.get(lane, 0.0) - now)
         for window, limit in ((self.lanes[lane], self.per_lane), (self.app, self.per_app)):
-            while window and now - window[0] >= 1.0:
+            while window and now - window[0] >= self.SPAN:
                 window.popleft()
             if len(window) >= limit:
-                wait = max(wait, 1.0 - (now - window[0]) + 0.001)
+                wait = max(wait, self.SPAN - (now - window[0]) + 0.001)
         return wait
 
     def take(self, lane: str, now: float) -> None:

@@ -53,6 +53,7 @@ class Ingress:
         except ValueError:
             return _error(400, "body is not a JSON object")
 
+        text: str | None = None  # the event's own JSON text, stored as it is
         if "encrypt" in body:
             if not self.encrypt_key:
                 return _error(400, "encrypted body but no Encrypt Key is configured")
@@ -62,7 +63,8 @@ class Ingress:
             if not isinstance(body["encrypt"], str):
                 return _error(400, "encrypt must be a string")
             try:
-                body = _json_object(crypto.decrypt(self.encrypt_key, body["encrypt"]).encode())
+                text = crypto.decrypt(self.encrypt_key, body["encrypt"])
+                body = _json_object(text.encode())
             except (crypto.DecryptError, ValueError):
                 return _error(400, "cannot decrypt the body")
         elif self.encrypt_key:
@@ -85,10 +87,17 @@ class Ingress:
             event_id, event_type, message_id, lane = envelope_keys(body)
         except EventShapeError as exc:
             return _error(400, str(exc))
-        return await self.accept(body, event_id, event_type, message_id, lane, source="webhook")
+        if text is None:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # valid JSON in another encoding: store the object
+                pass
+        return await self.accept(text if text is not None else body, event_id, event_type,
+                                 message_id, lane, source="webhook")
 
-    async def accept(self, body: dict, event_id: str, event_type: str, message_id: str | None,
+    async def accept(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
                      lane: str, *, source: str) -> web.Response:
+        """Store an event (its JSON text or object); 200 once durable, 503 if not."""
         try:
             fresh = await self.store(event_id=event_id, event_type=event_type, lane=lane,
                                      message_id=message_id, payload=body, source=source)
@@ -104,7 +113,7 @@ class Ingress:
             self.on_stored()
         else:
             log.info("duplicate delivery ignored", extra={"event_id": event_id})
-        return web.json_response({})
+        return web.Response(body=b"{}", content_type="application/json")
 
     def _fresh(self, headers: dict[str, str]) -> bool:
         try:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.store.types import UTCDateTime
+from bot.store.types import JSONText, UTCDateTime
 
 
 def _ts(**kw: Any) -> Any:
@@ -30,7 +30,7 @@ class InboxEvent(SQLModel, table=True):
     event_type: str = Field(max_length=128)
     lane: str = Field(default="", max_length=128)  # the chat: one chat's events run in order
     source: str = Field(default="webhook", max_length=16)  # webhook | ws
-    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    payload: dict = Field(sa_column=Column(JSONText, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | claimed | done | failed
     attempts: int = 0
     received_at: datetime = _ts()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy.types import DateTime, TypeDecorator
+import json
+
+from sqlalchemy.types import DateTime, Text, TypeDecorator
 
 
 class UTCDateTime(TypeDecorator):
@@ -23,3 +25,19 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+class JSONText(TypeDecorator):
+    """JSON kept as text. A str is stored as it is (the webhook already holds the event's
+    JSON text, so it is not serialised twice); anything else is dumped. Reads give objects."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)

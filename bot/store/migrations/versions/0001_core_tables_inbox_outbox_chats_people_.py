@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('lane', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('payload', bot.store.types.JSONText(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('received_at', bot.store.types.UTCDateTime(), nullable=False),

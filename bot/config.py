@@ -43,6 +43,8 @@ class Settings:
     log_json: bool = False
     log_level: str = "INFO"
     sandbox: bool = False
+    lease_seconds: int = 60  # BOT_LEASE_SECONDS: how long a claimed event is held before another worker may retry it
+    compliance_retention_years: int = 3  # BOT_COMPLIANCE_RETENTION_YEARS: keep check records (law: >= 3)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -123,6 +125,16 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
             raise ConfigError("BOT_ADMINS", f"'{admin}' is not an open_id",
                               "List open_ids (ou_...) separated by commas.")
 
+    raw_years = get("BOT_COMPLIANCE_RETENTION_YEARS", "3")
+    if not raw_years.isdigit() or not 3 <= int(raw_years) <= 50:
+        raise ConfigError("BOT_COMPLIANCE_RETENTION_YEARS", f"'{raw_years}' is not a number of years from 3 to 50",
+                          "The 2026 live e-commerce rules require keeping records at least 3 years; use e.g. 3.")
+
+    raw_lease = get("BOT_LEASE_SECONDS", "60")
+    if not raw_lease.isdigit() or not 2 <= int(raw_lease) <= 3600:
+        raise ConfigError("BOT_LEASE_SECONDS", f"'{raw_lease}' is not a number of seconds between 2 and 3600",
+                          "Leave it unset (60) unless events take longer to handle.")
+
     data_dir = Path(get("BOT_DATA_DIR", "data"))
     want_sandbox = (not app_id) if sandbox is None else (sandbox or not app_id)
     database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / ('sandbox.db' if want_sandbox else 'liveops.db')}"
@@ -142,7 +154,8 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         domain=domain, transport=transport, database_url=database_url, timezone=tz_name,
         locale=locale, admins=admins, host=get("BOT_HOST", "127.0.0.1"), port=port,
         data_dir=data_dir, log_json=_bool("BOT_LOG_JSON", get("BOT_LOG_JSON", "false")),
-        log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox,
+        log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox, lease_seconds=int(raw_lease),
+        compliance_retention_years=int(raw_years),
     )
 
 

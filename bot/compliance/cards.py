@@ -46,10 +46,11 @@ def _fit(build: Callable[[int], Card]) -> dict:
     return build(0).to_dict()
 
 
-def _source(t: T, record: ComplianceRecord) -> str:
+def _source(t: T, record: ComplianceRecord, markdown: bool = True) -> str:
     label = t(f"compliance.source_{record.source}")
     if record.file_name:
-        label += t("compliance.source_file_name", name=escape_md(record.file_name))
+        name = escape_md(record.file_name) if markdown else record.file_name
+        label += t("compliance.source_file_name", name=name)
     return label
 
 
@@ -69,7 +70,8 @@ def check_card(t: T, locale: str, record: ComplianceRecord, result: CheckResult,
     def build(max_hits: int) -> Card:
         card = Card(t("compliance.card_title", verdict=verdict_label(verdict, locale)),
                     template=VERDICT_COLORS[result.verdict],
-                    subtitle=t("compliance.card_subtitle", ref=record_ref(record.id), source=_source(t, record)))
+                    subtitle=t("compliance.card_subtitle", ref=record_ref(record.id),
+                               source=_source(t, record, markdown=False)))
         card.markdown(_report(result, locale, max_hits, labels))
         if record.previous_id:
             card.markdown(t("compliance.recheck_of", ref=record_ref(record.previous_id)))

@@ -17,8 +17,10 @@ from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
 from bot.i18n import t
+from bot.metrics import Metrics
+from bot.reminders.engine import TimerEngine
 from bot.router import Router
-from bot.sender import Sender
+from bot.sender import FAILURE_CALLBACKS, Sender
 from bot.services import Services
 from bot.store import inbox
 from bot.store.db import Database
@@ -31,24 +33,26 @@ log = logging.getLogger("bot.app")
 class LiveOpsBot:
     def __init__(self, settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
                  platform: Platform | None = None, worker_id: str | None = None,
-                 concurrency: int = 4, lease: timedelta = timedelta(seconds=60)) -> None:
+                 concurrency: int = 4, lease: timedelta | None = None) -> None:
         load_all()
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.db = db or Database(settings.database_url)
         self.platform = platform or Platform(settings.domain, settings.app_id, settings.app_secret)
+        self.metrics = Metrics()
         self.svc = Services(settings=settings, db=self.db, clock=clock or SystemClock(),
-                            platform=self.platform)
+                            platform=self.platform, metrics=self.metrics)
         self.router = Router(self.svc)
         self.workers = InboxWorkers(self.svc, self.router, self.worker_id, concurrency=concurrency,
-                                    lease=lease)
-        self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc,
+                                    lease=lease or timedelta(seconds=settings.lease_seconds))
+        self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc, metrics=self.metrics,
                              on_failure=self._send_failed, pulse=self.svc.pulse)
         self.svc.wake_sender = self.sender.wake
+        self.timers = TimerEngine(self.svc, self.router.locale_for, self.worker_id)
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
-                               store=self._store, on_stored=self.workers.wake)
+                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics)
         self._tasks: list[asyncio.Task] = []
         self.started = False
 
@@ -61,6 +65,7 @@ class LiveOpsBot:
         app.router.add_post("/feishu/cards", self.ingress.handle)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.metrics_page)
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
@@ -70,11 +75,37 @@ class LiveOpsBot:
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        await self._refresh_gauges()
+        body, content_type = self.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def _refresh_gauges(self) -> None:
+        from sqlalchemy import func, select
+
+        from bot.store.models import InboxEvent
+
+        try:
+            async with self.db.session() as session:
+                pending, oldest = (await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at))
+                    .where(OutboxMessage.status.in_(("pending", "sending"))))).one()
+                waiting = (await session.execute(select(func.count()).select_from(InboxEvent).where(
+                    InboxEvent.status.in_(("pending", "claimed"))))).scalar()
+        except Exception:  # noqa: BLE001 - metrics never fail the scrape
+            return
+        self.metrics.outbox_backlog.set(pending)
+        self.metrics.outbox_oldest_age.set((wall_now() - oldest).total_seconds() if oldest else 0)
+        self.metrics.inbox_backlog.set(waiting)
+
     async def readyz(self, request: web.Request) -> web.Response:
         db_ok = await self.db.ping()
-        workers_ok = self.started and self.workers.alive > 0 and self.sender.running
-        body = {"database": db_ok, "workers": workers_ok, "bot": self.svc.bot.open_id or None}
-        return web.json_response(body, status=200 if db_ok and workers_ok else 503)
+        # Ready once started and as long as no background loop has died.
+        workers_ok = self.started and bool(self._tasks) and not any(t.done() for t in self._tasks)
+        timers_ok = self.timers.running
+        body = {"database": db_ok, "workers": workers_ok, "timers": timers_ok,
+                "bot": self.svc.bot.open_id or None}
+        return web.json_response(body, status=200 if db_ok and workers_ok and timers_ok else 503)
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self, *, migrate: bool = True) -> None:
@@ -83,6 +114,7 @@ class LiveOpsBot:
         await self.identify()
         self._spawn(self.workers.run(), "inbox workers")
         self._spawn(self.sender.run(), "outbox sender")
+        await self.timers.start()  # fires what fell due while the bot was down, then waits
         self.started = True
 
     async def identify(self, attempts: int = 5) -> None:
@@ -117,6 +149,7 @@ class LiveOpsBot:
             await self.db.close()
 
     async def halt(self, grace: float = 5.0) -> None:
+        await self.timers.stop()
         self.workers.stop()
         self.sender.stop()
         if self._tasks:
@@ -129,6 +162,14 @@ class LiveOpsBot:
 
     async def _send_failed(self, row: OutboxMessage) -> None:
         """Tell the admins once when a message could not be delivered for good."""
+        hook = FAILURE_CALLBACKS.get(row.callback or "")
+        if hook is not None:  # the feature that queued it falls back (e.g. no fault group)
+            try:
+                async with self.db.session() as session:
+                    await hook(self.svc, row, {"session": session})
+            except Exception:  # noqa: BLE001
+                log.exception("failure callback %s failed", row.callback)
+            self.sender.wake()
         if row.key.startswith("notice:") or not self.settings.admins:
             return
         text = t(self.settings.locale, "notice.send_failed", code=row.error_code,

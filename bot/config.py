@@ -156,6 +156,8 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         data_dir=data_dir, log_json=_bool("BOT_LOG_JSON", get("BOT_LOG_JSON", "false")),
         log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox, lease_seconds=int(raw_lease),
         compliance_retention_years=int(raw_years),
+        # Feature tuning knobs (BOT_SCHEDULE_MAX_HOURS, BOT_FAULT_* ...), read by each feature.
+        extra={k: v for k, v in values.items() if k.startswith("BOT_") and isinstance(v, str)},
     )
 
 

@@ -130,6 +130,14 @@ class Sandbox:
                 await session.execute(insert_ignore(self.bot.db, Chat, chat_id=self.chat_ids[name], name=name,
                                                     chat_type="group", kind=kind, internal=kind != "field",
                                                     first_seen=now))
+            from bot.schedule.demo import seed_demo  # rooms, job titles and a week of streams
+
+            await seed_demo(session, now=now, tz=self.settings.timezone,
+                            team=[(open_id(p.key), p.name, p.title) for p in TEAM],
+                            team_chat_id=self.chat_ids["运营群"], field_chat_id=self.chat_ids["1号直播间场控群"])
+            from bot.faults.oncall import seed_demo as seed_oncall  # 赵技术 → 孙技术, a week each
+
+            await seed_oncall(session, [open_id("zhao"), open_id("sun")], now, self.settings.tz)
 
     async def stop(self) -> None:
         if self.bot is not None:

@@ -46,11 +46,33 @@ def on_sent(name: str) -> Callable[[Callback], Callback]:
     return wrap
 
 
+FAILURE_CALLBACKS: dict[str, Callback] = {}
+
+
+def on_failed(name: str) -> Callable[[Callback], Callback]:
+    """Register what to do when a row with this callback fails for good (result: {"session"}),
+    e.g. fall back to the reporting group when a fault group cannot be created."""
+
+    def wrap(fn: Callback) -> Callback:
+        FAILURE_CALLBACKS[name] = fn
+        return fn
+
+    return wrap
+
+
 class RateWindow:
     """Sliding one-second windows: per lane and for the whole app. Feishu counts requests as
     they arrive, after network jitter, so the window is a little longer than a second."""
 
-    SPAN = 1.1
+    SPAN = 1.05
+
+    def done(self, lane: str) -> None:
+        """Count a lane's last request from when its answer came back: Feishu counted it on
+        arrival, somewhere between the two, so this never undercounts. Only the head of a
+        lane is in flight, so the last entry is that request."""
+        window = self.lanes.get(lane)
+        if window:
+            window[-1] = time.monotonic()
 
     def __init__(self, per_lane: int = 5, per_app: int = 50) -> None:
         self.per_lane, self.per_app = per_lane, per_app
@@ -248,6 +270,7 @@ class Sender:
         else:
             method, path, paths, query, body = request_for(row, target)
             api = await self.platform.call(method, path, query=query, body=body, paths=paths)
+        self.window.done(row.lane)
         if self.metrics:
             self.metrics.send_latency.observe(time.monotonic() - started)
         if api.ok:

@@ -55,7 +55,8 @@ class Replica:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": SECRET,
                "FEISHU_ENCRYPT_KEY": KEY, "FEISHU_VERIFICATION_TOKEN": TOKEN, "FEISHU_DOMAIN": sim_url,
-               "DATABASE_URL": db_url, "BOT_PORT": str(self.port), "BOT_LOG_LEVEL": "WARNING"}
+               "DATABASE_URL": db_url, "BOT_PORT": str(self.port), "BOT_LOG_LEVEL": "WARNING",
+               "BOT_LEASE_SECONDS": "5"}
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

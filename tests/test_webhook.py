@@ -165,4 +165,15 @@ async def test_health_and_readiness(harness):
             assert r.status == 200
         async with s.get(f"{harness.bot_url}/readyz") as r:
             body = await r.json()
-            assert r.status == 200 and body["database"] and body["workers"]
+            assert r.status == 200 and body["database"] and body["workers"], body
+
+
+async def test_metrics_page(harness):
+    await harness.say("member", "/在吗")
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{harness.bot_url}/metrics") as r:
+            text = await r.text()
+    assert r.status == 200
+    assert 'liveops_events_received_total{event_type="im.message.receive_v1",outcome="new"} 1.0' in text
+    assert 'liveops_commands_total{command="ping"} 1.0' in text
+    assert "liveops_outbox_backlog 0.0" in text

@@ -129,19 +129,29 @@ async def check_uploaded_script(ctx: Ctx, msg: IncomingMessage) -> bool:
 
 async def _run(ctx: Ctx, text: str, *, source: str, file_name: str | None = None,
                source_message_id: str | None = None, labels: list[str] | None = None,
-               previous_id: int | None = None) -> None:
+               previous_id: int | None = None, stream_id: int | None = None) -> None:
     if len(text) > MAX_CHARS:
         raise UserError("compliance.too_long", limit=MAX_CHARS)
     record, result = await service.run_check(
         ctx.session, text=text, chat_id=ctx.chat_id, user_id=ctx.user_id, now=ctx.now(), source=source,
         team=team(ctx), file_name=file_name, source_message_id=source_message_id, line_labels=labels,
         previous_id=previous_id, years=years(ctx))
+    if stream_id is not None:  # "/检查 #12 …": the script of stream 12 (its T-2d review reads this)
+        record.stream_id = stream_id
     await ctx.reply(card=cards.check_card(ctx.t, ctx.locale, record, result, ctx.svc.tz, labels))
 
 
 async def _check_text(ctx: Ctx, text: str, *, source: str, previous_id: int | None = None) -> None:
     message_id = ctx.message.message_id if ctx.message else None
-    await _run(ctx, text, source=source, source_message_id=message_id, previous_id=previous_id)
+    stream_id = None
+    tag = re.match(r"^[#＃](\d{1,9})\s+(.+)$", text, re.S)
+    if tag:
+        from bot.schedule.service import stream_by_id
+
+        if await stream_by_id(ctx.session, int(tag.group(1))) is not None:
+            stream_id, text = int(tag.group(1)), tag.group(2).strip()
+    await _run(ctx, text, source=source, source_message_id=message_id, previous_id=previous_id,
+               stream_id=stream_id)
 
 
 async def _check_message(ctx: Ctx, message_id: str, previous_id: int | None = None) -> None:

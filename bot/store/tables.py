@@ -1,4 +1,9 @@
 """Imports every module that defines tables, so metadata and migrations see them all."""
 from bot.store import models  # noqa: F401
-from bot.compliance import models as compliance_models  # noqa: F401,E402
-from bot.compliance import models as compliance_models  # noqa: F401,E402
+from bot.compliance import models as _compliance  # noqa: F401
+from bot.faults import models as _faults  # noqa: F401
+from bot.norms import models as _norms  # noqa: F401
+from bot.reminders import models as _reminders  # noqa: F401
+from bot.reviews import models as _reviews  # noqa: F401
+from bot.schedule import models as _schedule  # noqa: F401
+from bot.tasks import models as _tasks  # noqa: F401

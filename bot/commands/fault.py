@@ -1,0 +1,197 @@
+"""/故障 (/fault) and free-text fault reports ("@LiveOps 3号直播间推流断了").
+
+An @mention that the classifier calls a fault opens ticket #id (or joins the same room's
+open ticket of the same category); any other @mention is left to the next handler and,
+in the end, the help reply. The card buttons: 认领, 已解决 (with cause/fix), 升级, 改类别/级别.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import roles
+from bot.commands.registry import action, command, on_file, on_mention
+from bot.context import Ctx
+from bot.errors import PermissionDenied, UsageError, UserError
+from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
+from bot.faults.classify import classify
+from bot.faults.stats import Record, compute
+from bot.feishu.events import CardAction, IncomingMessage
+from bot.people import names
+from bot.store.models import Chat
+
+LIST = {"列表", "list", "ls", "open"}
+STATS = {"统计", "stats", "statistics"}
+ACK = {"认领", "ack", "claim"}
+RESOLVE = {"解决", "已解决", "resolve", "done"}
+CHANGE = {"改", "修改", "change", "edit"}
+ESCALATE = {"升级", "escalate"}
+TECH_GROUP = {"技术群", "techgroup", "tech-group"}
+
+
+@command("故障", "fault", summary=("报故障、认领、解决、查看与统计故障", "Report, ack, resolve and measure faults"),
+         usage=("/故障 <描述> ｜ /故障 列表 ｜ /故障 #12 ｜ /故障 认领 #12 ｜ /故障 解决 #12 原因 … 处理 … ｜ "
+                "/故障 改 #12 类别 网络 级别 P1 ｜ /故障 升级 #12 ｜ /故障 统计 本月 ｜ /故障 技术群",
+                "/fault <description> | /fault list | /fault #12 | /fault ack #12 | /fault resolve #12 cause … fix … | "
+                "/fault change #12 category network severity P1 | /fault escalate #12 | /fault stats this month | "
+                "/fault techgroup"),
+         examples=["/故障 3号直播间推流断了", "/故障 列表", "/故障 解决 #12 原因 推流码过期 处理 更新推流码后恢复",
+                   "/故障 统计 本月", "/fault list"],
+         aliases=("报障", "incident"), group=("故障响应", "Faults"), order=30)
+async def fault_command(ctx: Ctx, args: str) -> None:
+    args = args.strip()
+    if not args:
+        raise UsageError()
+    verb, _, rest = args.partition(" ")
+    word = verb.lower()
+    if word in LIST:
+        await _list(ctx)
+    elif parse.is_id(verb) and not rest.strip():
+        await _details(ctx, parse.ticket_id(verb) or 0)
+    elif word in STATS:
+        await _stats(ctx, rest)
+    elif word in ACK:
+        await flows.ack(ctx, _need_id(ctx, rest))
+    elif word in RESOLVE:
+        fault_id = _need_id(ctx, rest)
+        cause, fix = parse.cause_and_fix(parse.strip_id(rest))
+        await flows.resolve(ctx, fault_id, cause, fix)
+    elif word in ESCALATE:
+        fault_id = _need_id(ctx, rest)
+        await flows.escalate(ctx, fault_id)
+        await ctx.reply(ctx.t("faults.escalated_ok", id=fault_id))
+    elif word in CHANGE:
+        await _change(ctx, rest)
+    elif word in TECH_GROUP:
+        await _tech_group(ctx)
+    else:
+        cls = classify(args + (" [image]" if ctx.message and ctx.message.image_keys else ""))
+        await flows.report(ctx, args, cls, manual=not cls.is_fault)
+
+
+def _need_id(ctx: Ctx, text: str) -> int:
+    found = parse.ticket_id(text)
+    if found is None:
+        raise UsageError(ctx.t("faults.need_id"))
+    return found
+
+
+async def _list(ctx: Ctx) -> None:
+    faults = await service.active(ctx.session)
+    who = await names(ctx, sorted({f.acked_by for f in faults if f.acked_by})) if faults else {}
+    await ctx.reply(card=cards.listing(faults, who, ctx.locale, ctx.svc.tz))
+
+
+async def _details(ctx: Ctx, fault_id: int) -> None:
+    f = await flows.get_fault(ctx, fault_id)
+    events = await service.timeline(ctx.session, f.id)
+    who = await names(ctx, sorted({e.by for e in events if e.by})) if events else {}
+    await ctx.reply(card=cards.details(f, events, who, ctx.locale, ctx.svc.tz, flows.ack_due(ctx, f)))
+
+
+async def _stats(ctx: Ctx, text: str) -> None:
+    try:
+        start, end, label = parse.period(text, ctx.now(), ctx.svc.tz)
+    except ValueError:
+        raise UsageError(ctx.t("faults.bad_period", text=text[:20])) from None
+    faults = await service.between(ctx.session, start, end)
+    records = [Record(category=f.category, room=f.room_name, tech=f.acked_by or f.resolved_by,
+                      created_at=f.created_at, acked_at=f.acked_at, resolved_at=f.resolved_at,
+                      ack_breached=f.ack_breached, resolve_breached=f.resolve_breached) for f in faults]
+    techs = sorted({r.tech for r in records if r.tech})
+    who = await names(ctx, techs) if techs else {}
+    days = text.strip()
+    shown = ctx.t(f"faults.period.{label}", text=days)
+    await ctx.reply(card=cards.stats_card(compute(records), shown, who, ctx.locale))
+
+
+async def _change(ctx: Ctx, rest: str) -> None:
+    fault_id = _need_id(ctx, rest)
+    try:
+        wanted = parse.change_args(parse.strip_id(rest))
+    except ValueError as exc:
+        raise UserError("faults.change_unknown", word=str(exc)[:20]) from None
+    if not wanted:
+        raise UsageError(ctx.t("faults.change_hint"))
+    changed = await flows.change(ctx, fault_id, **wanted)
+    await ctx.reply(ctx.t("faults.changed", id=fault_id, what="、".join(changed)) if changed
+                    else ctx.t("faults.unchanged", id=fault_id))
+
+
+async def _tech_group(ctx: Ctx) -> None:
+    if not ({roles.OPS, roles.ADMIN, roles.TECH} & ctx.roles):
+        raise PermissionDenied(roles.OPS)
+    for chat in (await ctx.session.execute(select(Chat).where(Chat.kind == "tech"))).scalars():
+        chat.kind = ""
+    chat = await ctx.session.get(Chat, ctx.chat_id)
+    if chat is not None:
+        chat.kind = "tech"
+    await ctx.reply(ctx.t("faults.tech_group_set"))
+
+
+# -- free text ----------------------------------------------------------------------------------------
+@on_mention
+async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
+    images = list(msg.image_keys)
+    group_fault = await service.by_group(ctx.session, ctx.chat_id)
+    if group_fault is not None:  # said in a fault group: evidence on its timeline
+        await flows.evidence(ctx, group_fault, msg.text, images)
+        await ctx.reply(ctx.t("faults.evidence_saved", id=group_fault.id))
+        return True
+    cls = classify(msg.text + (" [image]" if images else ""))
+    if not cls.is_fault:
+        return False
+    await flows.report(ctx, msg.text, cls)
+    return True
+
+
+@on_file
+async def fault_image(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """Images posted in a fault group are kept as evidence."""
+    if msg.msg_type != "image":
+        return False
+    f = await service.by_group(ctx.session, ctx.chat_id)
+    if f is None:
+        return False
+    await flows.evidence(ctx, f, "", list(msg.image_keys) or [msg.file_key])
+    return True
+
+
+# -- buttons ------------------------------------------------------------------------------------------
+def _id(act: CardAction) -> int:
+    try:
+        return int(act.value.get("id", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+@action("fault.ack")
+async def ack_button(ctx: Ctx, act: CardAction) -> None:
+    await flows.ack(ctx, _id(act))
+
+
+@action("fault.resolve")
+async def resolve_button(ctx: Ctx, act: CardAction) -> None:
+    form = act.form_value or {}
+    await flows.resolve(ctx, _id(act), str(form.get("cause", "") or ""), str(form.get("fix", "") or ""))
+
+
+@action("fault.escalate")
+async def escalate_button(ctx: Ctx, act: CardAction) -> None:
+    await flows.escalate(ctx, _id(act))
+
+
+@action("fault.change")
+async def change_button(ctx: Ctx, act: CardAction) -> None:
+    f = await flows.get_fault(ctx, _id(act))
+    flows.check_may_act(ctx, f, reporter_ok=True)
+    await ctx.send(ctx.chat_id, card=cards.change_form(f, ctx.locale))
+
+
+@action("fault.change_save")
+async def change_save(ctx: Ctx, act: CardAction) -> None:
+    form = act.form_value or {}
+    changed = await flows.change(ctx, _id(act), category=str(form.get("category") or "") or None,
+                                 severity=parse.severity_of(str(form.get("severity") or "")),
+                                 room=str(form.get("room") or "").strip() or None)
+    await ctx.send(ctx.chat_id, ctx.t("faults.changed", id=_id(act), what="、".join(changed)) if changed
+                   else ctx.t("faults.unchanged", id=_id(act)))

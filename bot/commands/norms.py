@@ -1,0 +1,177 @@
+"""/规范 (/norms): show and configure the stream norms for the team; /节奏 (/cadence): the
+in-stream cadence of a stream (pause, resume) or a room (its own minutes).
+
+    /规范                      the settings in force and a stream's checkpoints (/规范 #12)
+    /规范 设置 设备 90分钟       a team setting (ops)
+    /规范 开启 自评表 / 关闭 …   optional norm reminders (ops)
+    /规范 放行 #12 原因 …        an ops lead confirms the script review despite the check
+    /节奏 暂停 #12 / 继续 #12    pause or resume a live stream's nudges
+    /节奏 1号间 互动 10          a room's own cadence minutes (ops)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bot import roles
+from bot.cards import Card, escape_md
+from bot.commands.registry import command
+from bot.context import Ctx
+from bot.errors import PermissionDenied, UsageError, UserError
+from bot.norms import announce, cadence, checkpoints, config
+from bot.norms.models import Checkpoint
+from bot.schedule import service as schedule
+
+SET = {"设置", "set"}
+ON = {"开启", "打开", "on", "enable"}
+OFF = {"关闭", "off", "disable"}
+OVERRIDE = {"放行", "override"}
+PAUSE = {"暂停", "pause", "stop"}
+RESUME = {"继续", "恢复", "resume"}
+EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
+            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5"}
+
+
+def need_ops(ctx: Ctx) -> None:
+    if not roles.allowed(ctx.roles, roles.OPS):
+        raise PermissionDenied(roles.OPS)
+
+
+def show_value(ctx: Ctx, key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return ctx.t("norms.on" if value else "norms.off")
+    if isinstance(value, list):
+        return f"{value[0]}–{value[1]}"
+    if key.startswith("announce."):
+        return value or ctx.t("norms.off")
+    if key == "latency_max":
+        return f"{value} ms"
+    if isinstance(value, int):
+        return ctx.t("norms.minutes", n=value) if value else ctx.t("norms.off")
+    return str(value)
+
+
+def names_for(key: str) -> str:
+    return next((n for n, k in config.NAMES.items() if k == key), key)
+
+
+@command("规范", "norms", summary=("直播规范：检查点、节奏、讲解时长、排期公告等设置", "Stream norms: checkpoints, cadence, timers, announcements"),
+         usage=("/规范 [#场次] ｜ /规范 设置 名称 值 ｜ /规范 开启|关闭 自评表|学习报告|创新|选题会 ｜ /规范 放行 #12 原因 …",
+                "/norms [#stream] | /norms set <name> <value> | /norms on|off selfeval|learning|innovation|topic | "
+                "/norms override #12 <reason>"),
+         examples=["/规范", "/规范 设置 设备 90分钟", "/规范 开启 自评表", "/规范 放行 #12 已人工复核"],
+         aliases=("节奏规范",), group=("直播", "Live"), order=14)
+async def norms_command(ctx: Ctx, args: str) -> None:
+    parts = args.strip().split(None, 1)
+    head = parts[0].lower() if parts else ""
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    if head in SET:
+        need_ops(ctx)
+        words = rest.split(None, 1)
+        if len(words) < 2:
+            raise UsageError(ctx.t("norms.unknown_setting", name=rest, names=" ".join(sorted(config.NAMES)[:20])))
+        await set_setting(ctx, words[0], words[1], scope="team")
+    elif head in ON or head in OFF:
+        need_ops(ctx)
+        await set_setting(ctx, rest, "开启" if head in ON else "关闭", scope="team")
+    elif head in OVERRIDE:
+        need_ops(ctx)
+        await override(ctx, rest)
+    elif (head and head[0] in "#＃") or head.isdigit():
+        await show_checkpoints(ctx, head)
+    else:
+        await show(ctx)
+
+
+async def set_setting(ctx: Ctx, name: str, value: str, *, scope: str) -> None:
+    key = config.NAMES.get(name.strip().lower())
+    if key is None or (scope != "team" and key not in config.ROOM_KEYS):
+        raise UserError("norms.unknown_setting", name=name[:20], names="、".join(
+            n for n, k in config.NAMES.items() if scope == "team" or k in config.ROOM_KEYS))
+    try:
+        parsed = config.parse_value(key, value)
+    except config.BadValue:
+        raise UserError("norms.bad_value", value=value[:20], name=name,
+                        example=EXAMPLES.get(key.split(".")[0], EXAMPLES.get(key, ""))) from None
+    await config.set_value(ctx.session, key=key, value=parsed, scope=scope, by=ctx.user_id, now=ctx.now())
+    if key.startswith(("announce.", "optional.")):
+        await announce.ensure(ctx.session, ctx.now(), ctx.svc.settings.timezone)
+    await ctx.reply(ctx.t("norms.set_done", name=name, value=show_value(ctx, key, parsed)))
+
+
+async def show(ctx: Ctx) -> None:
+    cfg = await config.effective(ctx.session)
+    card = Card(ctx.t("norms.config_title"))
+    card.fields([(names_for(k), show_value(ctx, k, v)) for k, v in cfg.items()])
+    await ctx.reply(card=card)
+
+
+async def show_checkpoints(ctx: Ctx, ref: str) -> None:
+    stream = await schedule.get_stream(ctx.session, ref)
+    rows = await checkpoints.checkpoints_of(ctx.session, stream.id)
+    tz = ctx.svc.tz
+    lines = [f"{ctx.t('norms.cp.' + c.kind)} · {c.due_at.astimezone(tz):%m-%d %H:%M} · "
+             f"{ctx.t('norms.status.' + c.status)}" + (f" · {c.latency_ms} ms" if c.latency_ms is not None else "")
+             for c in rows]
+    await ctx.reply(card=Card(ctx.t("norms.checkpoints_title", id=stream.id)).markdown(
+        "\n".join(escape_md(x) for x in lines) or "-"))
+
+
+async def override(ctx: Ctx, rest: str) -> None:
+    words = rest.split(None, 1)
+    if not words:
+        raise UsageError(ctx.t("norms.override_need_reason"))
+    stream = await schedule.get_stream(ctx.session, words[0])
+    reason = words[1].strip() if len(words) > 1 else ""
+    for prefix in ("原因", "reason"):
+        reason = reason.removeprefix(prefix).strip(" ：:")
+    if not reason:
+        raise UserError("norms.override_need_reason")
+    cp = await checkpoints.get_checkpoint(ctx.session, stream.id, "script")
+    if cp is None:
+        cp = Checkpoint(stream_id=stream.id, kind="script", due_at=ctx.now(), chat_id=stream.chat_id)
+        ctx.session.add(cp)
+        await ctx.session.flush()
+    from bot.commands.live import confirm
+
+    if cp.status != "open":
+        cp.status = "open"
+    await confirm(ctx, cp, override=reason)
+    await ctx.reply(ctx.t("norms.override_done", id=stream.id))
+
+
+@command("节奏", "cadence", summary=("直播中节奏提醒：暂停、继续、按直播间设置", "In-stream cadence: pause, resume, per-room minutes"),
+         usage=("/节奏 #12 ｜ /节奏 暂停|继续 #12 ｜ /节奏 直播间 互动|数据|福袋 分钟",
+                "/cadence #12 | /cadence pause|resume #12 | /cadence <room> interact|data|bag <minutes>"),
+         examples=["/节奏 暂停 #12", "/节奏 继续 #12", "/节奏 1号间 互动 10"], group=("直播", "Live"), order=13)
+async def cadence_command(ctx: Ctx, args: str) -> None:
+    words = args.split()
+    if not words:
+        raise UsageError(ctx.t("norms.explain_kind_needed"))
+    head = words[0].lower()
+    if head in PAUSE or head in RESUME:
+        if len(words) < 2:
+            raise UsageError("#?")
+        stream = await schedule.get_stream(ctx.session, words[1])
+        if head in PAUSE:
+            n = await cadence.pause(ctx.session, stream.id)
+            key = "norms.cadence_paused"
+        else:
+            n = await cadence.resume(ctx.session, stream.id, ctx.now())
+            key = "norms.cadence_resumed"
+        if not n:
+            raise UserError("norms.cadence_none", id=stream.id)
+        await ctx.reply(ctx.t(key, id=stream.id, n=n))
+        return
+    if head and head[0] in "#＃":
+        stream = await schedule.get_stream(ctx.session, head)
+        state = await cadence.state(ctx.session, stream.id)
+        if not state:
+            raise UserError("norms.cadence_none", id=stream.id)
+        items = "、".join(f"{ctx.t('norms.what.' + w)} {ctx.t('norms.state.' + t.state)}" for w, t in state.items())
+        await ctx.reply(ctx.t("norms.cadence_state", id=stream.id, items=items))
+        return
+    need_ops(ctx)
+    if len(words) < 3:
+        raise UsageError(ctx.t("norms.unknown_setting", name=args[:20], names="互动 数据 福袋"))
+    room = await schedule.find_room(ctx.session, words[0])
+    await set_setting(ctx, words[1], words[2], scope=f"room:{room.id}")

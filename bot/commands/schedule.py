@@ -1,0 +1,403 @@
+"""/排期 (/schedule): streams — add, change, cancel, confirm, view, import, export.
+
+Everyone may view; changing needs the ops role. Every change is announced with a short card
+in the stream's team group (and the room's field-control group), @-ing the people concerned.
+A booking sheet uploaded as CSV/XLSX is imported by the file handler below.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import roles
+from bot.commands.registry import action, command, on_file
+from bot.context import Ctx
+from bot.errors import PermissionDenied, UsageError, UserError
+from bot.feishu.events import CardAction, IncomingMessage
+from bot.people import display_name
+from bot.reminders.timeparse import TimeParseError
+from bot.schedule import cards, export, fields, importer, service
+from bot.schedule.models import CONFIRMED, PENDING, PERSON_FIELDS, Stream
+from bot.store.models import Chat
+
+ADD = {"添加", "新增", "加", "add", "new"}
+EDIT = {"修改", "改", "调整", "edit", "change"}
+CANCEL = {"取消", "cancel"}
+CONFIRM = {"确认", "confirm"}
+IMPORT = {"导入", "import"}
+EXPORT = {"导出", "export"}
+CLEAR = {"无", "-", "—", "清空", "none", "clear"}
+ALL = {"全部", "含取消", "所有", "all"}
+ME = {"我", "我的", "me", "mine"}
+
+
+
+def require_ops(ctx: Ctx) -> None:
+    if not roles.allowed(ctx.roles, roles.OPS):
+        raise PermissionDenied(roles.OPS)
+
+
+def tz_name(ctx: Ctx) -> str:
+    return ctx.svc.settings.timezone
+
+
+def max_hours(ctx: Ctx) -> float:
+    try:
+        return float(ctx.svc.settings.extra.get("BOT_SCHEDULE_MAX_HOURS", service.DEFAULT_MAX_HOURS))
+    except (TypeError, ValueError):
+        return service.DEFAULT_MAX_HOURS
+
+
+def mentions_of(ctx: Ctx, text: str) -> tuple[str, dict[str, str]]:
+    """The text with mentioned names made one word each, and name → open_id."""
+    found: dict[str, str] = {}
+    for m in (ctx.message.mentions if ctx.message else ()):
+        if not m.name:
+            continue
+        word = m.name.replace(" ", "_")
+        text = text.replace(f"@{m.name}", f"@{word}")
+        found[m.name], found[word] = m.open_id, m.open_id
+    return text, found
+
+
+async def team_chat(ctx: Ctx) -> str:
+    """The group a new stream belongs to: this group, or from a direct chat the team group."""
+    if ctx.message is None or not ctx.message.is_direct:
+        return ctx.chat_id
+    team = (await ctx.session.execute(select(Chat.chat_id).where(Chat.kind == "team"))).scalars().first()
+    return team or ctx.chat_id
+
+
+@command("排期", "schedule", summary=("直播排期：添加、修改、取消、查看、导入、导出", "Stream schedule: add, change, view, import, export"),
+         usage=("/排期 今天|本周|下周|本月 [直播间|@主播|全部] ｜ /排期 #12 ｜ "
+                "/排期 添加 直播间 日期 开始-结束 主播 @某人 场控 @某人 品牌 … 主题 … 目标 50万 ｜ "
+                "/排期 修改 #12 开始 20:00 主播 @某人 ｜ /排期 取消 #12 原因 … ｜ /排期 确认 #12 ｜ "
+                "/排期 导入（换行后粘贴表格，或直接上传 CSV/XLSX）｜ /排期 导出 本周 csv|ics",
+                "/schedule today|week|next week|month [room|@streamer|all] | /schedule #12 | "
+                "/schedule add room day start-end 主播 @someone 场控 @someone 品牌 … 目标 500000 | "
+                "/schedule edit #12 开始 20:00 | /schedule cancel #12 原因 … | /schedule confirm #12 | "
+                "/schedule import (paste a table on the next lines, or upload CSV/XLSX) | "
+                "/schedule export week csv|ics"),
+         examples=["/排期 添加 1号直播间 明天 19:00-23:00 主播 @李主播 场控 @张场控 品牌 花西子 主题 双12预热 目标 50万",
+                   "/排期 本周", "/排期 下周 @李主播", "/排期 修改 #12 开始 20:00 主播 @周主播",
+                   "/排期 取消 #12 原因 主播临时请假", "/排期 导出 本月 ics"],
+         aliases=("排班", "场次"), group=("排期", "Schedule"), order=20)
+async def schedule_command(ctx: Ctx, args: str) -> None:
+    m = re.match(r"\s*(\S*)\s*(.*)", args, re.S)
+    verb, rest = (m.group(1), m.group(2)) if m else ("", "")
+    low = verb.lower()
+    if low in ADD:
+        await add(ctx, rest)
+    elif low in EDIT:
+        await edit(ctx, rest)
+    elif low in CANCEL:
+        await cancel(ctx, rest)
+    elif low in CONFIRM:
+        await confirm(ctx, rest)
+    elif low in IMPORT:
+        await import_pasted(ctx, rest)
+    elif low in EXPORT:
+        await export_file(ctx, rest)
+    elif re.fullmatch(r"[#＃]?\d+", verb):
+        await details(ctx, verb)
+    else:
+        await view(ctx, args)
+
+
+# -- adding and changing ----------------------------------------------------------------------------
+async def people_from(ctx: Ctx, a: fields.Args, names: dict[str, str], *, clearing: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in PERSON_FIELDS:
+        value = a.get(f)
+        if value is None:
+            continue
+        if not value:
+            raise UserError("schedule.person_missing_for", field=ctx.t("schedule.field." + f))
+        if clearing and value.lower() in CLEAR:
+            out[f] = None
+            continue
+        out[f] = (await service.find_person(ctx.session, value, mentions=names, title=importer.TITLE_FOR[f]))[0]
+    return out
+
+
+def details_from(ctx: Ctx, a: fields.Args) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in ("brand", "theme"):
+        if a.get(f) is not None:
+            out[f] = a.get(f) or ""
+    if a.get("target_gmv") is not None:
+        try:
+            out["target_gmv"] = fields.parse_amount(a.get("target_gmv"))
+        except ValueError:
+            raise UserError("schedule.bad_amount", value=(a.get("target_gmv") or "")[:30]) from None
+    if a.get("status") is not None:
+        status = fields.parse_status(a.get("status") or "")
+        if status not in (PENDING, CONFIRMED):
+            raise UserError("schedule.bad_status", value=(a.get("status") or "")[:20])
+        out["status"] = status
+    return out
+
+
+def time_error(ctx: Ctx, exc: TimeParseError) -> UserError:
+    return UserError("schedule.bad_time", detail=exc.message_for(ctx.locale))
+
+
+async def add(ctx: Ctx, rest: str) -> None:
+    require_ops(ctx)
+    text, names = mentions_of(ctx, rest)
+    a = fields.split_args(text)
+    if not a.head and not a.get("room"):
+        raise UsageError(ctx.t("schedule.add_hint"))
+    rooms = await service.list_rooms(ctx.session)
+    if not rooms:
+        raise UserError("schedule.no_rooms")
+    words = list(a.head)
+    if a.get("room"):
+        room = await service.find_room(ctx.session, a.get("room") or "")
+    else:
+        room = None
+        for i, word in enumerate(words):
+            found = service.match_rooms(word, rooms)
+            if len(found) > 1:
+                raise UserError("schedule.room_ambiguous", text=word[:40], matches="、".join(r.name for r in found))
+            if found:
+                room = found[0]
+                del words[i]
+                break
+        if room is None:
+            raise UserError("schedule.room_unknown", text=words[0][:40], rooms="、".join(r.name for r in rooms))
+    when = " ".join(words + [a.get("date") or "", a.get("time") or ""]).strip()
+    if a.get("start") and a.get("end"):
+        when = f"{when} {a.get('start')}-{a.get('end')}".strip()
+    if not when:
+        raise UserError("schedule.need_time")
+    try:
+        starts_at, ends_at = fields.stream_window(when, ctx.local_now().date(), tz_name(ctx))
+    except TimeParseError as exc:
+        raise time_error(ctx, exc) from None
+    if ends_at <= ctx.now():
+        raise UserError("schedule.in_past", when=service.span_text(starts_at, ends_at, tz_name(ctx)))
+    people = await people_from(ctx, a, names, clearing=False)
+    extra = details_from(ctx, a)
+    stream = await service.add_stream(
+        ctx.session, room=room, starts_at=starts_at, ends_at=ends_at, people=people,
+        brand=extra.get("brand", ""), theme=extra.get("theme", ""), target_gmv=extra.get("target_gmv"),
+        status=extra.get("status", PENDING), chat_id=await team_chat(ctx), by=ctx.user_id, now=ctx.now(),
+        tz=tz_name(ctx), max_hours=max_hours(ctx))
+    await announce(ctx, "added", stream)
+
+
+async def edit(ctx: Ctx, rest: str) -> None:
+    require_ops(ctx)
+    text, names = mentions_of(ctx, rest)
+    a = fields.split_args(text)
+    if not a.head:
+        raise UsageError(ctx.t("schedule.need_id_hint"))
+    stream = await service.get_stream(ctx.session, a.head[0])
+    changes: dict[str, Any] = {}
+    time_text = a.get("time") or " ".join(a.head[1:])
+    if any((a.get("date"), time_text, a.get("start"), a.get("end"))):
+        try:
+            starts_at, ends_at = fields.moved_window(
+                stream.starts_at, stream.ends_at, today=ctx.local_now().date(), tz=tz_name(ctx),
+                date_text=a.get("date"), time_text=time_text or None, start_text=a.get("start"),
+                end_text=a.get("end"))
+        except TimeParseError as exc:
+            raise time_error(ctx, exc) from None
+        except ValueError:
+            raise UserError("schedule.bad_clock", value=(a.get("start") or a.get("end") or "")[:20]) from None
+        changes.update(starts_at=starts_at, ends_at=ends_at)
+    if a.get("room"):
+        changes["room_id"] = (await service.find_room(ctx.session, a.get("room") or "")).id
+    changes.update(await people_from(ctx, a, names, clearing=True))
+    changes.update(details_from(ctx, a))
+    if not changes:
+        raise UsageError(ctx.t("schedule.edit_hint"))
+    before = stream.people()
+    diff = await service.edit_stream(ctx.session, stream, changes, by=ctx.user_id, now=ctx.now(), tz=tz_name(ctx),
+                                     max_hours=max_hours(ctx))
+    if not diff:
+        await ctx.reply(ctx.t("schedule.no_change", id=stream.id))
+        return
+    await announce(ctx, "changed", stream, diff=diff, also=before.values())
+
+
+async def cancel(ctx: Ctx, rest: str) -> None:
+    require_ops(ctx)
+    a = fields.split_args(rest)
+    if not a.head:
+        raise UsageError(ctx.t("schedule.need_id_hint"))
+    stream = await service.get_stream(ctx.session, a.head[0])
+    reason = a.get("reason") or " ".join(a.head[1:])
+    await service.cancel_stream(ctx.session, stream, reason=reason, by=ctx.user_id, now=ctx.now())
+    await announce(ctx, "cancelled", stream, reason=reason)
+
+
+async def confirm(ctx: Ctx, rest: str) -> None:
+    require_ops(ctx)
+    refs = rest.split()
+    if not refs:
+        raise UsageError(ctx.t("schedule.need_id_hint"))
+    for ref in refs[:20]:
+        stream = await service.get_stream(ctx.session, ref)
+        if await service.confirm_stream(ctx.session, stream, by=ctx.user_id, now=ctx.now()):
+            await announce(ctx, "confirmed", stream)
+        else:
+            await ctx.reply(ctx.t("schedule.already_confirmed", id=stream.id))
+
+
+@action("schedule.confirm", role=roles.OPS)
+async def confirm_button(ctx: Ctx, act: CardAction) -> None:
+    try:
+        stream = await service.stream_by_id(ctx.session, int(act.value.get("id", 0)))
+    except (TypeError, ValueError):
+        return
+    if stream is None:
+        return
+    if await service.confirm_stream(ctx.session, stream, by=ctx.user_id, now=ctx.now()):
+        room = await service.room_by_id(ctx.session, stream.room_id)
+        names = await service.names_of(ctx.session, stream.people().values())
+        if act.message_id:
+            await ctx.update_card(act.message_id, cards.detail_card(stream, room, names, ctx.locale, ctx.svc.tz))
+        await announce(ctx, "confirmed", stream)
+
+
+async def announce(ctx: Ctx, kind: str, stream: Stream, *, diff: dict | None = None, reason: str = "",
+                   also: Any = ()) -> None:
+    """The change card: as the reply here, and in the team and field-control groups."""
+    ids = [*stream.people().values(), *also]
+    for f, (old, new) in (diff or {}).items():
+        if f in PERSON_FIELDS:
+            ids += [x for x in (old, new) if x]
+    rooms, names = await cards.context(ctx.session, [stream])
+    if diff and "room_id" in diff:
+        rooms.update({r.id: r for r in await service.list_rooms(ctx.session, include_inactive=True)})
+    names.update(await service.names_of(ctx.session, ids))
+    who = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
+    mention = [i for i in dict.fromkeys(ids) if i and i != ctx.user_id]
+    card = cards.change_card(kind, stream, rooms, names, ctx.locale, ctx.svc.tz, by=who, diff=diff,
+                             mentions=mention, reason=reason)
+    await ctx.reply(card=card)
+    room = rooms.get(stream.room_id)
+    for chat in dict.fromkeys([stream.chat_id, room.field_chat_id if room else None]):
+        if chat and chat != ctx.chat_id:
+            await ctx.send(chat, card=card)
+
+
+# -- viewing ------------------------------------------------------------------------------------------
+async def details(ctx: Ctx, ref: str) -> None:
+    stream = await service.get_stream(ctx.session, ref)
+    room = await service.room_by_id(ctx.session, stream.room_id)
+    names = await service.names_of(ctx.session, stream.people().values())
+    await ctx.reply(card=cards.detail_card(stream, room, names, ctx.locale, ctx.svc.tz,
+                                           buttons=roles.allowed(ctx.roles, roles.OPS)))
+
+
+async def view_filters(ctx: Ctx, words: list[str], names: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"room_id": None, "person": None, "include_cancelled": False}
+    labels = []
+    for word in words:
+        if word.lower() in ALL:
+            out["include_cancelled"] = True
+        elif word.lower() in ME:
+            out["person"] = ctx.user_id
+            labels.append(await display_name(ctx, ctx.user_id))
+        elif word.startswith(("@", "＠")):
+            out["person"], name = await service.find_person(ctx.session, word, mentions=names)
+            labels.append(name)
+        else:
+            room = await service.find_room(ctx.session, word)
+            out["room_id"] = room.id
+            labels.append(room.name)
+    out["subtitle"] = " · ".join(x for x in labels if x)
+    return out
+
+
+async def view(ctx: Ctx, args: str) -> None:
+    text, names = mentions_of(ctx, args)
+    today = ctx.local_now().date()
+    period, words = fields.take_period(text.split(), today)
+    if period is None:
+        if words and not words[0].startswith(("@", "＠")) and words[0].lower() not in ALL | ME:
+            try:
+                await service.find_room(ctx.session, words[0])
+            except UserError:
+                raise UsageError(ctx.t("schedule.view_hint", word=words[0][:20])) from None
+        period = fields.period_of("本周", today)
+    assert period is not None
+    kind, first, days = period
+    filters = await view_filters(ctx, words, names)
+    subtitle = filters.pop("subtitle")
+    if kind in ("month", "next_month"):
+        card = await cards.month_card(ctx.session, first, ctx.locale, tz_name(ctx), subtitle=subtitle, **filters)
+    elif days == 7:
+        card = await cards.week_card(ctx.session, first, ctx.locale, tz_name(ctx), subtitle=subtitle, **filters)
+    else:
+        title = ctx.t("schedule.day_title", day=cards.day_label(first, ctx.locale))
+        card = await cards.period_card(ctx.session, first, 1, ctx.locale, tz_name(ctx), title=title,
+                                       subtitle=subtitle, **filters)
+    await ctx.reply(card=card)
+
+
+# -- import and export --------------------------------------------------------------------------------
+async def run_import(ctx: Ctx, sheet: importer.Sheet, source: str) -> None:
+    result = await importer.import_sheet(ctx.session, sheet, locale=ctx.locale, tz=tz_name(ctx),
+                                         today=ctx.local_now().date(), now=ctx.now(), by=ctx.user_id,
+                                         chat_id=await team_chat(ctx), max_hours=max_hours(ctx))
+    await ctx.reply(card=cards.import_card(result, ctx.locale, source=source))
+
+
+async def import_pasted(ctx: Ctx, rest: str) -> None:
+    require_ops(ctx)
+    if not rest.strip():
+        raise UsageError(ctx.t("schedule.import_hint_usage"))
+    await run_import(ctx, importer.read_text(rest), ctx.t("schedule.import_pasted"))
+
+
+@on_file
+async def schedule_file(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """An uploaded booking sheet (CSV/XLSX with 日期, 时间 or 开始/结束时间, 直播间 columns) is
+    imported; any other file is left for other handlers."""
+    if msg.msg_type != "file" or not msg.file_name.lower().endswith(importer.SHEET_EXTENSIONS):
+        return False
+    data = await ctx.svc.platform.download(msg.message_id, msg.file_key)
+    if not data:
+        return False
+    sheet = importer.read_file(msg.file_name, data)
+    if not importer.map_columns(sheet.header).is_booking_sheet:
+        return False
+    if not roles.allowed(ctx.roles, roles.OPS):
+        await ctx.reply(ctx.t("schedule.import_denied", role=ctx.t("roles.ops")))
+        return True
+    await run_import(ctx, sheet, msg.file_name[:80])
+    return True
+
+
+async def export_file(ctx: Ctx, rest: str) -> None:
+    words = rest.lower().split()
+    fmt = next((w.lstrip(".") for w in words if w.lstrip(".") in ("csv", "ics", "ical", "日历")), "csv")
+    fmt = "ics" if fmt in ("ical", "日历") else fmt
+    today = ctx.local_now().date()
+    period = next((p for p in (fields.take_period(words[i:], today)[0] for i in range(len(words))) if p), None)
+    period = period or fields.period_of("本周", today)
+    assert period is not None
+    _kind, first, days = period
+    zone = ctx.svc.tz
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    streams = await service.streams_between(ctx.session, start, start + timedelta(days=days),
+                                            include_cancelled=fmt == "ics")
+    streams = [s for s in streams if first <= s.starts_at.astimezone(zone).date() < first + timedelta(days=days)]
+    rooms, names = await cards.context(ctx.session, streams)
+    last = first + timedelta(days=days - 1)
+    base = f"{ctx.t('schedule.file_prefix')}_{first:%Y%m%d}-{last:%Y%m%d}"
+    if fmt == "ics":
+        data = export.to_ics(streams, rooms, names, now=ctx.now(), locale=ctx.locale,
+                             calendar_name=ctx.t("schedule.calendar_name"))
+    else:
+        data = export.to_csv(streams, rooms, names, zone)
+    await ctx.send_file(ctx.chat_id, f"{base}.{fmt}", data)
+    await ctx.reply(ctx.t("schedule.exported", n=len(streams), start=f"{first:%m-%d}", end=f"{last:%m-%d}",
+                          fmt=fmt.upper()))

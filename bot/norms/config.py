@@ -1,0 +1,158 @@
+"""Norm settings: defaults from the domain note's norms table, overridden per team and per room.
+
+Keys and their defaults (minutes unless said otherwise; 0 switches a checkpoint or nudge off):
+
+* ``cp.script`` 2880 (T-2d), ``cp.venue`` 1440 (T-1d), ``cp.equipment`` 120 (T-2h),
+  ``cp.onsite`` 60 (T-1h): how long before the start each checkpoint card is posted.
+* ``cp.remind`` 30, ``cp.escalate`` 60: after the card, remind the owner again, then
+  escalate to the ops leads.
+* ``latency_max`` 200 (ms): the equipment test fails above it.
+* ``cadence.interact`` 5, ``cadence.data`` 15, ``cadence.bag`` 30: in-stream nudges (per room).
+* ``explain.hero`` [8, 12], ``explain.traffic`` [3, 5]: explanation bounds.
+* ``after.export`` 60: data export due after the end; ``after.escalate`` 30 after that.
+* ``ontime`` 5: a start within this many minutes of the schedule counts as on time.
+* ``announce.weekly`` "7 20:00" (ISO weekday and time, for next week),
+  ``announce.monthly`` "1 09:00" (day of month and time); "" switches it off.
+* ``optional.selfeval`` / ``optional.learning`` / ``optional.innovation`` / ``optional.topic``:
+  False; the norm reminders a team can switch on.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.norms.models import NormSetting
+
+CHECKPOINTS = ("script", "venue", "equipment", "onsite")
+AFTER = ("export", "review")
+CADENCE = ("interact", "data", "bag")
+OPTIONAL = ("selfeval", "learning", "innovation", "topic")
+
+DEFAULTS: dict[str, Any] = {
+    "cp.script": 2880, "cp.venue": 1440, "cp.equipment": 120, "cp.onsite": 60,
+    "cp.remind": 30, "cp.escalate": 60, "latency_max": 200,
+    "cadence.interact": 5, "cadence.data": 15, "cadence.bag": 30,
+    "explain.hero": [8, 12], "explain.traffic": [3, 5],
+    "after.export": 60, "after.escalate": 30, "ontime": 5,
+    "announce.weekly": "7 20:00", "announce.monthly": "1 09:00",
+    **{f"optional.{k}": False for k in OPTIONAL},
+}
+ROOM_KEYS = {f"cadence.{k}" for k in CADENCE}  # the keys a room may override
+
+# What people type → key.
+NAMES = {
+    "脚本": "cp.script", "脚本初审": "cp.script", "script": "cp.script",
+    "场地": "cp.venue", "彩排": "cp.venue", "venue": "cp.venue",
+    "设备": "cp.equipment", "联调": "cp.equipment", "equipment": "cp.equipment",
+    "到岗": "cp.onsite", "onsite": "cp.onsite",
+    "再提醒": "cp.remind", "remind": "cp.remind", "升级": "cp.escalate", "escalate": "cp.escalate",
+    "延迟": "latency_max", "latency": "latency_max",
+    "互动": "cadence.interact", "interact": "cadence.interact",
+    "数据": "cadence.data", "data": "cadence.data",
+    "福袋": "cadence.bag", "bag": "cadence.bag",
+    "爆款": "explain.hero", "hero": "explain.hero", "引流": "explain.traffic", "引流款": "explain.traffic",
+    "traffic": "explain.traffic",
+    "导出": "after.export", "export": "after.export",
+    "准点": "ontime", "ontime": "ontime",
+    "周排期": "announce.weekly", "weekly": "announce.weekly",
+    "月排期": "announce.monthly", "monthly": "announce.monthly",
+    "自评表": "optional.selfeval", "selfeval": "optional.selfeval",
+    "学习报告": "optional.learning", "learning": "optional.learning",
+    "创新": "optional.innovation", "innovation": "optional.innovation",
+    "选题会": "optional.topic", "topic": "optional.topic",
+}
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(天|d|days?|小时|h|hours?|分钟|分|min|mins|minutes?|m)?$", re.I)
+_RANGE = re.compile(r"^(\d+)\s*[-–~～到]\s*(\d+)\s*(分钟|分|min|m)?$", re.I)
+_WHEN = re.compile(r"^(?:(周|星期)?([1-7一二三四五六日天]))\s*(\d{1,2})[:：](\d{2})$")
+_WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
+
+
+class BadValue(ValueError):
+    pass
+
+
+def minutes(text: str) -> int:
+    """"2天" → 2880, "2小时" → 120, "90分钟" / "90" → 90, "关" / "off" → 0."""
+    text = text.strip().lower()
+    if text in ("关", "关闭", "off", "0"):
+        return 0
+    m = _DURATION.match(text)
+    if not m:
+        raise BadValue(text)
+    n, unit = float(m.group(1)), (m.group(2) or "分")
+    factor = 1440 if unit in ("天", "d", "day", "days") else 60 if unit in ("小时", "h", "hour", "hours") else 1
+    value = int(round(n * factor))
+    if value < 0 or value > 30 * 1440:
+        raise BadValue(text)
+    return value
+
+
+def parse_value(key: str, text: str) -> Any:
+    """The stored value of ``key`` from what someone typed; BadValue if it cannot be read."""
+    text = text.strip()
+    if key.startswith("optional."):
+        if text.lower() in ("开", "开启", "on", "true", "1", "是"):
+            return True
+        if text.lower() in ("关", "关闭", "off", "false", "0", "否"):
+            return False
+        raise BadValue(text)
+    if key.startswith("explain."):
+        m = _RANGE.match(text)
+        if not m or not 0 < int(m.group(1)) < int(m.group(2)) <= 120:
+            raise BadValue(text)
+        return [int(m.group(1)), int(m.group(2))]
+    if key.startswith("announce."):
+        if text.lower() in ("关", "关闭", "off"):
+            return ""
+        m = _WHEN.match(text.replace(" ", ""))
+        if not m:
+            raise BadValue(text)
+        day = _WEEKDAYS.get(m.group(2)) or int(m.group(2))
+        hh, mm = int(m.group(3)), int(m.group(4))
+        if hh > 23 or mm > 59 or (key == "announce.weekly" and day > 7):
+            raise BadValue(text)
+        return f"{day} {hh:02d}:{mm:02d}"
+    if key == "latency_max":
+        digits = re.sub(r"\s*(ms|毫秒)$", "", text.lower())
+        if not digits.isdigit() or not 0 < int(digits) <= 5000:
+            raise BadValue(text)
+        return int(digits)
+    value = minutes(text)
+    if key.startswith("cadence.") and value and value > 180:
+        raise BadValue(text)
+    return value
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    out = dict(DEFAULTS)
+    for layer in layers:
+        out.update({k: v for k, v in layer.items() if k in DEFAULTS})
+    return out
+
+
+async def layer(session: AsyncSession, scope: str) -> dict[str, Any]:
+    rows = (await session.execute(select(NormSetting).where(NormSetting.scope == scope))).scalars()
+    return {r.key: r.value for r in rows}
+
+
+async def effective(session: AsyncSession, room_id: int | None = None) -> dict[str, Any]:
+    """Defaults ← the team's settings ← the room's (cadence only)."""
+    team = await layer(session, "team")
+    room = {k: v for k, v in (await layer(session, f"room:{room_id}")).items() if k in ROOM_KEYS} \
+        if room_id is not None else {}
+    return merge(team, room)
+
+
+async def set_value(session: AsyncSession, *, key: str, value: Any, scope: str, by: str, now: datetime) -> None:
+    row = (await session.execute(select(NormSetting).where(NormSetting.scope == scope,
+                                                           NormSetting.key == key))).scalars().first()
+    if row is None:
+        session.add(NormSetting(scope=scope, key=key, value=value, updated_by=by, updated_at=now))
+    else:
+        row.value, row.updated_by, row.updated_at = value, by, now
+    await session.flush()

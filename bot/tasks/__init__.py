@@ -1,0 +1,1 @@
+"""Tasks with owners and deadlines: models, service, cards, reminders."""

@@ -1,0 +1,121 @@
+"""Telling people about tasks: assignment, reminders, overdue notices, escalation, and the
+optional mirror into Feishu Tasks (task v2, outbox op ``create_task``)."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot import outbox, roles
+from bot.context import Ctx
+from bot.i18n import t as translate
+from bot.people import names as names_of
+from bot.sender import on_sent
+from bot.store.models import Chat, RoleGrant
+from bot.tasks import cards, service
+from bot.tasks.models import Task, TaskSettings
+
+log = logging.getLogger("bot.tasks")
+
+
+async def card_for(ctx: Ctx, task: Task, *, banner: str = "", extra_names: list[str] | None = None):
+    owners = (await service.owners_of(ctx.session, [task.id]))[task.id]
+    entries = await service.history(ctx.session, task.id)
+    ids = sorted(set(owners) | {e.by for e in entries if e.by} | set(extra_names or [])
+                 | {o for e in entries for o in (e.data.get("to") or []) if isinstance(e.data.get("to"), list)}
+                 | ({task.completed_by} if task.completed_by else set()))
+    names = await names_of(ctx, ids) if ids else {}
+    return cards.task_card(ctx.t, task, owners, names, ctx.svc.tz, ctx.locale, ctx.now(), banner=banner,
+                           log=entries), owners, names
+
+
+async def assigned(ctx: Ctx, task: Task, *, announce: bool = True, notify_owners: list[str] | None = None) -> None:
+    """The new task's card in the group (kept as ``card_key``), a DM to each owner, the mirror."""
+    card, owners, names = await card_for(ctx, task)
+    if announce:
+        key = await ctx.reply(card=card) if ctx.chat_id == task.chat_id else await ctx.send(task.chat_id, card=card)
+        task.card_key = key
+    for owner in notify_owners if notify_owners is not None else owners:
+        if owner == ctx.user_id and announce and ctx.chat_id == task.chat_id:
+            continue  # they just made it themselves, in front of them
+        dm, _, _ = await card_for(ctx, task, banner=ctx.t("tasks.assigned_banner", by=names.get(ctx.user_id, "")
+                                                         or ctx.t("tasks.someone")))
+        await ctx.dm(owner, card=dm)
+    settings = await service.settings_for(ctx.session, task.chat_id)
+    if settings.mirror and not task.feishu_guid:
+        await mirror(ctx, task, owners)
+
+
+async def remind(ctx: Ctx, task: Task, stage: str) -> None:
+    card, owners, _ = await card_for(ctx, task, banner=ctx.t(f"tasks.remind_{stage}"))
+    for owner in owners:
+        await ctx.dm(owner, card=card)
+
+
+async def overdue(ctx: Ctx, task: Task, day: int) -> None:
+    card, owners, _ = await card_for(ctx, task, banner=ctx.t("tasks.overdue_banner", days=day))
+    for owner in owners:
+        await ctx.dm(owner, card=card)
+
+
+async def ops_leads(ctx: Ctx, settings: TaskSettings, owners: list[str]) -> list[str]:
+    """The chat's ops lead if set; else ops-role holders who are not the owners; else admins."""
+    if settings.ops_lead:
+        return [settings.ops_lead]
+    held = (await ctx.session.execute(select(RoleGrant.open_id).where(RoleGrant.role == roles.OPS))).scalars()
+    leads = [o for o in dict.fromkeys(held) if o not in owners]
+    return leads or [a for a in ctx.svc.settings.admins if a not in owners] or list(ctx.svc.settings.admins)
+
+
+async def escalate(ctx: Ctx, task: Task, day: int, settings: TaskSettings) -> None:
+    owners = (await service.owners_of(ctx.session, [task.id]))[task.id]
+    leads = await ops_leads(ctx, settings, owners)
+    card, _, names = await card_for(ctx, task, banner=ctx.t("tasks.escalate_banner", days=day),
+                                    extra_names=leads)
+    for lead in leads:
+        await ctx.dm(lead, card=card)
+    mentions = " ".join(outbox.mention(o, names.get(o, "")) for o in leads + owners)
+    await ctx.send(task.chat_id, ctx.t("tasks.escalate_group", id=task.id, title=task.title[:60], days=day,
+                                       mentions=mentions))
+
+
+# --------------------------------------------------------------------------- Feishu Tasks mirror
+
+async def mirror(ctx: Ctx, task: Task, owners: list[str]) -> None:
+    payload = {"summary": task.title[:3000],
+               "description": ctx.t("tasks.mirror_description", id=task.id),
+               "due": {"timestamp": str(int(task.due_at.timestamp() * 1000)), "is_all_day": False},
+               "members": [{"id": o, "type": "user", "role": "assignee"} for o in owners]}
+    await outbox.enqueue(ctx.session, key=f"task-mirror:{task.id}", op="create_task", lane="feishu-tasks",
+                         payload=payload, callback="tasks.mirrored")
+
+
+@on_sent("tasks.mirrored")
+async def mirrored(svc, row, result: dict) -> None:
+    """Keep the Feishu task's guid and link, and show the link on the group card."""
+    session = result["session"]
+    try:
+        task_id = int(row.key.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return
+    task = await session.get(Task, task_id)
+    if task is None:
+        return
+    task.feishu_guid, task.feishu_url = result.get("guid") or None, result.get("url") or None
+    if not task.card_key:
+        return
+    locale = (await session.execute(select(Chat.locale).where(Chat.chat_id == task.chat_id))).scalar() \
+        or svc.settings.locale
+    owners = (await service.owners_of(session, [task.id]))[task.id]
+    from bot.store.models import Person
+
+    people = (await session.execute(select(Person).where(Person.open_id.in_(owners)))).scalars()
+    names = {p.open_id: p.name for p in people if p.name}
+
+    def t(key: str, **values: object) -> str:
+        return translate(locale, key, **values)
+
+    entries = await service.history(session, task.id)
+    card = cards.task_card(t, task, owners, names, svc.tz, locale, svc.clock.now(), log=entries)
+    await outbox.enqueue(session, key=f"task-mirror:{task.id}:patch", op="patch", lane=task.chat_id,
+                         target=f"@{task.card_key}", payload={"content": card.to_dict()})

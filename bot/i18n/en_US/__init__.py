@@ -1,14 +1,4 @@
-"""All texts of this locale: one module per feature, merged here. A key defined twice is a
-bug and fails at import."""
-from __future__ import annotations
+"""All texts of this locale: one module per feature (see bot.i18n.merge)."""
+from bot.i18n.merge import merge
 
-import importlib
-import pkgutil
-
-TEXTS: dict[str, str] = {}
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _key, _value in _module.TEXTS.items():
-        if _key in TEXTS:
-            raise ValueError(f"text key {_key} defined twice in {__name__}")
-        TEXTS[_key] = _value
+TEXTS: dict[str, str] = merge(__name__, __path__)

@@ -111,11 +111,24 @@ class LiveOpsBot:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await self.db.migrate()
+        await self.run_startup_hooks()
         await self.identify()
         self._spawn(self.workers.run(), "inbox workers")
         self._spawn(self.sender.run(), "outbox sender")
         await self.timers.start()  # fires what fell due while the bot was down, then waits
         self.started = True
+
+    async def run_startup_hooks(self) -> None:
+        """Each feature's ``@on_startup`` hook, in its own committed session (e.g. planning a
+        recurring sweep); a failing hook is logged and does not stop the start."""
+        from bot.commands.registry import REGISTRY
+
+        for hook in REGISTRY.startup_hooks:
+            try:
+                async with self.db.session() as session:
+                    await hook(self.svc, session)
+            except Exception:  # noqa: BLE001
+                log.exception("start-up hook %s failed", getattr(hook, "__name__", hook))
 
     async def identify(self, attempts: int = 5) -> None:
         for attempt in range(attempts):
@@ -160,28 +173,27 @@ class LiveOpsBot:
         self._tasks.clear()
         self.started = False
 
-    async def _send_failed(self, row: OutboxMessage) -> None:
-        """Tell the admins once when a message could not be delivered for good."""
+    async def _send_failed(self, row: OutboxMessage, session) -> None:
+        """A row failed for good (inside the sender's transaction): let the feature that
+        queued it fall back (e.g. no fault group), and tell the admins once."""
         hook = FAILURE_CALLBACKS.get(row.callback or "")
-        if hook is not None:  # the feature that queued it falls back (e.g. no fault group)
+        if hook is not None:
+            savepoint = await session.begin_nested()
             try:
-                async with self.db.session() as session:
-                    await hook(self.svc, row, {"session": session})
+                await hook(self.svc, row, {"session": session})
+                await savepoint.commit()
             except Exception:  # noqa: BLE001
+                await savepoint.rollback()
                 log.exception("failure callback %s failed", row.callback)
-            self.sender.wake()
         if row.key.startswith("notice:") or not self.settings.admins:
             return
         text = t(self.settings.locale, "notice.send_failed", code=row.error_code,
                  reason=(row.last_error or "")[:100], target=row.target[:40])
-        async with self.db.session() as session:
-            for admin in self.settings.admins:
-                await outbox.enqueue(session, key=f"notice:{row.key}:{admin}", op="send",
-                                     lane=f"user:{admin}", target=admin,
-                                     payload={"receive_id_type": "open_id", "msg_type": "text",
-                                              "content": {"text": text}})
-        self.sender.wake()
-
+        for admin in self.settings.admins:
+            await outbox.enqueue(session, key=f"notice:{row.key}:{admin}", op="send",
+                                 lane=f"user:{admin}", target=admin,
+                                 payload={"receive_id_type": "open_id", "msg_type": "text",
+                                          "content": {"text": text}})
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):

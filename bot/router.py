@@ -2,8 +2,9 @@
 
 Commands: "/name args" anywhere, or "name args" when the bot is @mentioned or in a direct
 chat. Other @mentions go to the mention handlers (faults, ...), files to the file handlers;
-plain group chatter is ignored. User errors are answered in the chat's language and roll
-back whatever the handler had written; unexpected errors answer with a reference id only.
+plain group chatter goes to the chatter handlers (which never reply). User errors are
+answered in the chat's language and roll back whatever the handler had written; unexpected
+errors answer with a reference id only.
 """
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ class Router:
                                                     name=mention.name, first_seen=self.svc.clock.now()))
         addressed = msg.bot_mentioned or msg.is_direct
         if msg.msg_type == "file" or (msg.msg_type == "image" and not addressed):
-            await self._run_handlers(ctx, self.registry.file_handlers, msg)
+            if not await self._run_handlers(ctx, self.registry.file_handlers, msg) and msg.msg_type == "image":
+                await self._chatter(ctx, msg)
             return
         parsed = parse_command(msg.text, addressed)
         if parsed is not None:
@@ -119,6 +121,24 @@ class Router:
         if addressed:
             if not await self._run_handlers(ctx, self.registry.mention_handlers, msg):
                 await self._safely(ctx, self._not_understood(ctx, parsed.name if parsed else ""))
+        elif parsed is None:
+            await self._chatter(ctx, msg)
+
+    async def _chatter(self, ctx: Ctx, msg: IncomingMessage) -> None:
+        """Unaddressed group messages: never answered, even when a handler fails."""
+        if msg.is_direct:
+            return
+        for handler in self.registry.chatter_handlers:
+            savepoint = await ctx.session.begin_nested()
+            try:
+                taken = await handler(ctx, msg)
+            except Exception:  # noqa: BLE001 - chatter is never answered, errors are only logged
+                await savepoint.rollback()
+                log.exception("chatter handler failed", extra={"event_id": ctx.cause, "chat_id": ctx.chat_id})
+                continue
+            await savepoint.commit()
+            if taken:
+                return
 
     async def _run_handlers(self, ctx: Ctx, handlers, msg: IncomingMessage) -> bool:
         for handler in handlers:

@@ -165,7 +165,7 @@ class Sender:
     def __init__(self, db: Database, platform: Platform, worker_id: str, *,
                  window: RateWindow | None = None, batch: int = 50,
                  callback_env: Any = None, metrics: Any = None,
-                 on_failure: Callable[[OutboxMessage], Awaitable[None]] | None = None,
+                 on_failure: Callable[[OutboxMessage, Any], Awaitable[None]] | None = None,
                  pulse: asyncio.Event | None = None) -> None:
         self.db, self.platform, self.worker_id = db, platform, worker_id
         self.window = window or RateWindow()
@@ -333,14 +333,21 @@ class Sender:
         log.info("send retry", extra={"key": row.key, "why": why, "delay": delay})
 
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
+        row.error_code, row.last_error = code, why
+        log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
         async with self.db.session() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,
                 claimed_until=None, sent_at=wall_now()))
-        row.error_code, row.last_error = code, why
-        log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
-        if self.on_failure is not None:
-            try:
-                await self.on_failure(row)
-            except Exception:  # noqa: BLE001
-                log.exception("failure hook failed")
+            if self.on_failure is not None:
+                # In the same transaction: whatever the hook queues (a fallback, a notice)
+                # exists the moment the row is seen as failed. A failing hook is rolled back
+                # alone; the failure itself stays recorded.
+                savepoint = await session.begin_nested()
+                try:
+                    await self.on_failure(row, session)
+                    await savepoint.commit()
+                except Exception:  # noqa: BLE001
+                    await savepoint.rollback()
+                    log.exception("failure hook failed")
+        self.wake()

@@ -84,7 +84,7 @@ async def test_schedule_is_an_upsert_by_key(harness):
     await harness.advance(600)
     assert echoes(harness) == ["echo k"]
     async with harness.db.session() as s:
-        assert (await s.execute(select(func.count()).select_from(Timer))).scalar() == 1
+        assert (await s.execute(select(func.count()).select_from(Timer).where(Timer.key == "k"))).scalar() == 1
 
 
 async def test_recurring_timer_advances(harness):
@@ -242,12 +242,13 @@ async def test_two_engines_never_fire_a_timer_twice(harness):
     await harness.clock.advance(60)
     engines = [TimerEngine(svc, worker_id=f"e{i}", batch=7) for i in range(3)]
     await asyncio.gather(*(e.run_due() for e in engines))
-    assert sum(e.fired for e in engines) == 120
+    assert sum(e.fired for e in engines) >= 120  # other features' timers may be due too
     assert sorted(k for k, *_ in FIRED) == sorted(f"t{i}" for i in range(120))
     async with harness.db.session() as s:
-        counts = (await s.execute(select(Timer.fire_count, Timer.state))).all()
-        sends = (await s.execute(select(func.count()).select_from(OutboxMessage))).scalar()
-    assert {(c, st) for c, st in counts} == {(1, DONE)} and sends == 120
+        counts = (await s.execute(select(Timer.fire_count, Timer.state).where(Timer.kind == "test.echo"))).all()
+        sends = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.payload["content"]["text"].as_string().startswith("echo")))).scalar()
+    assert len(counts) == 120 and {(c, st) for c, st in counts} == {(1, DONE)} and sends == 120
     async with harness.db.session() as s:  # 120 sends to one chat take 24 s at 5/s: skip them
         await s.execute(update(OutboxMessage).values(status="sent"))
     await harness.start_bot()
@@ -255,7 +256,11 @@ async def test_two_engines_never_fire_a_timer_twice(harness):
 
 
 async def test_the_wake_up_follows_the_earliest_timer(harness):
+    from bot.clock import wall_now
+
     engine = harness.bot.timers
+    async with harness.db.session() as s:  # other features may keep timers of their own
+        await s.execute(update(Timer).values(state=PAUSED))
     await add(harness, "later", 3600)
     await engine.plan()
     assert engine.planned == harness.clock.now() + timedelta(seconds=3600)
@@ -263,6 +268,4 @@ async def test_the_wake_up_follows_the_earliest_timer(harness):
     await engine.plan()
     assert engine.planned == harness.clock.now() + timedelta(seconds=90)
     job = engine._scheduler.get_job("wake")
-    from bot.clock import wall_now
-
     assert abs((job.next_run_time - wall_now()).total_seconds() - 90) < 5

@@ -1,9 +1,12 @@
 """/检查 (/check): script compliance checks, their records, and the team's terms/exemptions.
 
     /检查 <话术>                      check text
-    /检查 (as a reply), @LiveOps 检查  check the replied message (text, post or file)
-    upload txt/md/docx (xlsx named 脚本/话术/文案/script) → checked automatically
-    /检查 记录 [R12]                  recent records of this chat / one record
+    /检查 #12 <话术>                  check text as the script of stream 12
+    /检查 (as a reply), @LiveOps 检查  check the replied message (text, post or file);
+                                      "检查 #12" links it to stream 12
+    upload txt/md/docx (xlsx named 脚本/话术/文案/script) → checked automatically; a file
+                                      name with "#12" links it to stream 12
+    /检查 记录 [R12|#12]              recent records of this chat / one record / a stream's records
     /检查 复查 R12 <话术>             a corrected re-check linked to R12
     /检查 放行 R12 原因 ...           (ops) let a flagged script through, with a reason
     /检查 导出 [本月|上月|全部]         (ops) CSV of every field, written to the audit log
@@ -16,7 +19,7 @@ import re
 
 from bot import roles
 from bot.commands.registry import command, on_file, on_mention
-from bot.compliance import EXEMPTION_KINDS, cards, service
+from bot.compliance import EXEMPTION_KINDS, cards, retention, service
 from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_lines, to_text
 from bot.compliance.matcher import BLOCK, TEAM_CATEGORY, WARN, Verdict
 from bot.compliance.models import DEFAULT_TEAM
@@ -48,6 +51,7 @@ CATEGORY_WORDS = {"absolute": "绝对化", "endorsement": "权威背书", "medic
 ALWAYS = ("txt", "md", "docx")
 SCRIPT_NAMED = ("xlsx", "xls", "doc", "pdf", "pptx", "wps")  # taken only when the name says script
 SCRIPT_WORDS = ("脚本", "话术", "文案", "script")
+STREAM_TAG = re.compile(r"[#＃]\s*(\d{1,9})(?!\d)")
 REPLY_WORDS = re.compile(r"^(帮我|请|麻烦)?(合规)?检查(一下|下)?(这条|这个|这段)?(话术|文案|脚本)?$|^check( this| it)?$")
 
 
@@ -66,14 +70,15 @@ def need_ops(ctx: Ctx) -> None:
 
 
 @command("检查", "check", summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
-         usage=("/检查 <话术> ｜ 回复一条消息发「@LiveOps 检查」｜ 上传 txt/docx 脚本 ｜ /检查 记录 [R12] ｜ "
+         usage=("/检查 [#场次] <话术> ｜ 回复一条消息发「@LiveOps 检查 [#场次]」｜ 上传 txt/docx 脚本（文件名带 #场次 即关联）｜ "
+                "/检查 记录 [R12|#场次] ｜ "
                 "/检查 复查 R12 <话术> ｜ /检查 放行 R12 原因 … ｜ /检查 导出 [本月|上月|全部] ｜ "
                 "/检查 豁免 [列表|删除 词|词 商品名] ｜ /检查 词库 [列表|删除 词|添加 词 类别 必改|建议改 原因]",
-                "/check <script> | reply to a message with \"@LiveOps check\" | upload a txt/docx script | "
-                "/check records [R12] | /check recheck R12 <script> | /check override R12 reason … | "
+                "/check [#stream] <script> | reply to a message with \"@LiveOps check [#stream]\" | "
+                "upload a txt/docx script (a file name with #stream links it) | /check records [R12|#stream] | /check recheck R12 <script> | /check override R12 reason … | "
                 "/check export [month|last-month|all] | /check exempt [list|delete X|X product] | "
                 "/check terms [list|delete X|add X category block|warn reason]"),
-         examples=["/检查 这款面霜全网最好用，三天祛痘", "/检查 记录", "/检查 豁免 至尊礼盒 商品名",
+         examples=["/检查 这款面霜全网最好用，三天祛痘", "/检查 #12 这款面霜质地轻薄", "/检查 记录", "/检查 记录 #12", "/检查 豁免 至尊礼盒 商品名",
                    "/检查 词库 添加 秒杀价 诱导 建议改 平台不让说", "/check records R12"],
          aliases=("合规检查", "话术检查"), group=("合规", "Compliance"), order=40)
 async def check_command(ctx: Ctx, args: str) -> None:
@@ -92,6 +97,11 @@ async def check_command(ctx: Ctx, args: str) -> None:
         await _exempt(ctx, rest)
     elif head in TERMS:
         await _terms(ctx, rest)
+    elif ctx.message is not None and ctx.message.parent_id and STREAM_TAG.fullmatch(args.strip()):
+        stream_id = await _stream_id(ctx, args.strip(), strict=True)  # "/检查 #12" as a reply
+        await _check_message(ctx, ctx.message.parent_id, stream_id=stream_id)
+    elif STREAM_TAG.fullmatch(args.strip()):
+        raise UsageError(ctx.t("compliance.need_text"))
     elif args.strip():
         await _check_text(ctx, args.strip(), source="text")
     elif ctx.message is not None and ctx.message.parent_id:
@@ -103,10 +113,13 @@ async def check_command(ctx: Ctx, args: str) -> None:
 @on_mention
 async def check_replied(ctx: Ctx, msg: IncomingMessage) -> bool:
     """"@LiveOps 帮我检查一下" as a reply: the same as "@LiveOps 检查"."""
-    words = re.sub(r"[\s，。,.!！?？~～…]+", "", msg.text).lower()
+    tag = STREAM_TAG.search(msg.text)
+    text = STREAM_TAG.sub("", msg.text) if tag else msg.text
+    words = re.sub(r"[\s，。,.!！?？~～…]+", "", text).lower()
     if not msg.parent_id or not REPLY_WORDS.match(words):
         return False
-    await _check_message(ctx, msg.parent_id)
+    stream_id = await _stream_id(ctx, tag.group(0), strict=True) if tag else None  # "@LiveOps 检查 #12"
+    await _check_message(ctx, msg.parent_id, stream_id=stream_id)
     return True
 
 
@@ -121,11 +134,28 @@ def is_script_file(file_name: str) -> bool:
 async def check_uploaded_script(ctx: Ctx, msg: IncomingMessage) -> bool:
     if msg.msg_type != "file" or not msg.file_key or not is_script_file(msg.file_name):
         return False
-    await _check_file(ctx, msg.message_id, msg.file_key, msg.file_name, source="file")
+    tag = STREAM_TAG.search(msg.file_name or "")  # "#12 面霜脚本.docx": the script of stream 12
+    stream_id = await _stream_id(ctx, tag.group(0)) if tag else None
+    await _check_file(ctx, msg.message_id, msg.file_key, msg.file_name, source="file", stream_id=stream_id)
     return True
 
 
 # --------------------------------------------------------------------------- checking
+
+async def _stream_id(ctx: Ctx, tag: str, *, strict: bool = False) -> int | None:
+    """"#12" → 12 when stream 12 exists; otherwise None, or (``strict``) a UserError."""
+    from bot.schedule.service import stream_by_id
+
+    found = STREAM_TAG.search(tag)
+    if found is None:
+        return None
+    stream_id = int(found.group(1))
+    if await stream_by_id(ctx.session, stream_id) is not None:
+        return stream_id
+    if strict:
+        raise UserError("compliance.stream_unknown", id=stream_id)
+    return None
+
 
 async def _run(ctx: Ctx, text: str, *, source: str, file_name: str | None = None,
                source_message_id: str | None = None, labels: list[str] | None = None,
@@ -135,40 +165,43 @@ async def _run(ctx: Ctx, text: str, *, source: str, file_name: str | None = None
     record, result = await service.run_check(
         ctx.session, text=text, chat_id=ctx.chat_id, user_id=ctx.user_id, now=ctx.now(), source=source,
         team=team(ctx), file_name=file_name, source_message_id=source_message_id, line_labels=labels,
-        previous_id=previous_id, years=years(ctx))
-    if stream_id is not None:  # "/检查 #12 …": the script of stream 12 (its T-2d review reads this)
-        record.stream_id = stream_id
+        previous_id=previous_id, stream_id=stream_id, years=years(ctx))
+    # the stream's T-2d script review (bot/commands/live.py script_gate) reads its latest record
+    await retention.ensure(ctx.session, ctx.now(), ctx.svc.settings.timezone)  # daily purge, planned once
     await ctx.reply(card=cards.check_card(ctx.t, ctx.locale, record, result, ctx.svc.tz, labels))
 
 
-async def _check_text(ctx: Ctx, text: str, *, source: str, previous_id: int | None = None) -> None:
+async def _check_text(ctx: Ctx, text: str, *, source: str, previous_id: int | None = None,
+                      stream_id: int | None = None) -> None:
     message_id = ctx.message.message_id if ctx.message else None
-    stream_id = None
     tag = re.match(r"^[#＃](\d{1,9})\s+(.+)$", text, re.S)
     if tag:
-        from bot.schedule.service import stream_by_id
-
-        if await stream_by_id(ctx.session, int(tag.group(1))) is not None:
-            stream_id, text = int(tag.group(1)), tag.group(2).strip()
+        tagged = await _stream_id(ctx, text[:tag.end(1)])
+        if tagged is not None:
+            stream_id, text = tagged, tag.group(2).strip()
     await _run(ctx, text, source=source, source_message_id=message_id, previous_id=previous_id,
                stream_id=stream_id)
 
 
-async def _check_message(ctx: Ctx, message_id: str, previous_id: int | None = None) -> None:
+async def _check_message(ctx: Ctx, message_id: str, previous_id: int | None = None,
+                         stream_id: int | None = None) -> None:
     content = await service.fetch_message(ctx.svc.platform, message_id)
     if content is None:
         raise UserError("compliance.parent_unreadable")
     if content.msg_type == "file" and content.file_key:
+        if stream_id is None and STREAM_TAG.search(content.file_name or ""):
+            stream_id = await _stream_id(ctx, content.file_name)
         await _check_file(ctx, message_id, content.file_key, content.file_name, source="reply",
-                          previous_id=previous_id)
+                          previous_id=previous_id, stream_id=stream_id)
     elif content.text:
-        await _run(ctx, content.text, source="reply", source_message_id=message_id, previous_id=previous_id)
+        await _run(ctx, content.text, source="reply", source_message_id=message_id, previous_id=previous_id,
+                   stream_id=stream_id)
     else:
         raise UserError("compliance.parent_unsupported")
 
 
 async def _check_file(ctx: Ctx, message_id: str, file_key: str, file_name: str, *, source: str,
-                      previous_id: int | None = None) -> None:
+                      previous_id: int | None = None, stream_id: int | None = None) -> None:
     data = await ctx.svc.platform.download(message_id, file_key)
     if not data:
         raise UserError("compliance.file_download_failed", name=file_name[:80])
@@ -177,7 +210,7 @@ async def _check_file(ctx: Ctx, message_id: str, file_key: str, file_name: str, 
     except ExtractError as err:
         raise UserError("compliance.file_unreadable", reason=err.message(ctx.locale)) from None
     await _run(ctx, to_text(lines), source=source, file_name=file_name, source_message_id=message_id,
-               labels=[line.label for line in lines], previous_id=previous_id)
+               labels=[line.label for line in lines], previous_id=previous_id, stream_id=stream_id)
 
 
 # --------------------------------------------------------------------------- records
@@ -192,7 +225,26 @@ async def _record(ctx: Ctx, word: str):
     return record
 
 
+async def _stream_records(ctx: Ctx, word: str) -> None:
+    """"/检查 记录 #12": the records of stream 12 (ops, or the stream's own group, see them all;
+    anyone else those checked in this chat)."""
+    from bot.schedule.service import stream_by_id
+
+    stream_id = int(STREAM_TAG.fullmatch(word).group(1))
+    stream = await stream_by_id(ctx.session, stream_id)
+    if stream is None:
+        raise UserError("compliance.stream_unknown", id=stream_id)
+    everything = roles.allowed(ctx.roles, roles.OPS) or stream.chat_id == ctx.chat_id
+    records = await service.stream_records(ctx.session, stream_id=stream_id, team=team(ctx),
+                                           chat_id=None if everything else ctx.chat_id)
+    who = await names(ctx, sorted({r.user_id for r in records})) if records else {}
+    await ctx.reply(card=cards.records_card(ctx.t, ctx.locale, records, ctx.svc.tz, who, stream_id=stream_id))
+
+
 async def _records(ctx: Ctx, rest: str) -> None:
+    if rest and STREAM_TAG.fullmatch(rest.split()[0]):
+        await _stream_records(ctx, rest.split()[0])
+        return
     if rest:
         record = await _record(ctx, rest.split()[0])
         who = await names(ctx, [x for x in (record.user_id, record.overridden_by) if x])
@@ -211,10 +263,10 @@ async def _recheck(ctx: Ctx, rest: str) -> None:
         raise UsageError(ctx.t("compliance.need_ref"))
     previous = await _record(ctx, parts[0])
     text = parts[1].strip() if len(parts) > 1 else ""
-    if text:
-        await _check_text(ctx, text, source="text", previous_id=previous.id)
+    if text:  # a corrected script stays the script of the same stream
+        await _check_text(ctx, text, source="text", previous_id=previous.id, stream_id=previous.stream_id)
     elif ctx.message is not None and ctx.message.parent_id:
-        await _check_message(ctx, ctx.message.parent_id, previous_id=previous.id)
+        await _check_message(ctx, ctx.message.parent_id, previous_id=previous.id, stream_id=previous.stream_id)
     else:
         raise UsageError(ctx.t("compliance.need_text"))
 

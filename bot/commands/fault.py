@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import roles
-from bot.commands.registry import action, command, on_file, on_mention
+from bot.commands.registry import action, command, on_chatter, on_mention
 from bot.context import Ctx
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
@@ -144,15 +144,17 @@ async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
-@on_file
-async def fault_image(ctx: Ctx, msg: IncomingMessage) -> bool:
-    """Images posted in a fault group are kept as evidence."""
-    if msg.msg_type != "image":
-        return False
-    f = await service.by_group(ctx.session, ctx.chat_id)
+@on_chatter
+async def fault_chatter(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """Replies and images in an active fault group are kept on its timeline as evidence
+    (silently). Any other chat costs one primary-key read of its Chat row."""
+    f = await service.active_in_group(ctx.session, ctx.chat_id)
     if f is None:
         return False
-    await flows.evidence(ctx, f, "", list(msg.image_keys) or [msg.file_key])
+    images = list(msg.image_keys)
+    if not msg.text.strip() and not images:
+        return False
+    await flows.evidence(ctx, f, msg.text, images)
     return True
 
 

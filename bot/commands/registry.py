@@ -48,6 +48,13 @@ class Registry:
     mention_handlers: list[Handler] = field(default_factory=list)
     # Handlers for uploaded files (data exports, scripts), tried in order.
     file_handlers: list[Handler] = field(default_factory=list)
+    # Handlers for group chatter not addressed to the bot (text, images no file handler took),
+    # tried in order; each decides with a cheap check, returns True when it took the message
+    # and never replies (e.g. replies in a fault group kept on the ticket's timeline).
+    chatter_handlers: list[Handler] = field(default_factory=list)
+    # Called once at start-up, after migrations, as ``await hook(svc, session)`` (one session,
+    # committed afterwards), e.g. to plan a recurring sweep.
+    startup_hooks: list[Handler] = field(default_factory=list)
 
     def add(self, spec: CommandSpec) -> None:
         for name in spec.names:
@@ -104,4 +111,14 @@ def on_mention(fn: Handler) -> Handler:
 
 def on_file(fn: Handler) -> Handler:
     REGISTRY.file_handlers.append(fn)
+    return fn
+
+
+def on_chatter(fn: Handler) -> Handler:
+    REGISTRY.chatter_handlers.append(fn)
+    return fn
+
+
+def on_startup(fn: Handler) -> Handler:
+    REGISTRY.startup_hooks.append(fn)
     return fn

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.commands.registry import action, command
+from bot.commands.registry import action, command, on_startup
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
@@ -286,6 +286,12 @@ async def review_missing(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
     if chat:
         mentions = " ".join(f'<at user_id="{p}"></at>' for p in people)
         await ctx.send(chat, f"{text} {mentions}".strip())
+
+
+@on_startup
+async def plan_sweep(svc, session) -> None:
+    """The hourly missing-review sweep is planned when the bot starts, not on the first /复盘."""
+    await service.ensure_sweep(session, svc.clock.now())
 
 
 @timers.handler(service.SWEEP_KEY)

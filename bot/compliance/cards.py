@@ -122,10 +122,16 @@ def _status_tag(t: T, record: ComplianceRecord) -> str:
 
 
 def records_card(t: T, locale: str, records: Sequence[ComplianceRecord], tz: ZoneInfo,
-                 names: dict[str, str]) -> Card:
-    card = Card(t("compliance.records_title"), template="wathet")
-    if not records:
-        return card.markdown(t("compliance.records_empty"))
+                 names: dict[str, str], *, stream_id: int | None = None) -> Card:
+    """This chat's recent records, or (``stream_id``) the records of one stream."""
+    if stream_id is not None:
+        card = Card(t("compliance.stream_records_title", id=stream_id), template="wathet")
+        if not records:
+            return card.markdown(t("compliance.stream_records_empty", id=stream_id))
+    else:
+        card = Card(t("compliance.records_title"), template="wathet")
+        if not records:
+            return card.markdown(t("compliance.records_empty"))
     lines = []
     for r in records:
         extra = f" · {escape_md(r.file_name)}" if r.file_name else ""

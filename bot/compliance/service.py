@@ -126,7 +126,7 @@ def result_of(record: ComplianceRecord) -> CheckResult:
 async def run_check(session: AsyncSession, *, text: str, chat_id: str, user_id: str, now: datetime,
                     source: str, team: str = DEFAULT_TEAM, file_name: str | None = None,
                     source_message_id: str | None = None, line_labels: list[str] | None = None,
-                    previous_id: int | None = None,
+                    previous_id: int | None = None, stream_id: int | None = None,
                     years: int = DEFAULT_RETENTION_YEARS) -> tuple[ComplianceRecord, CheckResult]:
     """Check ``text`` with the team's rules and store the record (flushed: it has an id)."""
     result = (await team_checker(session, team)).check(text)
@@ -138,7 +138,7 @@ async def run_check(session: AsyncSession, *, text: str, chat_id: str, user_id: 
         text=text, verdict=result.verdict.value, block_count=result.counts["block"],
         warn_count=result.counts["warn"], total_count=result.counts["total"],
         hits=[hit_dict(h) for h in result.hits], exempted=[hit_dict(h) for h in result.exempted],
-        line_labels=line_labels, previous_id=previous_id,
+        line_labels=line_labels, previous_id=previous_id, stream_id=stream_id,
         retention_until=retention_until(now, years))
     session.add(record)
     await session.flush()
@@ -174,6 +174,15 @@ async def recent_records(session: AsyncSession, *, chat_id: str, team: str = DEF
     return list((await session.execute(
         select(ComplianceRecord).where(ComplianceRecord.team == team, ComplianceRecord.chat_id == chat_id)
         .order_by(ComplianceRecord.id.desc()).limit(limit))).scalars())
+
+
+async def stream_records(session: AsyncSession, *, stream_id: int, team: str = DEFAULT_TEAM,
+                         chat_id: str | None = None, limit: int = 20) -> list[ComplianceRecord]:
+    """The records linked to one stream, newest first (``chat_id``: only those of that chat)."""
+    query = select(ComplianceRecord).where(ComplianceRecord.team == team, ComplianceRecord.stream_id == stream_id)
+    if chat_id is not None:
+        query = query.where(ComplianceRecord.chat_id == chat_id)
+    return list((await session.execute(query.order_by(ComplianceRecord.id.desc()).limit(limit))).scalars())
 
 
 async def audit(session: AsyncSession, *, action: str, now: datetime, user_id: str = "", chat_id: str = "",

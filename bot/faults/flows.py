@@ -133,8 +133,8 @@ async def notify_first(ctx: Ctx, f: Fault) -> None:
 
 
 async def create_group(ctx: Ctx, f: Fault) -> None:
-    members = [f.reporter_id, *f.oncall_ids, *(f.backup_ids if f.reporter_id in f.oncall_ids else []),
-               f.field_control_id, *f.lead_ids]
+    # Everyone buzzed at T+0 must be a member (off hours or a self-report: the backup too).
+    members = [f.reporter_id, *f.oncall_ids, *first_notified(ctx, f), f.field_control_id, *f.lead_ids]
     members = [m for m in dict.fromkeys(members) if m and m != ctx.svc.bot.open_id][:50]
     f.mode, f.group_name = GROUP, cards.group_name(f, f.locale)
     await outbox.enqueue(ctx.session, key=ctx.key("fault_group"), op="create_chat", lane=f"fault:{f.id}",
@@ -220,8 +220,10 @@ async def refresh_cards(ctx: Ctx, f: Fault, *, reporting_only: bool = False) -> 
 # -- timers -----------------------------------------------------------------------------------------
 async def schedule_ack(ctx: Ctx, f: Fault) -> None:
     pol = policy(ctx)
-    for step, minutes in (("ack2", pol.second_buzz(f.severity)), ("breach", pol.ack(f.severity))):
-        await timers.schedule(ctx.session, key=f"fault:{f.id}:{step}", kind="fault.sla",
+    off_hours = not pol.office_hours(f.created_at, ctx.svc.tz)
+    for step, minutes in pol.ladder(f.severity, off_hours):
+        key = "ack2" if step == "lead" else step  # one timer per rung, whichever the path
+        await timers.schedule(ctx.session, key=f"fault:{f.id}:{key}", kind="fault.sla",
                               due=f.created_at + timedelta(minutes=minutes), payload={"fault": f.id, "step": step},
                               chat_id=f.chat_id, ref=f"fault:{f.id}:ack", created_by=f.reporter_id)
 

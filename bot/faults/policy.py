@@ -10,6 +10,14 @@ Settings (environment / .env, read through ``Settings.extra`` or the environment
   BOT_FAULT_GROUP_SEVERITIES "P0,P1"  (severities that get a dedicated group; others a thread)
   BOT_FAULT_MERGE_MINUTES    10
   BOT_FAULT_OFFICE_HOURS     "09:00-18:00" (on working days of the Chinese calendar)
+
+Two escalation paths, chosen when the fault is reported (``Policy.ladder``):
+* office hours (a working day of bot.reminders.workdays, holidays and make-up days included,
+  within BOT_FAULT_OFFICE_HOURS): T+0 buzz the on-call; T+ack/2 (T+5) buzz again and pull in
+  the backup; T+ack (T+10) SLA breach: the ops leads and tech leads are pulled in and buzzed.
+* off hours (nights, weekends, holidays): T+0 buzz the on-call AND the backup; T+ack/2 (T+5)
+  buzz again and escalate to the ops leads at once (step "lead") instead of waiting for the
+  breach; T+ack (T+10) the breach as above (tech leads, paid buzz, recorded).
 """
 from __future__ import annotations
 
@@ -50,6 +58,10 @@ class Policy:
         """Minutes after the report when an unacked fault is buzzed again and the backup joins:
         half the ack target (T+5 for a 10-minute target)."""
         return self.ack(severity) / 2
+
+    def ladder(self, severity: str, off_hours: bool) -> list[tuple[str, float]]:
+        """The unacked steps as (step, minutes after the report): see the module docstring."""
+        return [("lead" if off_hours else "ack2", self.second_buzz(severity)), ("breach", self.ack(severity))]
 
     def resolve(self, severity: str) -> int:
         return self.resolve_minutes.get(severity, 60)

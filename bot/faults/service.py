@@ -134,6 +134,18 @@ async def by_group(session: AsyncSession, chat_id: str) -> Fault | None:
                                   .order_by(Fault.id.desc()))).scalars().first()
 
 
+async def active_in_group(session: AsyncSession, chat_id: str) -> Fault | None:
+    """The active fault of a fault group, for chatter there: a primary-key read of the Chat
+    row (kind "fault" is set when the bot creates the group) and, only then, the fault."""
+    from bot.store.models import Chat
+
+    chat = await session.get(Chat, chat_id) if chat_id else None
+    if chat is None or chat.kind != "fault":
+        return None
+    f = await by_group(session, chat_id)
+    return f if f is not None and f.status in ACTIVE_STATES else None
+
+
 async def active(session: AsyncSession) -> list[Fault]:
     return list((await session.execute(select(Fault).where(Fault.status.in_(ACTIVE_STATES))
                                        .order_by(Fault.severity, Fault.id))).scalars())

@@ -3,6 +3,8 @@
 Timers (kind "fault.sla", payload {"fault": id, "step": ...}):
 * ``ack2``    T + ack/2 (T+5 for a 10-minute target), still unacked: buzz the on-call again and
               pull in the backup;
+* ``lead``    off hours only (bot.faults.policy: nights, weekends, holidays), instead of ``ack2``:
+              T + ack/2, still unacked: buzz again and escalate to the ops leads at once;
 * ``breach``  T + ack target, still unacked: the SLA is breached; the ops leads and tech
               leads are pulled in and buzzed (also by SMS/phone when BOT_FAULT_PAID_URGENT is
               set, since those cost money), the breach is recorded;
@@ -44,6 +46,13 @@ async def fire(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
                                    backup=flows.mentions(f.backup_ids) or t(f.locale, "faults.no_backup")))
         await flows.buzz(ctx, f, ids)
         await service.add_event(ctx.session, f.id, "ack2", at=now, minutes=minutes)
+    elif step == "lead" and f.status == OPEN:
+        minutes = int((now - f.created_at).total_seconds() // 60)
+        await flows.add_members(ctx, f, [*f.backup_ids, *f.lead_ids])
+        await flows.post(ctx, f, t(f.locale, "faults.offhours_lead_text", id=f.id, minutes=minutes,
+                                   leads=flows.mentions(f.lead_ids) or "-", who=flows.mentions(f.oncall_ids) or "-"))
+        await flows.buzz(ctx, f, list(dict.fromkeys([*f.lead_ids, *f.oncall_ids, *f.backup_ids])))
+        await service.add_event(ctx.session, f.id, "offhours_lead", at=now, minutes=minutes)
     elif step == "breach" and f.status == OPEN:
         f.ack_breached, f.updated_at = True, now
         ids = list(dict.fromkeys([*f.lead_ids, *f.tech_lead_ids]))

@@ -210,7 +210,7 @@ class TimerEngine:
         async with self.svc.db.session() as session:
             rows = list((await session.execute(
                 select(Timer).where(Timer.state == ACTIVE, Timer.next_due <= now)
-                .order_by(Timer.next_due, Timer.id).limit(self.batch)
+                .order_by(Timer.next_due).limit(self.batch)
                 .with_for_update(skip_locked=True))).scalars())
             cache: dict[tuple[str, str], tuple[str, set[str]]] = {}
             params = [await self._fire(session, timer, now, cache, safe) for timer in rows]

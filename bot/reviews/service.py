@@ -9,8 +9,8 @@ Hooks for other features:
   ops owner, T+48h to the ops lead). ``sweep`` does the same for ended streams that were
   never announced (run by the hourly "reviews.sweep" timer, planned by ``ensure_sweep``).
 * ``stream_shortcomings(session, stream)`` - pre-filled 不足: the stream's fault tickets
-  (bot.faults) now; missed checkpoints and norms once a module records them
-  (``checkpoint_shortcomings``, a stub returning nothing today).
+  (bot.faults), its missed checkpoints and its overtime product explanations (bot.norms,
+  ``checkpoint_shortcomings``).
 * ``stream_figures(session, stream)`` - key figures vs targets (only the GMV target today;
   add actual figures once stream data is imported).
 """
@@ -134,9 +134,32 @@ async def fault_shortcomings(session: AsyncSession, stream: Any) -> list[str]:
 
 
 async def checkpoint_shortcomings(session: AsyncSession, stream: Any) -> list[str]:
-    """Missed checkpoints and norms (e.g. overtime product explanations). No module records
-    them yet; return their lines here once one does."""
-    return []
+    """bot.norms as 不足 lines: checkpoints not confirmed in time (never confirmed by the end
+    of the stream, reminded or escalated; the review's own deadline aside) and overtime
+    product explanations (/讲解)."""
+    async def read():
+        from bot.i18n import t
+        from bot.norms.afterstream import overtime_explanations
+        from bot.norms.models import DONE as CP_DONE, OPEN as CP_OPEN, Checkpoint
+
+        end = stream.actual_end or stream.ends_at
+        q = (select(Checkpoint).where(Checkpoint.stream_id == stream.id, Checkpoint.kind != "review",
+                                      Checkpoint.status.in_((CP_OPEN, CP_DONE)))
+             .order_by(Checkpoint.due_at, Checkpoint.id))
+        out = []
+        for cp in (await session.execute(q)).scalars():
+            never = cp.status == CP_OPEN and cp.due_at <= end
+            if not (never or cp.reminders or cp.escalated_at is not None):
+                continue
+            how = "已升级" if cp.escalated_at is not None else ("未确认" if never else "超时确认")
+            out.append(f"检查点未按时确认：{t('zh_CN', f'norms.cp.{cp.kind}')}（{how}）")
+        for e in await overtime_explanations(session, stream.id):
+            took = f"{e.seconds // 60}分{e.seconds % 60:02d}秒" if e.seconds is not None else "未结束"
+            kind = t("zh_CN", f"norms.explain_kind.{e.kind}")
+            out.append(f"讲解超时：{e.product[:60]}（{kind}）用时 {took}，上限 {e.upper_min} 分钟")
+        return out
+
+    return await _guarded(session, read) or []
 
 
 async def stream_figures(session: AsyncSession, stream: Any) -> list[tuple[str, str]]:

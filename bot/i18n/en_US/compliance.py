@@ -24,6 +24,9 @@ TEXTS: dict[str, str] = {
     "compliance.need_ref": "Give a record number, e.g. R12",
     "compliance.record_not_found": "No record {ref} (wrong number, or not from this chat). Send \"/check records\" for recent ones.",
     # records
+    "compliance.stream_records_title": "Compliance records of stream #{id}",
+    "compliance.stream_records_empty": "Stream #{id} has no check records yet. Send \"/check #{id} <script>\" or upload a script whose file name has \"#{id}\".",
+    "compliance.stream_unknown": "There is no stream #{id}. Send \"/schedule\" to see the streams.",
     "compliance.records_title": "Recent compliance checks in this chat",
     "compliance.records_empty": "No checks in this chat yet. Try \"/check <script>\".",
     "compliance.records_line": "- **{ref}** {time} {who} {verdict} ({counts})",

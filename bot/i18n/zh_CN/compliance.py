@@ -24,6 +24,9 @@ TEXTS: dict[str, str] = {
     "compliance.need_ref": "请写上记录编号，例如 R12",
     "compliance.record_not_found": "找不到记录 {ref}（编号写错了，或不是本群的记录）。发「/检查 记录」可以看最近的记录。",
     # records
+    "compliance.stream_records_title": "场次 #{id} 的合规检查记录",
+    "compliance.stream_records_empty": "场次 #{id} 还没有检查记录。发「/检查 #{id} 话术」或上传文件名带「#{id}」的脚本。",
+    "compliance.stream_unknown": "没有场次 #{id}。发「/排期」看看现有场次。",
     "compliance.records_title": "本群最近的合规检查记录",
     "compliance.records_empty": "本群还没有检查记录。发「/检查 <话术>」试试。",
     "compliance.records_line": "- **{ref}** {time} {who} {verdict}（{counts}）",

@@ -83,3 +83,8 @@ def wall_now() -> datetime:
     """Real time, for leases, retries and rate limits: things that happen on the wire,
     which the injected clock (the bot's business time) must not speed up or freeze."""
     return datetime.now(timezone.utc)
+
+
+def wall_seconds() -> float:
+    """Real Unix time in seconds (the simulator stands for Feishu's own clock)."""
+    return time.time()

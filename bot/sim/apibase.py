@@ -4,8 +4,8 @@ uploads.py, contact.py and tasks.py.
 """
 from __future__ import annotations
 
+from bot.clock import wall_seconds
 from dataclasses import dataclass
-import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import urllib.parse
 
@@ -157,7 +157,7 @@ class ApiBase:
         if not isinstance(key, str) or len(key) > 50:
             raise ApiError(99992402, "field validation failed: uuid must be at most 50 characters")
         hit = table.get(key)
-        if hit and time.time() - hit[0] < ttl:
+        if hit and wall_seconds() - hit[0] < ttl:
             self.sim.stats["uuid_dedupe_hits"] += 1
             return hit[1]
         return None

@@ -1,7 +1,7 @@
 """Open API: group chats and their members (im/v1/chats)."""
 from __future__ import annotations
 
-import time
+from bot.clock import wall_seconds
 from typing import Any
 
 from aiohttp import web
@@ -55,7 +55,7 @@ class ChatsApi(ApiBase):
         self.state.chats[chat.chat_id] = chat
         uuid = call.query.get("uuid")
         if uuid:
-            self.state.chat_uuids[uuid] = (time.time(), chat.chat_id)
+            self.state.chat_uuids[uuid] = (wall_seconds(), chat.chat_id)
         self.sim.stats["chats_created"] += 1
         self.sim.notify()
         return ok({"chat_id": chat.chat_id, **self._api_chat(chat)})

@@ -7,6 +7,7 @@ into Feishu's ``@_user_N`` placeholders plus ``mentions``.
 """
 from __future__ import annotations
 
+from bot.clock import wall_seconds
 from dataclasses import dataclass
 import json
 import re
@@ -157,7 +158,7 @@ class EventPusher:
         if encrypt_key:
             text = json.dumps({"encrypt": crypto.encrypt(encrypt_key, text)})
         body = text.encode("utf-8")
-        timestamp = str(int(time.time()))
+        timestamp = str(int(wall_seconds()))
         nonce = secrets.token_hex(8)
         headers = {
             "Content-Type": "application/json; charset=utf-8",

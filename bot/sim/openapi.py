@@ -27,6 +27,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable
 
+from bot.clock import wall_seconds
 from aiohttp import web
 
 from . import cards
@@ -141,7 +142,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             raise ApiError(99991661, "Missing access token for authorization. "
                                      "Please make a request with token attached.")
         expiry = self.state.tokens.get(header[7:].strip())
-        if expiry is None or expiry <= time.time():
+        if expiry is None or expiry <= wall_seconds():
             self.sim.stats["token_rejections"] += 1
             raise ApiError(99991663, "Invalid access token for authorization. "
                                      "Please make a request with token attached.")
@@ -201,7 +202,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                     self.state.touch(parent)
                 m.thread_id = parent.thread_id
         if uuid:
-            self.state.message_uuids[uuid] = (time.time(), m.message_id)
+            self.state.message_uuids[uuid] = (wall_seconds(), m.message_id)
         self.state.add_message(m)
         self.sim.stats["messages_sent"] += 1
         self.sim.notify()
@@ -217,7 +218,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             raise ApiError(10014, "app secret invalid")
 
     def _issue(self) -> tuple[str, int]:
-        now = time.time()
+        now = wall_seconds()
         for token, expiry in self.state.tokens.items():
             if expiry - now >= 1800:  # Feishu hands back the current token until 30 min remain
                 return token, int(expiry - now)
@@ -377,7 +378,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
         token = call.field("token", str)
         card = call.field("card", dict)
         grant = self.state.card_tokens.get(token)
-        if grant is None or grant["expires"] < time.time() or grant["uses"] < 1:
+        if grant is None or grant["expires"] < wall_seconds() or grant["uses"] < 1:
             raise ApiError(200830, "invalid or expired card token (30 minutes, at most 2 updates)")
         try:
             cards.check_card(card, len(json.dumps(card, ensure_ascii=False).encode("utf-8")))

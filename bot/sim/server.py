@@ -11,11 +11,11 @@ shown and advanced through ``/_sim/clock``.
 """
 from __future__ import annotations
 
+from bot.clock import wall_seconds
 import asyncio
 from collections import defaultdict
 import json
 import mimetypes
-import time
 from typing import Any, Callable
 
 from aiohttp import web
@@ -286,7 +286,7 @@ class FeishuSimulator:
         if form_value is not None:
             action["form_value"] = form_value
         token = "c-" + random_hex(40)
-        self.state.card_tokens[token] = {"message_id": m.message_id, "expires": time.time() + 1800, "uses": 2}
+        self.state.card_tokens[token] = {"message_id": m.message_id, "expires": wall_seconds() + 1800, "uses": 2}
         event = {
             "operator": {"tenant_key": self.tenant_key, **u.ids()},
             "token": token,

@@ -5,12 +5,12 @@ Plain dataclasses, mutated only from the event loop (no locks needed). Views for
 """
 from __future__ import annotations
 
+from bot.clock import wall_seconds
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 import hashlib
 import json
 import secrets
-import time
 from typing import Any
 
 
@@ -23,7 +23,7 @@ class SimError(ValueError):
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return int(wall_seconds() * 1000)
 
 
 def iso_ms(ms: int) -> str:

@@ -97,3 +97,27 @@ async def test_send_file(harness):
     await harness.settle()
     msg = harness.last_reply()
     assert msg["msg_type"] == "file" and msg["content"]["file_key"].startswith("file_")
+
+
+async def test_mix_of_faults_every_message_exactly_once_permanent_reported(harness):
+    for kind, times in (("5xx", 3), ("nonjson", 2), ("429", 2), ("230020", 3), ("token_expired", 2),
+                        ("permanent", 1)):
+        harness.sim.faults.add(kind, path_contains="/im/v1/messages", times=times)
+    harness.sim.faults.add("timeout", path_contains="/im/v1/messages", times=2, seconds=0.3)
+    async with harness.db.session() as s:
+        for i in range(20):
+            chat = ("oc_team", "oc_tech")[i % 2]
+            await outbox.enqueue(s, key=f"mix:{i}", op="send", lane=chat, target=chat,
+                                 payload={"receive_id_type": "chat_id", "msg_type": "text",
+                                          "content": {"text": f"mix {i}"}})
+    harness.bot.sender.wake()
+    await harness.settle(timeout=60)
+    async with harness.db.session() as s:
+        rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.key.like("mix:%")))).scalars().all()
+    failed = [r for r in rows if r.status == "failed"]
+    # the permanent error ends that row at once (earlier attempts were transient faults)
+    assert len(failed) == 1 and failed[0].error_code == 230002
+    delivered = _texts(harness) + _texts(harness, "tech")
+    expected = sorted(f"mix {i}" for i in range(20) if f"mix:{i}" != failed[0].key)
+    assert sorted(delivered) == expected  # each once, none lost
+    assert harness.sim.faults.pending() == [] or all(f["remaining"] == 0 for f in harness.sim.faults.pending())

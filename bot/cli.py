@@ -4,6 +4,8 @@
     liveops run --sandbox   force the sandbox (bot + local Feishu simulator + web chat page)
     liveops migrate         apply database migrations and exit
     liveops check-config    validate the settings and print them with secrets masked
+    liveops copy-data --to URL [--from URL] [--force]
+                            copy all data to another database (e.g. SQLite -> PostgreSQL)
 """
 from __future__ import annotations
 
@@ -27,8 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep-data", action="store_true", help="sandbox: keep the previous demo database")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("check-config", help="validate settings")
+    copy = sub.add_parser("copy-data", help="copy all data to another database (SQLite -> PostgreSQL)")
+    copy.add_argument("--to", dest="target", required=True, help="target DATABASE_URL")
+    copy.add_argument("--from", dest="source", help="source DATABASE_URL (default: the configured one)")
+    copy.add_argument("--force", action="store_true", help="replace rows the target already has")
     args = parser.parse_args(argv)
     cmd = args.cmd or "run"
+    if cmd == "copy-data":
+        return _copy_data(args)
     for name, default in (("sandbox", False), ("port", None), ("host", None), ("keep_data", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
@@ -84,6 +92,38 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     return 0
+
+
+def _copy_data(args: argparse.Namespace) -> int:
+    from bot.store.copy import CopyError, copy_data
+
+    try:
+        target = _url_arg("--to", args.target)
+        source = _url_arg("--from", args.source) if args.source else config.load().database_url
+    except config.ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(copy_data(source, target, force=args.force))
+    except CopyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (OSError, ConnectionError) as exc:
+        print(f"copy-data: cannot reach a database: {exc.__class__.__name__}: {exc}".splitlines()[0],
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, e.g. a DBAPIError
+        print(f"copy-data failed: {exc.__class__.__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    return 0
+
+
+def _url_arg(flag: str, url: str) -> str:
+    try:
+        return config.normalise_db_url(url)
+    except config.ConfigError as exc:
+        raise config.ConfigError(flag, exc.problem, exc.fix) from None
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
+from bot.store.db import insert_ignore
 from bot.store.models import OutboxMessage
 
 OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
@@ -31,11 +31,9 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
     if len(key) > 200:
         key = key[:150] + ":" + feishu_uuid(key)
     now = wall_now()
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(OutboxMessage).values(
-        key=key, op=op, lane=lane[:128], target=target, payload=payload, callback=callback,
-        status="pending", attempts=0, created_at=now, next_attempt_at=now,
-    ).on_conflict_do_nothing()
+    stmt = insert_ignore(session.bind.dialect.name, OutboxMessage,
+                         key=key, op=op, lane=lane[:128], target=target, payload=payload, callback=callback,
+                         status="pending", attempts=0, created_at=now, next_attempt_at=now)
     await session.execute(stmt)
 
 

@@ -24,7 +24,7 @@ from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage
 from bot.i18n import pick, t
 from bot.services import Services
-from bot.store.inbox import insert_ignore
+from bot.store.db import insert_ignore
 from bot.store.models import Chat, Person
 
 log = logging.getLogger("bot.router")

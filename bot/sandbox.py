@@ -114,7 +114,7 @@ class Sandbox:
             chat = self.sim.add_chat(name, [open_id(k) for k in members], owner=open_id("wang"))
             self.chat_ids[name] = chat["chat_id"]
         assert self.bot is not None
-        from bot.store.inbox import insert_ignore
+        from bot.store.db import insert_ignore
         from bot.store.models import Chat, Person, RoleGrant
 
         now = self.clock.now()

@@ -11,7 +11,7 @@ from bot.faults import oncall
 from bot.faults.models import Fault
 from bot.schedule import service as schedule
 from bot.schedule.models import LIVE, StaffMember
-from bot.store.inbox import insert_ignore
+from bot.store.db import insert_ignore
 from bot.store.models import Chat
 
 

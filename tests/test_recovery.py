@@ -18,7 +18,7 @@ async def test_claimed_but_unfinished_event_is_processed_after_restart(harness):
     event = harness.sim.events()[-1]["payload"]
     from bot.store import inbox
 
-    await inbox.store_event(harness.db, event_id=event["header"]["event_id"], event_type="im.message.receive_v1",
+    await inbox.InboxWriter(harness.db).store(event_id=event["header"]["event_id"], event_type="im.message.receive_v1",
                             message_id=event["event"]["message"]["message_id"], payload=event, source="webhook",
                             now=wall_now(), lane="oc_team")
     async with harness.db.session() as s:

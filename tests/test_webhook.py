@@ -151,7 +151,7 @@ async def test_database_outage_answers_503(harness):
     async def store(**fields):
         from bot.clock import wall_now
         from bot.store import inbox
-        return await inbox.store_event(broken, now=wall_now(), **fields)
+        return await inbox.InboxWriter(broken).store(now=wall_now(), **fields)
 
     harness.bot.ingress.store = store
     status, body = await _post(harness, *_signed(_envelope()))

@@ -24,7 +24,7 @@ from bot.faults.models import FALLBACK, GROUP, OPEN, RESOLVED, THREAD, Fault
 from bot.faults.policy import SEVERITIES, Policy, load
 from bot.i18n import t
 from bot.reminders import timers
-from bot.store.inbox import insert_ignore
+from bot.store.db import insert_ignore
 from bot.store.models import Chat
 
 GROUP_CALLBACK = "faults.group_created"

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -55,6 +56,17 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def dialect_insert(dialect: str):
+    """The INSERT construct with ON CONFLICT support for "postgresql" or "sqlite"."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_ignore(db: "Database | str", model, **values):
+    """INSERT ... ON CONFLICT DO NOTHING for either dialect (a Database or a dialect name)."""
+    dialect = db if isinstance(db, str) else db.dialect
+    return dialect_insert(dialect)(model).values(**values).on_conflict_do_nothing()
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

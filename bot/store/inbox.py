@@ -6,28 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import Database
+from bot.store.db import Database, dialect_insert
 from bot.store.models import InboxEvent
-
-
-def insert_ignore(db: Database, model, **values):
-    """INSERT ... ON CONFLICT DO NOTHING for either dialect."""
-    dialect = postgresql if db.dialect == "postgresql" else sqlite
-    return dialect.insert(model).values(**values).on_conflict_do_nothing()
-
-
-async def store_event(db: Database, *, event_id: str, event_type: str, message_id: str | None,
-                      payload: dict, source: str, now: datetime, lane: str = "") -> bool:
-    """Write an accepted event. Returns False when it was already there (a redelivery)."""
-    stmt = insert_ignore(db, InboxEvent, event_id=event_id, event_type=event_type,
-                         message_id=message_id, payload=payload, source=source, status="pending", lane=lane or event_id,
-                         attempts=0, received_at=now)
-    async with db.session() as session:
-        result = await session.execute(stmt)
-    return bool(result.rowcount)
 
 
 class InboxWriter:
@@ -76,9 +58,8 @@ class InboxWriter:
             self._flushing = False
 
     async def _insert(self, rows: list[dict]) -> set[str]:
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
         table = InboxEvent.__table__  # Core, not the ORM: this is the hot path
-        stmt = dialect.insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+        stmt = dialect_insert(self.db.dialect)(table).on_conflict_do_nothing().returning(table.c.event_id)
         async with self.db.engine.begin() as conn:
             result = await conn.execute(stmt, rows)
             return set(result.scalars())

@@ -26,6 +26,9 @@ from bot.sim.server import FeishuSimulator
 
 log = logging.getLogger("bot.sandbox")
 STATIC = Path(__file__).parent / "sim" / "static"
+# VChart's browser build, fetched by dev.py (never committed); without it the page draws charts in SVG.
+VCHART = Path(__file__).resolve().parents[1] / ".cache" / "vchart" / "vchart.min.js"
+VCHART_URL = "static/vendor/vchart.min.js"
 APP_ID, APP_SECRET = "cli_sandbox0000000", "sandbox-secret"
 
 
@@ -79,6 +82,7 @@ class Sandbox:
                                    verification_token=token, bot_name="LiveOps", clock=self.clock)
         self.bot: LiveOpsBot | None = None
         self.port = 0
+        self.vchart: Path | None = VCHART if VCHART.is_file() else None
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=max(MAX_BODY_BYTES, 40 * 1024 * 1024),
@@ -87,11 +91,20 @@ class Sandbox:
         self.bot.add_routes(app)
         self.sim.add_routes(app)
         app.router.add_get("/", self._index)
+        if self.vchart:
+            app.router.add_get("/" + VCHART_URL, self._vchart)
         app.router.add_static("/static/", STATIC)
         return app
 
-    async def _index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
+    async def _index(self, request: web.Request) -> web.Response:
+        html = (STATIC / "index.html").read_text("utf-8")
+        if self.vchart:  # tells the page it may load VChart
+            html = html.replace("</head>", f'<meta name="liveops-vchart" content="{VCHART_URL}">\n</head>', 1)
+        return web.Response(text=html, content_type="text/html")
+
+    async def _vchart(self, request: web.Request) -> web.FileResponse:
+        assert self.vchart is not None
+        return web.FileResponse(self.vchart)
 
     async def start(self, host: str, port: int) -> str:
         self.port = port or free_port(host)
@@ -135,6 +148,9 @@ class Sandbox:
             await seed_demo(session, now=now, tz=self.settings.timezone,
                             team=[(open_id(p.key), p.name, p.title) for p in TEAM],
                             team_chat_id=self.chat_ids["运营群"], field_chat_id=self.chat_ids["1号直播间场控群"])
+            from bot.data.demo import seed_demo_data  # the past week's figures, charts included
+
+            await seed_demo_data(session, now=now, tz=self.settings.timezone, chat_id=self.chat_ids["运营群"])
             from bot.faults.oncall import seed_demo as seed_oncall  # 赵技术 → 孙技术, a week each
 
             await seed_oncall(session, [open_id("zhao"), open_id("sun")], now, self.settings.tz)

@@ -4,7 +4,7 @@
  * JavaScript, no build step and no external resources. Structure:
  *   utilities (DOM, escaping, time) -> API + pollers -> chat list -> messages ->
  *   message content (text/post/file) -> cards (Feishu card JSON 2.0, and the 1.0 basics)
- *   -> charts (own SVG) -> composer -> clock -> boot.
+ *   -> charts (VChart when the sandbox serves it, else own SVG) -> composer -> clock -> boot.
  */
 (function () {
   'use strict';
@@ -1329,14 +1329,21 @@
 
   function renderChart(el) {
     var spec = el.chart_spec || {};
+    var box = h('div', { class: 'el chart' });
+    if (VC.url) vchartLater(box, el);
+    else drawOwnChart(box, spec);
+    return box;
+  }
+
+  function drawOwnChart(box, spec) {
     var type = spec.type || 'unknown';
     var title = spec.title ? (typeof spec.title === 'string' ? spec.title : textOf(spec.title.text || spec.title)) : '';
     var values = chartValues(spec);
-    var box = h('div', { class: 'el chart' },
-      h('div', { class: 'chart-head' },
-        h('span', { class: 'chart-icon', html: ICONS.chart }),
-        h('span', { class: 'chart-title' }, title || '图表'),
-        h('span', { class: 'chart-type' }, CHART_NAMES[type] || type)));
+    box.dataset.renderer = 'svg';
+    box.appendChild(h('div', { class: 'chart-head' },
+      h('span', { class: 'chart-icon', html: ICONS.chart }),
+      h('span', { class: 'chart-title' }, title || '图表'),
+      h('span', { class: 'chart-type' }, CHART_NAMES[type] || type)));
     var drawn = null;
     try {
       if (values.length) {
@@ -1349,9 +1356,85 @@
     else if (!values.length) box.appendChild(h('div', { class: 'chart-empty' }, '（图表占位：沙盒不渲染此图表）'));
     if (values.length) {
       var tbl = dataTable(values);
-      box.appendChild(drawn ? h('details', { class: 'chart-data' }, h('summary', null, '查看数据（' + values.length + ' 行）'), tbl) : tbl);
+      box.appendChild(drawn ? dataDetails(values) : tbl);
     }
-    return box;
+  }
+  function dataDetails(values) {
+    return h('details', { class: 'chart-data' }, h('summary', null, '查看数据（' + values.length + ' 行）'), dataTable(values));
+  }
+
+  // ---- VChart (@visactor/vchart, what Feishu draws chart elements with). The sandbox serves its
+  // browser build only when dev.py could fetch it, and then names it in <meta name="liveops-vchart">.
+  // The page loads it with the first chart, draws each chart once it is near the screen, releases
+  // charts whose card was patched or whose chat was left, and falls back to the own SVG above when
+  // the library does not load or refuses a spec.
+
+  var VC = { url: (document.querySelector('meta[name="liveops-vchart"]') || {}).content || null, lib: null, jobs: [], seen: null, watch: null };
+
+  function loadVChart() {
+    if (!VC.lib) VC.lib = new Promise(function (resolve, reject) {
+      var s = h('script', { src: VC.url, async: true });
+      s.onload = function () { var m = window.VChart; (m && (m.VChart || m.default)) ? resolve(m.VChart || m.default) : reject(new Error('no window.VChart')); };
+      s.onerror = function () { reject(new Error('could not load ' + VC.url)); };
+      document.head.appendChild(s);
+    });
+    return VC.lib;
+  }
+
+  function chartSize(el) { // Feishu: height "auto" (from aspect_ratio, 16:9 on desktop) or "1px".."999px"
+    var px = /^(\d{1,3})px$/.exec(String(el.height || ''));
+    if (px && +px[1] > 0) return { height: px[1] + 'px' };
+    var ar = /^(\d+):(\d+)$/.exec(String(el.aspect_ratio || '')) || [null, 16, 9];
+    return { aspectRatio: ar[1] + ' / ' + ar[2] };
+  }
+
+  function vchartLater(box, el) {
+    var job = { box: box, el: el, plot: h('div', { class: 'chart-vchart', style: chartSize(el) }), chart: null };
+    box.appendChild(job.plot);
+    var values = chartValues(el.chart_spec || {});
+    if (values.length) box.appendChild(dataDetails(values));
+    if (!VC.seen) {
+      VC.seen = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          if (!e.isIntersecting) return;
+          VC.seen.unobserve(e.target);
+          var j = VC.jobs.filter(function (x) { return x.plot === e.target; })[0];
+          if (j) loadVChart().then(function (VChart) { drawVChart(j, VChart); }, function (err) { console.warn('VChart unavailable, charts drawn in SVG:', err.message); ownInstead(j); });
+        });
+      }, { rootMargin: '300px 0px' });
+      VC.watch = new MutationObserver(releaseGoneCharts);
+      VC.watch.observe($('messages'), { childList: true, subtree: true });
+    }
+    VC.jobs.push(job);
+    VC.seen.observe(job.plot);
+  }
+
+  function drawVChart(job, VChart) {
+    if (!job.plot.isConnected || job.chart) return;
+    try {
+      job.chart = new VChart(JSON.parse(JSON.stringify(job.el.chart_spec)), { dom: job.plot, mode: 'desktop-browser' });
+      job.chart.renderSync();
+      job.box.dataset.renderer = 'vchart';
+    } catch (err) {
+      console.warn('VChart could not draw this chart, drawn in SVG instead:', err && err.message);
+      ownInstead(job);
+    }
+  }
+
+  function ownInstead(job) {
+    forget(job);
+    job.box.innerHTML = '';
+    drawOwnChart(job.box, job.el.chart_spec || {});
+  }
+
+  function forget(job) {
+    VC.jobs = VC.jobs.filter(function (x) { return x !== job; });
+    VC.seen.unobserve(job.plot);
+    if (job.chart) { try { job.chart.release(); } catch (e) { /* already gone */ } job.chart = null; }
+  }
+
+  function releaseGoneCharts() { // a patched card or a switched chat took the chart out of the page
+    VC.jobs.filter(function (j) { return !j.plot.isConnected; }).forEach(forget);
   }
 
   function dataTable(values) {
@@ -1785,7 +1868,8 @@
   }
 
   // Exposed for debugging in the console and for the page's own tests.
-  window.LiveOpsSandbox = { state: S, mdToHtml: mdToHtml, textToHtml: textToHtml, renderCard: renderCard };
+  window.LiveOpsSandbox = { state: S, mdToHtml: mdToHtml, textToHtml: textToHtml, renderCard: renderCard,
+    liveCharts: function () { return VC.jobs.filter(function (j) { return j.chart; }).length; } };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
   else boot();

@@ -132,8 +132,12 @@ class Card:
                               "elements": [i.to_dict() for i in items] + [submit.to_dict()]})
         return self
 
-    def chart(self, spec: dict, height: str = "auto") -> "Card":
-        self.elements.append({"tag": "chart", "chart_spec": spec, "height": height})
+    def chart(self, spec: dict, height: str = "auto", aspect_ratio: str = "") -> "Card":
+        """A Feishu chart element: ``spec`` is a VChart spec (no functions in it)."""
+        element = {"tag": "chart", "chart_spec": spec, "height": height}
+        if aspect_ratio:
+            element["aspect_ratio"] = aspect_ratio  # 1:1 | 2:1 | 4:3 | 16:9
+        self.elements.append(element)
         return self
 
     def panel(self, title: str, content: str, expanded: bool = False) -> "Card":

@@ -33,6 +33,7 @@ class Ctx:
     message: IncomingMessage | None = None
     action: CardAction | None = None
     _seq: int = 0
+    _files: dict = field(default_factory=dict)
 
     # -- language and time -------------------------------------------------------------
     def t(self, key: str, **values: object) -> str:
@@ -47,6 +48,13 @@ class Ctx:
     def key(self, label: str = "") -> str:
         self._seq += 1
         return f"{self.cause}:{self._seq}{':' + label if label else ''}"
+
+    async def file_bytes(self, message_id: str, file_key: str) -> bytes | None:
+        """An uploaded file's bytes (message-resource API), downloaded once per event even when
+        several file handlers look at it."""
+        if (message_id, file_key) not in self._files:
+            self._files[(message_id, file_key)] = await self.svc.platform.download(message_id, file_key)
+        return self._files[(message_id, file_key)]
 
     # -- answering -----------------------------------------------------------------------
     async def reply(self, text: str | None = None, *, card: Card | dict | None = None) -> str:

@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
+from bot.privacy import mask_payload
 from bot.store.db import insert_ignore
 from bot.store.models import OutboxMessage
 
 OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
        "upload_image", "create_task", "send_file")
+MASKED = ("send", "reply", "patch", "urgent")
 
 
 def feishu_uuid(key: str) -> str:
@@ -30,6 +32,8 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
         raise ValueError(f"unknown outbox op {op}")
     if len(key) > 200:
         key = key[:150] + ":" + feishu_uuid(key)
+    if op in MASKED and "content" in payload:  # personal data never leaves unmasked
+        payload = {**payload, "content": mask_payload(payload["content"])}
     now = wall_now()
     stmt = insert_ignore(session.bind.dialect.name, OutboxMessage,
                          key=key, op=op, lane=lane[:128], target=target, payload=payload, callback=callback,

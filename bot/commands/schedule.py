@@ -363,7 +363,7 @@ async def schedule_file(ctx: Ctx, msg: IncomingMessage) -> bool:
     imported; any other file is left for other handlers."""
     if msg.msg_type != "file" or not msg.file_name.lower().endswith(importer.SHEET_EXTENSIONS):
         return False
-    data = await ctx.svc.platform.download(msg.message_id, msg.file_key)
+    data = await ctx.file_bytes(msg.message_id, msg.file_key)
     if not data:
         return False
     sheet = importer.read_file(msg.file_name, data)

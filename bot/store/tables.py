@@ -7,3 +7,4 @@ from bot.reminders import models as _reminders  # noqa: F401
 from bot.reviews import models as _reviews  # noqa: F401
 from bot.schedule import models as _schedule  # noqa: F401
 from bot.tasks import models as _tasks  # noqa: F401
+from bot.data import models as _data  # noqa: F401

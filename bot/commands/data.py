@@ -1,0 +1,435 @@
+"""/数据 (/data): stream figures, KPIs against targets, imports, exports, who may see sales.
+
+    /数据 [#12]                          a stream's KPIs with charts (default: the latest with data)
+    /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播]   a period's KPIs
+    /数据 运营 [本月|上月|本周]            the operator KPIs the bot records itself
+    /数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 …   manual figures (ops)
+    /数据 导入 (as a reply to an uploaded file), or just upload a Compass export
+    /数据 目标 [列表 | 指标 值 [直播间 X|@主播] | 删除 指标 [直播间 X|@主播]]   targets (changes: ops)
+    /数据 导出 [#12|本周|本月|上月]        CSV of the figures (ops; audit-logged)
+    /数据 内部群 [开|关]                   mark this group internal: sales figures shown (ops)
+    /数据 审计                             the data audit log (ops)
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot import roles
+from bot.commands.registry import action, command, on_file, on_mention
+from bot.context import Ctx
+from bot.data import cards, importer, kpi, parse, report, store
+from bot.data.models import StreamFigures
+from bot.errors import PermissionDenied, UsageError, UserError
+from bot.feishu.events import CardAction, IncomingMessage
+from bot.schedule import service as schedule
+from bot.schedule.models import Stream
+from bot.store.models import Chat
+
+ENTER = {"录入", "填写", "enter", "set"}
+OPERATOR = {"运营", "operator", "ops"}
+TARGETS = {"目标", "targets", "target"}
+EXPORT = {"导出", "export"}
+INTERNAL = {"内部群", "内部", "internal"}
+IMPORT = {"导入", "import"}
+AUDIT = {"审计", "audit"}
+PERIODS = {"今天": "today", "today": "today", "昨天": "yesterday", "yesterday": "yesterday",
+           "本周": "week", "week": "week", "this-week": "week", "上周": "last_week", "last-week": "last_week",
+           "本月": "month", "month": "month", "this-month": "month", "上月": "last_month", "last-month": "last_month"}
+ON, OFF = {"开", "开启", "是", "on", "yes"}, {"关", "关闭", "否", "off", "no"}
+DELETE = {"删除", "清除", "delete", "remove"}
+# manual entry words → canonical fields (bot.data.parse)
+FIELDS = {"gmv": "gmv", "成交金额": "gmv", "销售额": "gmv", "uv": "uv", "场观": "uv", "观看人数": "uv", "进入人数": "uv",
+          "pv": "pv", "观看人次": "pv", "成交人数": "buyers", "买家数": "buyers", "订单数": "orders", "成交订单数": "orders",
+          "件数": "items", "成交件数": "items", "涨粉": "new_fans", "新增粉丝": "new_fans", "新增粉丝数": "new_fans",
+          "停留": "avg_dwell", "人均观看时长": "avg_dwell", "人均停留": "avg_dwell", "点击人数": "click_uv",
+          "商品点击人数": "click_uv", "曝光人数": "exposure_uv", "商品曝光人数": "exposure_uv", "最高在线": "peak_online",
+          "在线峰值": "peak_online", "千川消耗": "ad_spend", "投放消耗": "ad_spend", "退款金额": "refund_amount"}
+COUNTS = {"uv", "pv", "buyers", "orders", "items", "new_fans", "click_uv", "exposure_uv", "peak_online"}
+
+
+def need_ops(ctx: Ctx) -> None:
+    if not roles.allowed(ctx.roles, roles.OPS):
+        raise PermissionDenied(roles.OPS)
+
+
+async def masked(ctx: Ctx) -> bool:
+    """Sales figures only in groups marked internal, or in a direct chat with a role allowed to see them."""
+    chat = await ctx.session.get(Chat, ctx.chat_id)
+    direct = (ctx.message is not None and ctx.message.is_direct) or (chat is not None and chat.chat_type == "p2p")
+    if direct:
+        return not roles.allowed(ctx.roles, roles.OPS)
+    return not (chat is not None and chat.internal)
+
+
+def period_bounds(ctx: Ctx, period: str):
+    today = ctx.local_now().date()
+    tz = ctx.svc.tz
+    if period == "today":
+        return report.day_of(today, tz)
+    if period == "yesterday":
+        return report.day_of(today - timedelta(days=1), tz)
+    if period in ("week", "last_week"):
+        return report.week_of(today - timedelta(days=7 if period == "last_week" else 0), tz)
+    first = today.replace(day=1)
+    return report.month_of(first - timedelta(days=1) if period == "last_month" else first, tz)
+
+
+@command("数据", "data", summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
+         usage=("/数据 [#场次] ｜ /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播] ｜ /数据 运营 [本月] ｜ "
+                "/数据 录入 #场次 GMV 12.5万 UV 4万 成交人数 800 … ｜ 上传罗盘导出的 CSV/XLSX（或回复文件「@LiveOps 导入数据」）｜ "
+                "/数据 目标 [转化率 5% [直播间 X|@主播]] ｜ /数据 导出 [#场次|本周|本月] ｜ /数据 内部群 [开|关] ｜ /数据 审计",
+                "/data [#stream] | /data today|yesterday|week|last-week|month|last-month [room X|@streamer] | "
+                "/data operator [month] | /data enter #stream GMV 125000 UV 40000 成交人数 800 … | upload a Compass CSV/XLSX "
+                "(or reply to it with \"@LiveOps import\") | /data targets [转化率 5% [room X|@streamer]] | "
+                "/data export [#stream|week|month] | /data internal [on|off] | /data audit"),
+         examples=["/数据 #12", "/数据 本周", "/数据 本月 直播间 1号直播间", "/数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 涨粉 400",
+                   "/数据 目标 转化率 6% 直播间 1号直播间", "/数据 运营 本月", "/数据 导出 本月", "/数据 内部群 开"],
+         aliases=("直播数据", "kpi"), group=("数据", "Data"), order=50)
+async def data_command(ctx: Ctx, args: str) -> None:
+    parts = args.strip().split(None, 1)
+    head = parts[0].lower() if parts else ""
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    if head in ENTER:
+        await enter(ctx, rest)
+    elif head in OPERATOR:
+        await operator(ctx, rest)
+    elif head in TARGETS:
+        await targets(ctx, rest)
+    elif head in EXPORT:
+        await export(ctx, rest)
+    elif head in INTERNAL:
+        await internal(ctx, rest)
+    elif head in IMPORT:
+        await import_replied(ctx, rest)
+    elif head in AUDIT:
+        await audit(ctx)
+    elif head in PERIODS:
+        await period(ctx, PERIODS[head], rest)
+    elif head in ("主播", "streamer", "直播间", "room"):
+        await period(ctx, "week", args)
+    elif not head:
+        await show_latest(ctx)
+    elif importer.tagged_stream(head) is not None and not rest:
+        await show_stream(ctx, await stream_of(ctx, head))
+    else:
+        raise UsageError(ctx.t("data.bad_args", word=head[:20]))
+
+
+async def stream_of(ctx: Ctx, ref: str) -> Stream:
+    sid = importer.tagged_stream(ref)
+    stream = await schedule.stream_by_id(ctx.session, sid) if sid is not None else None
+    if stream is None:
+        raise UserError("data.stream_unknown", id=sid if sid is not None else ref[:20])
+    return stream
+
+
+async def show_stream(ctx: Ctx, stream: Stream) -> None:
+    rep = await report.stream_report(ctx.session, stream)
+    room = await schedule.room_by_id(ctx.session, stream.room_id)
+    names = await schedule.names_of(ctx.session, [stream.streamer_id] if stream.streamer_id else [])
+    await ctx.reply(card=cards.stream_card(ctx.t, ctx.locale, rep, ctx.svc.tz, room=room.name if room else "?",
+                                           streamer=names.get(stream.streamer_id or "", ""), masked=await masked(ctx)))
+
+
+async def show_latest(ctx: Ctx) -> None:
+    row = (await ctx.session.execute(select(Stream).join(StreamFigures, StreamFigures.stream_id == Stream.id)
+                                     .order_by(Stream.starts_at.desc()).limit(1))).scalar_one_or_none()
+    if row is None:
+        raise UserError("data.none_yet")
+    await show_stream(ctx, row)
+
+
+async def scope_of(ctx: Ctx, text: str) -> tuple[int | None, str | None, str]:
+    """"直播间 1号直播间" / "@李主播" / "主播 李主播" → (room_id, streamer_id, label)."""
+    from bot.commands.schedule import mentions_of
+
+    text, found = mentions_of(ctx, text.strip())
+    words = text.split(None, 1)
+    if not words:
+        return None, None, ""
+    head, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
+    if head in ("直播间", "room"):
+        room = await schedule.find_room(ctx.session, rest)
+        return room.id, None, room.name
+    if head in ("主播", "streamer"):
+        text = rest
+    if text.startswith(("@", "＠")) or head in ("主播", "streamer"):
+        open_id, name = await schedule.find_person(ctx.session, text, mentions=found, title="主播")
+        return None, open_id, name
+    room = await schedule.find_room(ctx.session, text)
+    return room.id, None, room.name
+
+
+async def period(ctx: Ctx, which: str, rest: str) -> None:
+    words = rest.split(None, 1)
+    if words and words[0].lower() in PERIODS:  # "/数据 主播 @x 本月" written the other way round
+        which, rest = PERIODS[words[0].lower()], (words[1] if len(words) > 1 else "")
+    elif rest.split() and rest.split()[-1].lower() in PERIODS:
+        which, rest = PERIODS[rest.split()[-1].lower()], rest.rsplit(None, 1)[0]
+    room_id, streamer_id, label = await scope_of(ctx, rest)
+    start, end = period_bounds(ctx, which)
+    rep = await report.period_report(ctx.session, start, end, ctx.svc.tz, room_id=room_id, streamer_id=streamer_id)
+    fans = None
+    if which in ("month", "last_month"):
+        fans = await report.month_fans(ctx.session, start, end, room_id=room_id, streamer_id=streamer_id)
+    title = ctx.t("data.period_title", period=ctx.t(f"data.period.{which}"), scope=label or ctx.t("data.scope_all"))
+    await ctx.reply(card=cards.period_card(ctx.t, ctx.locale, rep, ctx.svc.tz, title=title, masked=await masked(ctx),
+                                           fans=fans))
+
+
+async def operator(ctx: Ctx, rest: str) -> None:
+    which = PERIODS.get(rest.strip().lower() or "本月")
+    if which is None:
+        raise UsageError(ctx.t("data.bad_period", word=rest[:20]))
+    start, end = period_bounds(ctx, which)
+    figs = await report.operator_kpis(ctx.session, start, end, ctx.now())
+    newbies = await report.newbies(ctx.session, ctx.now())
+    names = await schedule.names_of(ctx.session, [n.streamer_id for n in newbies])
+    title = ctx.t("data.operator_title", period=ctx.t(f"data.period.{which}"))
+    await ctx.reply(card=cards.operator_card(ctx.t, ctx.locale, title, figs, newbies, names))
+
+
+# -- manual figures ---------------------------------------------------------------------------------
+def read_pairs(ctx: Ctx, text: str) -> dict[str, float]:
+    tokens = text.replace("=", " ").replace("：", " ").replace(":", " ").split()
+    if not tokens or len(tokens) % 2:
+        raise UsageError(ctx.t("data.enter_pairs"))
+    values: dict[str, float] = {}
+    for word, raw in zip(tokens[::2], tokens[1::2]):
+        field = FIELDS.get(word.lower())
+        if field is None:
+            raise UserError("data.enter_unknown_field", word=word[:20], known="、".join(sorted(set(FIELDS) - {"gmv"}))[:300])
+        try:
+            value = parse.parse_duration(raw) if field == "avg_dwell" else parse.parse_number(raw)
+        except ValueError:
+            value = None
+        if value is None or value < 0:
+            raise UserError("data.enter_bad_value", word=word[:20], value=raw[:20])
+        values[field] = int(round(value)) if field in COUNTS else round(float(value), 2)
+    return values
+
+
+async def enter(ctx: Ctx, rest: str) -> None:
+    need_ops(ctx)
+    words = rest.split(None, 1)
+    if not words or importer.tagged_stream(words[0]) is None:
+        raise UsageError(ctx.t("data.enter_need_stream"))
+    stream = await stream_of(ctx, words[0])
+    values = read_pairs(ctx, words[1] if len(words) > 1 else "")
+    if values.get("buyers") is not None and values.get("uv") is not None and values["buyers"] > values["uv"]:
+        raise UserError("data.enter_buyers_gt_uv")
+    changed = await store.save_values(ctx.session, stream.id, values, source="manual", by=ctx.user_id, now=ctx.now())
+    await store.audit(ctx.session, action="manual", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=f"#{stream.id}", detail={k: v[1] for k, v in changed.items()})
+    await show_stream(ctx, stream)
+
+
+# -- targets ---------------------------------------------------------------------------------------
+async def targets(ctx: Ctx, rest: str) -> None:
+    words = rest.split()
+    if not words or words[0] in ("列表", "list"):
+        await show_targets(ctx)
+        return
+    need_ops(ctx)
+    deleting = words[0].lower() in DELETE
+    if deleting:
+        words = words[1:]
+    if not words:
+        raise UsageError(ctx.t("data.target_usage"))
+    metric = kpi.ALIASES.get(words[0].lower())
+    if metric is None or metric not in kpi.METRICS:
+        raise UserError("data.target_unknown", word=words[0][:20], known="、".join(sorted(k for k in kpi.ALIASES if not k.isascii()))[:400])
+    value = None
+    if not deleting:
+        if len(words) < 2:
+            raise UsageError(ctx.t("data.target_usage"))
+        raw = words[1]
+        try:
+            value = parse.parse_duration(raw) if metric == "avg_dwell" else parse.parse_number(raw)
+        except ValueError:
+            value = None
+        if value is None or value < 0 or (kpi.METRICS[metric][0] == kpi.RATE and value > 10):
+            raise UserError("data.enter_bad_value", word=words[0][:20], value=raw[:20])
+        words = words[2:]
+    else:
+        words = words[1:]
+    room_id, streamer_id, label = await scope_of(ctx, " ".join(words))
+    scope = store.room_scope(room_id) if room_id else store.streamer_scope(streamer_id) if streamer_id else store.TEAM
+    await store.set_target(ctx.session, scope, metric, value, by=ctx.user_id, now=ctx.now())
+    await store.audit(ctx.session, action="target", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=f"{scope}:{metric}", detail={"value": value})
+    await show_targets(ctx, note=ctx.t("data.target_saved" if value is not None else "data.target_deleted",
+                                       scope=label or ctx.t("data.scope_team"), metric=ctx.t(f"data.metric.{metric}")))
+
+
+async def show_targets(ctx: Ctx, note: str = "") -> None:
+    rows = await store.all_targets(ctx.session)
+    rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}
+    names = await schedule.names_of(ctx.session, [r.scope.split(":", 1)[1] for r in rows if r.scope.startswith("streamer:")])
+    listed: list[tuple[str, str, float]] = []
+    for metric, value in sorted(store.defaults().items()):
+        if not any(r.scope == store.TEAM and r.metric == metric for r in rows):
+            listed.append((ctx.t("data.scope_default"), metric, value))
+    for r in rows:
+        kind, _, ref = r.scope.partition(":")
+        label = (ctx.t("data.scope_team") if kind == "team" else rooms.get(int(ref), ref) if kind == "room"
+                 else "@" + names.get(ref, ref[-6:]))
+        listed.append((label, r.metric, r.value))
+    card = cards.targets_card(ctx.t, ctx.locale, listed)
+    if note:
+        card.elements.insert(0, {"tag": "markdown", "content": note})
+    await ctx.reply(card=card)
+
+
+# -- export, internal groups, audit ----------------------------------------------------------------
+EXPORT_FIELDS = ("gmv", "uv", "pv", "peak_online", "buyers", "orders", "items", "new_fans", "avg_dwell", "click_uv",
+                 "exposure_uv", "ad_spend", "refund_amount")
+
+
+async def export(ctx: Ctx, rest: str) -> None:
+    need_ops(ctx)
+    word = rest.strip().lower() or "本月"
+    if importer.tagged_stream(word) is not None:
+        stream = await stream_of(ctx, word)
+        rows = [(stream, await store.values_of(ctx.session, stream.id))]
+        what = f"#{stream.id}"
+    elif word in PERIODS:
+        start, end = period_bounds(ctx, PERIODS[word])
+        rows = await store.streams_between(ctx.session, start, end)
+        what = ctx.t(f"data.period.{PERIODS[word]}")
+    else:
+        raise UsageError(ctx.t("data.bad_period", word=word[:20]))
+    rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}
+    names = await schedule.names_of(ctx.session, [s.streamer_id for s, _ in rows if s.streamer_id])
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["场次", "直播间", "主播", "开始", "结束", "目标GMV", *[ctx.t(f"data.metric.{f}") for f in EXPORT_FIELDS]])
+    for s, v in rows:
+        out.writerow([s.id, rooms.get(s.room_id, ""), names.get(s.streamer_id or "", ""),
+                      s.starts_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"),
+                      s.ends_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"), s.target_gmv or "",
+                      *["" if v.get(f) is None else v[f] for f in EXPORT_FIELDS]])
+    stamp = ctx.local_now().strftime("%Y%m%d%H%M")
+    await store.audit(ctx.session, action="export", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=what, rows=len(rows))
+    await ctx.send_file(ctx.chat_id, f"直播数据_{stamp}.csv", buf.getvalue().encode("utf-8-sig"))
+    await ctx.reply(ctx.t("data.exported", n=len(rows), what=what))
+
+
+async def internal(ctx: Ctx, rest: str) -> None:
+    chat = await ctx.session.get(Chat, ctx.chat_id)
+    word = rest.strip().lower()
+    if not word:
+        await ctx.reply(ctx.t("data.internal_on" if chat and chat.internal else "data.internal_off"))
+        return
+    need_ops(ctx)
+    if word not in ON | OFF or chat is None:
+        raise UsageError(ctx.t("data.internal_usage"))
+    chat.internal = word in ON
+    await store.audit(ctx.session, action="internal", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=chat.name or ctx.chat_id, detail={"internal": chat.internal})
+    await ctx.reply(ctx.t("data.internal_set_on" if chat.internal else "data.internal_set_off"))
+
+
+async def audit(ctx: Ctx) -> None:
+    need_ops(ctx)
+    rows = await store.audit_log(ctx.session)
+    names = await schedule.names_of(ctx.session, [r.user_id for r in rows if r.user_id])
+    lines = [ctx.t("data.audit_line", at=r.at.astimezone(ctx.svc.tz).strftime("%m-%d %H:%M"),
+                   who=names.get(r.user_id, r.user_id[-6:]), action=ctx.t(f"data.audit.{r.action}"), what=r.what,
+                   chat=r.chat_id[-8:]) for r in rows]
+    await ctx.reply(ctx.t("data.audit_head") + "\n" + ("\n".join(lines) or ctx.t("data.audit_none")))
+
+
+# -- imports ---------------------------------------------------------------------------------------
+async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *, stream_id: int | None = None,
+                     quiet_if_foreign: bool = False) -> bool:
+    data = await ctx.file_bytes(message_id, file_key)
+    if not data:
+        raise UserError("data.download_failed")
+    try:
+        outcome = await importer.import_file(ctx.session, data, file_name, stream_id=stream_id, chat_id=ctx.chat_id,
+                                             by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
+    except parse.ParseError as exc:
+        if quiet_if_foreign:
+            return False  # not a data export: leave it to the other file handlers
+        await ctx.reply(exc.message(ctx.locale))
+        return True
+    if outcome.choices:
+        labels = [(s.id, await stream_label(ctx, s)) for s in outcome.choices]
+        ref = {"m": message_id, "k": file_key, "n": file_name[:100]}
+        await ctx.reply(card=cards.pick_stream_card(ctx.t, file_name, labels, ref))
+        return True
+    if outcome.stream is None:
+        raise UserError("data.no_stream")
+    await ctx.reply(card=cards.import_card(ctx.t, ctx.locale, stream_label=await stream_label(ctx, outcome.stream),
+                                           stream_id=outcome.stream.id, file_name=file_name, parts=outcome.parts,
+                                           ignored=outcome.ignored, rejected=outcome.rejected,
+                                           unchanged=outcome.unchanged))
+    return True
+
+
+async def stream_label(ctx: Ctx, stream: Stream) -> str:
+    room = await schedule.room_by_id(ctx.session, stream.room_id)
+    return f"#{stream.id} {room.name if room else ''} {schedule.span_text(stream.starts_at, stream.ends_at, ctx.svc.tz)}"
+
+
+@on_file
+async def data_file(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """An uploaded CSV/XLSX whose headers are a Compass export is imported; others pass on."""
+    if msg.msg_type != "file" or not msg.file_key or not importer.is_data_file(msg.file_name or ""):
+        return False
+    if not roles.allowed(ctx.roles, roles.OPS):
+        probe = await ctx.file_bytes(msg.message_id, msg.file_key)
+        if probe and importer.looks_like_export(probe, msg.file_name or ""):
+            await ctx.reply(ctx.t("data.import_denied", role=ctx.t("roles.ops")))
+            return True
+        return False
+    return await run_import(ctx, msg.message_id, msg.file_key, msg.file_name or "", quiet_if_foreign=True)
+
+
+async def import_replied(ctx: Ctx, rest: str) -> None:
+    need_ops(ctx)
+    parent = ctx.message.parent_id if ctx.message else None
+    if not parent:
+        raise UsageError(ctx.t("data.import_hint"))
+    from bot.compliance.service import fetch_message
+
+    content = await fetch_message(ctx.svc.platform, parent)
+    if content is None or content.msg_type != "file" or not content.file_key:
+        raise UserError("data.import_not_file")
+    await run_import(ctx, parent, content.file_key, content.file_name or "data.csv",
+                     stream_id=importer.tagged_stream(rest))
+
+
+@on_mention
+async def import_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """"@LiveOps 导入数据 [#12]" as a reply to an uploaded export."""
+    words = msg.text.replace("＃", "#").split()
+    if not words or words[0] not in ("导入数据", "导入", "import") or not msg.parent_id:
+        return False
+    await import_replied(ctx, " ".join(words[1:]))
+    return True
+
+
+@action("data.pick", role=roles.OPS)
+async def pick(ctx: Ctx, act: CardAction) -> None:
+    value = act.value
+    try:
+        stream_id, message_id, file_key = int(value["s"]), str(value["m"]), str(value["k"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("data.stale_button")
+    await run_import(ctx, message_id, file_key, str(value.get("n") or "data.csv"), stream_id=stream_id)
+
+
+@action("data.view")
+async def view(ctx: Ctx, act: CardAction) -> None:
+    try:
+        stream_id = int(act.value["s"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("data.stale_button")
+    await show_stream(ctx, await stream_of(ctx, f"#{stream_id}"))

@@ -1,0 +1,148 @@
+"""Data cards: a stream's KPIs with charts, a period's KPIs, the operator KPIs, the import
+summary. ``masked`` hides sales figures (groups not marked internal)."""
+from __future__ import annotations
+
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from bot.cards import Button, Card, escape_md
+from bot.data import charts, fmt, kpi
+from bot.data.kpi import Figure
+from bot.data.report import Newbie, PeriodReport, StreamReport
+from bot.schedule.service import span_text
+
+T = Callable[..., str]
+STREAM_METRICS = ("gmv", "uv", "pv", "peak_online", "buyers", "view_conv", "click_conv", "exposure_click",
+                  "avg_dwell", "new_fans", "follow_rate", "uv_value", "gpm_pv", "gpm_uv", "aov", "roi")
+PERIOD_METRICS = ("gmv", "uv", "buyers", "view_conv", "click_conv", "avg_dwell", "new_fans", "uv_value",
+                  "gpm_pv", "aov")
+OPERATOR_METRICS = ("schedule_accuracy", "script_on_time", "fault_within_10", "review_tasks_on_time")
+
+
+def pairs(figs: dict[str, Figure], metrics: tuple[str, ...], locale: str, masked: bool) -> list[tuple[str, str]]:
+    out = []
+    for m in metrics:
+        fig = figs.get(m)
+        if fig is None or (masked and m in kpi.SALES and m != "gmv"):
+            continue
+        if fig.value is None and fig.target is None and m not in ("gmv", "uv", "view_conv", "avg_dwell"):
+            continue  # an optional figure the data does not have: leave it out
+        out.append((fmt.label(m, locale), fmt.show(fig, locale, masked=masked)))
+    return out
+
+
+def misses(figs: dict[str, Figure], locale: str, masked: bool) -> list[str]:
+    return [fmt.label(m, locale) for m, f in figs.items() if f.met is False and not (masked and m in kpi.SALES and m != "gmv")]
+
+
+def stream_card(t: T, locale: str, rep: StreamReport, tz: ZoneInfo, *, room: str, streamer: str,
+                masked: bool) -> Card:
+    s = rep.stream
+    card = Card(t("data.stream_title", id=s.id, room=room), template="blue",
+                subtitle=f"{span_text(s.starts_at, s.ends_at, tz)} · {streamer or '-'}")
+    if not rep.has_data:
+        card.markdown(t("data.no_data", id=s.id))
+        return card
+    missed = misses(rep.figures, locale, masked)
+    if missed:
+        card.markdown(t("data.missed_list", items="、".join(missed)))
+    card.fields(pairs(rep.figures, STREAM_METRICS, locale, masked))
+    line = charts.online_line(rep.trend, tz, t("data.chart_online"), t("data.metric.online"))
+    if line:
+        card.chart(line, aspect_ratio="16:9")
+    if rep.products:
+        bar = charts.product_conversion_bar(rep.products, t("data.chart_product_conv"))
+        if bar:
+            card.chart(bar, aspect_ratio="16:9")
+        card.markdown(top_products(t, locale, rep, masked))
+    card.note(t("data.formula_note") + ("  " + t("data.masked_note") if masked else ""))
+    return card
+
+
+def top_products(t: T, locale: str, rep: StreamReport, masked: bool) -> str:
+    lines = [t("data.top5")]
+    for i, p in enumerate(rep.products[:5], 1):
+        v = p.values
+        parts = []
+        if not masked and v.get("gmv") is not None:
+            parts.append(fmt.number(v["gmv"], kpi.MONEY, locale))
+        if not masked and v.get("items") is not None:
+            parts.append(t("data.items", n=int(v["items"])))
+        rate = v.get("click_deal_rate")
+        if rate is not None:
+            parts.append(t("data.click_deal", pct=fmt.number(rate, kpi.RATE, locale)))
+        lines.append(f"{i}. {escape_md(p.name[:40])}" + (f" · {' · '.join(parts)}" if parts else ""))
+    return "\n".join(lines)
+
+
+def period_card(t: T, locale: str, rep: PeriodReport, tz: ZoneInfo, *, title: str, masked: bool,
+                fans: Figure | None = None, operator: dict[str, Figure] | None = None,
+                chart: bool = True) -> Card:
+    card = Card(title, template="indigo", subtitle=t("data.period_sub", n=len(rep.streams), d=rep.with_data))
+    if not rep.with_data:
+        card.markdown(t("data.period_empty"))
+    else:
+        missed = misses(rep.figures, locale, masked)
+        if missed:
+            card.markdown(t("data.missed_list", items="、".join(missed)))
+        card.fields(pairs(rep.figures, PERIOD_METRICS, locale, masked))
+    if fans is not None:
+        card.fields([(fmt.label("new_fans_month", locale), fmt.show(fans, locale, masked=masked))])
+    if operator:
+        card.hr().markdown(t("data.operator_head"))
+        card.fields([(fmt.label(m, locale), fmt.show(operator[m], locale)) for m in OPERATOR_METRICS if m in operator])
+    if chart and rep.with_data:
+        metric = "view_conv" if masked else "gmv"
+        spec = charts.days_bar(rep.days, t(f"data.chart_days_{metric}"), metric, locale)
+        if spec:
+            card.chart(spec, aspect_ratio="16:9")
+    if masked and rep.with_data:
+        card.note(t("data.masked_note"))
+    return card
+
+
+def operator_card(t: T, locale: str, title: str, figs: dict[str, Figure], newbies: list[Newbie],
+                  names: dict[str, str]) -> Card:
+    card = Card(title, template="purple")
+    card.fields([(fmt.label(m, locale), fmt.show(figs[m], locale)) for m in OPERATOR_METRICS if m in figs])
+    if newbies:
+        lines = [t("data.newbie_head")]
+        for n in newbies:
+            lines.append(t("data.newbie_line", name=escape_md(names.get(n.streamer_id, n.streamer_id[-6:])),
+                           first=n.first.astimezone().strftime("%m-%d"), value=fmt.show(n.figure, locale)))
+        card.markdown("\n".join(lines))
+    card.note(t("data.operator_note"))
+    return card
+
+
+def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]]) -> Card:
+    """rows: (scope label, metric, value)."""
+    card = Card(t("data.targets_title"), template="turquoise")
+    lines = [f"- {scope} · {fmt.label(m, locale)} {fmt.number(v, kpi.METRICS[m][0], locale)}" for scope, m, v in rows]
+    card.markdown("\n".join(lines) or t("data.targets_none"))
+    card.note(t("data.targets_hint"))
+    return card
+
+
+def import_card(t: T, locale: str, *, stream_label: str, stream_id: int, file_name: str, parts: list[str],
+                ignored: list[str], rejected: list[str], unchanged: bool) -> Card:
+    card = Card(t("data.import_title", file=file_name[:60]), template="green" if not rejected else "orange",
+                subtitle=stream_label)
+    if unchanged:
+        card.markdown(t("data.import_unchanged"))
+    if parts:
+        card.markdown(t("data.import_read", parts="；".join(parts)))
+    if ignored:
+        card.markdown(t("data.import_ignored", cols="、".join(escape_md(c) for c in ignored[:30])))
+    if rejected:
+        card.markdown(t("data.import_rejected", n=len(rejected)) + "\n" + "\n".join(f"- {escape_md(r)}" for r in rejected[:20])
+                      + ("\n…" if len(rejected) > 20 else ""))
+    card.buttons(Button(t("data.btn_view", id=stream_id), {"a": "data.view", "s": stream_id}, kind="primary"))
+    return card
+
+
+def pick_stream_card(t: T, file_name: str, choices: list[tuple[int, str]], ref: dict) -> Card:
+    card = Card(t("data.pick_title"), template="yellow", subtitle=file_name[:60])
+    card.markdown(t("data.pick_text"))
+    card.buttons(*[Button(label, {"a": "data.pick", "s": sid, **ref}) for sid, label in choices])
+    return card

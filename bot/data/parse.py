@@ -1,0 +1,503 @@
+"""Read Douyin Compass-style (抖音电商罗盘) exports into tables (pure: no database, no clock).
+
+    tables = read_tables(data, "1号直播间_20261120.xlsx", default_date=date(2026, 11, 20))
+    for t in tables:
+        t.kind            # SUMMARY | PRODUCTS | TREND, recognised from the headers
+        t.columns         # {"gmv": "成交金额（元）", ...}  canonical field -> header as written
+        t.ignored         # ["直播间曝光次数（新）"]       headers not understood
+        t.rows            # [{"gmv": 125113.6, "uv": 40000, ...}]  every field of the kind, None if absent
+        t.rejected        # [Rejected(row=13, zh="成交金额（元）「abc」不是数字", en=...)]
+    FIELDS[SUMMARY]       # the canonical fields of a kind; FIELD_TYPES[kind][field] their type
+
+CSV (utf-8, utf-8-sig, gb18030, utf-16 with BOM; comma, tab or semicolon) and XLSX (every
+sheet). Title lines above the header are kept in ``Table.title``. A bare time ("19:00") takes
+its date from a date column, else ``default_date``, else a date in the title, else one in the
+file name; with none of these it is a ``ParseError`` (a trend rolls over midnight when the
+time jumps back by more than 12 hours). Row numbers are the ones a person sees
+in Excel: the file's first line is row 1. Counts are ints, money floats rounded to 2 dp, rates
+fractions (13.33% -> 0.1333), durations seconds, times naive datetimes (Asia/Shanghai wall
+time, as exported). ``iter_rows`` streams rows for large trend files.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+import io
+from pathlib import PurePath
+from typing import Any, Callable, Iterable, Iterator
+import zipfile
+
+from bot.data.numbers import (
+    CellError, converter, find_date, normalise_header, parse_duration, parse_number, split_unit,
+)
+
+__all__ = [
+    "SUMMARY", "PRODUCTS", "TREND", "FIELDS", "FIELD_TYPES", "ParseError", "Rejected", "Table", "read_tables",
+    "iter_rows", "iter_trend_rows", "parse_number", "parse_duration", "normalise_header",
+]
+
+SUMMARY, PRODUCTS, TREND = "summary", "products", "trend"
+MAX_BYTES = 20 * 1024 * 1024
+TITLE_ROWS = 10           # rows searched above the header for a title
+TOTAL_WORDS = frozenset({"合计", "总计", "汇总", "总和", "total", "sum", "Total", "TOTAL"})
+
+# kind -> [(field, type, synonyms)]; the first synonym is the Compass name, earlier wins a tie.
+_SPEC: dict[str, list[tuple[str, str, str]]] = {
+    SUMMARY: [
+        ("date", "date", "日期 直播日期 开播日期 统计日期 数据日期"),
+        ("start", "when", "开播时间 直播开始时间 开始时间 开播时刻"),
+        ("end", "when", "下播时间 直播结束时间 结束时间 关播时间"),
+        ("room", "text", "直播间 直播账号 账号名称 直播间名称 账号 账号昵称 达人昵称 主播昵称 抖音号"),
+        ("title", "text", "直播标题 直播间标题 标题 直播主题"),
+        ("duration", "seconds", "直播时长 开播时长"),
+        ("gmv", "money", "成交金额 直播间成交金额 销售额 gmv 直播成交金额 成交额 用户支付金额 直播间用户支付金额"),
+        ("uv", "count", "进入直播间人数 观看人数 场观 累计观看人数 场观人数 直播间观看人数 累计进入人数 uv"),
+        ("pv", "count", "观看人次 观看次数 累计观看人次 直播间观看次数 进入直播间人次 pv"),
+        ("peak_online", "count", "最高在线人数 在线人数峰值 最高在线 峰值在线人数 在线峰值 pcu"),
+        ("avg_online", "count", "平均在线人数 平均在线 acu"),
+        ("avg_dwell", "seconds", "人均观看时长 平均观看时长 人均停留时长 平均停留时长"),
+        ("buyers", "count", "成交人数 成交用户数 购买人数 支付人数"),
+        ("orders", "count", "成交订单数 订单数 成交单数 支付订单数"),
+        ("items", "count", "成交件数 销量 成交商品件数 销售件数 件数"),
+        ("new_fans", "count", "新增粉丝数 涨粉数 涨粉人数 新增粉丝 涨粉"),
+        ("fans_club", "count", "新加团人数 加团人数 新增粉丝团人数 新增粉丝团"),
+        ("interaction_rate", "rate", "互动率"),
+        ("follow_rate", "rate", "关注率 转粉率"),
+        ("watch_deal_rate", "rate", "观看-成交转化率 观看成交转化率 成交转化率 uv转化率 观看-成交率"),
+        ("exposure_uv", "count", "商品曝光人数"),
+        ("click_uv", "count", "商品点击人数"),
+        ("exposure_click_rate", "rate", "商品曝光-点击率(人数) 商品曝光-点击率 商品曝光点击率 商品点击率"),
+        ("click_deal_rate", "rate", "商品点击-成交转化率(人数) 商品点击-成交转化率 点击-成交转化率 点击成交转化率"),
+        ("ad_spend", "money", "千川消耗 投放消耗 广告消耗 千川消耗金额 消耗 投放金额"),
+        ("refund_amount", "refund", "退款金额"),
+        ("gpm", "money", "gpm 千次观看成交金额 千次观看成交额"),
+        ("uv_value", "money", "uv价值 单uv价值"),
+    ],
+    PRODUCTS: [
+        ("product_id", "text", "商品编号 商品id 商品编码 商品链接id"),
+        ("name", "text", "商品名称 商品标题 商品名 商品"),
+        ("gmv", "money", "成交金额 商品成交金额 销售额 gmv 成交额 用户支付金额"),
+        ("items", "count", "成交件数 销量 销售件数 件数"),
+        ("buyers", "count", "成交人数 购买人数 支付人数"),
+        ("orders", "count", "成交订单数 订单数"),
+        ("exposure_uv", "count", "商品曝光人数 曝光人数"),
+        ("click_uv", "count", "商品点击人数 点击人数"),
+        ("exposure_click_rate", "rate", "商品曝光-点击率(人数) 商品曝光-点击率 曝光-点击率(人数) 曝光点击率 商品点击率"),
+        ("click_deal_rate", "rate", "商品点击-成交转化率(人数) 商品点击-成交转化率 点击-成交转化率(人数) "
+                                    "点击-成交转化率 点击成交转化率"),
+        ("refund_buyers", "count", "退款人数"),
+        ("refund_amount", "refund", "退款金额"),
+        ("price", "money", "商品价格 售价 价格 单价 直播价"),
+    ],
+    TREND: [
+        ("minute", "when", "时间 分钟 时间点 时刻 日期时间 统计时间"),
+        ("online", "count", "在线人数 实时在线人数 在线"),
+        ("entering", "count", "进入人数 进入直播间人数 进场人数"),
+        ("leaving", "count", "离开人数 离开直播间人数 离场人数"),
+        ("gmv", "money", "成交金额 用户支付金额 gmv 销售额"),
+        ("orders", "count", "成交订单数 订单数"),
+        ("buyers", "count", "成交人数"),
+        ("new_fans", "count", "新增粉丝数 涨粉数 新增粉丝"),
+    ],
+}
+FIELDS: dict[str, tuple[str, ...]] = {k: tuple(f for f, _, _ in v) for k, v in _SPEC.items()}
+FIELD_TYPES: dict[str, dict[str, str]] = {k: {f: t for f, t, _ in v} for k, v in _SPEC.items()}
+_LOOKUP: dict[str, dict[str, tuple[str, str, int]]] = {
+    kind: {normalise_header(syn): (f, t, prio) for f, t, syns in reversed(spec)
+           for prio, syn in reversed(list(enumerate(syns.split())))}
+    for kind, spec in _SPEC.items()}
+_KNOWN = frozenset(h for table in _LOOKUP.values() for h in table)
+
+
+class ParseError(ValueError):
+    """The file cannot be read as Compass data. ``str(err)`` is "中文 / English"."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+    def message(self, locale: str = "zh_CN") -> str:
+        return self.en if locale == "en_US" else self.zh
+
+
+@dataclass
+class Rejected:
+    row: int     # as a person sees it: the file's first line (or the sheet's row 1) is 1
+    zh: str
+    en: str
+
+
+@dataclass
+class Table:
+    kind: str
+    sheet: str | None
+    columns: dict[str, str]
+    ignored: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    total_rows: int = 0            # data rows seen; blank rows (or only "-" in the read columns) excluded
+    skipped: list[Rejected] = field(default_factory=list)    # totals rows ("合计"), left out on purpose
+    title: str | None = None                                 # text of the lines above the header
+    header_row: int = 0
+    units: dict[str, str] = field(default_factory=dict)      # field -> unit read from its header, "万元"
+
+
+# -- headers ---------------------------------------------------------------------------------
+def _lookup(kind: str, text: str) -> tuple[str, str, int, str | None] | None:
+    norm = normalise_header(text)
+    hit = _LOOKUP[kind].get(norm)
+    if hit:
+        return (*hit, None)
+    name, unit = split_unit(norm)
+    hit = _LOOKUP[kind].get(name) if unit else None
+    return (*hit, unit) if hit else None
+
+
+def _known(cell: object) -> bool:
+    if not isinstance(cell, str) or not cell.strip() or len(cell) > 40:
+        return False
+    norm = normalise_header(cell)
+    return norm in _KNOWN or (split_unit(norm)[1] is not None and split_unit(norm)[0] in _KNOWN)
+
+
+def _detect(header: list[Any]) -> tuple[str | None, bool]:
+    """(kind, ambiguous): ambiguous means trend- and summary-like; rows decide."""
+    texts = [str(c) for c in header if isinstance(c, str) and c.strip()]
+    if sum(map(_known, texts)) < 2:
+        return None, False
+    got = {kind: {hit[0] for t in texts if (hit := _lookup(kind, t))} for kind in _SPEC}
+    if got[PRODUCTS] & {"name", "product_id"}:
+        return PRODUCTS, False
+    trend = "minute" in got[TREND] and bool(got[TREND] & {"online", "entering"})
+    summary = bool(got[SUMMARY] & {"gmv", "uv", "pv", "peak_online", "avg_online", "buyers"})
+    if trend:
+        return TREND, summary
+    return (SUMMARY if summary else None), False
+
+
+def _map(kind: str, header: list[Any]) -> tuple[list[tuple[int, str, str, int, str | None]], list[str]]:
+    best: dict[str, tuple[int, str, str, int, str | None]] = {}
+    ignored: list[tuple[int, str]] = []
+    for idx, cell in enumerate(header):
+        if cell is None or not str(cell).strip():
+            continue
+        text = str(cell).strip()
+        hit = _lookup(kind, text)
+        if hit is None:
+            ignored.append((idx, text))
+            continue
+        fld, ftype, prio, unit = hit
+        old = best.get(fld)
+        if old is not None and old[3] <= prio:
+            ignored.append((idx, text))
+            continue
+        if old is not None:
+            ignored.append((old[0], old[2]))
+        best[fld] = (idx, fld, text, prio, unit)
+    return sorted(best.values()), [t for _, t in sorted(ignored)]
+
+
+# -- rows to tables --------------------------------------------------------------------------
+class _Rows:
+    """(row number, cells) pairs with push-back, shared by the tables of one sheet."""
+
+    def __init__(self, rows: Iterable[tuple[int, Any]]) -> None:
+        self._it = iter(rows)
+        self._back: list[tuple[int, Any]] = []
+
+    def __iter__(self) -> _Rows:
+        return self
+
+    def __next__(self) -> tuple[int, Any]:
+        return self._back.pop() if self._back else next(self._it)
+
+    def push(self, item: tuple[int, Any]) -> None:
+        self._back.append(item)
+
+
+@dataclass
+class _Ctx:
+    name: str
+    default_date: date | None
+    max_rows: int
+    count: int = 0
+    seen: list[str] = field(default_factory=list)
+
+    def too_many(self) -> None:
+        raise ParseError(f"「{self.name}」超过 {self.max_rows} 行，请拆分后再上传",
+                         f"\"{self.name}\" has more than {self.max_rows} rows; split it")
+
+    def check_raw(self, rownum: int) -> None:
+        """Blank rows are not data, but a sheet of millions of them is refused too."""
+        if rownum > 2 * self.max_rows + 1000:
+            self.too_many()
+
+
+def _blank(cells: Any) -> bool:
+    return not any(cells) and all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _texts(cells: Any) -> list[str]:
+    return [str(c).strip() for c in cells if c is not None and str(c).strip()]
+
+
+def _scan(rows: _Rows, sheet: str | None, ctx: _Ctx) -> Iterator[tuple[Table, dict | None]]:
+    title: list[str] = []
+    looked = 0
+    for rownum, cells in rows:
+        if _blank(cells):
+            ctx.check_raw(rownum)
+            continue
+        kind, ambiguous = _detect(list(cells))
+        if kind is None:
+            if len(_texts(cells)) > len(ctx.seen):
+                ctx.seen = _texts(cells)[:12]
+            title.append(" ".join(_texts(cells)))
+            looked += 1
+            if looked >= TITLE_ROWS:
+                return
+            continue
+        yield from _table(rows, kind, ambiguous, rownum, list(cells), sheet, "\n".join(title) or None, ctx)
+        title, looked = [], 0
+
+
+def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: list[Any],
+           sheet: str | None, title: str | None, ctx: _Ctx) -> Iterator[tuple[Table, dict | None]]:
+    if ambiguous:  # trend-like and summary-like headers: a trend has many rows
+        peek = []
+        for item in rows:
+            peek.append(item)
+            if len(peek) >= 3 or _blank(item[1]):
+                break
+        if sum(not _blank(c) for _, c in peek) < 3:
+            kind = SUMMARY
+        for item in reversed(peek):
+            rows.push(item)
+    cols, ignored = _map(kind, header)
+    table = Table(kind=kind, sheet=sheet, columns={f: h for _, f, h, _, _ in cols}, ignored=ignored,
+                  title=title, header_row=header_row, units={f: u for _, f, _, _, u in cols if u})
+    yield table, None
+    types = FIELD_TYPES[kind]
+    plan = [(idx, f, converter(types[f], h, u)) for idx, f, h, _, u in cols]
+    template = dict.fromkeys(FIELDS[kind])
+    finish = _finisher(kind, table, ctx)
+    blank = False
+    for rownum, cells in rows:
+        if not any(cells) and _blank(cells):
+            blank = True
+            ctx.check_raw(rownum)
+            continue
+        if blank:
+            blank = False
+            if _detect(list(cells))[0] is not None:   # a second table below a blank line
+                rows.push((rownum, cells))
+                return
+        first = cells[0] or (cells[1] if len(cells) > 1 else None)
+        if isinstance(first, str) and first.strip() in TOTAL_WORDS:
+            table.total_rows += 1
+            table.skipped.append(Rejected(rownum, f"合计行「{first.strip()}」已跳过",
+                                          f"totals row \"{first.strip()}\" skipped"))
+            continue
+        out = template.copy()
+        errors = None
+        n = len(cells)
+        for idx, fld, conv in plan:
+            if idx < n:
+                try:
+                    out[fld] = conv(cells[idx])
+                except CellError as bad:
+                    errors = (errors or []) + [bad]
+        if errors is None and all(v is None for v in out.values()):
+            blank = True      # only "-" / spaces in the columns we read: as good as blank
+            ctx.check_raw(rownum)
+            continue
+        ctx.count += 1
+        if ctx.count > ctx.max_rows:
+            ctx.too_many()
+        table.total_rows += 1
+        try:
+            if errors:
+                raise CellError("；".join(e.zh for e in errors), "; ".join(e.en for e in errors))
+            finish(out)
+        except CellError as bad:
+            table.rejected.append(Rejected(rownum, bad.zh, bad.en))
+            continue
+        yield table, out
+
+
+def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
+    base = ctx.default_date or find_date(table.title or "") or find_date(PurePath(ctx.name).stem)
+
+    def need_date(header: str, t: time) -> date:
+        if base is None:
+            raise ParseError(
+                f"「{header}」只有时刻（{t:%H:%M}）没有日期：请在文件里加日期列或标题，或导入时指明日期",
+                f"\"{header}\" has a time of day ({t:%H:%M}) but no date: add a date column or title "
+                "to the file, or give the date when importing")
+        return base
+
+    if kind == PRODUCTS:
+        def products(row: dict) -> None:
+            if row["name"] is None and row["product_id"] is None:
+                raise CellError("没有商品名称或商品编号", "no product name or product id")
+        return products
+
+    if kind == TREND:
+        state: dict[str, Any] = {"day": None, "prev": None}
+        header = table.columns["minute"]
+        half_day = timedelta(hours=12)
+
+        def trend(row: dict) -> None:
+            t = row["minute"]
+            if t is None:
+                raise CellError(f"{header}为空", f"{header} is empty")
+            if t.__class__ is datetime:
+                state["day"], state["prev"] = t.date(), t
+                return
+            day = state["day"] or need_date(header, t)
+            when = datetime.combine(day, t)
+            prev = state["prev"]
+            if prev is not None and prev - when > half_day:   # 23:59 -> 00:00: the next day
+                when += timedelta(days=1)
+            state["day"], state["prev"] = when.date(), when
+            row["minute"] = when
+        return trend
+
+    def summary(row: dict) -> None:
+        start, end = row["start"], row["end"]
+        day = row["date"]
+        if isinstance(start, time):
+            start = datetime.combine(day or need_date(table.columns["start"], start), start)
+        if isinstance(end, time):
+            end_day = start.date() if start else day or need_date(table.columns["end"], end)
+            end = datetime.combine(end_day, end)
+            if start and end < start:      # 19:00 -> 01:00 ends the next day
+                end += timedelta(days=1)
+        row["start"], row["end"] = start, end
+        row["date"] = day or (start.date() if start else base)
+    return summary
+
+
+# -- files -----------------------------------------------------------------------------------
+def _encoding(data: bytes, name: str) -> str:
+    """The text encoding, checked over the whole file in 1 MB steps (no full copy in memory)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    view = memoryview(data)
+    for enc in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            for i in range(0, len(view), 1 << 20):
+                if "\x00" in decoder.decode(view[i:i + (1 << 20)]):
+                    raise ParseError(f"「{name}」不是文本表格（CSV）或 Excel 文件",
+                                     f"\"{name}\" is not a text table (CSV) or an Excel file")
+            decoder.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise ParseError(f"无法识别「{name}」的文字编码，请另存为 UTF-8 的 CSV 或 xlsx",
+                     f"Cannot detect the text encoding of \"{name}\"; save it as UTF-8 CSV or xlsx")
+
+
+def _csv_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
+    enc = _encoding(data, name)
+    lines = data[:16384].decode(enc, errors="ignore").splitlines()[:20]
+    delimiter = max((",", "\t", ";"), key=lambda d: max((line.count(d) for line in lines), default=0))
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=enc, errors="replace", newline="")
+    return enumerate(csv.reader(stream, delimiter=delimiter), 1)
+
+
+def _xlsx_sheets(data: bytes, name: str) -> Iterator[tuple[str, Iterator[tuple[int, tuple]]]]:
+    import openpyxl
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:   # openpyxl raises many types for damaged packages
+        raise ParseError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
+                         f"Cannot open the Excel file \"{name}\": damaged or not an xlsx") from exc
+    try:
+        for ws in wb.worksheets:
+            ws.reset_dimensions()   # some exporters write a wrong <dimension>; read every cell
+            yield ws.title, enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
+    finally:
+        wb.close()
+
+
+def _sources(data: bytes, name: str) -> Iterator[tuple[str | None, Iterator[tuple[int, Any]]]]:
+    ext = PurePath(name).suffix.lower().lstrip(".")
+    if len(data) > MAX_BYTES:
+        raise ParseError(f"文件「{name}」太大（超过 {MAX_BYTES // 1024 // 1024} MB）",
+                         f"\"{name}\" is too large (over {MAX_BYTES // 1024 // 1024} MB)")
+    if not data.strip():
+        raise ParseError(f"文件「{name}」是空的", f"\"{name}\" is empty")
+    if data[:4] == b"PK\x03\x04":
+        yield from _xlsx_sheets(data, name)
+    elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ParseError(f"「{name}」是旧版 Excel（.xls），请另存为 .xlsx 或 CSV 后再上传",
+                         f"\"{name}\" is an old Excel file (.xls); save it as .xlsx or CSV and retry")
+    elif ext in ("xlsx", "xlsm"):
+        raise ParseError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
+                         f"Cannot open the Excel file \"{name}\": damaged or not an xlsx")
+    elif ext not in ("csv", "tsv", "txt", ""):
+        raise ParseError(f"不支持「{name}」的格式，请上传罗盘导出的 CSV 或 xlsx",
+                         f"Unsupported file \"{name}\": upload a Compass export as CSV or xlsx")
+    else:
+        yield None, _csv_rows(data, name)
+
+
+def _events(data: bytes, filename: str, default_date: date | None,
+            max_rows: int) -> Iterator[tuple[Table, dict | None]]:
+    name = PurePath(filename or "").name or "?"
+    ctx = _Ctx(name, default_date, max_rows)
+    found = False
+    try:
+        for sheet, rows in _sources(data, name):
+            for table, row in _scan(_Rows(rows), sheet, ctx):
+                found = True
+                yield table, row
+    except csv.Error as exc:
+        raise ParseError(f"「{name}」不是有效的 CSV：{exc}", f"\"{name}\" is not a valid CSV: {exc}") from exc
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ParseError(f"无法读取 Excel 文件「{name}」：文件损坏",
+                         f"Cannot read the Excel file \"{name}\": it is damaged") from exc
+    if not found:
+        seen_zh = "、".join(ctx.seen) or "（无）"
+        seen_en = ", ".join(ctx.seen) or "(none)"
+        raise ParseError(
+            f"没有在「{name}」里找到罗盘数据表。看到的表头：{seen_zh}。需要以下之一：直播间汇总"
+            "（如 成交金额、进入直播间人数、开播时间）、商品明细（商品名称 或 商品编号）、"
+            "分钟趋势（时间 + 在线人数 或 进入人数）",
+            f"No Compass data table found in \"{name}\". Headers seen: {seen_en}. Expected one of: "
+            "a room summary (e.g. 成交金额 GMV, 进入直播间人数 UV, 开播时间 start), a product table "
+            "(商品名称 name or 商品编号 id), a per-minute trend (时间 time + 在线人数 online or 进入人数 entering)")
+
+
+def read_tables(data: bytes, filename: str, *, default_date: date | None = None,
+                max_rows: int = 200_000) -> list[Table]:
+    """Every table in the file, rows parsed. ``ParseError`` when nothing can be read."""
+    tables: list[Table] = []
+    for table, row in _events(data, filename, default_date, max_rows):
+        if row is None:
+            tables.append(table)
+        else:
+            table.rows.append(row)
+    return tables
+
+
+def iter_rows(data: bytes, filename: str, *, default_date: date | None = None,
+              max_rows: int = 200_000) -> Iterator[tuple[Table, dict[str, Any]]]:
+    """Stream (table, row) pairs without keeping rows: ``table.rows`` stays empty while
+    ``rejected``/``total_rows`` grow; they are final when the iteration ends."""
+    for table, row in _events(data, filename, default_date, max_rows):
+        if row is not None:
+            yield table, row
+
+
+def iter_trend_rows(data: bytes, filename: str, *, default_date: date | None = None,
+                    max_rows: int = 200_000) -> Iterator[dict[str, Any]]:
+    """Rows of the trend table(s) only, streamed (see ``iter_rows``)."""
+    for table, row in iter_rows(data, filename, default_date=default_date, max_rows=max_rows):
+        if table.kind == TREND:
+            yield row

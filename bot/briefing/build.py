@@ -1,8 +1,9 @@
 """Building the briefing cards. What every group shares on one day (streams, yesterday's
-results, open faults) is read once per transaction and kept in ``session.info``, so a fan-out
-to many groups costs a few queries per group, not per stream."""
+results, open faults) is read once a minute at most and kept in memory, so a fan-out to many
+groups costs two small queries per group (is it internal, its tasks), not a report each."""
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -40,10 +41,15 @@ class Shared:
         self.faults: list[Fault] = []
 
 
+CACHE_SECONDS = 60.0  # a fan-out to many groups reads the team's day once a minute, not per group
+_cache: dict[tuple[date, str], tuple[float, "Shared"]] = {}
+
+
 async def shared(session: AsyncSession, day: date, tz: ZoneInfo) -> Shared:
-    key = ("briefing.shared", day)
-    if key in session.info:
-        return session.info[key]
+    key = (day, str(tz))
+    hit = _cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
     out = Shared()
     start, end = report.day_of(day, tz)
     out.today = [s for s in await schedule.streams_between(session, start, end) if s.starts_at >= start]
@@ -61,7 +67,8 @@ async def shared(session: AsyncSession, day: date, tz: ZoneInfo) -> Shared:
             out.checkpoints.setdefault(cp.stream_id, []).append(cp)
     out.faults = list((await session.execute(select(Fault).where(Fault.status.in_(ACTIVE_STATES)))).scalars())
     out.faults.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.created_at))
-    session.info[key] = out
+    _cache.clear()
+    _cache[key] = (time.monotonic(), out)
     return out
 
 

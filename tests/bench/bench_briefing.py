@@ -1,0 +1,153 @@
+"""Benchmark the daily-briefing fan-out: N subscribed groups at 09:30 through the simulator
+with Feishu's limits enforced (50 messages/s per app, 5/s per chat).
+
+Run:  .venv/bin/python -m tests.bench.bench_briefing [--groups 1000] [--pg]
+
+What it does: a scratch database (SQLite in a temp dir, or ``liveops_bench_briefing_<pid>`` on
+the PostgreSQL at 127.0.0.1:5432), a week of demo streams with figures (so every card has
+yesterday's results and two charts), N groups in the simulator each subscribed with
+``/日报 订阅 09:30``'s code path, the real bot (timer engine + outbox sender) on a clock that
+runs in real time from 09:29:58. It waits until every group has its card and prints: the
+time from 09:30:00 to the last card, the floor Feishu's app limit allows (N ÷ 50 s), their
+ratio (target ≤ 1.15), rate-limit errors the simulator returned (target 0) and groups that got
+more or fewer than one card (target 0).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import select, text  # noqa: E402
+
+from bot.app import LiveOpsBot  # noqa: E402
+from bot.briefing import fanout  # noqa: E402
+from bot.clock import ManualClock  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.data.demo import seed_demo_data  # noqa: E402
+from bot.schedule.demo import seed_demo  # noqa: E402
+from bot.server import serve  # noqa: E402
+from bot.sim.server import FeishuSimulator  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.models import Chat, OutboxMessage  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_NAME = f"liveops_bench_briefing_{os.getpid()}"
+TZ = ZoneInfo("Asia/Shanghai")
+APP_QPS = 50
+
+
+async def scratch(pg: bool) -> str:
+    if not pg:
+        return f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='bench_briefing_')) / 'bench.db'}"
+    admin = Database(PG_ADMIN)
+    async with admin.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}"'))
+        await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
+    await admin.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
+
+
+async def drop(pg: bool) -> None:
+    if pg:
+        admin = Database(PG_ADMIN)
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
+        await admin.close()
+
+
+async def run(groups: int, pg: bool) -> dict:
+    start = datetime(2026, 11, 27, 9, 29, 58, tzinfo=TZ).astimezone(timezone.utc)
+    clock = ManualClock(start, frozen=False)
+    sim = FeishuSimulator(app_id="cli_bench", app_secret="s", encrypt_key=None, verification_token=None, clock=clock)
+    sim_url = await sim.start()
+    db = Database(await scratch(pg))
+    await db.migrate()
+    ops = sim.add_user("运营", open_id="ou_ops")["open_id"]
+    chats = [sim.add_chat(f"直播群{i:04d}", [ops], chat_id=f"oc_g{i:04d}")["chat_id"] for i in range(groups)]
+    async with db.session() as session:
+        now = clock.now()
+        await seed_demo(session, now=now - timedelta(days=8), tz="Asia/Shanghai",
+                        team=[("ou_li", "李主播", "主播"), ("ou_zhou", "周主播", "主播")], team_chat_id=chats[0])
+        await seed_demo_data(session, now=now, tz="Asia/Shanghai", chat_id=chats[0])
+        for chat_id in chats:
+            session.add(Chat(chat_id=chat_id, name=chat_id, chat_type="group", first_seen=now))
+        await session.flush()
+        for chat_id in chats:
+            await fanout.subscribe(session, chat_id, at="09:30", holidays="keep", weekly=False, monthly=False,
+                                   by=ops, now=now, tz=TZ)
+        await session.commit()
+    settings = Settings(app_id="cli_bench", app_secret="s", domain=sim_url.rstrip("/"), database_url=db.url)
+    bot = LiveOpsBot(settings, clock=clock, db=db, worker_id="bench")
+    runner, port = await serve(bot.web_app(), "127.0.0.1", 0)
+    sim.event_url = f"http://127.0.0.1:{port}/feishu/events"
+    await bot.start(migrate=False)
+    due_wall = time.time() + (datetime(2026, 11, 27, 9, 30, tzinfo=TZ) - clock.now()).total_seconds()
+    deadline = due_wall + groups / APP_QPS * 3 + 30
+    last = 0.0
+    while time.time() < deadline:
+        counts = [len([m for m in sim.state.chat_message_list(c) if m.sender_type == "app"]) for c in chats]
+        if sum(1 for n in counts if n >= 1) == groups:
+            last = time.time()
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2)  # anything extra would show up as a duplicate
+    counts = [len([m for m in sim.state.chat_message_list(c) if m.sender_type == "app"]) for c in chats]
+    sizes = [len(m.content.encode()) for c in chats[:5] for m in sim.state.chat_message_list(c)]
+    async with db.session() as session:  # when the cards were written vs sent (wall time)
+        rows = [(r.created_at, r.sent_at) for r in (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "sent"))).scalars()]
+    spans = sorted(rows)
+    if spans and os.environ.get("BENCH_DEBUG"):
+        first = spans[0][0]
+        print("written over", (spans[-1][0] - first).total_seconds(), "s; sent over",
+              (max(r[1] for r in spans) - min(r[1] for r in spans)).total_seconds(), "s")
+    await bot.stop()
+    await runner.cleanup()
+    await sim.stop()
+    await db.close()
+    await drop(pg)
+    elapsed = (last - due_wall) if last else float("nan")
+    floor = groups / APP_QPS
+    return {"groups": groups, "elapsed": elapsed, "floor": floor, "ratio": elapsed / floor,
+            "rate_limited": sim.stats["rate_limited_app"] + sim.stats["rate_limited_chat"],
+            "missing": sum(1 for n in counts if n == 0), "duplicates": sum(1 for n in counts if n > 1),
+            "card_bytes": max(sizes) if sizes else 0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--groups", type=int, default=1000)
+    ap.add_argument("--pg", action="store_true")
+    args = ap.parse_args()
+    r = asyncio.run(run(args.groups, args.pg))
+    db = "PostgreSQL" if args.pg else "SQLite"
+    print(f"briefing fan-out, {r['groups']} groups, {db}: last card {r['elapsed']:.1f} s after 09:30:00; "
+          f"floor {r['floor']:.1f} s (50 msg/s) → ratio {r['ratio']:.3f} (target ≤ 1.15)")
+    print(f"rate-limit errors {r['rate_limited']} · groups without a card {r['missing']} · "
+          f"groups with two {r['duplicates']} · largest card {r['card_bytes'] / 1024:.1f} KB")
+    ok = r["ratio"] <= 1.15 and r["rate_limited"] == 0 and r["missing"] == 0 and r["duplicates"] == 0
+    print("RESULT " + json.dumps({"bench": "briefing", "figures": [
+        {"name": f"fan-out {r['groups']} groups ({db}) ÷ floor", "value": round(r["ratio"], 3), "unit": "×",
+         "target": "≤ 1.15", "ok": r["ratio"] <= 1.15},
+        {"name": "fan-out seconds", "value": round(r["elapsed"], 1), "unit": "s", "target": f"floor {r['floor']:.0f} s",
+         "ok": None},
+        {"name": "rate-limit errors", "value": r["rate_limited"], "unit": "", "target": "0", "ok": r["rate_limited"] == 0},
+        {"name": "duplicates + missing", "value": r["duplicates"] + r["missing"], "unit": "", "target": "0",
+         "ok": r["duplicates"] + r["missing"] == 0}]}, ensure_ascii=False))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -179,3 +179,23 @@ async def test_daily_briefing_subscription_fires_once_a_day(data):
     assert len([m for m in h.bot_messages() if "直播日报" in h.text_of(m)]) == 2
     await h.say("ops", "/日报 退订")
     assert "已退订" in h.text_of(h.last_reply())
+
+
+async def test_file_drop_source_imports_once(data, tmp_path):
+    from bot.data import sources
+
+    h = data
+    (tmp_path / "#1 罗盘汇总.csv").write_bytes(SUMMARY)
+    (tmp_path / "readme.txt").write_text("not data")
+    h.bot.svc.settings.extra["BOT_DATA_DROP_DIR"] = str(tmp_path)
+    async with h.db.session() as s:
+        await sources.plan(h.bot.svc, s)
+        await s.commit()
+    await h.advance(10)
+    await h.settle()
+    assert "汇总表 1 行" in h.text_of(h.last_reply())
+    assert (await figures(h, 1))["gmv"] == 125000
+    before = len(h.bot_messages())
+    await h.advance(120)  # polled again: the ledger makes it a no-op
+    await h.settle()
+    assert len(h.bot_messages()) == before

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot import roles
 from bot.commands.registry import action, command, on_file, on_mention
 from bot.context import Ctx
-from bot.data import cards, importer, kpi, parse, report, store
+from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage

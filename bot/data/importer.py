@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,8 +49,9 @@ def is_data_file(file_name: str) -> bool:
 
 
 def looks_like_export(data: bytes, file_name: str) -> bool:
+    """A cheap sniff: any date will do for a trend with bare times."""
     try:
-        return bool(useful(parse.read_tables(data, file_name)))
+        return bool(useful(parse.read_tables(data, file_name, default_date=date(2000, 1, 1))))
     except parse.ParseError:
         return False
 

@@ -16,7 +16,8 @@ from bot.cards import Card, escape_md
 from bot.data import cards as data_cards, charts, fmt, report
 from bot.data.report import StreamReport
 from bot.faults.models import ACTIVE_STATES, Fault
-from bot.norms.models import DONE as CP_DONE, OPEN as CP_OPEN, Checkpoint
+from bot.norms.models import (CANCELLED as CP_CANCELLED, DONE as CP_DONE, OPEN as CP_OPEN, SKIPPED as CP_SKIPPED,
+                              Checkpoint)
 from bot.reminders.workdays import holiday_name
 from bot.schedule import service as schedule
 from bot.schedule.models import CANCELLED, Room, Stream
@@ -25,7 +26,7 @@ from bot.tasks.models import OPEN as TASK_OPEN, Task
 
 T = Callable[..., str]
 WEEKDAYS = {"zh_CN": "一二三四五六日", "en_US": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
-CP_ICONS = {CP_DONE: "✅", CP_OPEN: "⏳"}
+CP_ICONS = {CP_DONE: "✅", CP_OPEN: "⏳", CP_SKIPPED: "➖", CP_CANCELLED: "➖"}  # legend: briefing.cp_legend
 SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
 
 
@@ -94,11 +95,11 @@ def _result_line(t: T, locale: str, rep: StreamReport, sh: Shared, masked: bool)
     figs = rep.figures
     parts = [fmt.show(figs[m], locale, masked=masked) for m in ("gmv", "view_conv", "avg_dwell")]
     labels = [fmt.label(m, locale) for m in ("gmv", "view_conv", "avg_dwell")]
-    body = "；".join(f"{a} {b}" for a, b in zip(labels, parts))
+    body = t("briefing.sep").join(f"{a} {b}" for a, b in zip(labels, parts))
     missed = data_cards.misses(figs, locale, masked)
     head = f"**#{rep.stream.id} {escape_md(room.name if room else '?')}** {escape_md(sh.names.get(rep.stream.streamer_id or '', ''))}"
-    line = f"- {head}：{body}"
-    return f"<font color='red'>{line}</font>" if missed else line
+    line = t("briefing.result_line", head=head, body=body)
+    return f"- <font color='red'>{line}</font>" if missed else f"- {line}"  # the list marker outside the font tag
 
 
 async def _tasks(session: AsyncSession, chat_id: str, day_end: datetime, now: datetime) -> tuple[list[Task], list[Task]]:
@@ -121,7 +122,8 @@ async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now
     card = Card(t("briefing.title", date=f"{day.month}/{day.day}", weekday=weekday), template="wathet",
                 subtitle=(holiday + " · " if holiday else "") + promo_text(t, locale, day))
     today = _mine(sh.today, chat_id, sh.rooms)
-    card.markdown(t("briefing.today_head", n=len(today)) + "\n" + (
+    head = t("briefing.today_head", n=len(today)) + (" " + t("briefing.cp_legend") if today else "")
+    card.markdown(head + "\n" + (
         "\n".join(_stream_line(t, s, sh, tz) for s in today) if today else t("briefing.today_none")))
     yesterday = [r for r in _mine(sh.yesterday, chat_id, sh.rooms, get=lambda r: r.stream) if r.has_data]
     card.hr().markdown(t("briefing.yesterday_head") + "\n" + (
@@ -133,9 +135,10 @@ async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now
                                   t("data.metric.online"))
         if line:
             card.chart(line, aspect_ratio="16:9")
-        bar = charts.product_conversion_bar(top.products, t("data.chart_product_conv"), limit=8)
+        bar = charts.product_conversion_bar(top.products, t("data.chart_product_conv", n=min(8, len(top.products))),
+                                            limit=8)
         if bar:
-            card.chart(bar, aspect_ratio="16:9")
+            card.chart(bar, aspect_ratio="4:3")
     faults = sh.faults
     card.hr().markdown(t("briefing.faults_head", n=len(faults)) + ("\n" + "\n".join(
         f"- {f.severity} `#{f.id}` {escape_md(f.room_name or '')} {escape_md(f.text[:40])}" for f in faults[:5])
@@ -143,8 +146,8 @@ async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now
     _, day_end = report.day_of(day, tz)
     due, overdue = await _tasks(session, chat_id, day_end, now)
     lines = [t("briefing.tasks_head", due=len(due), overdue=len(overdue))]
-    lines += [f"- <font color='red'>{t('briefing.overdue')}</font> 任务#{x.id} {escape_md(x.title[:40])}" for x in overdue[:5]]
-    lines += [f"- {x.due_at.astimezone(tz):%H:%M} 任务#{x.id} {escape_md(x.title[:40])}" for x in due[:5]]
+    lines += [f"- <font color='red'>{t('briefing.overdue')}</font> {t('briefing.task_ref', id=x.id)} {escape_md(x.title[:40])}" for x in overdue[:5]]
+    lines += [f"- {x.due_at.astimezone(tz):%H:%M} {t('briefing.task_ref', id=x.id)} {escape_md(x.title[:40])}" for x in due[:5]]
     card.markdown("\n".join(lines))
     if masked and yesterday:
         card.note(t("data.masked_note"))

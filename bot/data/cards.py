@@ -25,10 +25,15 @@ def pairs(figs: dict[str, Figure], metrics: tuple[str, ...], locale: str, masked
         fig = figs.get(m)
         if fig is None or (masked and m in kpi.SALES and m != "gmv"):
             continue
-        if fig.value is None and fig.target is None and m not in ("gmv", "uv", "view_conv", "avg_dwell"):
-            continue  # an optional figure the data does not have: leave it out
+        if (fig.value is None and fig.target is None and fig.why != "zero"
+                and m not in ("gmv", "uv", "view_conv", "avg_dwell")):
+            continue  # an optional figure the data does not have: leave it out (a zero divisor is shown)
         out.append((fmt.label(m, locale), fmt.show(fig, locale, masked=masked)))
     return out
+
+
+def joined(items: list[str], locale: str) -> str:
+    return (", " if locale == "en_US" else "、").join(items)
 
 
 def misses(figs: dict[str, Figure], locale: str, masked: bool) -> list[str]:
@@ -45,15 +50,15 @@ def stream_card(t: T, locale: str, rep: StreamReport, tz: ZoneInfo, *, room: str
         return card
     missed = misses(rep.figures, locale, masked)
     if missed:
-        card.markdown(t("data.missed_list", items="、".join(missed)))
+        card.markdown(t("data.missed_list", items=joined(missed, locale)))
     card.fields(pairs(rep.figures, STREAM_METRICS, locale, masked))
     line = charts.online_line(rep.trend, tz, t("data.chart_online"), t("data.metric.online"))
     if line:
         card.chart(line, aspect_ratio="16:9")
     if rep.products:
-        bar = charts.product_conversion_bar(rep.products, t("data.chart_product_conv"))
+        bar = charts.product_conversion_bar(rep.products, t("data.chart_product_conv", n=min(10, len(rep.products))))
         if bar:
-            card.chart(bar, aspect_ratio="16:9")
+            card.chart(bar, aspect_ratio="4:3")
         card.markdown(top_products(t, locale, rep, masked))
     card.note(t("data.formula_note") + ("  " + t("data.masked_note") if masked else ""))
     return card
@@ -84,7 +89,7 @@ def period_card(t: T, locale: str, rep: PeriodReport, tz: ZoneInfo, *, title: st
     else:
         missed = misses(rep.figures, locale, masked)
         if missed:
-            card.markdown(t("data.missed_list", items="、".join(missed)))
+            card.markdown(t("data.missed_list", items=joined(missed, locale)))
         card.fields(pairs(rep.figures, PERIOD_METRICS, locale, masked))
     if fans is not None:
         card.fields([(fmt.label("new_fans_month", locale), fmt.show(fans, locale, masked=masked))])

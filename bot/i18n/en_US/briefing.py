@@ -29,5 +29,9 @@ TEXTS = {
     "briefing.on": "on",
     "briefing.off": "off",
     "briefing.bad_time": "Cannot read the time \"{value}\"; write it like 09:30.",
-    "briefing.usage": "Usage: /briefing | /briefing subscribe [09:30] [节假日不发|节假日照常] | /briefing unsubscribe | /briefing status | /briefing weekly | /briefing monthly",
+    "briefing.usage": "Usage: /briefing | /briefing subscribe [09:30] [skip-holidays|keep-holidays] [no-weekly] [no-monthly] | /briefing unsubscribe | /briefing status | /briefing weekly | /briefing monthly",
+    "briefing.cp_legend": "<font color='grey'>✅ done ⏳ to do ➖ skipped</font>",
+    "briefing.sep": "; ",
+    "briefing.result_line": "{head}: {body}",
+    "briefing.task_ref": "Task #{id}",
 }

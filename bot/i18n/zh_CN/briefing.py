@@ -30,4 +30,8 @@ TEXTS = {
     "briefing.off": "关",
     "briefing.bad_time": "时间「{value}」看不懂，请写成 09:30 这样的格式。",
     "briefing.usage": "用法：/日报 ｜ /日报 订阅 [09:30] [节假日不发|节假日照常] [不要周报] [不要月报] ｜ /日报 退订 ｜ /日报 状态 ｜ /日报 周报 ｜ /日报 月报",
+    "briefing.cp_legend": "<font color='grey'>✅完成 ⏳待完成 ➖已跳过</font>",
+    "briefing.sep": "；",
+    "briefing.result_line": "{head}：{body}",
+    "briefing.task_ref": "任务#{id}",
 }

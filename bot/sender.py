@@ -177,6 +177,7 @@ class Sender:
         self.pulse = pulse or asyncio.Event()
         self.running = False
         self.stopping = False
+        self._orphans: set[int] = set()  # rows this process claimed but could not finish
 
     def wake(self) -> None:
         self._wake.set()
@@ -191,18 +192,35 @@ class Sender:
         try:
             while not self.stopping:
                 try:
+                    await self._release_orphans()
                     rows = await self.claim()
                 except Exception:  # noqa: BLE001 - database hiccup: wait and try again
                     log.exception("outbox claim failed")
                     rows = []
                     await asyncio.sleep(1.0)
                 if rows:
-                    await asyncio.gather(*(self._send(row) for row in rows))
+                    results = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
                     self.pulse.set()
+                    for row, result in zip(rows, results):
+                        if isinstance(result, Exception):  # e.g. the database went away mid-send
+                            log.error("send interrupted", extra={"key": row.key}, exc_info=result)
+                            self._orphans.add(row.id)
                     continue
                 await self._idle()
         finally:
             self.running = False
+
+    async def _release_orphans(self) -> None:
+        """Rows whose send or outcome could not be recorded (the database was away) are not
+        in flight any more: make them due again now instead of after their lease. A resend
+        carries the same Feishu uuid, so one that did reach Feishu is not posted twice."""
+        if not self._orphans:
+            return
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(
+                OutboxMessage.id.in_(sorted(self._orphans)), OutboxMessage.status == "sending",
+                OutboxMessage.claimed_by == self.worker_id).values(status="pending", claimed_until=None))
+        self._orphans.clear()
 
     async def _idle(self) -> None:
         timeout = 1.0

@@ -190,6 +190,8 @@ class TimerEngine:
                     delay = min(60.0, 2.0 ** (self._failures - 1))
                     self._retry_at = time.monotonic() + delay
                     log.exception("timer claim failed", extra={"ref": new_ref(), "retry_in": delay})
+                    if self._loop is not None and self.running:  # try again then, not at the next poll
+                        self._loop.call_later(delay, self._wake.set)
                     break
                 self._failures, safe = 0, False
                 total += n

@@ -84,6 +84,9 @@ class InboxWorkers:
             event = events.parse(row.payload, self.svc.bot.open_id)
         except events.EventShapeError:
             event = events.OtherEvent(row.event_id, row.event_type)
+        except Exception:  # noqa: BLE001 - a malformed event is acknowledged, never kills the loop
+            log.warning("malformed event ignored", extra={"event_id": row.event_id}, exc_info=True)
+            event = events.OtherEvent(row.event_id, row.event_type)
         try:
             async with self.svc.db.session() as session:
                 await self.router.handle(session, event)

@@ -67,18 +67,25 @@ class InboxWriter:
 
 async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
                 max_attempts: int = 5) -> InboxEvent | None:
-    """Take the oldest pending row, or one whose claim expired (its worker died), among the
-    rows that are first in their lane: one chat's events are handled one at a time, in order."""
-    claimable = or_(InboxEvent.status == "pending",
-                    and_(InboxEvent.status == "claimed", InboxEvent.claimed_until < now))
+    """Take a row whose claim expired (its worker died), else the oldest pending row, among the
+    rows that are first in their lane: one chat's events are handled one at a time, in order.
+
+    One status per query, so each walks the (status, id) index from the first live row: the
+    cost follows the backlog, not the history of handled rows (an OR of the two statuses made
+    PostgreSQL walk the primary key through every done row, 28 ms at 200,000 rows)."""
+    expired = and_(InboxEvent.status == "claimed", InboxEvent.claimed_until < now)
+    claimable = or_(InboxEvent.status == "pending", expired)
     earlier = aliased(InboxEvent)
     blocked = exists().where(earlier.lane == InboxEvent.lane, earlier.id < InboxEvent.id,
                              earlier.status.in_(("pending", "claimed")))
     async with db.session() as session:
-        pick = (select(InboxEvent.id).where(claimable, ~blocked, InboxEvent.attempts < max_attempts)
-                .order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True))
-        row_id = (await session.execute(pick)).scalar_one_or_none()
-        if row_id is None:
+        for wanted in (expired, InboxEvent.status == "pending"):
+            pick = (select(InboxEvent.id).where(wanted, ~blocked, InboxEvent.attempts < max_attempts)
+                    .order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True))
+            row_id = (await session.execute(pick)).scalar_one_or_none()
+            if row_id is not None:
+                break
+        else:
             return None
         stmt = (update(InboxEvent).where(InboxEvent.id == row_id, claimable)
                 .values(status="claimed", claimed_by=worker, claimed_until=now + lease,

@@ -3,6 +3,7 @@
 
     python3 dev.py run     create .venv if needed, install, start the bot (sandbox without credentials)
     python3 dev.py test    create .venv if needed, install with test extras, run the test suite
+    python3 dev.py bench   the same set-up, then every benchmark (tests/bench/run_all.py) and one table
 
 Any extra arguments are passed on (to `liveops run` or to pytest). Both also fetch the pinned VChart
 browser build into .cache/vchart/ (git-ignored) for the sandbox page's charts, when npm can.
@@ -75,7 +76,7 @@ def fetch_vchart() -> None:
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else "run"
     rest = argv[1:]
-    if what not in ("run", "test"):
+    if what not in ("run", "test", "bench"):
         print(__doc__)
         return 2
     ensure_env()
@@ -83,6 +84,8 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if what == "run":
         cmd = [str(BIN / "liveops"), "run", *rest]
+    elif what == "bench":
+        cmd = [str(BIN / "python"), "-m", "tests.bench.run_all", *rest]
     else:
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or ["-q"])]
     return subprocess.call(cmd)

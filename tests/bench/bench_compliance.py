@@ -12,6 +12,7 @@ and the ratio baseline / checker. Best of ``--repeat`` runs; the default checker
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 import sys
 import time
@@ -92,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     t_clean_base = best_of(lambda: naive_baseline(clean, literal), args.repeat)
     print(f"clean {len(clean)}-char script (no hits): checker {t_clean * 1000:.1f} ms, "
           f"baseline {t_clean_base * 1000:.1f} ms, ratio {t_clean_base / t_clean:.2f}x")
+    print("RESULT " + json.dumps({"bench": "compliance", "figures": [
+        {"name": f"check() of a {len(script)}-char script", "value": round(t_check * 1000, 1), "unit": "ms",
+         "target": "≤ 1000", "ok": t_check <= 1.0},
+        {"name": "naive str.find per term ÷ check()", "value": round(t_base / t_check, 2), "unit": "×",
+         "target": None, "ok": None},
+    ]}, ensure_ascii=False))
     return 0
 
 

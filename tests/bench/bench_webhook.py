@@ -180,6 +180,17 @@ def main() -> None:
         print(f"{name:<22}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>8}")
     print(f"throughput ratio bot/bare: {ratio:.2f} (target >= 0.50); "
           f"bot p99 {bot['p99']:.1f} ms (target <= 25 ms)")
+    db = "PostgreSQL" if args.pg else "SQLite"
+    print("RESULT " + json.dumps({"bench": "webhook", "figures": [
+        {"name": f"bot webhook + inbox ({db})", "value": round(bot["rps"]), "unit": "req/s", "target": None,
+         "ok": None},
+        {"name": "bare aiohttp handler", "value": round(bare["rps"]), "unit": "req/s", "target": None, "ok": None},
+        {"name": "throughput bot ÷ bare", "value": round(ratio, 2), "unit": "×", "target": "≥ 0.5",
+         "ok": ratio >= 0.5},
+        {"name": f"bot p99 at {args.concurrency} concurrent", "value": round(bot["p99"], 1), "unit": "ms",
+         "target": "≤ 25", "ok": bot["p99"] <= 25},
+        {"name": "non-200 answers", "value": bot["errors"], "unit": "", "target": "0", "ok": bot["errors"] == 0},
+    ]}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -176,6 +177,15 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"rate {r['rate']:.0f} fires/s (offered {args.count / args.spread:.0f}/s) · by worker {r['by_worker']}")
     ok = r["lost"] == 0 and r["duplicates"] == 0 and r["p99"] <= 1.0
     print("PASS" if ok else "FAIL", "(target: p99 ≤ 1 s, 0 lost, 0 duplicates)")
+    where = f"{kind}, {args.processes} processes" if args.processes else f"{kind}, one engine"
+    print("RESULT " + json.dumps({"bench": "timers", "figures": [
+        {"name": f"lateness p99, {args.count} timers over {args.spread:.0f} s ({where})",
+         "value": round(r["p99"] * 1000), "unit": "ms", "target": "≤ 1000", "ok": r["p99"] <= 1.0},
+        {"name": "lateness p50", "value": round(r["p50"] * 1000), "unit": "ms", "target": None, "ok": None},
+        {"name": "timers lost", "value": r["lost"], "unit": "", "target": "0", "ok": r["lost"] == 0},
+        {"name": "timers fired twice", "value": r["duplicates"], "unit": "", "target": "0",
+         "ok": r["duplicates"] == 0},
+    ]}, ensure_ascii=False))
     if args.pg and not args.keep:
         admin = Database(PG_ADMIN)
         async with admin.engine.connect() as conn:

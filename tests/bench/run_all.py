@@ -29,7 +29,7 @@ QUICK: dict[str, list[str]] = {
     "webhook": ["--requests", "3000"],
     "timers": ["--count", "20000", "--spread", "60", "--grace", "30"],
     "briefing": ["--groups", "200"],
-    "replicas": ["--events", "2000"],
+    "replicas": ["--events", "3000"],
     "outage": ["--seconds", "30"],
 }
 PG_CAPABLE = {"webhook", "timers", "briefing"}  # scripts with a --pg switch (SQLite otherwise)

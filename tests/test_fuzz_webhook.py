@@ -110,13 +110,24 @@ class LiveBot:
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS")
 
-    async def drained(self, timeout: float = 90) -> None:
-        """Send a marker message to the team chat and wait for its answer: the chat's events
-        are handled in order, so everything delivered before it has been handled."""
+    async def idle(self, timeout: float = 90) -> None:
+        """Wait until no event is waiting or being handled (the bot's own inbox gauge)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            _, text = await self.get("/metrics")
+            if "\nliveops_inbox_backlog 0.0\n" in text:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the inbox did not drain")
+
+    async def drained(self, chat: str = "oc_team", timeout: float = 90) -> None:
+        """Send a marker message to a chat and wait for its answer: a chat's events are
+        handled and answered in order, so everything before it has been handled and answered."""
         self.sentinels += 1
-        msg = await self.sim.send_text("oc_team", "ou_member", f"/在吗 marker{self.sentinels}")
+        msg = await self.sim.send_text(chat, "ou_member", f"/在吗 marker{self.sentinels}")
         assert msg["delivery"]["status"] == 200, msg["delivery"]
-        await self.sim.wait_for_message("oc_team", lambda m: m.get("parent_id") == msg["message_id"],
+        await self.sim.wait_for_message(chat, lambda m: m.get("parent_id") == msg["message_id"],
                                         timeout=timeout)
 
     def stop(self) -> None:
@@ -137,7 +148,8 @@ async def live(tmp_path_factory):
     sim.url = await sim.start()
     sim.add_user("王运营", open_id="ou_admin")
     sim.add_user("陈助播", open_id="ou_member")
-    sim.add_chat("运营群", ["ou_admin", "ou_member"], chat_id="oc_team")
+    sim.add_chat("运营群", ["ou_admin", "ou_member"], chat_id="oc_team")  # markers and replays
+    sim.add_chat("命令群", ["ou_admin", "ou_member"], chat_id="oc_commands")  # random command text
     bot = LiveBot(sim, tmp_path_factory.mktemp("fuzz"))
     bot.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
     try:
@@ -323,7 +335,7 @@ async def test_deeply_nested_bodies(live, depth, kind):
 @settings(FUZZ, max_examples=120)
 @given(text=COMMAND_TEXT, who=st.sampled_from(["ou_admin", "ou_member"]))
 async def test_random_command_text_through_the_simulator(live, text, who):
-    msg = await live.sim.send_text("oc_team", who, text)
+    msg = await live.sim.send_text("oc_commands", who, text)
     assert msg["delivery"]["status"] == 200, msg["delivery"]
 
 
@@ -372,17 +384,18 @@ async def _blast(live: LiveBot, requests: list, concurrency: int = 32) -> None:
 
 async def test_memory_does_not_grow(live):
     await _blast(live, _mixed_requests(800, 1))  # warm-up: caches, pools, lazy imports
-    await live.drained()
+    await live.idle()
     before = live.rss()
     await _blast(live, _mixed_requests(3000, 2))
-    await live.drained()
+    await live.idle()
     after = live.rss()
     print(f"bot RSS before {before / 2**20:.1f} MB, after 3000 requests {after / 2**20:.1f} MB")
     assert after - before < 20 * 2**20, (before, after)
 
 
 async def test_no_traceback_or_error_anywhere_and_every_loop_alive(live):
-    await live.drained()
+    await live.drained("oc_team")
+    await live.drained("oc_commands")
     status, text = await live.get("/readyz")
     assert status == 200, text  # a background loop that died makes this 503
     for chat in live.sim.chats():

@@ -26,7 +26,6 @@ HERE = Path(__file__).resolve().parent
 
 # Arguments for a run of a few minutes in all; scripts not listed run with their defaults.
 QUICK: dict[str, list[str]] = {
-    "webhook": ["--requests", "3000"],
     "timers": ["--count", "20000", "--spread", "60", "--grace", "30"],
     "briefing": ["--groups", "200"],
     "replicas": ["--events", "3000"],

@@ -64,7 +64,7 @@ async def test_manual_figures_kpis_targets_and_masking(data):
     await h.say("ops", "/数据 目标 转化率 1.5%")
     assert "已设置团队的「观看-成交转化率」目标" in h.text_of(h.last_reply())
     await h.say("member", "/数据 #1")
-    assert "目标 ≥ 1.50%" in h.text_of(h.last_reply())
+    assert "目标 ≥ 1.5%" in h.text_of(h.last_reply())
     async with h.db.session() as s:
         actions = [a for (a,) in (await s.execute(select(DataAudit.action).order_by(DataAudit.id))).all()]
     assert actions == ["manual", "internal", "target"]
@@ -94,20 +94,8 @@ async def test_personal_data_is_masked_in_replies(data):
     assert "138****5678" in text and "13812345678" not in text
 
 
-async def test_upload_summary_and_trend(data):
+async def test_upload_trend_then_summary(data):
     h = data
-    await h.sim.upload_file(h.chats["team"], h.users["ops"], "罗盘_直播间汇总.csv", SUMMARY)
-    await h.settle()
-    text = h.text_of(h.last_reply())
-    assert "已读取" in text and "汇总表 1 行" in text and "直播间曝光次数（新）" in text  # ignored column named
-    values = await figures(h, 1)
-    assert values["gmv"] == 125000 and values["uv"] == 40000 and values["avg_dwell"] == 100
-    async with h.db.session() as s:  # the T+1h export norm is met
-        assert (await s.execute(select(Checkpoint.status).where(Checkpoint.stream_id == 1))).scalar() == "done"
-    # the same file again changes nothing
-    await h.sim.upload_file(h.chats["team"], h.users["ops"], "罗盘_直播间汇总.csv", SUMMARY)
-    await h.settle()
-    assert "之前已经导入过" in h.text_of(h.last_reply())
     # a trend with times only: two streams ended recently, so the bot asks which one
     await h.sim.upload_file(h.chats["team"], h.users["ops"], "分钟趋势.csv", TREND)
     await h.settle()
@@ -118,9 +106,33 @@ async def test_upload_summary_and_trend(data):
     await h.press(ask["message_id"], "ops", pick["behaviors"][0]["value"])
     await h.settle()
     assert "分钟趋势 240 行" in h.text_of(h.last_reply())
+    picker = next(m for m in h.bot_messages() if m["message_id"] == ask["message_id"])
+    assert "已选择 #1" in h.text_of(picker) and '"tag": "button"' not in raw(picker)  # buttons gone
     async with h.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(TrendPoint))).scalar() == 240
     assert (await figures(h, 1))["peak_online"] == 539
+    # the summary names the room and start: matched to #1; the ignored column is named
+    await h.sim.upload_file(h.chats["team"], h.users["ops"], "罗盘_直播间汇总.csv", SUMMARY)
+    await h.settle()
+    text = h.text_of(h.last_reply())
+    assert "已读取" in text and "汇总表 1 行" in text and "直播间曝光次数（新）" in text
+    values = await figures(h, 1)
+    assert values["gmv"] == 125000 and values["uv"] == 40000 and values["avg_dwell"] == 100
+    async with h.db.session() as s:  # the T+1h export norm is met
+        assert (await s.execute(select(Checkpoint.status).where(Checkpoint.stream_id == 1))).scalar() == "done"
+    # the same file again changes nothing
+    await h.sim.upload_file(h.chats["team"], h.users["ops"], "罗盘_直播间汇总.csv", SUMMARY)
+    await h.settle()
+    assert "之前已经导入过" in h.text_of(h.last_reply())
+    # a corrected summary replaces figures and says so
+    await h.sim.upload_file(h.chats["team"], h.users["ops"], "罗盘_直播间汇总v2.csv", SUMMARY.replace(b"12.5\xe4\xb8\x87", b"13\xe4\xb8\x87"))
+    await h.settle()
+    assert "替换了已有数字" in h.text_of(h.last_reply()) and (await figures(h, 1))["gmv"] == 130000
+    # another file of the same export right after: it follows the stream just imported, no question
+    trend2 = TREND.replace(b",50,40", b",60,40")
+    await h.sim.upload_file(h.chats["team"], h.users["ops"], "分钟趋势2.csv", trend2)
+    await h.settle()
+    assert "分钟趋势 240 行" in h.text_of(h.last_reply()) and "#1" in h.text_of(h.last_reply())
     await h.say("ops", "/数据 #1")
     assert '"tag": "chart"' in raw(h.last_reply())  # online viewers line chart
 
@@ -148,6 +160,7 @@ async def test_export_needs_a_role_and_is_audited(data):
     await h.say("ops", "/数据 导出 本周")
     await h.settle()
     assert "已导出 本周 的 2 场数据" in h.text_of(h.last_reply())
+    assert any("直播数据_2026112" in raw(m) and ".csv" in raw(m) for m in h.bot_messages())  # the file, named
     async with h.db.session() as s:
         row = (await s.execute(select(DataAudit).where(DataAudit.action == "export"))).scalar_one()
     assert row.user_id == h.users["ops"] and row.chat_id == h.chats["team"] and row.rows == 2

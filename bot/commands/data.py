@@ -369,7 +369,7 @@ async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *
     await ctx.reply(card=cards.import_card(ctx.t, ctx.locale, stream_label=await stream_label(ctx, outcome.stream),
                                            stream_id=outcome.stream.id, file_name=file_name, parts=outcome.parts,
                                            ignored=outcome.ignored, rejected=outcome.rejected,
-                                           unchanged=outcome.unchanged))
+                                           unchanged=outcome.unchanged, replaced=outcome.replaced))
     return True
 
 
@@ -423,7 +423,11 @@ async def pick(ctx: Ctx, act: CardAction) -> None:
         stream_id, message_id, file_key = int(value["s"]), str(value["m"]), str(value["k"])
     except (KeyError, TypeError, ValueError):
         raise UserError("data.stale_button")
-    await run_import(ctx, message_id, file_key, str(value.get("n") or "data.csv"), stream_id=stream_id)
+    name = str(value.get("n") or "data.csv")
+    stream = await stream_of(ctx, f"#{stream_id}")
+    if act.message_id:
+        await ctx.update_card(act.message_id, cards.picked_card(ctx.t, name, await stream_label(ctx, stream), stream_id))
+    await run_import(ctx, message_id, file_key, name, stream_id=stream_id)
 
 
 @action("data.view")

@@ -130,19 +130,28 @@ def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]]) -> Card:
 
 
 def import_card(t: T, locale: str, *, stream_label: str, stream_id: int, file_name: str, parts: list[str],
-                ignored: list[str], rejected: list[str], unchanged: bool) -> Card:
+                ignored: list[str], rejected: list[str], unchanged: bool, replaced: list[str] | None = None) -> Card:
     card = Card(t("data.import_title", file=file_name[:60]), template="green" if not rejected else "orange",
                 subtitle=stream_label)
     if unchanged:
         card.markdown(t("data.import_unchanged"))
     if parts:
         card.markdown(t("data.import_read", parts="；".join(parts)))
+    if replaced:
+        card.markdown(t("data.import_replaced", items="、".join(fmt.label(k, locale) for k in replaced)))
     if ignored:
         card.markdown(t("data.import_ignored", cols="、".join(escape_md(c) for c in ignored[:30])))
     if rejected:
         card.markdown(t("data.import_rejected", n=len(rejected)) + "\n" + "\n".join(f"- {escape_md(r)}" for r in rejected[:20])
                       + ("\n…" if len(rejected) > 20 else ""))
     card.buttons(Button(t("data.btn_view", id=stream_id), {"a": "data.view", "s": stream_id}, kind="primary"))
+    return card
+
+
+def picked_card(t: T, file_name: str, label: str, stream_id: int) -> Card:
+    """The picker after a press: the choice, no buttons (a second press cannot import twice)."""
+    card = Card(t("data.pick_title"), template="grey", subtitle=file_name[:60])
+    card.markdown(t("data.pick_done", id=stream_id, file=escape_md(file_name[:60])) + "\n" + escape_md(label))
     return card
 
 

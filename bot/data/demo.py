@@ -1,10 +1,11 @@
 """Sandbox demo data: the past week's streams with figures, products and a per-minute trend,
 so /数据, the weekly report and the briefing have something to show. Yesterday's 1号直播间
-stream is left without data: upload the sample exports from tests/data to fill it."""
+stream, and the one on the samples' day, are left without data: upload the sample exports
+from tests/data to fill them."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from bot.schedule.models import ENDED, Room, StaffMember, Stream
 
 PRODUCTS = ["花西子蜜粉", "珀莱雅双抗精华", "完美日记口红", "自然堂面霜", "三只松鼠坚果礼盒", "蕉下防晒伞",
             "卫龙辣条", "百草味肉脯"]
+SAMPLE_DAY = date(2026, 11, 20)  # the day of tests/data/compass_summary.csv (1号直播间 19:00)
 SLOTS = [("1号直播间", time(19), time(23), "李主播", 500_000), ("2号直播间", time(14), time(18), "周主播", 200_000)]
 
 
@@ -38,7 +40,7 @@ async def seed_demo_data(session: AsyncSession, *, now: datetime, tz: str, chat_
                             chat_id=chat_id, source="demo", created_at=now, updated_at=now, theme="日常场")
             session.add(stream)
             await session.flush()
-            if back == 1 and room_name == "1号直播间":
+            if room_name == "1号直播间" and (back == 1 or day == SAMPLE_DAY):
                 continue  # left for the sample upload
             await _figures(session, stream, target, rng, now)
 

@@ -49,7 +49,13 @@ def target_text(fig: Figure, locale: str) -> str:
     if fig.target is None:
         return ""
     higher = kpi.METRICS[fig.metric][1]
-    return t(locale, "data.target_ge" if higher else "data.target_le", value=number(fig.target, fig.kind, locale))
+    if fig.kind == kpi.RATE:  # targets are round: "≥ 5%", "≥ 95%", "+30%"
+        value = _trim(fig.target * 100, 2) + "%"
+        if fig.metric == "newbie_growth":
+            return t(locale, "data.target_plain", value="+" + value)
+    else:
+        value = number(fig.target, fig.kind, locale)
+    return t(locale, "data.target_ge" if higher else "data.target_le", value=value)
 
 
 def show(fig: Figure, locale: str, *, masked: bool = False) -> str:

@@ -27,6 +27,7 @@ from bot.schedule.models import CANCELLED, Room, Stream
 STREAM_TAG = re.compile(r"[#＃]\s*(\d{1,9})(?!\d)")
 NOT_VALUES = {"date", "start", "end", "room", "title"}
 RECENT = timedelta(hours=12)
+JUST = timedelta(minutes=30)  # the other files of one export usually follow within minutes
 MATCH_SLACK = timedelta(hours=3)
 
 
@@ -38,6 +39,7 @@ class Outcome:
     rejected: list[str] = field(default_factory=list)
     unchanged: bool = False
     choices: list[Stream] = field(default_factory=list)  # ask which stream
+    replaced: list[str] = field(default_factory=list)  # figures that had other values before
     streams: set[int] = field(default_factory=set)
 
 
@@ -88,6 +90,15 @@ async def candidates(session: AsyncSession, chat_id: str, now: datetime) -> list
                              Stream.status != CANCELLED).order_by(Stream.starts_at.desc()))).scalars())
 
 
+async def just_imported(session: AsyncSession, chat_id: str, now: datetime) -> Stream | None:
+    """The stream that received an import in this chat in the last 30 minutes, if any."""
+    from bot.data.models import DataImport
+
+    sid = (await session.execute(select(DataImport.stream_id).where(
+        DataImport.chat_id == chat_id, DataImport.at >= now - JUST).order_by(DataImport.id.desc()).limit(1))).scalar()
+    return await schedule.stream_by_id(session, sid) if sid is not None else None
+
+
 async def _by_time(session: AsyncSession, at: datetime, room: str | None) -> Stream | None:
     query = select(Stream).where(Stream.starts_at >= at - MATCH_SLACK, Stream.starts_at <= at + MATCH_SLACK,
                                  Stream.status != CANCELLED)
@@ -131,17 +142,20 @@ def _rejected(table: parse.Table, locale: str) -> list[str]:
 
 
 async def apply(session: AsyncSession, table: parse.Table, stream: Stream, *, digest: str, file_name: str,
-                chat_id: str, by: str, now: datetime, tz: ZoneInfo) -> bool:
-    """Store one table for one stream; False when this file was already taken for it."""
+                chat_id: str, by: str, now: datetime, tz: ZoneInfo) -> tuple[bool, list[str]]:
+    """Store one table for one stream: (False, []) when this file was already taken for it,
+    else (True, the summary figures whose earlier values it replaced)."""
     if await store.imported(session, digest, stream.id, table.kind):
-        return False
+        return False, []
+    replaced: list[str] = []
     source = f"import:{file_name[:60]}"
     rows = table.rows
     if table.kind == parse.SUMMARY:
         values: dict[str, Any] = {}
         for row in rows[:1]:
             values = {k: v for k, v in row.items() if k not in NOT_VALUES and isinstance(v, (int, float))}
-        await store.save_values(session, stream.id, values, source=source, by=by, now=now)
+        changed = await store.save_values(session, stream.id, values, source=source, by=by, now=now)
+        replaced = [k for k, (before, _) in changed.items() if before is not None]
     elif table.kind == parse.PRODUCTS:
         await store.save_products(session, stream.id, rows)
     else:
@@ -157,7 +171,7 @@ async def apply(session: AsyncSession, table: parse.Table, stream: Stream, *, di
             await store.save_values(session, stream.id, derived, source=source, by=by, now=now)
     await store.record_import(session, digest=digest, stream_id=stream.id, kind=table.kind, file_name=file_name[:300],
                               rows=len(rows), rejected=len(table.rejected), chat_id=chat_id, by=by, at=now)
-    return True
+    return True, replaced
 
 
 async def import_file(session: AsyncSession, data: bytes, file_name: str, *, stream_id: int | None, chat_id: str,
@@ -193,10 +207,11 @@ async def import_file(session: AsyncSession, data: bytes, file_name: str, *, str
             only = assigned[0][1]
             assigned += [(tb, only) for tb in unplaced]
         else:
+            just = await just_imported(session, chat_id, now)
             found = await candidates(session, chat_id, now)
             recent = [s for s in found if s.ends_at >= now - RECENT]
-            if len(found) == 1 or len(recent) == 1:
-                pick = found[0] if len(found) == 1 else recent[0]
+            if just is not None or len(found) == 1 or len(recent) == 1:
+                pick = just or (found[0] if len(found) == 1 else recent[0])
                 if pick.starts_at.astimezone(tz).date() != day:  # time-only trend rows need the stream's date
                     return await import_file(session, data, file_name, stream_id=pick.id, chat_id=chat_id, by=by,
                                              now=now, tz=tz, locale=locale)
@@ -211,8 +226,9 @@ async def import_file(session: AsyncSession, data: bytes, file_name: str, *, str
         out.streams.add(stream.id)
         out.ignored += [c for c in table.ignored if c not in out.ignored]
         out.rejected += _rejected(table, locale)
-        fresh = await apply(session, table, stream, digest=digest, file_name=file_name, chat_id=chat_id, by=by,
-                            now=now, tz=tz)
+        fresh, replaced = await apply(session, table, stream, digest=digest, file_name=file_name, chat_id=chat_id,
+                                      by=by, now=now, tz=tz)
+        out.replaced += replaced
         taken += fresh
         out.parts.append(t(locale, "data.import_part", kind=_label(table.kind, locale), n=len(table.rows),
                            sheet=f"（{table.sheet}）" if table.sheet and len(tables) > 1 else ""))

@@ -96,7 +96,7 @@ async def take(ctx: Ctx, drop: Drop) -> None:
     if stream.chat_id:
         await ctx.send(stream.chat_id, card=cards.import_card(
             ctx.t, ctx.locale, stream_label=label, stream_id=stream.id, file_name=drop.name, parts=outcome.parts,
-            ignored=outcome.ignored, rejected=outcome.rejected, unchanged=outcome.unchanged))
+            ignored=outcome.ignored, rejected=outcome.rejected, unchanged=outcome.unchanged, replaced=outcome.replaced))
 
 
 @timers.handler(KIND)

@@ -190,6 +190,11 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
 
     def _store_bot_message(self, chat: Chat, msg_type: str, content: str, *, uuid: str | None,
                            parent: Message | None = None, in_thread: bool = False) -> Message:
+        if msg_type == "file":  # Feishu stores a sent file message with the uploaded file's name
+            parsed = json.loads(content)
+            res = self.state.resources.get(parsed.get("file_key"))
+            if res is not None and "file_name" not in parsed:
+                content = json.dumps({**parsed, "file_name": res.name}, ensure_ascii=False)
         m = Message(message_id="om_" + random_hex(), chat_id=chat.chat_id, sender_id=self.sim.app_id,
                     sender_type="app", msg_type=msg_type, content=content,
                     seq=self.state.next_seq(), uuid=uuid)

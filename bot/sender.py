@@ -61,38 +61,46 @@ def on_failed(name: str) -> Callable[[Callback], Callback]:
 
 
 class RateWindow:
-    """Sliding one-second windows: per lane and for the whole app. Feishu counts requests as
-    they arrive, after network jitter, so the window is a little longer than a second."""
+    """Sliding one-second windows: per lane and for the whole app. Feishu counts a request
+    when it arrives; here it counts while in flight and then from when its answer came back
+    (always at or after the arrival), so any one-second span Feishu looks at holds no more
+    requests than the limit, whatever the network jitter."""
 
-    SPAN = 1.05
+    SPAN = 1.0
 
     def done(self, lane: str) -> None:
-        """Count a lane's last request from when its answer came back: Feishu counted it on
-        arrival, somewhere between the two, so this never undercounts. Only the head of a
-        lane is in flight, so the last entry is that request."""
+        """Count a request from when its answer came back: Feishu counted it on arrival,
+        somewhere between start and answer, so counting requests in flight plus those answered
+        within the window never undercounts (per lane and for the app). Only the head of a
+        lane is in flight, so the lane's last entry is that request."""
+        now = time.monotonic()
         window = self.lanes.get(lane)
         if window:
-            window[-1] = time.monotonic()
+            window[-1] = now
+        self.in_flight = max(0, self.in_flight - 1)
+        self.app.append(now)
 
     def __init__(self, per_lane: int = 5, per_app: int = 50) -> None:
         self.per_lane, self.per_app = per_lane, per_app
         self.lanes: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
-        self.app: collections.deque[float] = collections.deque()
+        self.app: collections.deque[float] = collections.deque()  # answers within the window
+        self.in_flight = 0  # app requests started and not answered yet
         self.paused_until = 0.0
         self.lane_paused: dict[str, float] = {}
 
     def delay(self, lane: str, now: float) -> float:
         wait = max(0.0, self.paused_until - now, self.lane_paused.get(lane, 0.0) - now)
-        for window, limit in ((self.lanes[lane], self.per_lane), (self.app, self.per_app)):
+        for window, limit, extra in ((self.lanes[lane], self.per_lane, 0), (self.app, self.per_app, self.in_flight)):
             while window and now - window[0] >= self.SPAN:
                 window.popleft()
-            if len(window) >= limit:
-                wait = max(wait, self.SPAN - (now - window[0]) + 0.001)
+            if len(window) + extra >= limit:
+                # the oldest entry leaves the window then; with only requests in flight, look again soon
+                wait = max(wait, self.SPAN - (now - window[0]) + 0.001 if window else 0.005)
         return wait
 
     def take(self, lane: str, now: float) -> None:
         self.lanes[lane].append(now)
-        self.app.append(now)
+        self.in_flight += 1
         if len(self.lanes) > 5000:  # forget idle lanes
             for key in [k for k, w in self.lanes.items() if not w or now - w[-1] > 2]:
                 del self.lanes[key]
@@ -188,27 +196,48 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
+        """Keep up to ``batch`` sends in flight: more rows are claimed as soon as some finish,
+        so the pipeline never stalls on the slowest send of a batch (which would cap a
+        fan-out well below Feishu's 50 messages/s)."""
         self.running = True
+        inflight: dict[asyncio.Task, OutboxMessage] = {}
         try:
             while not self.stopping:
-                try:
-                    await self._release_orphans()
-                    rows = await self.claim()
-                except Exception:  # noqa: BLE001 - database hiccup: wait and try again
-                    log.exception("outbox claim failed")
-                    rows = []
-                    await asyncio.sleep(1.0)
-                if rows:
-                    results = await asyncio.gather(*(self._send(row) for row in rows), return_exceptions=True)
-                    self.pulse.set()
-                    for row, result in zip(rows, results):
-                        if isinstance(result, Exception):  # e.g. the database went away mid-send
-                            log.error("send interrupted", extra={"key": row.key}, exc_info=result)
-                            self._orphans.add(row.id)
+                rows: list[OutboxMessage] = []
+                room = self.batch - len(inflight)
+                if room > 0:
+                    try:
+                        await self._release_orphans()
+                        rows = await self.claim(room)
+                    except Exception:  # noqa: BLE001 - database hiccup: wait and try again
+                        log.exception("outbox claim failed")
+                        await asyncio.sleep(1.0)
+                for row in rows:
+                    inflight[asyncio.create_task(self._send(row))] = row
+                if rows and len(inflight) < self.batch:
+                    await asyncio.sleep(0)  # let them start, then look for more
+                    continue
+                if inflight:
+                    done, _ = await asyncio.wait(list(inflight), timeout=1.0 if rows else 0.05,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    self._finished(done, inflight)
                     continue
                 await self._idle()
         finally:
+            if inflight:  # finish the rows in hand
+                done, _ = await asyncio.wait(list(inflight))
+                self._finished(done, inflight)
             self.running = False
+
+    def _finished(self, done: set[asyncio.Task], inflight: dict[asyncio.Task, OutboxMessage]) -> None:
+        for task in done:
+            row = inflight.pop(task)
+            exc = task.exception()
+            if exc is not None:  # e.g. the database went away mid-send
+                log.error("send interrupted", extra={"key": row.key}, exc_info=exc)
+                self._orphans.add(row.id)
+        if done:
+            self.pulse.set()
 
     async def _release_orphans(self) -> None:
         """Rows whose send or outcome could not be recorded (the database was away) are not
@@ -240,7 +269,7 @@ class Sender:
         except asyncio.TimeoutError:
             pass
 
-    async def claim(self) -> list[OutboxMessage]:
+    async def claim(self, limit: int | None = None) -> list[OutboxMessage]:
         now = wall_now()
         earlier = aliased(OutboxMessage)
         due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
@@ -250,7 +279,7 @@ class Sender:
         async with self.db.session() as session:
             ids = list((await session.execute(
                 select(OutboxMessage.id).where(due, ~blocked).order_by(OutboxMessage.id)
-                .limit(self.batch).with_for_update(skip_locked=True))).scalars())
+                .limit(limit or self.batch).with_for_update(skip_locked=True))).scalars())
             if not ids:
                 return []
             rows = (await session.execute(
@@ -283,12 +312,14 @@ class Sender:
             return
         await self.window.acquire(row.lane)
         started = time.monotonic()
-        if row.op == "send_file":
-            api = await self._send_file(row, target)
-        else:
-            method, path, paths, query, body = request_for(row, target)
-            api = await self.platform.call(method, path, query=query, body=body, paths=paths)
-        self.window.done(row.lane)
+        try:
+            if row.op == "send_file":
+                api = await self._send_file(row, target)
+            else:
+                method, path, paths, query, body = request_for(row, target)
+                api = await self.platform.call(method, path, query=query, body=body, paths=paths)
+        finally:
+            self.window.done(row.lane)
         if self.metrics:
             self.metrics.send_latency.observe(time.monotonic() - started)
         if api.ok:

@@ -6,9 +6,9 @@ Run:  .venv/bin/python -m tests.bench.bench_briefing [--groups 1000] [--pg]
 What it does: a scratch database (SQLite in a temp dir, or ``liveops_bench_briefing_<pid>`` on
 the PostgreSQL at 127.0.0.1:5432), a week of demo streams with figures (so every card has
 yesterday's results and two charts), N groups in the simulator each subscribed with
-``/日报 订阅 09:30``'s code path, the real bot (timer engine + outbox sender) on a clock that
-runs in real time from 09:29:58. It waits until every group has its card and prints: the
-time from 09:30:00 to the last card, the floor Feishu's app limit allows (N ÷ 50 s), their
+``/日报 订阅``'s code path to the next minute, the real bot (`python -m bot run`, its own
+process, real clock) against the simulator in this process. It waits until every group has its
+card and prints: the time from the subscribed minute to the last card, the floor Feishu's app limit allows (N ÷ 50 s), their
 ratio (target ≤ 1.15), rate-limit errors the simulator returned (target 0) and groups that got
 more or fewer than one card (target 0).
 """
@@ -18,6 +18,8 @@ import argparse
 import asyncio
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,23 +30,22 @@ from zoneinfo import ZoneInfo
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from bot.app import LiveOpsBot  # noqa: E402
 from bot.briefing import fanout  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
 from bot.data.demo import seed_demo_data  # noqa: E402
 from bot.schedule.demo import seed_demo  # noqa: E402
-from bot.server import serve  # noqa: E402
 from bot.sim.server import FeishuSimulator  # noqa: E402
 from bot.store.db import Database  # noqa: E402
-from bot.store.models import Chat, OutboxMessage  # noqa: E402
+from bot.store.models import Chat  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 PG_NAME = f"liveops_bench_briefing_{os.getpid()}"
 TZ = ZoneInfo("Asia/Shanghai")
 APP_QPS = 50
+APP_ID = "cli_bench"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def scratch(pg: bool) -> str:
@@ -69,14 +70,18 @@ async def drop(pg: bool) -> None:
 
 
 async def run(groups: int, pg: bool) -> dict:
-    start = datetime(2026, 11, 27, 9, 29, 58, tzinfo=TZ).astimezone(timezone.utc)
-    clock = ManualClock(start, frozen=False)
-    sim = FeishuSimulator(app_id="cli_bench", app_secret="s", encrypt_key=None, verification_token=None, clock=clock)
+    """The simulator (standing in for Feishu) runs here; the bot runs in its own process, as
+    it would in production, on the real clock: the groups subscribe to the next minute that is
+    at least 25 s away."""
+    clock = ManualClock(datetime.now(timezone.utc), frozen=False)
+    sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=None, verification_token=None, clock=clock)
     sim_url = await sim.start()
-    db = Database(await scratch(pg))
+    db_url = await scratch(pg)
+    db = Database(db_url)
     await db.migrate()
     ops = sim.add_user("运营", open_id="ou_ops")["open_id"]
     chats = [sim.add_chat(f"直播群{i:04d}", [ops], chat_id=f"oc_g{i:04d}")["chat_id"] for i in range(groups)]
+    target = (datetime.now(TZ) + timedelta(seconds=85)).replace(second=0, microsecond=0)
     async with db.session() as session:
         now = clock.now()
         await seed_demo(session, now=now - timedelta(days=8), tz="Asia/Shanghai",
@@ -86,44 +91,61 @@ async def run(groups: int, pg: bool) -> dict:
             session.add(Chat(chat_id=chat_id, name=chat_id, chat_type="group", first_seen=now))
         await session.flush()
         for chat_id in chats:
-            await fanout.subscribe(session, chat_id, at="09:30", holidays="keep", weekly=False, monthly=False,
-                                   by=ops, now=now, tz=TZ)
+            await fanout.subscribe(session, chat_id, at=target.strftime("%H:%M"), holidays="keep", weekly=False,
+                                   monthly=False, by=ops, now=now, tz=TZ)
         await session.commit()
-    settings = Settings(app_id="cli_bench", app_secret="s", domain=sim_url.rstrip("/"), database_url=db.url)
-    bot = LiveOpsBot(settings, clock=clock, db=db, worker_id="bench")
-    runner, port = await serve(bot.web_app(), "127.0.0.1", 0)
-    sim.event_url = f"http://127.0.0.1:{port}/feishu/events"
-    await bot.start(migrate=False)
-    due_wall = time.time() + (datetime(2026, 11, 27, 9, 30, tzinfo=TZ) - clock.now()).total_seconds()
-    deadline = due_wall + groups / APP_QPS * 3 + 30
-    last = 0.0
-    while time.time() < deadline:
-        counts = [len([m for m in sim.state.chat_message_list(c) if m.sender_type == "app"]) for c in chats]
-        if sum(1 for n in counts if n >= 1) == groups:
-            last = time.time()
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(2)  # anything extra would show up as a duplicate
-    counts = [len([m for m in sim.state.chat_message_list(c) if m.sender_type == "app"]) for c in chats]
-    sizes = [len(m.content.encode()) for c in chats[:5] for m in sim.state.chat_message_list(c)]
-    async with db.session() as session:  # when the cards were written vs sent (wall time)
-        rows = [(r.created_at, r.sent_at) for r in (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "sent"))).scalars()]
-    spans = sorted(rows)
-    if spans and os.environ.get("BENCH_DEBUG"):
-        first = spans[0][0]
-        print("written over", (spans[-1][0] - first).total_seconds(), "s; sent over",
-              (max(r[1] for r in spans) - min(r[1] for r in spans)).total_seconds(), "s")
-    await bot.stop()
-    await runner.cleanup()
-    await sim.stop()
     await db.close()
-    await drop(pg)
+    port = free_port()
+    log = open(Path(tempfile.mkdtemp(prefix="bench_briefing_log_")) / "bot.log", "wb")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": "s",
+           "FEISHU_DOMAIN": sim_url.rstrip("/"), "DATABASE_URL": db_url, "BOT_PORT": str(port),
+           "BOT_LOG_LEVEL": "WARNING", "BOT_TRANSPORT": "webhook", "FEISHU_VERIFICATION_TOKEN": "t"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        due_wall = target.timestamp()
+        deadline = due_wall + groups / APP_QPS * 3 + 30
+        last = 0.0
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"the bot exited; see {log.name}")
+            got = sum(1 for c in chats if any(briefing(m) for m in sim.state.chat_message_list(c)))
+            if got == groups:
+                last = time.time()
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(2)  # anything extra would show up as a duplicate
+        counts = [len([m for m in sim.state.chat_message_list(c) if briefing(m)]) for c in chats]
+        if os.environ.get("BENCH_DEBUG"):  # cards per second after the due minute
+            stamps = sorted(m.create_ms / 1000 - due_wall for c in chats for m in sim.state.chat_message_list(c) if briefing(m))
+            print("per second:", [sum(1 for x in stamps if i <= x < i + 1) for i in range(int(stamps[-1]) + 1)])
+        sizes = [len(m.content.encode()) for c in chats[:5] for m in sim.state.chat_message_list(c)]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        await sim.stop()
+        await drop(pg)
     elapsed = (last - due_wall) if last else float("nan")
     floor = groups / APP_QPS
     return {"groups": groups, "elapsed": elapsed, "floor": floor, "ratio": elapsed / floor,
             "rate_limited": sim.stats["rate_limited_app"] + sim.stats["rate_limited_chat"],
             "missing": sum(1 for n in counts if n == 0), "duplicates": sum(1 for n in counts if n > 1),
             "card_bytes": max(sizes) if sizes else 0}
+
+
+def briefing(message) -> bool:
+    """A daily briefing card from the bot (the demo's first group also gets norm reminders)."""
+    return message.sender_type == "app" and "直播日报" in message.content
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def main() -> None:

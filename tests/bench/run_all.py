@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 # Arguments for a run of a few minutes in all; scripts not listed run with their defaults.
 QUICK: dict[str, list[str]] = {
     "timers": ["--count", "20000", "--spread", "60", "--grace", "30"],
-    "briefing": ["--groups", "200"],
+    "briefing": ["--groups", "1000"],  # the figure; ~2 min with the wait for the next minute
     "replicas": ["--events", "3000"],
     "outage": ["--seconds", "30"],
 }

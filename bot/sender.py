@@ -16,7 +16,7 @@ import collections
 import json
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -206,6 +206,7 @@ class Sender:
                 rows: list[OutboxMessage] = []
                 room = self.batch - len(inflight)
                 if room > 0:
+                    self._wake.clear()  # before looking: a row written meanwhile wakes the idle wait
                     try:
                         await self._release_orphans()
                         rows = await self.claim(room)
@@ -261,7 +262,6 @@ class Sender:
                 timeout = min(1.0, max(0.01, (nxt - wall_now()).total_seconds()))
         except Exception:  # noqa: BLE001
             pass
-        self._wake.clear()
         if self.stopping:
             return
         try:

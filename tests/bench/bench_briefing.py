@@ -118,7 +118,14 @@ async def run(groups: int, pg: bool) -> dict:
         counts = [len([m for m in sim.state.chat_message_list(c) if briefing(m)]) for c in chats]
         if os.environ.get("BENCH_DEBUG"):  # cards per second after the due minute
             stamps = sorted(m.create_ms / 1000 - due_wall for c in chats for m in sim.state.chat_message_list(c) if briefing(m))
-            print("per second:", [sum(1 for x in stamps if i <= x < i + 1) for i in range(int(stamps[-1]) + 1)])
+            print("sent per second:", [sum(1 for x in stamps if i <= x < i + 1) for i in range(int(stamps[-1]) + 1)])
+            if not pg:
+                import sqlite3
+                con = sqlite3.connect(db_url.split(":///", 1)[1])
+                made = sorted(datetime.fromisoformat(r[0]).replace(tzinfo=timezone.utc).timestamp() - due_wall
+                              for r in con.execute("SELECT created_at FROM outbox"))
+                con.close()
+                print("written per second:", [sum(1 for x in made if i <= x < i + 1) for i in range(int(made[-1]) + 1)])
         sizes = [len(m.content.encode()) for c in chats[:5] for m in sim.state.chat_message_list(c)]
     finally:
         proc.terminate()

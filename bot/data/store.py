@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.data import kpi
@@ -146,7 +146,7 @@ async def save_trend(session: AsyncSession, stream_id: int, rows: list[dict]) ->
                                                    TrendPoint.minute >= first, TrendPoint.minute <= last))
     batch = [points[k] for k in sorted(points)]
     for i in range(0, len(batch), CHUNK):
-        await session.execute(insert(TrendPoint), batch[i:i + CHUNK])
+        await session.execute(TrendPoint.__table__.insert(), batch[i:i + CHUNK])  # Core executemany
     return len(batch)
 
 

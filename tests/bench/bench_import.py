@@ -1,4 +1,5 @@
-"""Benchmark reading a large per-minute trend export (parsing only, no database yet).
+"""Benchmark importing a large per-minute trend export: parsing, then the whole import into a
+database (``bot.data.importer.import_file``: parse, ledger, chunked insert, commit).
 
 Run:  .venv/bin/python tests/bench/bench_import.py [--rows 100000] [--repeat 3]
 
@@ -10,6 +11,8 @@ directory, then
   * measures peak Python allocations with tracemalloc for ``read_tables`` (every row kept)
     and for ``iter_trend_rows`` (streamed, rows dropped as they come),
   * reports the process's peak RSS (ru_maxrss) before and after the read_tables runs.
+  * times the full import of the file into a fresh SQLite database (or ``--pg``: a scratch
+    PostgreSQL database) for one stream, with tracemalloc's peak for that import.
 Target: read_tables on 100,000 rows well under 2 s.
 
 The last line is machine-readable: ``RESULT {"bench": "import", "figures": [...]}``.
@@ -91,10 +94,69 @@ def traced_peak(fn) -> float:
         tracemalloc.stop()
 
 
+async def full_import(data: bytes, rows: int, pg: bool) -> tuple[float, float, int]:
+    """(seconds, peak RSS growth in MB, rows stored) of one import into a fresh database."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func, select, text
+
+    from bot.data import importer
+    from bot.data.models import TrendPoint
+    from bot.schedule.models import ENDED, Room, Stream
+    from bot.store.db import Database
+
+    tz = ZoneInfo("Asia/Shanghai")
+    admin_url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    name = f"liveops_bench_import_{os.getpid()}"
+    if pg:
+        admin = Database(admin_url)
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.close()
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='bench_import_db_')) / 'bench.db'}"
+    db = Database(url)
+    await db.migrate()
+    start = START.replace(tzinfo=tz)
+    now = datetime.now(tz)
+    async with db.session() as session:
+        room = Room(name="1号直播间", aliases=[], created_at=now)
+        session.add(room)
+        await session.flush()
+        stream = Stream(room_id=room.id, starts_at=start, ends_at=start + timedelta(minutes=rows),
+                        status=ENDED, created_at=now, updated_at=now)
+        session.add(stream)
+        await session.commit()
+        sid = stream.id
+    rss0 = max_rss_mb()
+    began = time.perf_counter()
+    async with db.session() as session:
+        await importer.import_file(session, data, "trend_full.csv", stream_id=sid, chat_id="oc_bench", by="ou_bench",
+                                   now=now, tz=tz, locale="zh_CN")
+        await session.commit()
+    took = time.perf_counter() - began
+    peak = max_rss_mb() - rss0  # growth of the process's peak RSS (no tracemalloc: it would slow the timing)
+    async with db.session() as session:
+        stored = (await session.execute(select(func.count()).select_from(TrendPoint))).scalar_one()
+    await db.close()
+    if pg:
+        admin = Database(admin_url)
+        async with admin.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.close()
+    return took, peak, stored
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pg", action="store_true", help="the full import into PostgreSQL instead of SQLite")
     args = ap.parse_args(argv)
     rows, repeat = args.rows, args.repeat
     figures = []
@@ -132,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     peak_keep = traced_peak(parse_full)
     peak_stream = traced_peak(stream)
 
+    import asyncio
+
+    t_import, peak_import, stored = asyncio.run(full_import(data, rows, args.pg))
+    assert stored == rows, f"import stored {stored} of {rows} rows"
     mb = 1024 * 1024
     print(f"trend CSV: {rows} rows, {len(data) / mb:.1f} MB ({len(data_bare) / mb:.1f} MB with HH:MM times)")
     print(f"read_tables, 'YYYY-MM-DD HH:MM' times:  {t_full:6.3f} s  ({rows / t_full:,.0f} rows/s; "
@@ -145,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"process peak RSS (ru_maxrss):         {rss_after:7.1f} MB after read_tables "
           f"(+{rss_after - rss_before:.1f} MB over the {rss_before:.1f} MB before it)")
 
+    where = "PostgreSQL" if args.pg else "SQLite"
+    print(f"full import into {where} (parse + ledger + insert + commit): {t_import:6.3f} s, "
+          f"peak RSS +{peak_import:.1f} MB over the parse benchmarks' peak, {stored} rows stored")
     figures = [
+        {"name": f"import {rows} trend rows into {where} (end to end)", "value": round(t_import, 2), "unit": "s",
+         "target": None, "ok": None},
+        {"name": "peak RSS growth during that import", "value": round(peak_import, 1), "unit": "MB",
+         "target": None, "ok": None},
         {"name": f"read_tables {rows} trend rows", "value": round(t_full, 3), "unit": "s",
          "target": f"< {TARGET_S:g} s", "ok": t_full < TARGET_S},
         {"name": f"read_tables {rows} trend rows, HH:MM times", "value": round(t_bare, 3), "unit": "s",

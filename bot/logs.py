@@ -48,3 +48,37 @@ def setup(level: str = "INFO", json_lines: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("aiohttp.access", "Lark", "httpx", "apscheduler", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Repeated:
+    """One log line per outage, not one per retry: the first failure with its traceback, then a
+    one-line reminder at most once a minute, and "recovered" (with the count) when it works again.
+
+        trouble = Repeated(log, "inbox claim failed")
+        try: ...; trouble.ok()
+        except Exception: trouble.failed()
+    """
+
+    EVERY = 60.0
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self.logger, self.what = logger, what
+        self.count = 0
+        self.last = 0.0
+
+    def failed(self) -> None:
+        import time
+
+        self.count += 1
+        now = time.monotonic()
+        if self.count == 1:
+            self.logger.exception(self.what)
+            self.last = now
+        elif now - self.last >= self.EVERY:
+            self.logger.warning(f"{self.what} (still failing, {self.count} times)")
+            self.last = now
+
+    def ok(self) -> None:
+        if self.count:
+            self.logger.warning(f"{self.what}: recovered after {self.count} failures")
+            self.count = 0

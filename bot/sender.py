@@ -23,6 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import wall_now
+from bot.logs import Repeated
 from bot.feishu.platform import ApiResult, Platform
 from bot.outbox import feishu_uuid
 from bot.store.db import Database
@@ -201,6 +202,7 @@ class Sender:
         fan-out well below Feishu's 50 messages/s)."""
         self.running = True
         inflight: dict[asyncio.Task, OutboxMessage] = {}
+        trouble = Repeated(log, "outbox claim failed")
         try:
             while not self.stopping:
                 rows: list[OutboxMessage] = []
@@ -210,8 +212,9 @@ class Sender:
                     try:
                         await self._release_orphans()
                         rows = await self.claim(room)
+                        trouble.ok()
                     except Exception:  # noqa: BLE001 - database hiccup: wait and try again
-                        log.exception("outbox claim failed")
+                        trouble.failed()
                         await asyncio.sleep(1.0)
                 for row in rows:
                     inflight[asyncio.create_task(self._send(row))] = row

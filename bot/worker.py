@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 from bot.clock import wall_now
+from bot.logs import Repeated
 from bot.feishu import events
 from bot.router import Router, new_ref
 from bot.services import Services
@@ -44,12 +45,14 @@ class InboxWorkers:
     async def _loop(self, n: int) -> None:
         self.alive += 1
         name = f"{self.worker_id}/{n}"
+        trouble = Repeated(log, f"inbox claim failed ({name})")
         try:
             while not self.stopping:
                 try:
                     row = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
+                    trouble.ok()
                 except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
-                    log.exception("inbox claim failed")
+                    trouble.failed()
                     await asyncio.sleep(self.poll)
                     continue
                 if row is None:

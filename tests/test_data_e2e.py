@@ -159,10 +159,15 @@ async def test_export_needs_a_role_and_is_audited(data):
     assert "权限" in h.text_of(h.last_reply())
     await h.say("ops", "/数据 导出 本周")
     await h.settle()
+    assert "私信发给你" in h.text_of(h.last_reply())  # not an internal group: no sales file in it
+    assert not any("直播数据_" in raw(m) for m in h.bot_messages())
+    await h.say("ops", "/数据 内部群 开")
+    await h.say("ops", "/数据 导出 本周")
+    await h.settle()
     assert "已导出 本周 的 2 场数据" in h.text_of(h.last_reply())
     assert any("直播数据_2026112" in raw(m) and ".csv" in raw(m) for m in h.bot_messages())  # the file, named
     async with h.db.session() as s:
-        row = (await s.execute(select(DataAudit).where(DataAudit.action == "export"))).scalar_one()
+        row = (await s.execute(select(DataAudit).where(DataAudit.action == "export").limit(1))).scalars().first()
     assert row.user_id == h.users["ops"] and row.chat_id == h.chats["team"] and row.rows == 2
 
 

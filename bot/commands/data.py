@@ -316,7 +316,12 @@ async def export(ctx: Ctx, rest: str) -> None:
     stamp = ctx.local_now().strftime("%Y%m%d%H%M")
     await store.audit(ctx.session, action="export", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=what, rows=len(rows))
-    await ctx.send_file(ctx.chat_id, f"直播数据_{stamp}.csv", buf.getvalue().encode("utf-8-sig"))
+    data = buf.getvalue().encode("utf-8-sig")
+    if await masked(ctx):  # sales figures never go into a group that is not internal: to the requester only
+        await ctx.send_file(ctx.user_id, f"直播数据_{stamp}.csv", data, receive_id_type="open_id")
+        await ctx.reply(ctx.t("data.exported_private", n=len(rows), what=what))
+        return
+    await ctx.send_file(ctx.chat_id, f"直播数据_{stamp}.csv", data)
     await ctx.reply(ctx.t("data.exported", n=len(rows), what=what))
 
 

@@ -104,6 +104,7 @@ TEXTS = {
     "data.target_unknown": "Unknown metric \"{word}\". Known: {known}",
     "data.target_saved": "✅ Target \"{metric}\" set for {scope}.",
     "data.target_deleted": "✅ Target \"{metric}\" removed for {scope}.",
+    "data.exported_private": "📤 Exported {n} streams of {what}; the file went to you privately (this group is not internal; recorded in the audit log).",
     "data.exported": "📤 Exported {n} streams of {what} (recorded in the audit log).",
     "data.internal_on": "This group is internal: data cards show sales figures.",
     "data.internal_off": "This group is not internal: sales amounts are hidden, only achievement is shown. Ops can run /data internal on.",

@@ -104,6 +104,7 @@ TEXTS = {
     "data.target_unknown": "不认识的指标「{word}」。可以用：{known}",
     "data.target_saved": "✅ 已设置{scope}的「{metric}」目标。",
     "data.target_deleted": "✅ 已删除{scope}的「{metric}」目标。",
+    "data.exported_private": "📤 已导出 {what} 的 {n} 场数据，文件已私信发给你（本群不是内部群，不在群里发送；已记入审计日志）。",
     "data.exported": "📤 已导出 {what} 的 {n} 场数据（已记入审计日志）。",
     "data.internal_on": "本群是内部群：数据卡片显示销售额。",
     "data.internal_off": "本群不是内部群：销售额等金额会隐藏，只显示达成率。运营可用 /数据 内部群 开 设置。",

@@ -49,6 +49,14 @@ class Ctx:
         self._seq += 1
         return f"{self.cause}:{self._seq}{':' + label if label else ''}"
 
+    def require(self, role: str) -> None:
+        """Stop with a "needs role X" answer unless the asker holds ``role`` (or a higher one)."""
+        from bot import roles
+        from bot.errors import PermissionDenied
+
+        if not roles.allowed(self.roles, role):
+            raise PermissionDenied(role)
+
     async def file_bytes(self, message_id: str, file_key: str) -> bytes | None:
         """An uploaded file's bytes (message-resource API), downloaded once per event even when
         several file handlers look at it."""

@@ -14,7 +14,7 @@ from bot import roles
 from bot.briefing import build, fanout
 from bot.commands.registry import command
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.reminders.timeparse import format_local
 
 SUBSCRIBE = {"订阅", "subscribe", "开启"}
@@ -26,10 +26,6 @@ TIME = re.compile(r"^(\d{1,2})[:：点](\d{2})?分?$")
 SKIP_WORDS = ("节假日不发", "节假日跳过", "假日不发", "skip-holidays")
 KEEP_WORDS = ("节假日照常", "节假日也发", "keep-holidays")
 
-
-def need_ops(ctx: Ctx) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
 
 
 @command("日报", "briefing", summary=("每日直播简报：今天的场次、昨天的成绩、故障和任务", "Daily briefing: today's streams, yesterday's results, faults, tasks"),
@@ -46,7 +42,7 @@ async def briefing_command(ctx: Ctx, args: str) -> None:
     elif head in SUBSCRIBE:
         await subscribe(ctx, words[1:])
     elif head in UNSUBSCRIBE:
-        need_ops(ctx)
+        ctx.require(roles.OPS)
         done = await fanout.unsubscribe(ctx.session, ctx.chat_id)
         await ctx.reply(ctx.t("briefing.unsubscribed" if done else "briefing.not_subscribed"))
     elif head in STATUS:
@@ -59,7 +55,7 @@ async def briefing_command(ctx: Ctx, args: str) -> None:
 
 
 async def subscribe(ctx: Ctx, words: list[str]) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     at, holidays, weekly, monthly = "09:30", None, True, True
     for word in words:
         low = word.lower()

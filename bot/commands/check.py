@@ -24,7 +24,7 @@ from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_l
 from bot.compliance.matcher import BLOCK, TEAM_CATEGORY, WARN, Verdict
 from bot.compliance.models import DEFAULT_TEAM
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.feishu.events import IncomingMessage
 from bot.people import names
 
@@ -63,10 +63,6 @@ def team(ctx: Ctx) -> str:
 def years(ctx: Ctx) -> int:
     return int(getattr(ctx.svc.settings, "compliance_retention_years", service.DEFAULT_RETENTION_YEARS))
 
-
-def need_ops(ctx: Ctx) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
 
 
 @command("检查", "check", summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
@@ -272,7 +268,7 @@ async def _recheck(ctx: Ctx, rest: str) -> None:
 
 
 async def _override(ctx: Ctx, rest: str) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     parts = rest.split(None, 1)
     if not parts:
         raise UsageError(ctx.t("compliance.need_ref"))
@@ -297,7 +293,7 @@ async def _override(ctx: Ctx, rest: str) -> None:
 
 
 async def _export(ctx: Ctx, rest: str) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     scope = SCOPES.get(rest.strip().lower())
     if scope is None:
         raise UsageError(ctx.t("compliance.export_scope_hint"))
@@ -316,7 +312,7 @@ async def _exempt(ctx: Ctx, rest: str) -> None:
         _, exemptions = await service.team_rules(ctx.session, team(ctx))
         await ctx.reply(card=cards.exemptions_card(ctx.t, exemptions))
         return
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     if verb in DELETE:
         if len(words) < 2:
             raise UsageError(ctx.t("compliance.exempt_usage"))
@@ -369,7 +365,7 @@ async def _terms(ctx: Ctx, rest: str) -> None:
         terms, _ = await service.team_rules(ctx.session, team(ctx))
         await ctx.reply(card=cards.terms_card(ctx.t, terms))
         return
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     if verb in DELETE and len(words) >= 2:
         done = await service.delete_term(ctx.session, term=words[1], by=ctx.user_id, now=ctx.now(),
                                          chat_id=ctx.chat_id, team=team(ctx))

@@ -23,7 +23,7 @@ from bot.commands.registry import action, command, on_file, on_mention
 from bot.context import Ctx
 from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.schedule import service as schedule
 from bot.schedule.models import Stream
@@ -50,10 +50,6 @@ FIELDS = {"gmv": "gmv", "成交金额": "gmv", "销售额": "gmv", "uv": "uv", "
           "在线峰值": "peak_online", "千川消耗": "ad_spend", "投放消耗": "ad_spend", "退款金额": "refund_amount"}
 COUNTS = {"uv", "pv", "buyers", "orders", "items", "new_fans", "click_uv", "exposure_uv", "peak_online"}
 
-
-def need_ops(ctx: Ctx) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
 
 
 async def masked(ctx: Ctx) -> bool:
@@ -214,7 +210,7 @@ def read_pairs(ctx: Ctx, text: str) -> dict[str, float]:
 
 
 async def enter(ctx: Ctx, rest: str) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     words = rest.split(None, 1)
     if not words or importer.tagged_stream(words[0]) is None:
         raise UsageError(ctx.t("data.enter_need_stream"))
@@ -234,7 +230,7 @@ async def targets(ctx: Ctx, rest: str) -> None:
     if not words or words[0] in ("列表", "list"):
         await show_targets(ctx)
         return
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     deleting = words[0].lower() in DELETE
     if deleting:
         words = words[1:]
@@ -291,7 +287,7 @@ EXPORT_FIELDS = ("gmv", "uv", "pv", "peak_online", "buyers", "orders", "items", 
 
 
 async def export(ctx: Ctx, rest: str) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     word = rest.strip().lower() or "本月"
     if importer.tagged_stream(word) is not None:
         stream = await stream_of(ctx, word)
@@ -331,7 +327,7 @@ async def internal(ctx: Ctx, rest: str) -> None:
     if not word:
         await ctx.reply(ctx.t("data.internal_on" if chat and chat.internal else "data.internal_off"))
         return
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     if word not in ON | OFF or chat is None:
         raise UsageError(ctx.t("data.internal_usage"))
     chat.internal = word in ON
@@ -341,7 +337,7 @@ async def internal(ctx: Ctx, rest: str) -> None:
 
 
 async def audit(ctx: Ctx) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     rows = await store.audit_log(ctx.session)
     names = await schedule.names_of(ctx.session, [r.user_id for r in rows if r.user_id])
     lines = [ctx.t("data.audit_line", at=r.at.astimezone(ctx.svc.tz).strftime("%m-%d %H:%M"),
@@ -398,7 +394,7 @@ async def data_file(ctx: Ctx, msg: IncomingMessage) -> bool:
 
 
 async def import_replied(ctx: Ctx, rest: str) -> None:
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     parent = ctx.message.parent_id if ctx.message else None
     if not parent:
         raise UsageError(ctx.t("data.import_hint"))

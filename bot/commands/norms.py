@@ -16,7 +16,7 @@ from bot import roles
 from bot.cards import Card, escape_md
 from bot.commands.registry import command
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.norms import announce, cadence, checkpoints, config
 from bot.norms.models import Checkpoint
 from bot.schedule import service as schedule
@@ -30,10 +30,6 @@ RESUME = {"继续", "恢复", "resume"}
 EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
             "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5"}
 
-
-def need_ops(ctx: Ctx) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
 
 
 def show_value(ctx: Ctx, key: str, value: Any) -> str:
@@ -65,16 +61,16 @@ async def norms_command(ctx: Ctx, args: str) -> None:
     head = parts[0].lower() if parts else ""
     rest = parts[1].strip() if len(parts) > 1 else ""
     if head in SET:
-        need_ops(ctx)
+        ctx.require(roles.OPS)
         words = rest.split(None, 1)
         if len(words) < 2:
             raise UsageError(ctx.t("norms.unknown_setting", name=rest, names=" ".join(sorted(config.NAMES)[:20])))
         await set_setting(ctx, words[0], words[1], scope="team")
     elif head in ON or head in OFF:
-        need_ops(ctx)
+        ctx.require(roles.OPS)
         await set_setting(ctx, rest, "开启" if head in ON else "关闭", scope="team")
     elif head in OVERRIDE:
-        need_ops(ctx)
+        ctx.require(roles.OPS)
         await override(ctx, rest)
     elif (head and head[0] in "#＃") or head.isdigit():
         await show_checkpoints(ctx, head)
@@ -170,7 +166,7 @@ async def cadence_command(ctx: Ctx, args: str) -> None:
         items = "、".join(f"{ctx.t('norms.what.' + w)} {ctx.t('norms.state.' + t.state)}" for w, t in state.items())
         await ctx.reply(ctx.t("norms.cadence_state", id=stream.id, items=items))
         return
-    need_ops(ctx)
+    ctx.require(roles.OPS)
     if len(words) < 3:
         raise UsageError(ctx.t("norms.unknown_setting", name=args[:20], names="互动 数据 福袋"))
     room = await schedule.find_room(ctx.session, words[0])

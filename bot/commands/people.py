@@ -3,8 +3,9 @@ resolve names in schedules and to know who does what. Everyone may list; adding 
 removing needs the ops role. Job titles are not permissions: see /角色 for those."""
 from __future__ import annotations
 
+from bot import roles
 from bot.commands.registry import command
-from bot.commands.schedule import mentions_of, require_ops
+from bot.commands.schedule import mentions_of
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.schedule import cards, fields, service
@@ -41,7 +42,7 @@ async def people_command(ctx: Ctx, args: str) -> None:
         return
     if low not in ADD | REMOVE:
         raise UsageError(ctx.t("schedule.people_usage"))
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     who = [w for w in words if w.startswith(("@", "＠"))]
     rest = [w for w in words if not w.startswith(("@", "＠"))]
     titles = []

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from bot import roles
 from bot.commands.registry import command
-from bot.commands.schedule import require_ops
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.schedule import cards, fields, service
@@ -55,7 +54,7 @@ async def room_command(ctx: Ctx, args: str) -> None:
         return
     if low not in ADD | EDIT | REMOVE:
         raise UsageError(ctx.t("schedule.room_usage"))
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     a = fields.split_labeled(rest, {fields.norm(k): v for k, v in ROOM_LABELS.items()})
     name = " ".join(a.head).strip()
     if not name:

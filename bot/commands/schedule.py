@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import roles
 from bot.commands.registry import action, command, on_file
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import display_name
 from bot.reminders.timeparse import TimeParseError
@@ -34,10 +34,6 @@ ALL = {"全部", "含取消", "所有", "all"}
 ME = {"我", "我的", "me", "mine"}
 
 
-
-def require_ops(ctx: Ctx) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
 
 
 def tz_name(ctx: Ctx) -> str:
@@ -146,7 +142,7 @@ def time_error(ctx: Ctx, exc: TimeParseError) -> UserError:
 
 
 async def add(ctx: Ctx, rest: str) -> None:
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     text, names = mentions_of(ctx, rest)
     a = fields.split_args(text)
     if not a.head and not a.get("room"):
@@ -191,7 +187,7 @@ async def add(ctx: Ctx, rest: str) -> None:
 
 
 async def edit(ctx: Ctx, rest: str) -> None:
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     text, names = mentions_of(ctx, rest)
     a = fields.split_args(text)
     if not a.head:
@@ -226,7 +222,7 @@ async def edit(ctx: Ctx, rest: str) -> None:
 
 
 async def cancel(ctx: Ctx, rest: str) -> None:
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     a = fields.split_args(rest)
     if not a.head:
         raise UsageError(ctx.t("schedule.need_id_hint"))
@@ -237,7 +233,7 @@ async def cancel(ctx: Ctx, rest: str) -> None:
 
 
 async def confirm(ctx: Ctx, rest: str) -> None:
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     refs = rest.split()
     if not refs:
         raise UsageError(ctx.t("schedule.need_id_hint"))
@@ -351,7 +347,7 @@ async def run_import(ctx: Ctx, sheet: importer.Sheet, source: str) -> None:
 
 
 async def import_pasted(ctx: Ctx, rest: str) -> None:
-    require_ops(ctx)
+    ctx.require(roles.OPS)
     if not rest.strip():
         raise UsageError(ctx.t("schedule.import_hint_usage"))
     await run_import(ctx, importer.read_text(rest), ctx.t("schedule.import_pasted"))

@@ -46,10 +46,17 @@ class InboxWorkers:
         self.alive += 1
         name = f"{self.worker_id}/{n}"
         trouble = Repeated(log, f"inbox claim failed ({name})")
+        expired_checked = 0.0
         try:
             while not self.stopping:
                 try:
-                    row = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
+                    # Expired claims (a dead worker's rows) first once a second; in between the
+                    # pending rows first, and expired ones whenever nothing is pending.
+                    expired_first = time.monotonic() - expired_checked >= 1.0
+                    if expired_first:
+                        expired_checked = time.monotonic()
+                    row = await inbox.claim(self.svc.db, name, wall_now(), self.lease,
+                                            expired_first=expired_first)
                     trouble.ok()
                 except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
                     trouble.failed()

@@ -29,8 +29,11 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         else:
+            # No pre-ping (a round trip before every transaction): a connection that died with
+            # the server fails its first use, SQLAlchemy then discards every older pooled
+            # connection, and callers retry (the webhook answers 503, loops back off).
             self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10,
-                                              pool_pre_ping=True)
+                                              pool_recycle=1800)
         self.dialect = self.engine.dialect.name
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -61,6 +64,19 @@ class Database:
 def dialect_insert(dialect: str):
     """The INSERT construct with ON CONFLICT support for "postgresql" or "sqlite"."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+_INDEX_WALK = text("SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)")
+
+
+async def prefer_index_walk(conn) -> None:
+    """For the rest of this transaction, make PostgreSQL walk an index in order (queue claims:
+    "the first claimable row by id"). Its statistics describe the queue when it was last
+    analysed, usually empty; from those it chose to read the whole backlog, filter it and
+    sort it (22-45 ms a claim at a 3,000-event backlog instead of 0.1 ms), the cost growing
+    with the backlog exactly when the bot is busiest. SQLite's planner needs no help."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_INDEX_WALK)
 
 
 def insert_ignore(db: "Database | str", model, **values):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import Database, dialect_insert
+from bot.store.db import Database, dialect_insert, prefer_index_walk
 from bot.store.models import InboxEvent
 
 
@@ -65,44 +64,68 @@ class InboxWriter:
             return set(result.scalars())
 
 
+_T = InboxEvent.__table__
+_EARLIER = _T.alias("earlier")
+_LIVE = [literal_column("'pending'"), literal_column("'claimed'")]  # in the SQL text, not parameters
+# Built once: the hot path binds values into ready statements (no ORM, cache keys memoized).
+# "An earlier live row in the same lane", written as a scalar subquery with LIMIT 1 rather
+# than NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join whose plan follows the
+# statistics, and with statistics from a quiet hour (few pending rows) it read the whole
+# backlog on every claim (2,750 rows a claim at a 3,000-event backlog). A subquery stays a
+# per-row probe of the (lane, status, id) index whatever the statistics say.
+_FIRST_IN_LANE = (select(_EARLIER.c.id).where(_EARLIER.c.lane == _T.c.lane, _EARLIER.c.id < _T.c.id,
+                                              _EARLIER.c.status.in_(_LIVE))
+                  .limit(1).scalar_subquery().is_(None))
+_EXPIRED = and_(_T.c.status == "claimed", _T.c.claimed_until < bindparam("now"))
+_PENDING = _T.c.status == "pending"
+
+
+def _claim_stmt(wanted):
+    """UPDATE ... WHERE id = (the first claimable row, locked, skipping rows others hold)
+    RETURNING: one round trip. SQLite ignores the locking clause; its writer lock serialises."""
+    pick = (select(_T.c.id).where(wanted, _FIRST_IN_LANE, _T.c.attempts < bindparam("max_attempts"))
+            .order_by(_T.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    return (update(_T).where(_T.c.id == pick, or_(_PENDING, _EXPIRED))
+            .values(status="claimed", claimed_by=bindparam("worker"), claimed_until=bindparam("until"),
+                    attempts=_T.c.attempts + 1)
+            .returning(_T.c.id, _T.c.event_id, _T.c.event_type, _T.c.payload, _T.c.attempts))
+
+
+_CLAIM_EXPIRED, _CLAIM_PENDING = _claim_stmt(_EXPIRED), _claim_stmt(_PENDING)
+_FINISH = (update(_T).where(_T.c.id == bindparam("row_id"), _T.c.claimed_by == bindparam("worker"),
+                            _T.c.status == "claimed")
+           .values(status=bindparam("new_status"), done_at=bindparam("now"), error_ref=bindparam("ref")))
+
+
 async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
-                max_attempts: int = 5) -> InboxEvent | None:
-    """Take a row whose claim expired (its worker died), else the oldest pending row, among the
+                max_attempts: int = 5, *, expired_first: bool = True) -> Row | None:
+    """Take a row whose claim expired (its worker died) or the oldest pending row, among the
     rows that are first in their lane: one chat's events are handled one at a time, in order.
+    Returns (id, event_id, event_type, payload, attempts).
 
     One status per query, so each walks the (status, id) index from the first live row: the
     cost follows the backlog, not the history of handled rows (an OR of the two statuses made
-    PostgreSQL walk the primary key through every done row, 28 ms at 200,000 rows)."""
-    expired = and_(InboxEvent.status == "claimed", InboxEvent.claimed_until < now)
-    claimable = or_(InboxEvent.status == "pending", expired)
-    earlier = aliased(InboxEvent)
-    blocked = exists().where(earlier.lane == InboxEvent.lane, earlier.id < InboxEvent.id,
-                             earlier.status.in_(("pending", "claimed")))
-    async with db.session() as session:
-        for wanted in (expired, InboxEvent.status == "pending"):
-            pick = (select(InboxEvent.id).where(wanted, ~blocked, InboxEvent.attempts < max_attempts)
-                    .order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True))
-            row_id = (await session.execute(pick)).scalar_one_or_none()
-            if row_id is not None:
-                break
-        else:
-            return None
-        stmt = (update(InboxEvent).where(InboxEvent.id == row_id, claimable)
-                .values(status="claimed", claimed_by=worker, claimed_until=now + lease,
-                        attempts=InboxEvent.attempts + 1)
-                .returning(InboxEvent))
-        return (await session.execute(stmt)).scalar_one_or_none()
+    PostgreSQL walk the primary key through every done row, 28 ms at 200,000 rows). Under
+    load the worker asks for expired rows only now and then (expired_first=False): the
+    pending query runs first and the expired one only when nothing is pending."""
+    params = {"now": now, "max_attempts": max_attempts, "worker": worker, "until": now + lease}
+    order = (_CLAIM_EXPIRED, _CLAIM_PENDING) if expired_first else (_CLAIM_PENDING, _CLAIM_EXPIRED)
+    async with db.engine.begin() as conn:
+        await prefer_index_walk(conn)
+        for stmt in order:
+            row = (await conn.execute(stmt, params)).first()
+            if row is not None:
+                return row
+    return None
 
 
 async def finish(session: AsyncSession, row_id: int, worker: str, now: datetime,
                  *, error_ref: str | None = None, failed: bool = False) -> bool:
     """Mark a claimed row done (inside the handler's own transaction). False if the claim
     was lost to another worker meanwhile, in which case the caller must roll back."""
-    stmt = (update(InboxEvent)
-            .where(InboxEvent.id == row_id, InboxEvent.claimed_by == worker,
-                   InboxEvent.status == "claimed")
-            .values(status="failed" if failed else "done", done_at=now, error_ref=error_ref))
-    result = await session.execute(stmt)
+    conn = await session.connection()
+    result = await conn.execute(_FINISH, {"row_id": row_id, "worker": worker, "now": now, "ref": error_ref,
+                                          "new_status": "failed" if failed else "done"})
     return bool(result.rowcount)
 
 

@@ -5,6 +5,7 @@ Each row carries an idempotency key derived from its cause (``evt:{event_id}:1``
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
 from bot.privacy import mask_payload
-from bot.store.db import insert_ignore
+from bot.store.db import dialect_insert
 from bot.store.models import OutboxMessage
 
 OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
@@ -35,10 +36,16 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
     if op in MASKED and "content" in payload:  # personal data never leaves unmasked
         payload = {**payload, "content": mask_payload(payload["content"])}
     now = wall_now()
-    stmt = insert_ignore(session.bind.dialect.name, OutboxMessage,
-                         key=key, op=op, lane=lane[:128], target=target, payload=payload, callback=callback,
-                         status="pending", attempts=0, created_at=now, next_attempt_at=now)
-    await session.execute(stmt)
+    conn = await session.connection()  # Core, not the ORM: every answer passes here (no foreign keys)
+    await conn.execute(_insert_ignore(conn.dialect.name),
+                       {"key": key, "op": op, "lane": lane[:128], "target": target, "payload": payload,
+                        "callback": callback, "status": "pending", "attempts": 0, "created_at": now,
+                        "next_attempt_at": now})
+
+
+@functools.cache
+def _insert_ignore(dialect: str):
+    return dialect_insert(dialect)(OutboxMessage.__table__).on_conflict_do_nothing()
 
 
 def text_content(text: str) -> dict:

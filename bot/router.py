@@ -13,7 +13,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import roles
@@ -25,9 +25,20 @@ from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage
 from bot.i18n import pick, t
 from bot.services import Services
 from bot.store.db import insert_ignore
-from bot.store.models import Chat, Person
+from bot.store.models import Chat, Person, RoleGrant
 
 log = logging.getLogger("bot.router")
+# Built once: every message runs these. _WHO answers in one round trip whether the chat and
+# the person are known, their languages, and whether the person holds any granted role.
+_C, _P, _R = Chat.__table__, Person.__table__, RoleGrant.__table__
+_WHO = select(
+    select(_C.c.locale).where(_C.c.chat_id == bindparam("chat")).scalar_subquery().label("chat_locale"),
+    exists().where(_C.c.chat_id == bindparam("chat")).label("chat_known"),
+    select(_P.c.locale).where(_P.c.open_id == bindparam("user")).scalar_subquery().label("person_locale"),
+    exists().where(_P.c.open_id == bindparam("user")).label("person_known"),
+    exists().where(_R.c.open_id == bindparam("user")).label("has_roles"))
+_CHAT_LOCALE = select(Chat.__table__.c.locale).where(Chat.__table__.c.chat_id == bindparam("id"))
+_PERSON_LOCALE = select(Person.__table__.c.locale).where(Person.__table__.c.open_id == bindparam("id"))
 SLASHES = ("/", "／")
 
 
@@ -76,24 +87,32 @@ class Router:
     # -- context -------------------------------------------------------------------------
     async def _ctx(self, session: AsyncSession, event_id: str, user_id: str, chat_id: str,
                    chat_type: str = "group", **extra) -> Ctx:
+        """Who and where: the chat and the person are recorded the first time they are seen
+        (a read, then an insert only when missing: the common case is one query each)."""
         svc = self.svc
-        if chat_id:
+        conn = await session.connection()
+        who = (await conn.execute(_WHO, {"chat": chat_id, "user": user_id})).one()
+        if chat_id and not who.chat_known:
             await session.execute(insert_ignore(svc.db, Chat, chat_id=chat_id, name="", chat_type=chat_type,
                                                 kind="", internal=False, first_seen=svc.clock.now()))
-        if user_id:
+        if user_id and not who.person_known:
             await session.execute(insert_ignore(svc.db, Person, open_id=user_id, name="",
                                                 first_seen=svc.clock.now()))
-        locale = await self.locale_for(session, chat_id, user_id)
-        held = await roles.roles_of(session, user_id, svc.settings.admins)
+        locale = who.chat_locale or who.person_locale or svc.settings.locale
+        if who.has_roles:
+            held = await roles.roles_of(session, user_id, svc.settings.admins)
+        else:
+            held = roles.without_grants(user_id, svc.settings.admins)
         return Ctx(svc=svc, session=session, cause=f"evt:{event_id}", locale=locale, user_id=user_id,
                    chat_id=chat_id, roles=held, **extra)
 
     async def locale_for(self, session: AsyncSession, chat_id: str, user_id: str) -> str:
-        chat_locale = (await session.execute(select(Chat.locale).where(Chat.chat_id == chat_id))).scalar()
-        if chat_locale:
-            return chat_locale
-        person_locale = (await session.execute(select(Person.locale).where(Person.open_id == user_id))).scalar()
-        return person_locale or self.svc.settings.locale
+        """The chat's language if set, else the person's, else the default."""
+        conn = await session.connection()
+        for stmt, key in ((_CHAT_LOCALE, chat_id), (_PERSON_LOCALE, user_id)):
+            if key and (found := (await conn.execute(stmt, {"id": key})).scalar()):
+                return found
+        return self.svc.settings.locale
 
     # -- messages ------------------------------------------------------------------------
     async def _message(self, session: AsyncSession, msg: IncomingMessage) -> None:

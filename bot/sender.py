@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import wall_now
@@ -33,6 +33,7 @@ log = logging.getLogger("bot.sender")
 
 MAX_TRANSIENT_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
+BUSY_RECHECK = 0.2  # seconds between looks for new rows while every waiting chat has a send in flight
 Callback = Callable[[Any, OutboxMessage, dict], Awaitable[None]]
 CALLBACKS: dict[str, Callback] = {}
 
@@ -221,10 +222,12 @@ class Sender:
                 if rows and len(inflight) < self.batch:
                     await asyncio.sleep(0)  # let them start, then look for more
                     continue
-                if inflight:
-                    done, _ = await asyncio.wait(list(inflight), timeout=1.0 if rows else 0.05,
-                                                 return_when=asyncio.FIRST_COMPLETED)
+                if inflight and rows:  # full: wait for a send to finish
+                    done, _ = await asyncio.wait(list(inflight), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                     self._finished(done, inflight)
+                    continue
+                if inflight:
+                    await self._wait_busy(inflight)
                     continue
                 await self._idle()
         finally:
@@ -232,6 +235,22 @@ class Sender:
                 done, _ = await asyncio.wait(list(inflight))
                 self._finished(done, inflight)
             self.running = False
+
+    async def _wait_busy(self, inflight: dict[asyncio.Task, OutboxMessage]) -> None:
+        """Nothing was claimable though sends are in flight (every waiting row is behind one of
+        them in its chat, or not due yet). Look again when a send finishes (its chat is free),
+        or when new rows arrive but at most every BUSY_RECHECK seconds: each look reads the
+        waiting rows, and while Feishu is slow every handled event wakes the sender."""
+        looked = time.monotonic()
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait([*inflight, wake], timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        done.discard(wake)
+        if not done:
+            await asyncio.sleep(max(0.0, looked + BUSY_RECHECK - time.monotonic()))
+        self._finished(done, inflight)
 
     def _finished(self, done: set[asyncio.Task], inflight: dict[asyncio.Task, OutboxMessage]) -> None:
         for task in done:
@@ -277,8 +296,10 @@ class Sender:
         earlier = aliased(OutboxMessage)
         due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
                   and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now))
-        blocked = exists().where(earlier.lane == OutboxMessage.lane, earlier.id < OutboxMessage.id,
-                                 earlier.status.in_(("pending", "sending")))
+        # first live row of its lane; a LIMIT 1 subquery, not NOT EXISTS (see inbox.claim)
+        first_in_lane = (select(earlier.id).where(earlier.lane == OutboxMessage.lane, earlier.id < OutboxMessage.id,
+                                                  earlier.status.in_(("pending", "sending")))
+                         .limit(1).scalar_subquery().is_(None))
         async with self.db.session() as session:
             # one status per query, so each follows the backlog on its index rather than
             # walking the primary key through the history of sent rows (an OR does that)
@@ -289,7 +310,7 @@ class Sender:
                 if room <= 0:
                     break
                 ids += list((await session.execute(
-                    select(OutboxMessage.id).where(wanted, ~blocked).order_by(OutboxMessage.id)
+                    select(OutboxMessage.id).where(wanted, first_in_lane).order_by(OutboxMessage.id)
                     .limit(room).with_for_update(skip_locked=True))).scalars())
             if not ids:
                 return []

@@ -49,6 +49,16 @@ async def _scratch_db() -> str | None:
     return url
 
 
+async def _drop_db(name: str) -> None:
+    admin = Database(PG_ADMIN_URL)
+    try:
+        async with admin.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.close()
+
+
 class Replica:
     def __init__(self, n: int, sim_url: str, db_url: str) -> None:
         self.port = _free_port()
@@ -154,3 +164,4 @@ async def test_three_replicas_one_answer_per_event_even_after_kill_9():
         for r in replicas:
             r.stop()
         await sim.stop()
+        await _drop_db(db_url.rsplit("/", 1)[1])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import Database, dialect_insert, prefer_index_walk
+from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent
 
 
@@ -111,7 +111,7 @@ async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
     params = {"now": now, "max_attempts": max_attempts, "worker": worker, "until": now + lease}
     order = (_CLAIM_EXPIRED, _CLAIM_PENDING) if expired_first else (_CLAIM_PENDING, _CLAIM_EXPIRED)
     async with db.engine.begin() as conn:
-        await prefer_index_walk(conn)
+        await claim_settings(conn)
         for stmt in order:
             row = (await conn.execute(stmt, params)).first()
             if row is not None:

@@ -292,7 +292,15 @@ async def run_config(k: int, events: int, concurrency: int, warmup: int, workdir
         handled_at = await wait_done(db, warmup + events, 600)
         load = await result_task
         cpu = [cpu_seconds(r.proc.pid) - c for r, c in zip(replicas, cpu0)]
-        pg_cpu = sum(c - pg0.get(pid, 0.0) for pid, c in pg_backends(name).items())
+        pg1 = pg_backends(name)
+        pg_cpu = sum(c - pg0.get(pid, 0.0) for pid, c in pg1.items())
+        if os.environ.get("BENCH_DEBUG"):
+            fresh = [c for pid, c in pg1.items() if pid not in pg0]
+            print(f"  pg: {len(pg1)} backends, {len(fresh)} new while measuring ({sum(fresh):.1f} s CPU)",
+                  file=sys.stderr)
+            for pid, c in sorted(pg1.items(), key=lambda kv: pg0.get(kv[0], 0.0) - kv[1])[:8]:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                print(f"  pg cpu {c - pg0.get(pid, 0.0):.2f} s (new: {pid not in pg0}) {cmd[:90]}", file=sys.stderr)
         ticks1, own = machine_ticks(), time.process_time() - own0
         busy = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
         async with db.engine.connect() as conn:

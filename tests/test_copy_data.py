@@ -7,7 +7,7 @@ import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 import bot.store.tables  # noqa: F401
@@ -17,33 +17,18 @@ from bot.schedule.models import Room, Stream
 from bot.store.copy import CopyError, copy_data
 from bot.store.db import Database
 from bot.store.models import InboxEvent, OutboxMessage, RoleGrant
+from tests import scratch_pg
 from tests.conftest import PG_ADMIN_URL
 
 T0 = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
 
 
 async def _scratch_pg(name: str) -> str | None:
-    admin = Database(PG_ADMIN_URL)
-    try:
-        async with admin.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # noqa: BLE001
-        return None
-    finally:
-        await admin.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return await scratch_pg.create(PG_ADMIN_URL, name)
 
 
 async def _drop_pg(name: str) -> None:
-    admin = Database(PG_ADMIN_URL)
-    try:
-        async with admin.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.close()
+    await scratch_pg.drop(PG_ADMIN_URL, name)
 
 
 async def _make_source(path) -> str:

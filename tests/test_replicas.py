@@ -14,10 +14,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
+from tests import scratch_pg
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,32 +31,12 @@ def _free_port() -> int:
 
 
 async def _scratch_db() -> str | None:
-    name = f"liveops_replicas_{os.getpid()}"
-    admin = Database(PG_ADMIN_URL)
-    try:
-        async with admin.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # noqa: BLE001
-        return None
-    finally:
-        await admin.close()
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    await db.migrate()
-    await db.close()
+    url = await scratch_pg.create(PG_ADMIN_URL, f"liveops_replicas_{os.getpid()}")
+    if url is not None:
+        db = Database(url)
+        await db.migrate()
+        await db.close()
     return url
-
-
-async def _drop_db(name: str) -> None:
-    admin = Database(PG_ADMIN_URL)
-    try:
-        async with admin.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.close()
 
 
 class Replica:
@@ -164,4 +144,4 @@ async def test_three_replicas_one_answer_per_event_even_after_kill_9():
         for r in replicas:
             r.stop()
         await sim.stop()
-        await _drop_db(db_url.rsplit("/", 1)[1])
+        await scratch_pg.drop(PG_ADMIN_URL, db_url.rsplit("/", 1)[1])

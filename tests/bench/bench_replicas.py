@@ -184,17 +184,12 @@ class Replica:
 
 
 async def scratch_db(name: str) -> str:
-    from sqlalchemy import text
-
     from bot.store.db import Database
+    from tests import scratch_pg
 
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.close()
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = await scratch_pg.create(PG_ADMIN, name)
+    if url is None:
+        raise SystemExit(f"PostgreSQL is not reachable at {PG_ADMIN}")
     db = Database(url)
     await db.migrate()
     await db.close()
@@ -202,15 +197,9 @@ async def scratch_db(name: str) -> str:
 
 
 async def drop_db(name: str) -> None:
-    from sqlalchemy import text
+    from tests import scratch_pg
 
-    from bot.store.db import Database
-
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.close()
+    await scratch_pg.drop(PG_ADMIN, name)
 
 
 async def counts(conn) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.data.models import BriefingSend, DataAudit, StreamFigures, TrendPoint
 from bot.norms.models import Checkpoint
-from bot.schedule.models import ENDED, Stream
+from bot.schedule.models import ENDED, Room, Stream
 from tests.test_schedule_service import local, seed_team
 
 SUMMARY = ("直播间数据 2026-11-26\n"
@@ -217,3 +217,21 @@ async def test_file_drop_source_imports_once(data, tmp_path):
     await h.advance(120)  # polled again: the ledger makes it a no-op
     await h.settle()
     assert len(h.bot_messages()) == before
+
+
+async def test_period_in_a_field_group_defaults_to_its_room(data):
+    h = data
+    field = h.sim.add_chat("1号直播间场控群", [h.users["ops"], h.users["member"]], chat_id="oc_field1")["chat_id"]
+    async with h.db.session() as s:
+        room = (await s.execute(select(Room).where(Room.name == "1号直播间"))).scalar_one()
+        room.field_chat_id = field
+    await h.say("ops", "/数据 录入 #1 GMV 12万 UV 4万 成交人数 800")
+    await h.say("ops", "/数据 录入 #2 GMV 8万 UV 2万 成交人数 500")
+    await h.say("member", "/数据 本周", chat=field)
+    text = h.text_of(h.last_reply(chat=field))
+    assert "本周直播数据 · 1号直播间" in text and "1 场直播" in text  # only its own room, as its daily briefing
+    await h.say("member", "/数据 本周 全部", chat=field)
+    text = h.text_of(h.last_reply(chat=field))
+    assert "本周直播数据 · 全部" in text and "2 场直播" in text
+    await h.say("member", "/数据 本周")  # the team group still sees every room
+    assert "本周直播数据 · 全部" in h.text_of(h.last_reply())

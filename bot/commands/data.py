@@ -39,6 +39,7 @@ AUDIT = {"审计", "audit"}
 PERIODS = {"今天": "today", "today": "today", "昨天": "yesterday", "yesterday": "yesterday",
            "本周": "week", "week": "week", "this-week": "week", "上周": "last_week", "last-week": "last_week",
            "本月": "month", "month": "month", "this-month": "month", "上月": "last_month", "last-month": "last_month"}
+EVERY_ROOM = {"全部", "所有", "团队", "all", "team"}  # in a room's field group: not just this room
 ON, OFF = {"开", "开启", "是", "on", "yes"}, {"关", "关闭", "否", "off", "no"}
 DELETE = {"删除", "清除", "delete", "remove"}
 # manual entry words → canonical fields (bot.data.parse)
@@ -75,10 +76,10 @@ def period_bounds(ctx: Ctx, period: str):
 
 
 @command("数据", "data", summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
-         usage=("/数据 [#场次] ｜ /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播] ｜ /数据 运营 [本月] ｜ "
+         usage=("/数据 [#场次] ｜ /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播|全部] ｜ /数据 运营 [本月] ｜ "
                 "/数据 录入 #场次 GMV 12.5万 UV 4万 成交人数 800 … ｜ 上传罗盘导出的 CSV/XLSX（或回复文件「@LiveOps 导入数据」）｜ "
                 "/数据 目标 [转化率 5% [直播间 X|@主播]] ｜ /数据 导出 [#场次|本周|本月] ｜ /数据 内部群 [开|关] ｜ /数据 审计",
-                "/data [#stream] | /data today|yesterday|week|last-week|month|last-month [room X|@streamer] | "
+                "/data [#stream] | /data today|yesterday|week|last-week|month|last-month [room X|@streamer|all] | "
                 "/data operator [month] | /data enter #stream GMV 125000 UV 40000 成交人数 800 … | upload a Compass CSV/XLSX "
                 "(or reply to it with \"@LiveOps import\") | /data targets [转化率 5% [room X|@streamer]] | "
                 "/data export [#stream|week|month] | /data internal [on|off] | /data audit"),
@@ -160,13 +161,25 @@ async def scope_of(ctx: Ctx, text: str) -> tuple[int | None, str | None, str]:
     return room.id, None, room.name
 
 
+async def period_scope(ctx: Ctx, rest: str) -> tuple[int | None, str | None, str]:
+    """As scope_of, except that with no scope a room's field group sees its own room (as its
+    daily briefing does) and "全部" asks for every room."""
+    if rest.strip().lower() in EVERY_ROOM:
+        return None, None, ""
+    if not rest.strip():
+        room = await schedule.field_room(ctx.session, ctx.chat_id)
+        if room is not None:
+            return room.id, None, room.name
+    return await scope_of(ctx, rest)
+
+
 async def period(ctx: Ctx, which: str, rest: str) -> None:
     words = rest.split(None, 1)
     if words and words[0].lower() in PERIODS:  # "/数据 主播 @x 本月" written the other way round
         which, rest = PERIODS[words[0].lower()], (words[1] if len(words) > 1 else "")
     elif rest.split() and rest.split()[-1].lower() in PERIODS:
         which, rest = PERIODS[rest.split()[-1].lower()], rest.rsplit(None, 1)[0]
-    room_id, streamer_id, label = await scope_of(ctx, rest)
+    room_id, streamer_id, label = await period_scope(ctx, rest)
     start, end = period_bounds(ctx, which)
     rep = await report.period_report(ctx.session, start, end, ctx.svc.tz, room_id=room_id, streamer_id=streamer_id)
     fans = None

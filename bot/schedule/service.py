@@ -71,6 +71,12 @@ async def room_by_name(session: AsyncSession, text: str) -> Room | None:
     return found[0] if len(found) == 1 else None
 
 
+async def field_room(session: AsyncSession, chat_id: str) -> Room | None:
+    """The active room whose field-control group this chat is, if any."""
+    return (await session.execute(select(Room).where(Room.field_chat_id == chat_id, Room.active.is_(True))
+                                  .order_by(Room.id))).scalars().first()
+
+
 async def find_room(session: AsyncSession, text: str) -> Room:
     rooms = await list_rooms(session)
     found = match_rooms(text, rooms) if text.strip() else []

@@ -199,7 +199,7 @@ def test_products_sample_rejects_the_bad_row():
     assert t.columns["exposure_click_rate"] == "商品曝光-点击率(人数)"
     assert t.columns["click_deal_rate"] == "商品点击-成交转化率（人数）"
     assert t.total_rows == 12 and len(t.rows) == 11
-    assert t.rejected == [Rejected(13, "成交金额（元）「abc」不是数字", "成交金额（元） \"abc\" is not a number")]
+    assert t.rejected == [Rejected(13, "成交金额（元）「abc」不是数字", "成交金额（元） \"abc\" is not a number", "懒人沙发 单人")]
     first = t.rows[0]
     assert first["product_id"] == "3712045583012846601" and first["name"].startswith("【爆款】")
     assert first["gmv"] == 33830 and first["price"] == 199 and first["items"] == 170
@@ -460,3 +460,13 @@ def test_streaming_matches_read_tables():
     seen = list(iter_rows(sample("compass_products.xlsx"), "compass_products.xlsx"))
     table = seen[-1][0]
     assert len(seen) == 11 and table.rows == [] and table.total_rows == 12 and len(table.rejected) == 1
+
+
+def test_rejected_row_line_names_the_product():
+    from bot.data import importer
+
+    t = one(sample("compass_products.xlsx"), "compass_products.xlsx")
+    zh, = importer._rejected(t, "zh_CN")
+    en, = importer._rejected(t, "en_US")
+    assert "第 13 行（懒人沙发 单人）：成交金额（元）「abc」不是数字" in zh
+    assert "row 13 (懒人沙发 单人): 成交金额（元） \"abc\" is not a number" in en

@@ -137,7 +137,8 @@ def _label(kind: str, locale: str) -> str:
 
 def _rejected(table: parse.Table, locale: str) -> list[str]:
     where = f"{table.sheet}!" if table.sheet else ""
-    return [t(locale, "data.reject_line", where=where, row=r.row, why=r.en if locale == "en_US" else r.zh)
+    return [t(locale, "data.reject_line", where=where, row=r.row, why=r.en if locale == "en_US" else r.zh,
+              label=t(locale, "data.reject_label", label=r.label) if r.label else "")
             for r in table.rejected]
 
 

@@ -128,6 +128,11 @@ class Rejected:
     row: int     # as a person sees it: the file's first line (or the sheet's row 1) is 1
     zh: str
     en: str
+    label: str = ""  # what the row is about, when the table names it: the product, the room
+
+
+# The column that names a row, so that a rejected row can be found without counting lines.
+LABEL_FIELDS = ("name", "product_id", "room")
 
 
 @dataclass
@@ -282,6 +287,8 @@ def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: lis
     yield table, None
     types = FIELD_TYPES[kind]
     plan = [(idx, f, converter(types[f], h, u)) for idx, f, h, _, u in cols]
+    named = {f: idx for idx, f, *_ in cols}
+    label_at = next((named[f] for f in LABEL_FIELDS if f in named), None)
     template = dict.fromkeys(FIELDS[kind])
     finish = _finisher(kind, table, ctx)
     blank = False
@@ -323,7 +330,8 @@ def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: lis
                 raise CellError("；".join(e.zh for e in errors), "; ".join(e.en for e in errors))
             finish(out)
         except CellError as bad:
-            table.rejected.append(Rejected(rownum, bad.zh, bad.en))
+            label = cells[label_at] if label_at is not None and label_at < n else None
+            table.rejected.append(Rejected(rownum, bad.zh, bad.en, str(label).strip()[:30] if label else ""))
             continue
         yield table, out
 

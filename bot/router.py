@@ -37,8 +37,8 @@ _WHO = select(
     select(_P.c.locale).where(_P.c.open_id == bindparam("user")).scalar_subquery().label("person_locale"),
     exists().where(_P.c.open_id == bindparam("user")).label("person_known"),
     exists().where(_R.c.open_id == bindparam("user")).label("has_roles"))
-_CHAT_LOCALE = select(Chat.__table__.c.locale).where(Chat.__table__.c.chat_id == bindparam("id"))
-_PERSON_LOCALE = select(Person.__table__.c.locale).where(Person.__table__.c.open_id == bindparam("id"))
+_CHAT_LOCALE = select(_C.c.locale).where(_C.c.chat_id == bindparam("id"))
+_PERSON_LOCALE = select(_P.c.locale).where(_P.c.open_id == bindparam("id"))
 SLASHES = ("/", "／")
 
 

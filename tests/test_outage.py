@@ -250,3 +250,29 @@ async def test_database_outage(database):
     assert f["timer2_state"] == PAUSED
     # no restart: every background loop is still the one started before the outage
     assert f["background_alive"] and f["ready_now"]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_first_event_after_a_database_restart_is_accepted(database):
+    """The pool hands out connections without pinging them first (a round trip saved on every
+    transaction). When the server restarts between two events (every pooled connection
+    closed, the server already back), the next event is still accepted with a 200 on its
+    first delivery: a connection the server closed is known closed and replaced, not used."""
+    parts = urlsplit(database.url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    db = Database(through(database.url, proxy.port))
+    h = Harness(db, START)
+    try:
+        await h.start()
+        await h.say("member", "/在吗 1")
+        await proxy.cut()
+        await proxy.restore()
+        msg = await h.sim.send_text(h.chats["team"], h.users["member"], "/在吗 2")
+        assert msg["delivery"]["status"] == 200, msg["delivery"]
+        await h.settle(timeout=60)
+        assert ping_answers(h)[msg["message_id"]] == 1
+    finally:
+        await h.stop()
+        await db.close()
+        await proxy.stop()

@@ -55,11 +55,13 @@ async def test_manual_figures_kpis_targets_and_masking(data):
     assert "1分40秒" in text and "✅ 达标" in text
     # not an internal group: no sales amounts, only achievement (12万 of 15万 = 80%)
     assert "达成 80%" in text and "¥12万" not in text and "**UV价值**" not in text and "🔒" in text
+    assert "GPM" not in text and "UV价值" not in text  # not even in the formulas note
     await h.say("ops", "/数据 内部群 开")
     assert "标记为内部群" in h.text_of(h.last_reply())
     await h.say("member", "/数据 #1")
     text = h.text_of(h.last_reply())
     assert "¥12万" in text and "UV价值" in text and "¥3.00" in text and "¥2,000.00" in text and "¥150.00" in text
+    assert "GPM=GMV×1000÷PV" in text
     # a team target for conversion: 2% is met against 1.5%
     await h.say("ops", "/数据 目标 转化率 1.5%")
     assert "已设置团队的「观看-成交转化率」目标" in h.text_of(h.last_reply())

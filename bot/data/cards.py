@@ -60,7 +60,8 @@ def stream_card(t: T, locale: str, rep: StreamReport, tz: ZoneInfo, *, room: str
         if bar:
             card.chart(bar, aspect_ratio="4:3")
         card.markdown(top_products(t, locale, rep, masked))
-    card.note(t("data.formula_note") + ("  " + t("data.masked_note") if masked else ""))
+    # masked: the amount-based figures (UV value, GPM) are hidden, so are their formulas
+    card.note(t("data.formula_note_masked") + "  " + t("data.masked_note") if masked else t("data.formula_note"))
     return card
 
 

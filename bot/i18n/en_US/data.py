@@ -50,6 +50,7 @@ TEXTS = {
     "data.chart_online": "Online viewers (per minute)",
     "data.chart_product_conv": "Click-to-buy conversion by product (%, top {n} by sales)",
     "data.formula_note": "Formulas: UV value = GMV ÷ UV; GPM = GMV × 1000 ÷ PV (also ÷ UV); view-to-buy = buyers ÷ UV; click-to-buy = buyers ÷ product clickers.",
+    "data.formula_note_masked": "Formulas: view-to-buy = buyers ÷ UV; click-to-buy = buyers ÷ product clickers.",
     "data.masked_note": "🔒 This group is not marked internal: sales amounts are hidden, only achievement is shown.",
     "data.top5": "**Top 5 products**",
     "data.items": "{n} items",

@@ -50,6 +50,7 @@ TEXTS = {
     "data.chart_online": "在线人数（每分钟）",
     "data.chart_product_conv": "商品点击-成交转化率（%，成交额前 {n} 的商品）",
     "data.formula_note": "口径：UV价值=GMV÷UV；GPM=GMV×1000÷PV（另列÷UV）；观看-成交转化率=成交人数÷UV；点击-成交=成交人数÷商品点击人数。",
+    "data.formula_note_masked": "口径：观看-成交转化率=成交人数÷UV；点击-成交=成交人数÷商品点击人数。",
     "data.masked_note": "🔒 本群未标记为内部群，销售额等金额已隐藏，只显示达成率。",
     "data.top5": "**Top 5 商品**",
     "data.items": "{n} 件",

@@ -208,7 +208,7 @@ class Router:
         lines = [ctx.t("error.bad_args", reason=reason)] if reason else []
         if spec is not None:
             lines.append(ctx.t("error.usage", usage=pick(ctx.locale, spec.usage)))
-            lines.append(ctx.t("error.example", example=spec.examples[0]))
+            lines.append(ctx.t("error.example", example=spec.examples_for(ctx.locale)[0]))
         return "\n".join(lines)
 
     def _denied_text(self, ctx: Ctx, command: str, role: str) -> str:

@@ -28,7 +28,8 @@ KEEP_WORDS = ("节假日照常", "节假日也发", "keep-holidays")
 
 
 
-@command("日报", "briefing", summary=("每日直播简报：今天的场次、昨天的成绩、故障和任务", "Daily briefing: today's streams, yesterday's results, faults, tasks"),
+@command("日报", "briefing", examples_en=["/briefing", "/briefing subscribe 09:30", "/briefing subscribe 08:45 skip-holidays", "/briefing weekly", "/briefing unsubscribe"],
+         summary=("每日直播简报：今天的场次、昨天的成绩、故障和任务", "Daily briefing: today's streams, yesterday's results, faults, tasks"),
          usage=("/日报 ｜ /日报 订阅 [09:30] [节假日不发|节假日照常] [不要周报] [不要月报] ｜ /日报 退订 ｜ /日报 状态 ｜ /日报 周报 ｜ /日报 月报",
                 "/briefing | /briefing subscribe [09:30] [skip-holidays|keep-holidays] | /briefing unsubscribe | "
                 "/briefing status | /briefing weekly | /briefing monthly"),

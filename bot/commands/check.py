@@ -65,7 +65,8 @@ def years(ctx: Ctx) -> int:
 
 
 
-@command("检查", "check", summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
+@command("检查", "check", examples_en=["/check this cream is the best on the whole internet", "/check records", "/check records R12", "/check export month"],
+         summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
          usage=("/检查 [#场次] <话术> ｜ 回复一条消息发「@LiveOps 检查 [#场次]」｜ 上传 txt/docx 脚本（文件名带 #场次 即关联）｜ "
                 "/检查 记录 [R12|#场次] ｜ "
                 "/检查 复查 R12 <话术> ｜ /检查 放行 R12 原因 … ｜ /检查 导出 [本月|上月|全部] ｜ "

@@ -75,7 +75,8 @@ def period_bounds(ctx: Ctx, period: str):
     return report.month_of(first - timedelta(days=1) if period == "last_month" else first, tz)
 
 
-@command("数据", "data", summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
+@command("数据", "data", examples_en=["/data #12", "/data week", "/data month room 1号直播间", "/data operator month", "/data export month", "/data internal on"],
+         summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
          usage=("/数据 [#场次] ｜ /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播|全部] ｜ /数据 运营 [本月] ｜ "
                 "/数据 录入 #场次 GMV 12.5万 UV 4万 成交人数 800 … ｜ 上传罗盘导出的 CSV/XLSX（或回复文件「@LiveOps 导入数据」）｜ "
                 "/数据 目标 [转化率 5% [直播间 X|@主播]] ｜ /数据 导出 [#场次|本周|本月] ｜ /数据 内部群 [开|关] ｜ /数据 审计",

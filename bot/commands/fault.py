@@ -28,7 +28,8 @@ ESCALATE = {"升级", "escalate"}
 TECH_GROUP = {"技术群", "techgroup", "tech-group"}
 
 
-@command("故障", "fault", summary=("报故障、认领、解决、查看与统计故障", "Report, ack, resolve and measure faults"),
+@command("故障", "fault", examples_en=["/fault room 3 stream keeps dropping", "/fault list", "/fault stats this month"],
+         summary=("报故障、认领、解决、查看与统计故障", "Report, ack, resolve and measure faults"),
          usage=("/故障 <描述> ｜ /故障 列表 ｜ /故障 #12 ｜ /故障 认领 #12 ｜ /故障 解决 #12 原因 … 处理 … ｜ "
                 "/故障 改 #12 类别 网络 级别 P1 ｜ /故障 升级 #12 ｜ /故障 统计 本月 ｜ /故障 技术群",
                 "/fault <description> | /fault list | /fault #12 | /fault ack #12 | /fault resolve #12 cause … fix … | "

@@ -34,7 +34,7 @@ def detail(ctx: Ctx, spec: CommandSpec) -> Card:
                 subtitle=pick(ctx.locale, spec.summary))
     others = [n for n in spec.names if n != pick(ctx.locale, (spec.name, spec.en))]
     lines = [f"**{ctx.t('help.usage')}**\n{pick(ctx.locale, spec.usage)}",
-             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples),
+             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples_for(ctx.locale)),
              f"**{ctx.t('help.aliases')}**：" + "、".join(f"/{n}" for n in others)]
     if spec.role != roles.MEMBER:
         lines.append(f"**{ctx.t('help.role')}**：{ctx.t('roles.' + spec.role)}")
@@ -42,7 +42,8 @@ def detail(ctx: Ctx, spec: CommandSpec) -> Card:
     return card
 
 
-@command("帮助", "help", summary=("查看我能做什么", "See what I can do"),
+@command("帮助", "help", examples_en=["/help", "/help role"],
+         summary=("查看我能做什么", "See what I can do"),
          usage=("/帮助 [命令名]", "/help [command]"), examples=["/帮助", "/帮助 角色", "/help role"],
          aliases=("h", "?", "？", "命令"), order=0)
 async def help_command(ctx: Ctx, args: str) -> None:

@@ -11,7 +11,8 @@ CHOICES = {"中文": "zh_CN", "zh": "zh_CN", "zh_cn": "zh_CN", "chinese": "zh_CN
            "english": "en_US", "en": "en_US", "en_us": "en_US", "英文": "en_US", "英语": "en_US"}
 
 
-@command("语言", "lang", summary=("设置本群回复语言", "Set this chat's language"),
+@command("语言", "lang", examples_en=["/lang English", "/lang 中文"],
+         summary=("设置本群回复语言", "Set this chat's language"),
          usage=("/语言 中文｜English", "/lang 中文|English"), examples=["/语言 English", "/lang 中文"],
          role=roles.OPS, aliases=("language",), group=("管理", "Admin"), order=91)
 async def lang(ctx: Ctx, args: str) -> None:

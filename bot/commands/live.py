@@ -89,14 +89,16 @@ async def go_live(ctx: Ctx, stream: Stream) -> None:
         await ctx.send(chat, text)
 
 
-@command("开播", "live", summary=("记录开播，开始直播中节奏提醒", "Record the stream's start and begin the in-stream cadence"),
+@command("开播", "live", examples_en=["/live #12", "/live"],
+         summary=("记录开播，开始直播中节奏提醒", "Record the stream's start and begin the in-stream cadence"),
          usage=("/开播 [#场次|直播间]", "/live [#stream|room]"), examples=["/开播 #12", "/开播 1号间", "/开播"],
          group=GROUP, order=10)
 async def live_command(ctx: Ctx, args: str) -> None:
     await go_live(ctx, await resolve(ctx, args, live=False))
 
 
-@command("下播", "offair", summary=("记录下播，停止节奏提醒，安排数据导出和复盘", "Record the end, stop the cadence, plan export and review"),
+@command("下播", "offair", examples_en=["/offair #12", "/offair"],
+         summary=("记录下播，停止节奏提醒，安排数据导出和复盘", "Record the end, stop the cadence, plan export and review"),
          usage=("/下播 [#场次|直播间]", "/offair [#stream|room]"), examples=["/下播 #12", "/下播"],
          aliases=("end-live",), group=GROUP, order=11)
 async def offair_command(ctx: Ctx, args: str) -> None:
@@ -204,7 +206,8 @@ async def stream_here(ctx: Ctx) -> Stream | None:
     return here[0] if len(here) == 1 else None
 
 
-@command("讲解", "explain", summary=("商品讲解计时：爆款 8–12 分钟，引流款 3–5 分钟", "Product explanation timer (hero 8–12 min, traffic 3–5 min)"),
+@command("讲解", "explain", examples_en=["/explain hero 花西子散粉", "/explain end"],
+         summary=("商品讲解计时：爆款 8–12 分钟，引流款 3–5 分钟", "Product explanation timer (hero 8–12 min, traffic 3–5 min)"),
          usage=("/讲解 爆款|引流 商品名 ｜ /讲解 结束", "/explain hero|traffic <product> | /explain end"),
          examples=["/讲解 爆款 花西子散粉", "/讲解 引流 9.9元眉笔", "/讲解 结束"], group=GROUP, order=12)
 async def explain_command(ctx: Ctx, args: str) -> None:

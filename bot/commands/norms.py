@@ -50,7 +50,8 @@ def names_for(key: str) -> str:
     return next((n for n, k in config.NAMES.items() if k == key), key)
 
 
-@command("规范", "norms", summary=("直播规范：检查点、节奏、讲解时长、排期公告等设置", "Stream norms: checkpoints, cadence, timers, announcements"),
+@command("规范", "norms", examples_en=["/norms", "/norms on selfeval", "/norms override #12 checked by hand"],
+         summary=("直播规范：检查点、节奏、讲解时长、排期公告等设置", "Stream norms: checkpoints, cadence, timers, announcements"),
          usage=("/规范 [#场次] ｜ /规范 设置 名称 值 ｜ /规范 开启|关闭 自评表|学习报告|创新|选题会 ｜ /规范 放行 #12 原因 …",
                 "/norms [#stream] | /norms set <name> <value> | /norms on|off selfeval|learning|innovation|topic | "
                 "/norms override #12 <reason>"),
@@ -135,7 +136,8 @@ async def override(ctx: Ctx, rest: str) -> None:
     await ctx.reply(ctx.t("norms.override_done", id=stream.id))
 
 
-@command("节奏", "cadence", summary=("直播中节奏提醒：暂停、继续、按直播间设置", "In-stream cadence: pause, resume, per-room minutes"),
+@command("节奏", "cadence", examples_en=["/cadence pause #12", "/cadence resume #12", "/cadence 1号间 interact 10"],
+         summary=("直播中节奏提醒：暂停、继续、按直播间设置", "In-stream cadence: pause, resume, per-room minutes"),
          usage=("/节奏 #12 ｜ /节奏 暂停|继续 #12 ｜ /节奏 直播间 互动|数据|福袋 分钟",
                 "/cadence #12 | /cadence pause|resume #12 | /cadence <room> interact|data|bag <minutes>"),
          examples=["/节奏 暂停 #12", "/节奏 继续 #12", "/节奏 1号间 互动 10"], group=("直播", "Live"), order=13)

@@ -21,7 +21,8 @@ CLEAR = {"清除", "删除", "clear", "remove"}
 SHOW = {"", "查看", "现在", "now", "show"}
 
 
-@command("值班", "oncall", summary=("查看和设置技术值班", "Who is on call; rotations and overrides"),
+@command("值班", "oncall", examples_en=["/oncall", "/oncall set all @赵技术 @孙技术", "/oncall clear"],
+         summary=("查看和设置技术值班", "Who is on call; rotations and overrides"),
          usage=("/值班 ｜ /值班 设置 [全部|类别] @甲 @乙 … ｜ /值班 替班 下周二 @小王 替 @小李 ｜ /值班 清除 [类别]",
                 "/oncall | /oncall set [all|category] @A @B … | /oncall override next tuesday @Wang for @Li | "
                 "/oncall clear [category]"),

@@ -23,7 +23,8 @@ def title_of(word: str) -> str | None:
     return TITLE_WORDS.get(fields.norm(word))
 
 
-@command("人员", "people", summary=("团队人员与岗位（主播、场控、中控…）", "The team's people and job titles"),
+@command("人员", "people", examples_en=["/people list", "/people add @小王 场控", "/people remove @小王"],
+         summary=("团队人员与岗位（主播、场控、中控…）", "The team's people and job titles"),
          usage=("/人员 列表 [岗位] ｜ /人员 添加 @某人 场控 [主播 …] ｜ /人员 移除 @某人 [岗位]",
                 "/people list [title] | /people add @someone 场控 [主播 …] | /people remove @someone [title]"),
          examples=["/人员 添加 @小王 场控", "/人员 列表", "/人员 移除 @小王"],

@@ -5,7 +5,8 @@ from bot.commands.registry import command
 from bot.context import Ctx
 
 
-@command("在吗", "ping", summary=("检查机器人是否在线", "Check that the bot is alive"),
+@command("在吗", "ping", examples_en=["/ping"],
+         summary=("检查机器人是否在线", "Check that the bot is alive"),
          usage=("/在吗", "/ping"), examples=["/在吗"], order=3)
 async def ping(ctx: Ctx, args: str) -> None:
     await ctx.reply(ctx.t("ping.pong", now=ctx.local_now().strftime("%Y-%m-%d %H:%M")))

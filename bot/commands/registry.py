@@ -2,7 +2,8 @@
 
 A command is one decorated async function in one module under bot/commands/:
 
-    @command("帮助", "help", summary=("查看命令", "Show commands"),
+    @command("帮助", "help", examples_en=["/help", "/help role"],
+         summary=("查看命令", "Show commands"),
              usage="/帮助 [命令]", examples=["/帮助", "/帮助 提醒"])
     async def help_(ctx, args): ...
 
@@ -32,10 +33,14 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     group: Pair = ("基础", "Basics")
     order: int = 100
+    examples_en: tuple[str, ...] = ()  # shown to English users; the Chinese ones when empty
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, self.en, *self.aliases)
+
+    def examples_for(self, locale: str) -> tuple[str, ...]:
+        return self.examples_en if locale == "en_US" and self.examples_en else self.examples
 
 
 @dataclass
@@ -77,8 +82,8 @@ REGISTRY = Registry()
 
 
 def command(name: str, en: str, *, summary: Pair, usage: Pair | str, examples: list[str] | tuple[str, ...],
-            role: str = roles.MEMBER, aliases: tuple[str, ...] = (), group: Pair = ("基础", "Basics"),
-            order: int = 100) -> Callable[[Handler], Handler]:
+            examples_en: list[str] | tuple[str, ...] = (), role: str = roles.MEMBER, aliases: tuple[str, ...] = (),
+            group: Pair = ("基础", "Basics"), order: int = 100) -> Callable[[Handler], Handler]:
     if role not in roles.ALL:
         raise ValueError(f"unknown role {role}")
     if not examples:
@@ -88,7 +93,7 @@ def command(name: str, en: str, *, summary: Pair, usage: Pair | str, examples: l
         REGISTRY.add(CommandSpec(name=name, en=en, handler=fn, summary=summary,
                                  usage=usage if isinstance(usage, tuple) else (usage, usage),
                                  examples=tuple(examples), role=role, aliases=aliases,
-                                 group=group, order=order))
+                                 group=group, order=order, examples_en=tuple(examples_en)))
         return fn
 
     return wrap

@@ -39,7 +39,8 @@ MAX_TEXT = 500
 _ID = re.compile(r"^[#＃]?(\d{1,9})$")
 
 
-@command("提醒", "remind", summary=("设置提醒：给自己、某人或全群", "Reminders for yourself, someone or the group"),
+@command("提醒", "remind", examples_en=["/remind tomorrow 9am call the brand", "/remind in 30 minutes check the stock", "/remind list"],
+         summary=("设置提醒：给自己、某人或全群", "Reminders for yourself, someone or the group"),
          usage=("/提醒 [@某人|大家] <时间> <内容> ｜ /提醒 列表 ｜ /提醒 取消|暂停|恢复 <编号> ｜ "
                 "/提醒 推迟 <编号> <多久|时间>",
                 "/remind [@someone|everyone] <time> <text> | /remind list | /remind cancel|pause|resume <N> | "

@@ -36,7 +36,8 @@ LINE = re.compile(r"^\s*(亮点|不足|问题|改进项?|highlights?|shortcoming
 REF = re.compile(r"^([#＃]\d{1,9}|[Rr]\d{1,9})$")
 
 
-@command("复盘", "review", summary=("直播复盘：亮点、不足、改进，改进转任务", "Post-stream review: highlights, shortcomings, improvements"),
+@command("复盘", "review", examples_en=["/review", "/review list", "/review #8", "/review shortcoming #8 three products ran over time"],
+         summary=("直播复盘：亮点、不足、改进，改进转任务", "Post-stream review: highlights, shortcomings, improvements"),
          usage=("/复盘 [#场次|R编号|直播间|日期] ｜ /复盘 亮点/不足/改进 [#场次] <内容> ｜ /复盘 任务 <条目号> @负责人 <截止> ｜ "
                 "/复盘 完成 ｜ /复盘 列表",
                 "/review [#stream|R id|room|date] | /review highlight/shortcoming/improvement [#stream] <text> | "

@@ -13,7 +13,8 @@ REVOKE = {"撤销", "取消", "移除", "revoke", "remove"}
 LIST = {"列表", "查看", "list", ""}
 
 
-@command("角色", "role", summary=("查看或设置成员角色", "List, grant or revoke roles"),
+@command("角色", "role", examples_en=["/role list", "/role grant @小王 ops", "/role revoke @Li tech"],
+         summary=("查看或设置成员角色", "List, grant or revoke roles"),
          usage=("/角色 列表 ｜ /角色 授予 @某人 运营 ｜ /角色 撤销 @某人 技术",
                 "/role list | /role grant @someone ops | /role revoke @someone tech"),
          examples=["/角色 授予 @小王 运营", "/角色 列表", "/role revoke @Li tech"], order=2)

@@ -39,7 +39,8 @@ def field_chat(ctx: Ctx, value: str) -> str | None:
     raise UserError("schedule.room_chat_bad", value=value[:40])
 
 
-@command("直播间", "room", summary=("管理直播间（名称、别名、平台、场控群）", "Manage live rooms (name, aliases, platform, group)"),
+@command("直播间", "room", examples_en=["/room list", "/room add 4号直播间 别名 4号间 平台 抖音"],
+         summary=("管理直播间（名称、别名、平台、场控群）", "Manage live rooms (name, aliases, platform, group)"),
          usage=("/直播间 列表 ｜ /直播间 添加 4号直播间 别名 4号间 A4 平台 抖音 [场控群 本群] [备注 …] ｜ "
                 "/直播间 修改 4号直播间 [名称 …] [别名 …] [平台 …] [场控群 本群|无] ｜ /直播间 删除 4号直播间",
                 "/room list | /room add 4号直播间 别名 4号间 A4 平台 抖音 [场控群 本群] | "

@@ -67,7 +67,8 @@ async def team_chat(ctx: Ctx) -> str:
     return team or ctx.chat_id
 
 
-@command("排期", "schedule", summary=("直播排期：添加、修改、取消、查看、导入、导出", "Stream schedule: add, change, view, import, export"),
+@command("排期", "schedule", examples_en=["/schedule week", "/schedule next week @李主播", "/schedule export month ics"],
+         summary=("直播排期：添加、修改、取消、查看、导入、导出", "Stream schedule: add, change, view, import, export"),
          usage=("/排期 今天|本周|下周|本月 [直播间|@主播|全部] ｜ /排期 #12 ｜ "
                 "/排期 添加 直播间 日期 开始-结束 主播 @某人 场控 @某人 品牌 … 主题 … 目标 50万 ｜ "
                 "/排期 修改 #12 开始 20:00 主播 @某人 ｜ /排期 取消 #12 原因 … ｜ /排期 确认 #12 ｜ "

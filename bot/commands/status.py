@@ -12,7 +12,8 @@ from bot.store import inbox
 from bot.store.models import OutboxMessage
 
 
-@command("状态", "status", summary=("查看收发队列与发送失败", "Inbox, outbox and send failures"),
+@command("状态", "status", examples_en=["/status"],
+         summary=("查看收发队列与发送失败", "Inbox, outbox and send failures"),
          usage=("/状态", "/status"), examples=["/状态"], role=roles.ADMIN,
          group=("管理", "Admin"), order=90)
 async def status(ctx: Ctx, args: str) -> None:

@@ -41,7 +41,8 @@ REPLY_WORDS = re.compile(r"^\s*(记为任务|记成任务|记作任务|转为任
                          r"make (?:it )?(?:a )?task|create (?:a )?task|as (?:a )?task)", re.I)
 
 
-@command("任务", "task", summary=("任务：负责人、截止时间、提醒与统计", "Tasks with owners, deadlines and reminders"),
+@command("任务", "task", examples_en=["/task new update the script @Li by friday", "/task mine", "/task done 12", "/task stats this month"],
+         summary=("任务：负责人、截止时间、提醒与统计", "Tasks with owners, deadlines and reminders"),
          usage=("/任务 新建 <内容> @负责人 <截止时间> ｜ 我的 ｜ 本群 ｜ 逾期 ｜ 完成/开始/重开/取消 <编号> ｜ "
                 "转交 <编号> @某人 ｜ 延期 <编号> <新截止> 原因：… ｜ 评论 <编号> <内容> ｜ 交接 @离开的人 @接手的人 ｜ "
                 "统计 本月 ｜ 设置",

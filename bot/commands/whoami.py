@@ -8,7 +8,8 @@ from bot.context import Ctx
 from bot.people import display_name
 
 
-@command("我是谁", "whoami", summary=("查看我的身份和角色", "Show who you are and your roles"),
+@command("我是谁", "whoami", examples_en=["/whoami"],
+         summary=("查看我的身份和角色", "Show who you are and your roles"),
          usage=("/我是谁", "/whoami"), examples=["/我是谁"], order=1)
 async def whoami(ctx: Ctx, args: str) -> None:
     name = await display_name(ctx, ctx.user_id)

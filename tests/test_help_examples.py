@@ -1,0 +1,42 @@
+"""Every example that /帮助 shows, in Chinese and in English, is understood by its command: run as an admin in the team
+group (rooms, team and a stream in place), none of them gets the usage text, a "don't
+understand" or an unexpected-error reference. (Answers such as "no stream #12" are fine:
+the example was understood.)"""
+from __future__ import annotations
+
+import pytest
+
+from bot.commands.registry import REGISTRY
+from tests.test_schedule_service import seed_team
+
+REFUSALS = ("用法：", "参考编号", "看不懂", "Usage:", "reference")
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_every_help_example_is_understood(harness):
+    h = harness
+    async with h.db.session() as s:
+        await seed_team(s, h.clock.now())
+    failures = []
+    for spec in REGISTRY.specs:
+        for example in spec.examples + spec.examples_en:
+            before = len(h.bot_messages())
+            await h.say("admin", example)
+            answers = [h.text_of(m) for m in h.bot_messages()[before:]]
+            bad = [a for a in answers if any(r in a for r in REFUSALS)]
+            if bad or not answers:
+                failures.append((example, (bad or ["(no answer)"])[0][:160]))
+    assert not failures, "\n".join(f"{e}  →  {why}" for e, why in failures)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_help_shows_examples_in_the_chat_language(harness):
+    h = harness
+    await h.say("admin", "/help remind")
+    assert "/提醒 明天 19:00 对样品" in h.text_of(h.last_reply())
+    await h.say("admin", "/lang English")
+    await h.say("admin", "/help remind")
+    text = h.text_of(h.last_reply())
+    assert "/remind in 30 minutes check the stock" in text and "/提醒 明天 19:00 对样品" not in text
+    await h.say("admin", "/remind")  # no arguments: the usage text's example is English too
+    assert "/remind tomorrow 9am call the brand" in h.text_of(h.last_reply())

@@ -40,3 +40,13 @@ async def test_help_shows_examples_in_the_chat_language(harness):
     assert "/remind in 30 minutes check the stock" in text and "/提醒 明天 19:00 对样品" not in text
     await h.say("admin", "/remind")  # no arguments: the usage text's example is English too
     assert "/remind tomorrow 9am call the brand" in h.text_of(h.last_reply())
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_a_norm_setting_is_confirmed_by_its_name_in_the_chat_language(harness):
+    h = harness
+    await h.say("admin", "/norms on selfeval")
+    assert "已设置：自评表 = 开启" in h.text_of(h.last_reply())
+    await h.say("admin", "/lang English")
+    await h.say("admin", "/规范 关闭 自评表")
+    assert "selfeval" in h.text_of(h.last_reply()) and "自评表" not in h.text_of(h.last_reply())

@@ -46,8 +46,11 @@ def show_value(ctx: Ctx, key: str, value: Any) -> str:
     return str(value)
 
 
-def names_for(key: str) -> str:
-    return next((n for n, k in config.NAMES.items() if k == key), key)
+def names_for(key: str, locale: str = "zh_CN") -> str:
+    """A setting's name in the chat's language (whichever name was typed to set it)."""
+    names = [n for n, k in config.NAMES.items() if k == key]
+    english = locale == "en_US"
+    return next((n for n in names if n.isascii() == english), names[0] if names else key)
 
 
 @command("规范", "norms", examples_en=["/norms", "/norms on selfeval", "/norms override #12 checked by hand"],
@@ -92,13 +95,13 @@ async def set_setting(ctx: Ctx, name: str, value: str, *, scope: str) -> None:
     await config.set_value(ctx.session, key=key, value=parsed, scope=scope, by=ctx.user_id, now=ctx.now())
     if key.startswith(("announce.", "optional.")):
         await announce.ensure(ctx.session, ctx.now(), ctx.svc.settings.timezone)
-    await ctx.reply(ctx.t("norms.set_done", name=name, value=show_value(ctx, key, parsed)))
+    await ctx.reply(ctx.t("norms.set_done", name=names_for(key, ctx.locale), value=show_value(ctx, key, parsed)))
 
 
 async def show(ctx: Ctx) -> None:
     cfg = await config.effective(ctx.session)
     card = Card(ctx.t("norms.config_title"))
-    card.fields([(names_for(k), show_value(ctx, k, v)) for k, v in cfg.items()])
+    card.fields([(names_for(k, ctx.locale), show_value(ctx, k, v)) for k, v in cfg.items()])
     await ctx.reply(card=card)
 
 

@@ -5,6 +5,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database, dialect_insert, claim_settings
@@ -59,9 +60,18 @@ class InboxWriter:
     async def _insert(self, rows: list[dict]) -> set[str]:
         table = InboxEvent.__table__  # Core, not the ORM: this is the hot path
         stmt = dialect_insert(self.db.dialect)(table).on_conflict_do_nothing().returning(table.c.event_id)
-        async with self.db.engine.begin() as conn:
-            result = await conn.execute(stmt, rows)
-            return set(result.scalars())
+        for attempt in (1, 2):
+            try:
+                async with self.db.engine.begin() as conn:
+                    result = await conn.execute(stmt, rows)
+                    return set(result.scalars())
+            except DBAPIError as exc:
+                # A pooled connection closed by a server restart (the pool does not ping before
+                # use): SQLAlchemy has now discarded the stale ones, so one more try on a fresh
+                # connection; a database that is really down fails again and the webhook says 503.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
 
 _T = InboxEvent.__table__

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot import outbox
 from bot.clock import Clock, SystemClock, wall_now
 from bot.commands import load_all
+from bot.commands.registry import REGISTRY
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
@@ -35,6 +36,7 @@ class LiveOpsBot:
                  platform: Platform | None = None, worker_id: str | None = None,
                  concurrency: int = 4, lease: timedelta | None = None) -> None:
         load_all()
+        REGISTRY.check()
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.db = db or Database(settings.database_url)

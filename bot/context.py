@@ -32,6 +32,12 @@ class Ctx:
     roles: set[str] = field(default_factory=set)
     message: IncomingMessage | None = None
     action: CardAction | None = None
+    chat_kind: str | None = None  # team | tech | field | fault | "" (None: unknown chat)
+    outsider: bool | None = None  # worked out on first need (bot.access.is_outsider)
+    ref: int | None = None  # the record the verb or button names, once the router checked it
+    # A card press's answer, returned in the callback's HTTP response: {"toast": ...} and/or
+    # {"card": {"type": "raw", "data": ...}} (Feishu applies it to the pressed card at once).
+    response: dict = field(default_factory=dict)
     _seq: int = 0
     _files: dict = field(default_factory=dict)
 
@@ -56,6 +62,26 @@ class Ctx:
 
         if not roles.allowed(self.roles, role):
             raise PermissionDenied(role)
+
+    async def load(self, kind, record_id: int | None, *, owners_only: bool = False) -> int:
+        """``record_id`` once the asker may see it (bot.access); else a refusal that does not
+        tell whether the record exists."""
+        from bot.access import may_see
+        from bot.errors import UserError
+
+        if record_id is None or not await may_see(self, kind, record_id, owners_only=owners_only):
+            raise UserError("access.no_record", kind=self.t(f"access.kind.{kind.name}"),
+                            id=record_id if record_id is not None else "?")
+        return record_id
+
+    def toast(self, text: str, kind: str = "info") -> None:
+        """Answer a card press with a toast to the presser (info | success | warning | error).
+        Outside a card press there is nobody to toast: the text is dropped."""
+        self.response["toast"] = {"type": kind, "content": text}
+
+    def respond_card(self, card: Card | dict) -> None:
+        """Replace the pressed card with ``card`` in the callback's answer (no PATCH needed)."""
+        self.response["card"] = {"type": "raw", "data": card.to_dict() if isinstance(card, Card) else card}
 
     async def file_bytes(self, message_id: str, file_key: str) -> bytes | None:
         """An uploaded file's bytes (message-resource API), downloaded once per event even when

@@ -28,6 +28,10 @@ class Metrics:
         self.inbox_backlog = Gauge("liveops_inbox_backlog", "Events waiting to be handled", registry=r)
         self.timer_lateness = Histogram("liveops_timer_lateness_seconds", "Fired time minus due time",
                                         buckets=(0.1, 0.25, 0.5, 1, 2, 5, 30, 60, 300, 3600), registry=r)
+        self.access_denied = Counter("liveops_access_denied_total", "Commands, @mentions and card presses refused "
+                                     "by their declared role or scope", ["what", "reason"], registry=r)
+        self.handler_errors = Counter("liveops_handler_errors_total", "Handlers that failed unexpectedly (the "
+                                      "user saw a reference id)", registry=r)
         self.open_faults = Gauge("liveops_open_faults", "Fault tickets not yet resolved", registry=r)
 
     def render(self) -> tuple[bytes, str]:

@@ -11,6 +11,7 @@ from bot.store.models import RoleGrant
 ADMIN, OPS, TECH, STREAMER, MEMBER = "admin", "ops", "tech", "streamer", "member"
 GRANTABLE = (OPS, TECH, STREAMER)
 ALL = (ADMIN, OPS, TECH, STREAMER, MEMBER)
+RANK = {MEMBER: 0, STREAMER: 1, TECH: 1, OPS: 2, ADMIN: 3}  # for ordering only; allowed() decides
 # What people type in chat, in both languages.
 NAMES = {"管理员": ADMIN, "admin": ADMIN, "运营": OPS, "ops": OPS, "运营主管": OPS,
          "技术": TECH, "tech": TECH, "主播": STREAMER, "streamer": STREAMER,
@@ -34,8 +35,17 @@ def without_grants(open_id: str, admins: tuple[str, ...]) -> set[str]:
     return {MEMBER, ADMIN} if open_id in admins else {MEMBER}
 
 
+def granted(held: set[str]) -> bool:
+    """Holds any role beyond being a member."""
+    return bool(held - {MEMBER})
+
+
 def allowed(held: set[str], required: str) -> bool:
-    return required == MEMBER or ADMIN in held or required in held
+    """Admins may do everything; ops may also do what needs tech or streamer (they run the
+    team); everyone else holds exactly the roles granted to them."""
+    if required == MEMBER or ADMIN in held or required in held:
+        return True
+    return required in (TECH, STREAMER) and OPS in held
 
 
 async def grant(session: AsyncSession, open_id: str, role: str, by: str, now: datetime) -> bool:

@@ -1,10 +1,14 @@
 """From a parsed event to the handler that answers it.
 
-Commands: "/name args" anywhere, or "name args" when the bot is @mentioned or in a direct
-chat. Other @mentions go to the mention handlers (faults, ...), files to the file handlers;
-plain group chatter goes to the chatter handlers (which never reply). User errors are
-answered in the chat's language and roll back whatever the handler had written; unexpected
-errors answer with a reference id only.
+Commands: "/name verb args" anywhere; "name verb args" after an @mention or in a direct chat
+only when the arguments parse as that command (otherwise it is natural language: "@LiveOps
+room 2 stream just went down" is a fault report, not /room). Other @mentions go to the mention
+handlers by priority, files to the file handlers; plain group chatter goes to the chatter
+handlers (which never reply). Before any handler runs, the router checks the role and the
+scope its declaration names (bot.access) — for typed commands, @mentions, files and card
+presses alike. User errors are answered in the chat's language and roll back whatever the
+handler had written; unexpected errors answer with a reference id only. A card press is
+answered in the callback's response (a toast to the presser), never by a group message.
 """
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import roles
+from bot import access, roles
+from bot.access import Scope
 from bot.cards import Button, Card
-from bot.commands.registry import CommandSpec
+from bot.commands.help import HELP_SHOW
+from bot.commands.registry import ActionSpec, CommandSpec, MessageHandler, VerbSpec
 from bot.context import Ctx
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage
@@ -36,7 +42,8 @@ _WHO = select(
     exists().where(_C.c.chat_id == bindparam("chat")).label("chat_known"),
     select(_P.c.locale).where(_P.c.open_id == bindparam("user")).scalar_subquery().label("person_locale"),
     exists().where(_P.c.open_id == bindparam("user")).label("person_known"),
-    exists().where(_R.c.open_id == bindparam("user")).label("has_roles"))
+    exists().where(_R.c.open_id == bindparam("user")).label("has_roles"),
+    select(_C.c.kind).where(_C.c.chat_id == bindparam("chat")).scalar_subquery().label("chat_kind"))
 _CHAT_LOCALE = select(_C.c.locale).where(_C.c.chat_id == bindparam("id"))
 _PERSON_LOCALE = select(_P.c.locale).where(_P.c.open_id == bindparam("id"))
 SLASHES = ("/", "／")
@@ -75,14 +82,16 @@ class Router:
         self.svc = svc
         self.registry = svc.registry
 
-    async def handle(self, session: AsyncSession, event: Event) -> None:
+    async def handle(self, session: AsyncSession, event: Event) -> dict | None:
+        """Handle one event; for a card press, return the callback's answer (toast / card)."""
         if isinstance(event, IncomingMessage):
             await self._message(session, event)
         elif isinstance(event, CardAction):
-            await self._card_action(session, event)
+            return await self._card_action(session, event)
         elif isinstance(event, BotAdded):
             await self._bot_added(session, event)
         # Any other subscribed event is acknowledged and needs nothing.
+        return None
 
     # -- context -------------------------------------------------------------------------
     async def _ctx(self, session: AsyncSession, event_id: str, user_id: str, chat_id: str,
@@ -104,7 +113,7 @@ class Router:
         else:
             held = roles.without_grants(user_id, svc.settings.admins)
         return Ctx(svc=svc, session=session, cause=f"evt:{event_id}", locale=locale, user_id=user_id,
-                   chat_id=chat_id, roles=held, **extra)
+                   chat_id=chat_id, roles=held, chat_kind=who.chat_kind or "", **extra)
 
     async def locale_for(self, session: AsyncSession, chat_id: str, user_id: str) -> str:
         """The chat's language if set, else the person's, else the default."""
@@ -125,20 +134,23 @@ class Router:
                                                     name=mention.name, first_seen=self.svc.clock.now()))
         addressed = msg.bot_mentioned or msg.is_direct
         if msg.msg_type == "file" or (msg.msg_type == "image" and not addressed):
-            if not await self._run_handlers(ctx, self.registry.file_handlers, msg) and msg.msg_type == "image":
+            if not await self._run_handlers(ctx, self.registry.file_handlers, msg, answer_refusal=msg.is_direct) \
+                    and msg.msg_type == "image":
                 await self._chatter(ctx, msg)
             return
         parsed = parse_command(msg.text, addressed)
         if parsed is not None:
             spec = self.registry.find(parsed.name)
             if spec is not None:
-                await self._run_command(ctx, spec, parsed.args)
-                return
-            if parsed.explicit:
+                verb, rest = spec.resolve(parsed.args)
+                if parsed.explicit or (verb is not None and verb.takes_mention(rest)):
+                    await self._run_command(ctx, spec, verb, rest)
+                    return
+            elif parsed.explicit:
                 await self._safely(ctx, self._unknown(ctx, parsed.name))
                 return
         if addressed:
-            if not await self._run_handlers(ctx, self.registry.mention_handlers, msg):
+            if not await self._run_handlers(ctx, self.registry.mention_handlers, msg, answer_refusal=True):
                 await self._safely(ctx, self._not_understood(ctx, parsed.name if parsed else ""))
         elif parsed is None:
             await self._chatter(ctx, msg)
@@ -148,9 +160,11 @@ class Router:
         if msg.is_direct:
             return
         for handler in self.registry.chatter_handlers:
+            if not handler.match(msg):
+                continue
             savepoint = await ctx.session.begin_nested()
             try:
-                taken = await handler(ctx, msg)
+                taken = await handler.handle(ctx, msg)
             except Exception:  # noqa: BLE001 - chatter is never answered, errors are only logged
                 await savepoint.rollback()
                 log.exception("chatter handler failed", extra={"event_id": ctx.cause, "chat_id": ctx.chat_id})
@@ -159,76 +173,158 @@ class Router:
             if taken:
                 return
 
-    async def _run_handlers(self, ctx: Ctx, handlers, msg: IncomingMessage) -> bool:
+    async def _run_handlers(self, ctx: Ctx, handlers: list[MessageHandler], msg: IncomingMessage, *,
+                            answer_refusal: bool) -> bool:
+        """The matching handlers by priority until one takes the message. A handler the sender
+        may not use is skipped; its refusal is answered when nothing else takes the message."""
+        refused: tuple[MessageHandler, str] | None = None
         for handler in handlers:
-            taken = await self._safely(ctx, handler(ctx, msg))
-            if taken:
+            if not handler.match(msg):
+                continue
+            reason = await self._refusal(ctx, handler.role, handler.scope)
+            if reason:
+                if answer_refusal or (handler.explain is not None and handler.explain(msg)):
+                    refused = refused or (handler, reason)
+                continue
+            if await self._safely(ctx, handler.handle(ctx, msg)):
                 return True
+        if refused:
+            handler, reason = refused
+            self._count_denied(handler.name, reason)
+            await ctx.reply(self._refusal_text(ctx, pick(ctx.locale, handler.label), handler.role, reason))
+            return True
         return False
 
-    async def _run_command(self, ctx: Ctx, spec: CommandSpec, args: str) -> None:
-        if not roles.allowed(ctx.roles, spec.role):
-            await ctx.reply(self._denied_text(ctx, pick(ctx.locale, (spec.name, spec.en)), spec.role))
+    async def _run_command(self, ctx: Ctx, spec: CommandSpec, verb: VerbSpec | None, rest: str) -> None:
+        if verb is None:
+            await ctx.reply(self._usage_text(ctx, spec, None, ctx.t("error.no_verb")))
             return
-        log.info("command", extra={"command": spec.en, "chat_id": ctx.chat_id, "event_id": ctx.cause})
+        label = verb.label(ctx.locale)
+        ref = None
+        if verb.record is not None and verb.ref in ("first", "verb"):
+            ref = access.parse_ref(rest.split(maxsplit=1)[0] if rest.split() else "")
+            if ref is None:
+                await ctx.reply(self._usage_text(ctx, spec, verb, ctx.t("error.need_id")))
+                return
+        reason = await self._refusal(ctx, verb.role, verb.scope, verb.record, ref)
+        if reason:
+            self._count_denied(label, reason)
+            await ctx.reply(self._refusal_text(ctx, label, verb.role, reason, verb.record, ref))
+            return
+        log.info("command", extra={"command": f"{spec.en} {verb.en}", "chat_id": ctx.chat_id,
+                                   "event_id": ctx.cause})
         if self.svc.metrics:
             self.svc.metrics.commands.labels(command=spec.en).inc()
-        await self._safely(ctx, spec.handler(ctx, args), spec)
+        ctx.ref = ref
+        await self._safely(ctx, verb.handler(ctx, rest), spec, verb)
 
-    async def _safely(self, ctx: Ctx, coro, spec: CommandSpec | None = None):
-        """Run a handler in a savepoint: a user error undoes its writes and is explained."""
+    async def _refusal(self, ctx: Ctx, role: str, scope: Scope, record=None, ref: int | None = None) -> str:
+        """Why the asker may not run this ("" when they may): role, outsider or record."""
+        if not roles.allowed(ctx.roles, role):
+            return "role"
+        if scope == Scope.OPEN:
+            return ""
+        if await access.is_outsider(ctx):
+            return "outsider"
+        if record is not None and ref is not None and \
+                not await access.may_see(ctx, record, ref, owners_only=scope == Scope.OWNERS):
+            return "record"
+        return ""
+
+    def _refusal_text(self, ctx: Ctx, what: str, role: str, reason: str, record=None, ref=None) -> str:
+        if reason == "role":
+            return self._denied_text(ctx, what, role)
+        if reason == "outsider":
+            return ctx.t("access.outsider")
+        return ctx.t("access.no_record", kind=ctx.t(f"access.kind.{record.name}"), id=ref)
+
+    def _count_denied(self, what: str, reason: str) -> None:
+        if self.svc.metrics:
+            self.svc.metrics.access_denied.labels(what=what, reason=reason).inc()
+
+    async def _safely(self, ctx: Ctx, coro, spec: CommandSpec | None = None, verb: VerbSpec | None = None):
+        """Run a handler in a savepoint: a user error undoes its writes and is explained (to a
+        card's presser as a toast)."""
         savepoint = await ctx.session.begin_nested()
         try:
             result = await coro
         except UserError as exc:
             await savepoint.rollback()
-            await ctx.reply(ctx.t(exc.key, **exc.values))
+            await self._answer_error(ctx, ctx.t(exc.key, **exc.values))
             return True
         except UsageError as exc:
             await savepoint.rollback()
-            await ctx.reply(self._usage_text(ctx, spec, exc.reason))
+            await self._answer_error(ctx, self._usage_text(ctx, spec, verb, exc.reason))
             return True
         except PermissionDenied as exc:
             await savepoint.rollback()
-            await ctx.reply(self._denied_text(ctx, pick(ctx.locale, (spec.name, spec.en)) if spec else "",
-                                              exc.role))
+            self._count_denied(verb.label(ctx.locale) if verb else "", "role")
+            await self._answer_error(ctx, self._denied_text(ctx, verb.label(ctx.locale) if verb else "", exc.role))
             return True
         except Exception:
             await savepoint.rollback()
             ref = new_ref()
             log.exception("handler failed", extra={"ref": ref, "event_id": ctx.cause,
                                                    "chat_id": ctx.chat_id,
-                                                   "command": spec.en if spec else ""})
-            await ctx.reply(ctx.t("error.unexpected", ref=ref))
+                                                   "command": verb.label("en_US") if verb else ""})
+            if self.svc.metrics:
+                self.svc.metrics.handler_errors.inc()
+            await self._answer_error(ctx, ctx.t("error.unexpected", ref=ref))
             return True
         await savepoint.commit()
         return result
 
-    def _usage_text(self, ctx: Ctx, spec: CommandSpec | None, reason: str) -> str:
+    async def _answer_error(self, ctx: Ctx, text: str) -> None:
+        if ctx.action is not None:
+            ctx.response.pop("card", None)  # a refused press leaves the card as it was
+            ctx.toast(text, "error")
+        else:
+            await ctx.reply(text)
+
+    def _usage_text(self, ctx: Ctx, spec: CommandSpec | None, verb: VerbSpec | None, reason: str) -> str:
         lines = [ctx.t("error.bad_args", reason=reason)] if reason else []
-        if spec is not None:
-            lines.append(ctx.t("error.usage", usage=pick(ctx.locale, spec.usage)))
-            lines.append(ctx.t("error.example", example=spec.examples_for(ctx.locale)[0]))
+        if verb is not None:
+            lines.append(ctx.t("error.usage", usage=verb.usage_for(ctx.locale)))
+            lines.append(ctx.t("error.example", example=verb.examples_for(ctx.locale)[0]))
+        elif spec is not None:
+            shown = [v for v in spec.verbs if roles.allowed(ctx.roles, v.role)] or spec.verbs
+            lines.append(ctx.t("error.usage", usage=("\n" if len(shown) > 1 else "") +
+                               "\n".join(v.usage_for(ctx.locale) for v in shown)))
+            lines.append(ctx.t("error.example", example=shown[0].examples_for(ctx.locale)[0]))
         return "\n".join(lines)
 
-    def _denied_text(self, ctx: Ctx, command: str, role: str) -> str:
+    def _denied_text(self, ctx: Ctx, what: str, role: str) -> str:
         yours = "、".join(t(ctx.locale, f"roles.{r}") for r in roles.ALL if r in ctx.roles)
-        return ctx.t("error.permission", command=command, role=t(ctx.locale, f"roles.{role}"), yours=yours)
+        if not what:
+            return ctx.t("error.permission_plain", role=t(ctx.locale, f"roles.{role}"), yours=yours)
+        return ctx.t("error.permission", command=what, role=t(ctx.locale, f"roles.{role}"), yours=yours)
 
     def suggestions(self, name: str, ctx: Ctx) -> list[str]:
-        visible = [s for s in self.registry.specs if roles.allowed(ctx.roles, s.role)]
-        names = {n.lower(): s for s in visible for n in s.names}
-        close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.5)
+        """Close commands and "command verb" pairs the asker may run (did you mean)."""
+        names: dict[str, str] = {}
+        for spec in self.registry.specs:
+            if not roles.allowed(ctx.roles, spec.role):
+                continue
+            label = f"/{pick(ctx.locale, (spec.name, spec.en))}"
+            for n in spec.names:
+                names.setdefault(n.lower(), label)
+            for verb in spec.verbs:
+                if verb.single or verb.pattern is not None or not roles.allowed(ctx.roles, verb.role):
+                    continue
+                for w in verb.words:
+                    for n in spec.names[:2]:
+                        names.setdefault(f"{n}{w}".lower(), verb.label(ctx.locale))
+                        names.setdefault(f"{n} {w}".lower(), verb.label(ctx.locale))
+        low = name.lower()
+        close = difflib.get_close_matches(low, list(names), n=3, cutoff=0.5)
         # Also catch a prefix ("rem" for remind) and a Chinese name inside the text.
-        close += [n for n in names if n not in close and len(name) >= 2 and
-                  (n.startswith(name.lower()) or (len(n) >= 2 and n in name))]
+        close += [n for n in names if n not in close and len(name) >= 2 and " " not in n and
+                  (n.startswith(low) or (len(n) >= 2 and n in low))]
         seen, out = set(), []
         for n in close:
-            spec = names[n]
-            label = f"/{pick(ctx.locale, (spec.name, spec.en))}"
-            if label not in seen:
-                seen.add(label)
-                out.append(label)
+            if names[n] not in seen:
+                seen.add(names[n])
+                out.append(names[n])
         return out[:3]
 
     async def _unknown(self, ctx: Ctx, name: str) -> None:
@@ -247,30 +343,45 @@ class Router:
         await ctx.reply("\n".join(lines))
 
     # -- card buttons ----------------------------------------------------------------------
-    async def _card_action(self, session: AsyncSession, action: CardAction) -> None:
+    async def _card_action(self, session: AsyncSession, action: CardAction) -> dict:
+        """A press: checked against the action's declaration, answered with a toast."""
         if not action.operator_id:
-            return
+            return {}
         ctx = await self._ctx(session, action.event_id, action.operator_id, action.chat_id, action=action)
         name = str(action.value.get("a", ""))
-        found = self.registry.actions.get(name)
-        if found is None:
-            log.warning("unknown card action", extra={"action": name, "event_id": action.event_id})
-            return
-        handler, role = found
-        if not roles.allowed(ctx.roles, role):
-            await ctx.send(ctx.chat_id, self._denied_text(ctx, name, role))
-            return
-        await self._safely(ctx, handler(ctx, action))
+        spec: ActionSpec | None = self.registry.actions.get(name)
+        if spec is None or spec.handler is None:
+            log.warning("unknown card action", extra={"action": name[:64], "event_id": action.event_id})
+            ctx.toast(ctx.t("access.stale_button"), "warning")
+            return ctx.response
+        ref = None
+        if spec.record is not None:
+            ref = access.parse_ref(str(action.value.get(spec.ref_key, "")))
+            if ref is None:
+                ctx.toast(ctx.t("access.stale_button"), "warning")
+                return ctx.response
+        label = pick(ctx.locale, spec.label)
+        reason = await self._refusal(ctx, spec.role, spec.scope, spec.record, ref)
+        if reason:
+            self._count_denied(spec.name, reason)
+            ctx.toast(self._refusal_text(ctx, label, spec.role, reason, spec.record, ref), "error")
+            return ctx.response
+        ctx.ref = ref
+        await self._safely(ctx, spec.handler(ctx, action))
+        return ctx.response
 
     # -- the bot joins a group ---------------------------------------------------------------
     async def _bot_added(self, session: AsyncSession, event: BotAdded) -> None:
+        """Introduce the bot; a group that someone with a role added it to is a team group."""
         ctx = await self._ctx(session, event.event_id, event.operator_id, event.chat_id)
-        if event.name:
-            chat = await session.get(Chat, event.chat_id)
-            if chat is not None:
+        chat = await session.get(Chat, event.chat_id)
+        if chat is not None:
+            if event.name:
                 chat.name = event.name[:200]
+            if not chat.kind and roles.granted(ctx.roles):
+                chat.kind = "team"
         bot = self.svc.bot.name
         card = (Card(ctx.t("hello.title", bot=bot), template="turquoise")
                 .markdown(ctx.t("hello.body", bot=bot))
-                .buttons(Button(ctx.t("hello.button"), {"a": "help.show"}, kind="primary")))
+                .buttons(Button(ctx.t("hello.button"), HELP_SHOW(), kind="primary")))
         await ctx.send(event.chat_id, card=card)

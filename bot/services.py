@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from bot.access import Members
 from bot.clock import Clock
 from bot.commands.registry import REGISTRY, Registry
 from bot.config import Settings
@@ -28,6 +29,7 @@ class Services:
     registry: Registry = field(default_factory=lambda: REGISTRY)
     wake_sender: Callable[[], None] = lambda: None
     metrics: Any = None
+    members: Members = field(default_factory=Members)  # group member lists for access checks
     # Set whenever an event was handled or a row sent: tests and tools wait on it instead
     # of sleeping.
     pulse: asyncio.Event = field(default_factory=asyncio.Event)

@@ -44,12 +44,19 @@ class Harness:
         await self.start_bot(migrate=migrate)
 
     async def grant_roles(self) -> None:
-        """The team's roles as an admin would have granted them."""
+        """The team's roles as an admin would have granted them, and its two groups marked as
+        the team's (as /群 or adding the bot as ops does): their members are not outsiders."""
         from bot import roles
+        from bot.store.db import insert_ignore
+        from bot.store.models import Chat
 
         async with self.db.session() as session:
             for role in (roles.OPS, roles.TECH, roles.STREAMER):
                 await roles.grant(session, self.users[role], role, self.users["admin"], self.clock.now())
+            for key, name, kind in (("team", "运营群", "team"), ("tech", "技术群", "tech")):
+                await session.execute(insert_ignore(self.db, Chat, chat_id=self.chats[key], name=name,
+                                                    chat_type="group", kind=kind, internal=False,
+                                                    first_seen=self.clock.now()))
 
     def settings(self) -> Settings:
         return Settings(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=self.encrypt_key,

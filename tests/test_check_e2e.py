@@ -257,8 +257,13 @@ async def test_records_listed_shown_and_exported(harness):
     card = harness.last_reply()
     assert header(card) == ("red", "合规记录 R1：必须修改")
     assert "全网最好用" in harness.text_of(card) and "2029-11-26" in harness.text_of(card)
-    await harness.say("tech", "/检查 记录 R1", chat="tech")  # another chat's record: hidden
-    assert "找不到记录 R1" in harness.text_of(harness.last_reply("tech"))
+    # from another chat: shown to members of the chat it was checked in (tech is in the team
+    # group), hidden from anyone else (bot.access)
+    await harness.say("tech", "/检查 记录 R1", chat="tech")
+    assert "合规记录 R1" in harness.text_of(harness.last_reply("tech"))
+    dm = harness.sim.p2p_chat(harness.users["outsider"])["chat_id"]
+    await harness.say("outsider", "/检查 记录 R1", chat=dm)
+    assert "只能帮你" in harness.text_of(harness.last_reply(dm))  # an outsider: nothing but help and faults
 
     await harness.say("ops", "/检查 导出 全部")
     msgs = harness.bot_messages()

@@ -4,6 +4,8 @@ understand" or an unexpected-error reference. (Answers such as "no stream #12" a
 the example was understood.)"""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.commands.registry import REGISTRY
@@ -18,10 +20,18 @@ async def test_every_help_example_is_understood(harness):
     async with h.db.session() as s:
         await seed_team(s, h.clock.now())
     failures = []
-    for spec in REGISTRY.specs:
-        for example in spec.examples + spec.examples_en:
+    sample = Path(__file__).parent / "data" / "compass_summary.csv"
+    for verb in REGISTRY.verbs():
+        for example in verb.examples + verb.examples_en:
             before = len(h.bot_messages())
-            await h.say("admin", example)
+            if verb.needs_reply:  # written as a reply to the message it acts on (an uploaded file)
+                upload = await h.sim.upload_file(h.chats["team"], h.users["member"], "notes.csv", sample.read_bytes())
+                await h.settle()
+                before = len(h.bot_messages())
+                await h.sim.send_text(h.chats["team"], h.users["admin"], example, parent_id=upload["message_id"])
+                await h.settle()
+            else:
+                await h.say("admin", example)
             answers = [h.text_of(m) for m in h.bot_messages()[before:]]
             bad = [a for a in answers if any(r in a for r in REFUSALS)]
             if bad or not answers:

@@ -169,7 +169,11 @@ async def test_live_cadence_then_offair_deadlines(team):
     await h.say("ops", "/节奏 继续 #1")
     await h.advance(5 * 60)
     assert sum("互动提醒（" in t for t in texts(h, "tech")) == 7
-    await h.say("ops", "/下播")
+    await h.say("ops", "/下播")  # 3 hours before the scheduled end: asked first, on a card
+    ask = h.last_reply()
+    assert "离排期的下播时间还差 193 分钟" in h.text_of(ask)
+    assert (await stream(h, 1)).status == "live"
+    await h.press(ask["message_id"], "ops", button_value(ask, "norms.end_confirm"))
     assert "数据导出截止" in h.text_of(h.last_reply())
     s = await stream(h, 1)
     assert s.status == "ended" and s.actual_end == h.clock.now()
@@ -194,6 +198,8 @@ async def test_late_start_and_mark_done_and_accuracy(team):
     await h.say("ops", "/开播 #1")
     assert "已经在直播中" in h.text_of(h.last_reply())
     await h.say("ops", "/下播 #1")
+    ask = h.last_reply()
+    await h.press(ask["message_id"], "ops", button_value(ask, "norms.end_confirm"))
     async with h.db.session() as s:
         assert await checkpoints.mark_done(s, 1, "export", by=h.users["ops"], at=h.clock.now())
         await s.commit()

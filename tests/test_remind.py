@@ -232,17 +232,17 @@ async def test_list_cancel_pause_resume_snooze_by_command(harness):
 
 async def test_wrong_ids_and_other_chats(harness):
     await harness.say("admin", "/提醒 明天 10:00 修灯", chat="tech")
-    await harness.say("member", "/提醒 取消 1")
-    assert "本群没有编号为 1 的提醒" in harness.text_of(harness.last_reply())
+    await harness.say("member", "/提醒 取消 1")  # another chat's: refused without saying it exists
+    assert "找不到提醒 #1，或者它属于别的群、你无权查看" in harness.text_of(harness.last_reply())
     await harness.say("member", "/提醒 取消 abc")
-    assert "请写提醒编号" in harness.text_of(harness.last_reply())
+    assert "请写上编号" in harness.text_of(harness.last_reply())
     await harness.say("member", "/提醒 暂停")
-    assert "请写提醒编号" in harness.text_of(harness.last_reply())
+    assert "请写上编号" in harness.text_of(harness.last_reply())
     await harness.say("member", "/提醒 推迟 99 1小时")
-    assert "本群没有编号为 99 的提醒" in harness.text_of(harness.last_reply())
+    assert "找不到提醒 #99" in harness.text_of(harness.last_reply())
     await harness.say("ops", "/提醒 明天 10:00 对样品")
     await harness.say("member", "/提醒 取消 2")  # someone else's, not for them, not ops
-    assert "只有提醒对象、设置人或运营/管理员" in harness.text_of(harness.last_reply())
+    assert "找不到提醒 #2，或者它属于别的群、你无权查看" in harness.text_of(harness.last_reply())
     await harness.say("admin", "/提醒 推迟 2")
     assert "请写推迟多久" in harness.text_of(harness.last_reply())
     await harness.say("admin", "/提醒 推迟 2 每天")

@@ -136,11 +136,17 @@ async def test_import_by_uploading_the_booking_sheet(team):
     await h.say("member", "/排期 下周")
     week = h.text_of(h.last_reply())
     assert "12-05 周六" in week and "22:00–02:00(+1)" in week and "共 8 场" in week
-    # a member's upload is refused; a file that is not a booking sheet is left alone
+    # a member's upload named like a schedule is refused before it is downloaded; a member's
+    # other file is not answered at all; a file that is not a booking sheet is left alone
     before = len(h.bot_messages())
+    downloads = len(h.sim.requests("/resources/"))
     await h.sim.upload_file(h.chats["team"], h.users["member"], "排期.csv", SAMPLE.read_bytes())
     await h.settle()
-    assert "导入排期需要运营权限" in h.text_of(h.last_reply())
+    assert "「导入排期」需要运营权限" in h.text_of(h.last_reply())
+    await h.sim.upload_file(h.chats["team"], h.users["member"], "周报.csv", SAMPLE.read_bytes())
+    await h.settle()
+    assert len(h.bot_messages()) == before + 1
+    assert len(h.sim.requests("/resources/")) == downloads
     await h.sim.upload_file(h.chats["team"], h.users["ops"], "商品.csv", "商品,价格\n口红,99\n".encode())
     await h.settle()
     assert len(h.bot_messages()) == before + 1

@@ -12,51 +12,67 @@ import re
 
 from bot import roles
 from bot.briefing import build, fanout
-from bot.commands.registry import command
+from bot.access import Scope
+from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.reminders.timeparse import format_local
 
-SUBSCRIBE = {"订阅", "subscribe", "开启"}
-UNSUBSCRIBE = {"退订", "取消订阅", "unsubscribe", "关闭"}
-STATUS = {"状态", "status", "设置"}
-WEEKLY = {"周报", "weekly"}
-MONTHLY = {"月报", "monthly"}
 TIME = re.compile(r"^(\d{1,2})[:：点](\d{2})?分?$")
 SKIP_WORDS = ("节假日不发", "节假日跳过", "假日不发", "skip-holidays")
 KEEP_WORDS = ("节假日照常", "节假日也发", "keep-holidays")
 
 
 
-@command("日报", "briefing", examples_en=["/briefing", "/briefing subscribe 09:30", "/briefing subscribe 08:45 skip-holidays", "/briefing weekly", "/briefing unsubscribe"],
-         summary=("每日直播简报：今天的场次、昨天的成绩、故障和任务", "Daily briefing: today's streams, yesterday's results, faults, tasks"),
-         usage=("/日报 ｜ /日报 订阅 [09:30] [节假日不发|节假日照常] [不要周报] [不要月报] ｜ /日报 退订 ｜ /日报 状态 ｜ /日报 周报 ｜ /日报 月报",
-                "/briefing | /briefing subscribe [09:30] [skip-holidays|keep-holidays] | /briefing unsubscribe | "
-                "/briefing status | /briefing weekly | /briefing monthly"),
-         examples=["/日报", "/日报 订阅 09:30", "/日报 订阅 08:45 节假日不发", "/日报 周报", "/日报 退订"],
-         aliases=("简报", "daily"), group=("数据", "Data"), order=51)
-async def briefing_command(ctx: Ctx, args: str) -> None:
-    words = args.split()
-    head = words[0].lower() if words else ""
-    if not head:
-        await ctx.reply(card=await build.daily_card(ctx.session, ctx.t, ctx.locale, ctx.chat_id, ctx.now(), ctx.svc.tz))
-    elif head in SUBSCRIBE:
-        await subscribe(ctx, words[1:])
-    elif head in UNSUBSCRIBE:
-        ctx.require(roles.OPS)
-        done = await fanout.unsubscribe(ctx.session, ctx.chat_id)
-        await ctx.reply(ctx.t("briefing.unsubscribed" if done else "briefing.not_subscribed"))
-    elif head in STATUS:
-        await status(ctx)
-    elif head in WEEKLY or head in MONTHLY:
-        kind = "weekly" if head in WEEKLY else "monthly"
-        await ctx.reply(card=await build.period_card(ctx.session, ctx.t, ctx.locale, ctx.chat_id, ctx.now(), ctx.svc.tz, kind))
-    else:
+BRIEFING = command_group("日报", "briefing", summary=("每日直播简报：今天的场次、昨天的成绩、故障和任务",
+                                                    "Daily briefing: today's streams, yesterday's results, faults, tasks"),
+                         aliases=("简报", "daily"), group=("数据", "Data"), order=51)
+
+
+@BRIEFING.verb("现在", "now", default=True, scope=Scope.TEAM, accepts=lambda rest: not rest.strip(),
+               summary=("现在发一份简报", "The briefing now"), examples=["/日报"], examples_en=["/briefing"])
+async def briefing_now(ctx: Ctx, args: str) -> None:
+    if args.strip():
         raise UsageError(ctx.t("briefing.usage"))
+    await ctx.reply(card=await build.daily_card(ctx.session, ctx.t, ctx.locale, ctx.chat_id, ctx.now(), ctx.svc.tz))
+
+
+@BRIEFING.verb("订阅", "subscribe", aliases=("开启",), role=roles.OPS, scope=Scope.TEAM,
+               args=("[09:30] [节假日不发|节假日照常] [不要周报] [不要月报]", "[09:30] [skip-holidays|keep-holidays] [no-weekly]"),
+               summary=("每天定时发到本群", "Every day at that time"), examples=["/日报 订阅 09:30", "/日报 订阅 08:45 节假日不发"],
+               examples_en=["/briefing subscribe 09:30", "/briefing subscribe 08:45 skip-holidays"])
+async def subscribe_verb(ctx: Ctx, rest: str) -> None:
+    await subscribe(ctx, rest.split())
+
+
+@BRIEFING.verb("退订", "unsubscribe", aliases=("取消订阅", "关闭"), role=roles.OPS, scope=Scope.TEAM,
+               summary=("不再定时发", "Stop"), examples=["/日报 退订"], examples_en=["/briefing unsubscribe"])
+async def unsubscribe_verb(ctx: Ctx, rest: str) -> None:
+    done = await fanout.unsubscribe(ctx.session, ctx.chat_id)
+    await ctx.reply(ctx.t("briefing.unsubscribed" if done else "briefing.not_subscribed"))
+
+
+@BRIEFING.verb("状态", "status", aliases=("设置",), scope=Scope.TEAM, summary=("本群的订阅", "This chat's subscription"),
+               examples=["/日报 状态"], examples_en=["/briefing status"])
+async def status_verb(ctx: Ctx, rest: str) -> None:
+    await status(ctx)
+
+
+@BRIEFING.verb("周报", "weekly", scope=Scope.TEAM, summary=("上周的周报", "Last week's report"),
+               examples=["/日报 周报"], examples_en=["/briefing weekly"])
+async def weekly_verb(ctx: Ctx, rest: str) -> None:
+    await ctx.reply(card=await build.period_card(ctx.session, ctx.t, ctx.locale, ctx.chat_id, ctx.now(), ctx.svc.tz,
+                                                 "weekly"))
+
+
+@BRIEFING.verb("月报", "monthly", scope=Scope.TEAM, summary=("上月的月报", "Last month's report"),
+               examples=["/日报 月报"], examples_en=["/briefing monthly"])
+async def monthly_verb(ctx: Ctx, rest: str) -> None:
+    await ctx.reply(card=await build.period_card(ctx.session, ctx.t, ctx.locale, ctx.chat_id, ctx.now(), ctx.svc.tz,
+                                                 "monthly"))
 
 
 async def subscribe(ctx: Ctx, words: list[str]) -> None:
-    ctx.require(roles.OPS)
     at, holidays, weekly, monthly = "09:30", None, True, True
     for word in words:
         low = word.lower()

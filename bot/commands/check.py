@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 
-from bot import roles
-from bot.commands.registry import command, on_file, on_mention
+from bot import records, roles
+from bot.access import Scope
+from bot.commands.registry import command_group, on_file, on_mention
 from bot.compliance import EXEMPTION_KINDS, cards, retention, service
 from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_lines, to_text
 from bot.compliance.matcher import BLOCK, TEAM_CATEGORY, WARN, Verdict
@@ -28,12 +29,6 @@ from bot.errors import UsageError, UserError
 from bot.feishu.events import IncomingMessage
 from bot.people import names
 
-RECORDS = {"记录", "records", "record", "log"}
-RECHECK = {"复查", "recheck"}
-OVERRIDE = {"放行", "override"}
-EXPORT = {"导出", "export"}
-EXEMPT = {"豁免", "exempt", "exemption", "exemptions"}
-TERMS = {"词库", "terms", "term"}
 LIST = {"", "列表", "查看", "list"}
 ADD = {"添加", "新增", "add"}
 DELETE = {"删除", "移除", "delete", "remove"}
@@ -65,36 +60,25 @@ def years(ctx: Ctx) -> int:
 
 
 
-@command("检查", "check", examples_en=["/check this cream is the best on the whole internet", "/check records", "/check records R12", "/check export month"],
-         summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
-         usage=("/检查 [#场次] <话术> ｜ 回复一条消息发「@LiveOps 检查 [#场次]」｜ 上传 txt/docx 脚本（文件名带 #场次 即关联）｜ "
-                "/检查 记录 [R12|#场次] ｜ "
-                "/检查 复查 R12 <话术> ｜ /检查 放行 R12 原因 … ｜ /检查 导出 [本月|上月|全部] ｜ "
-                "/检查 豁免 [列表|删除 词|词 商品名] ｜ /检查 词库 [列表|删除 词|添加 词 类别 必改|建议改 原因]",
-                "/check [#stream] <script> | reply to a message with \"@LiveOps check [#stream]\" | "
-                "upload a txt/docx script (a file name with #stream links it) | /check records [R12|#stream] | /check recheck R12 <script> | /check override R12 reason … | "
-                "/check export [month|last-month|all] | /check exempt [list|delete X|X product] | "
-                "/check terms [list|delete X|add X category block|warn reason]"),
-         examples=["/检查 这款面霜全网最好用，三天祛痘", "/检查 #12 这款面霜质地轻薄", "/检查 记录", "/检查 记录 #12", "/检查 豁免 至尊礼盒 商品名",
-                   "/检查 词库 添加 秒杀价 诱导 建议改 平台不让说", "/check records R12"],
-         aliases=("合规检查", "话术检查"), group=("合规", "Compliance"), order=40)
+CHECK = command_group("检查", "check", summary=("检查直播话术是否合规", "Check a live-stream script for risky wording"),
+                      aliases=("合规检查", "话术检查"), group=("合规", "Compliance"), order=40)
+
+
+def _is_script_text(rest: str) -> bool:
+    """After an @mention, "检查 …" is a check unless it reads as a fault report ("check the mic
+    in room 1, no sound")."""
+    from bot.faults.classify import classify
+
+    return bool(rest.strip()) and not classify(rest).is_fault
+
+
+@CHECK.verb("话术", "text", aliases=("文案", "脚本", "script"), default=True, scope=Scope.TEAM, accepts=_is_script_text,
+            args=("[#场次] <话术>（或回复一条消息）", "[#stream] <script> (or as a reply)"),
+            summary=("检查一段话术（回复一条消息、上传 txt/docx 脚本也行）", "Check a script (or reply to a message, or upload txt/docx)"),
+            examples=["/检查 这款面霜全网最好用，三天祛痘", "/检查 #12 这款面霜质地轻薄"],
+            examples_en=["/check this cream is the best on the whole internet"])
 async def check_command(ctx: Ctx, args: str) -> None:
-    parts = args.strip().split(None, 1)
-    head = parts[0].lower() if parts else ""
-    rest = parts[1].strip() if len(parts) > 1 else ""
-    if head in RECORDS:
-        await _records(ctx, rest)
-    elif head in RECHECK:
-        await _recheck(ctx, rest)
-    elif head in OVERRIDE:
-        await _override(ctx, rest)
-    elif head in EXPORT:
-        await _export(ctx, rest)
-    elif head in EXEMPT:
-        await _exempt(ctx, rest)
-    elif head in TERMS:
-        await _terms(ctx, rest)
-    elif ctx.message is not None and ctx.message.parent_id and STREAM_TAG.fullmatch(args.strip()):
+    if ctx.message is not None and ctx.message.parent_id and STREAM_TAG.fullmatch(args.strip()):
         stream_id = await _stream_id(ctx, args.strip(), strict=True)  # "/检查 #12" as a reply
         await _check_message(ctx, ctx.message.parent_id, stream_id=stream_id)
     elif STREAM_TAG.fullmatch(args.strip()):
@@ -107,14 +91,78 @@ async def check_command(ctx: Ctx, args: str) -> None:
         raise UsageError(ctx.t("compliance.need_text"))
 
 
-@on_mention
+@CHECK.verb("记录", "records", aliases=("record", "log"), scope=Scope.TEAM, args=("[R12|#场次]", "[R12|#stream]"),
+            summary=("检查记录（本群、一条、一场）", "Check records (this chat, one, a stream)"),
+            examples=["/检查 记录", "/检查 记录 #12"], examples_en=["/check records", "/check records R12"])
+async def records_verb(ctx: Ctx, rest: str) -> None:
+    await _records(ctx, rest)
+
+
+@CHECK.verb("复查", "recheck", scope=Scope.RECORD, record=records.CHECK, ref="handler", args=("R12 <话术>", "R12 <script>"),
+            summary=("改过之后再查一次（关联原记录）", "Check a corrected version (linked)"),
+            examples=["/检查 复查 R12 这款面霜质地轻薄"], examples_en=["/check recheck R12 this cream feels light"])
+async def recheck_verb(ctx: Ctx, rest: str) -> None:
+    await _recheck(ctx, rest)
+
+
+@CHECK.verb("放行", "override", role=roles.OPS, scope=Scope.TEAM, args=("R12 原因 …", "R12 reason …"),
+            summary=("人工放行（写原因）", "Let it through by hand (with a reason)"), examples=["/检查 放行 R12 原因 已核对资质"],
+            examples_en=["/check override R12 reason licence checked"])
+async def override_verb(ctx: Ctx, rest: str) -> None:
+    await _override(ctx, rest)
+
+
+@CHECK.verb("导出", "export", role=roles.OPS, scope=Scope.TEAM, args=("[本月|上月|全部]", "[month|last-month|all]"),
+            summary=("导出检查记录（记审计）", "Export the records (audit-logged)"), examples=["/检查 导出 本月"],
+            examples_en=["/check export month"])
+async def export_verb(ctx: Ctx, rest: str) -> None:
+    await _export(ctx, rest)
+
+
+def _listing(rest: str) -> bool:
+    words = rest.split()
+    return not words or (len(words) == 1 and words[0].lower() in LIST)
+
+
+@CHECK.verb("豁免", "exempt", aliases=("exemption", "exemptions"), when=_listing, scope=Scope.TEAM,
+            args=("[列表]", "[list]"), summary=("团队豁免词", "Team exemptions"), examples=["/检查 豁免"],
+            examples_en=["/check exempt list"])
+async def exempt_list_verb(ctx: Ctx, rest: str) -> None:
+    await _exempt(ctx, rest)
+
+
+@CHECK.verb("豁免", "exempt", aliases=("exemption", "exemptions"), role=roles.OPS, scope=Scope.TEAM,
+            args=("<词> 商品名|商标|… ｜ 删除 <词>", "<phrase> product|trademark|… | delete <phrase>"),
+            summary=("加或删豁免词", "Add or remove an exemption"), examples=["/检查 豁免 至尊礼盒 商品名"],
+            examples_en=["/check exempt 至尊礼盒 product"])
+async def exempt_verb(ctx: Ctx, rest: str) -> None:
+    await _exempt(ctx, rest)
+
+
+@CHECK.verb("词库", "terms", aliases=("term",), when=_listing, scope=Scope.TEAM, args=("[列表]", "[list]"),
+            summary=("团队自己的词", "Team terms"), examples=["/检查 词库"], examples_en=["/check terms list"])
+async def terms_list_verb(ctx: Ctx, rest: str) -> None:
+    await _terms(ctx, rest)
+
+
+@CHECK.verb("词库", "terms", aliases=("term",), role=roles.OPS, scope=Scope.TEAM,
+            args=("添加 <词> <类别> 必改|建议改 <原因> ｜ 删除 <词>", "add <term> <category> block|warn <reason> | delete <term>"),
+            summary=("加或删团队的词", "Add or remove a team term"), examples=["/检查 词库 添加 秒杀价 诱导 建议改 平台不让说"],
+            examples_en=["/check terms add 秒杀价 pressure warn not allowed"])
+async def terms_verb(ctx: Ctx, rest: str) -> None:
+    await _terms(ctx, rest)
+
+
+def _is_check_reply(msg: IncomingMessage) -> bool:
+    text = STREAM_TAG.sub("", msg.text)
+    words = re.sub(r"[\s，。,.!！?？~～…]+", "", text).lower()
+    return bool(msg.parent_id) and bool(REPLY_WORDS.match(words))
+
+
+@on_mention(priority=30, match=_is_check_reply, scope=Scope.TEAM)
 async def check_replied(ctx: Ctx, msg: IncomingMessage) -> bool:
     """"@LiveOps 帮我检查一下" as a reply: the same as "@LiveOps 检查"."""
     tag = STREAM_TAG.search(msg.text)
-    text = STREAM_TAG.sub("", msg.text) if tag else msg.text
-    words = re.sub(r"[\s，。,.!！?？~～…]+", "", text).lower()
-    if not msg.parent_id or not REPLY_WORDS.match(words):
-        return False
     stream_id = await _stream_id(ctx, tag.group(0), strict=True) if tag else None  # "@LiveOps 检查 #12"
     await _check_message(ctx, msg.parent_id, stream_id=stream_id)
     return True
@@ -127,10 +175,12 @@ def is_script_file(file_name: str) -> bool:
     return ext in SCRIPT_NAMED and any(w in file_name.lower() for w in SCRIPT_WORDS)
 
 
-@on_file
+def _is_script_file(msg: IncomingMessage) -> bool:
+    return msg.msg_type == "file" and bool(msg.file_key) and is_script_file(msg.file_name)
+
+
+@on_file(priority=40, match=_is_script_file, scope=Scope.TEAM)
 async def check_uploaded_script(ctx: Ctx, msg: IncomingMessage) -> bool:
-    if msg.msg_type != "file" or not msg.file_key or not is_script_file(msg.file_name):
-        return False
     tag = STREAM_TAG.search(msg.file_name or "")  # "#12 面霜脚本.docx": the script of stream 12
     stream_id = await _stream_id(ctx, tag.group(0)) if tag else None
     await _check_file(ctx, msg.message_id, msg.file_key, msg.file_name, source="file", stream_id=stream_id)
@@ -217,8 +267,9 @@ async def _record(ctx: Ctx, word: str):
     if ref is None:
         raise UserError("compliance.need_ref")
     record = await service.get_record(ctx.session, ref, team(ctx))
-    if record is None or (record.chat_id != ctx.chat_id and not roles.allowed(ctx.roles, roles.OPS)):
+    if record is None:
         raise UserError("compliance.record_not_found", ref=word[:20])
+    await ctx.load(records.CHECK, record.id)
     return record
 
 
@@ -269,7 +320,6 @@ async def _recheck(ctx: Ctx, rest: str) -> None:
 
 
 async def _override(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     parts = rest.split(None, 1)
     if not parts:
         raise UsageError(ctx.t("compliance.need_ref"))
@@ -294,7 +344,6 @@ async def _override(ctx: Ctx, rest: str) -> None:
 
 
 async def _export(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     scope = SCOPES.get(rest.strip().lower())
     if scope is None:
         raise UsageError(ctx.t("compliance.export_scope_hint"))
@@ -313,7 +362,6 @@ async def _exempt(ctx: Ctx, rest: str) -> None:
         _, exemptions = await service.team_rules(ctx.session, team(ctx))
         await ctx.reply(card=cards.exemptions_card(ctx.t, exemptions))
         return
-    ctx.require(roles.OPS)
     if verb in DELETE:
         if len(words) < 2:
             raise UsageError(ctx.t("compliance.exempt_usage"))
@@ -366,7 +414,6 @@ async def _terms(ctx: Ctx, rest: str) -> None:
         terms, _ = await service.team_rules(ctx.session, team(ctx))
         await ctx.reply(card=cards.terms_card(ctx.t, terms))
         return
-    ctx.require(roles.OPS)
     if verb in DELETE and len(words) >= 2:
         done = await service.delete_term(ctx.session, term=words[1], by=ctx.user_id, now=ctx.now(),
                                          chat_id=ctx.chat_id, team=team(ctx))

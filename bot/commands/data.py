@@ -19,7 +19,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import roles
-from bot.commands.registry import action, command, on_file, on_mention
+from bot.access import Scope
+from bot.commands.registry import command_group, on_file, on_mention
 from bot.context import Ctx
 from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
@@ -29,13 +30,6 @@ from bot.schedule import service as schedule
 from bot.schedule.models import Stream
 from bot.store.models import Chat
 
-ENTER = {"录入", "填写", "enter", "set"}
-OPERATOR = {"运营", "operator", "ops"}
-TARGETS = {"目标", "targets", "target"}
-EXPORT = {"导出", "export"}
-INTERNAL = {"内部群", "内部", "internal"}
-IMPORT = {"导入", "import"}
-AUDIT = {"审计", "audit"}
 PERIODS = {"今天": "today", "today": "today", "昨天": "yesterday", "yesterday": "yesterday",
            "本周": "week", "week": "week", "this-week": "week", "上周": "last_week", "last-week": "last_week",
            "本月": "month", "month": "month", "this-month": "month", "上月": "last_month", "last-month": "last_month"}
@@ -75,37 +69,26 @@ def period_bounds(ctx: Ctx, period: str):
     return report.month_of(first - timedelta(days=1) if period == "last_month" else first, tz)
 
 
-@command("数据", "data", examples_en=["/data #12", "/data week", "/data month room 1号直播间", "/data operator month", "/data export month", "/data internal on"],
-         summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
-         usage=("/数据 [#场次] ｜ /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播|全部] ｜ /数据 运营 [本月] ｜ "
-                "/数据 录入 #场次 GMV 12.5万 UV 4万 成交人数 800 … ｜ 上传罗盘导出的 CSV/XLSX（或回复文件「@LiveOps 导入数据」）｜ "
-                "/数据 目标 [转化率 5% [直播间 X|@主播]] ｜ /数据 导出 [#场次|本周|本月] ｜ /数据 内部群 [开|关] ｜ /数据 审计",
-                "/data [#stream] | /data today|yesterday|week|last-week|month|last-month [room X|@streamer|all] | "
-                "/data operator [month] | /data enter #stream GMV 125000 UV 40000 成交人数 800 … | upload a Compass CSV/XLSX "
-                "(or reply to it with \"@LiveOps import\") | /data targets [转化率 5% [room X|@streamer]] | "
-                "/data export [#stream|week|month] | /data internal [on|off] | /data audit"),
-         examples=["/数据 #12", "/数据 本周", "/数据 本月 直播间 1号直播间", "/数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 涨粉 400",
-                   "/数据 目标 转化率 6% 直播间 1号直播间", "/数据 运营 本月", "/数据 导出 本月", "/数据 内部群 开"],
-         aliases=("直播数据", "kpi"), group=("数据", "Data"), order=50)
+DATA = command_group("数据", "data", summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
+                     aliases=("直播数据", "kpi"), group=("数据", "Data"), order=50)
+
+
+def _is_view(rest: str) -> bool:
+    words = rest.split()
+    return not words or words[0].lower() in PERIODS or importer.tagged_stream(words[0]) is not None
+
+
+@DATA.verb("查看", "show", aliases=("看",), default=True, scope=Scope.TEAM, accepts=_is_view,
+           args=("[#场次] ｜ 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播|全部]",
+                 "[#stream] | today|yesterday|week|last-week|month|last-month [room X|@streamer|all]"),
+           summary=("一场或一段时间的 KPI", "A stream's or a period's KPIs"),
+           examples=["/数据 #12", "/数据 本周", "/数据 本月 直播间 1号直播间"],
+           examples_en=["/data #12", "/data week", "/data month room 1号直播间"])
 async def data_command(ctx: Ctx, args: str) -> None:
     parts = args.strip().split(None, 1)
     head = parts[0].lower() if parts else ""
     rest = parts[1].strip() if len(parts) > 1 else ""
-    if head in ENTER:
-        await enter(ctx, rest)
-    elif head in OPERATOR:
-        await operator(ctx, rest)
-    elif head in TARGETS:
-        await targets(ctx, rest)
-    elif head in EXPORT:
-        await export(ctx, rest)
-    elif head in INTERNAL:
-        await internal(ctx, rest)
-    elif head in IMPORT:
-        await import_replied(ctx, rest)
-    elif head in AUDIT:
-        await audit(ctx)
-    elif head in PERIODS:
+    if head in PERIODS:
         await period(ctx, PERIODS[head], rest)
     elif head in ("主播", "streamer", "直播间", "room"):
         await period(ctx, "week", args)
@@ -115,6 +98,73 @@ async def data_command(ctx: Ctx, args: str) -> None:
         await show_stream(ctx, await stream_of(ctx, head))
     else:
         raise UsageError(ctx.t("data.bad_args", word=head[:20]))
+
+
+@DATA.verb("运营", "operator", aliases=("ops",), scope=Scope.TEAM, args=("[本月|上月|本周]", "[month|last-month|week]"),
+           summary=("运营 KPI（机器人自己记录的）", "Operator KPIs the bot records"), examples=["/数据 运营 本月"],
+           examples_en=["/data operator month"])
+async def operator_verb(ctx: Ctx, rest: str) -> None:
+    await operator(ctx, rest)
+
+
+@DATA.verb("录入", "enter", aliases=("填写", "set"), role=roles.OPS, scope=Scope.TEAM,
+           args=("#场次 GMV 12.5万 UV 4万 成交人数 800 …", "#stream GMV 125000 UV 40000 成交人数 800 …"),
+           summary=("手工录入数据", "Enter figures by hand"), examples=["/数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 涨粉 400"],
+           examples_en=["/data enter #12 GMV 125000 UV 40000 成交人数 800"])
+async def enter_verb(ctx: Ctx, rest: str) -> None:
+    await enter(ctx, rest)
+
+
+def _listing_targets(rest: str) -> bool:
+    words = rest.split()
+    return not words or (len(words) == 1 and words[0].lower() in ("列表", "list"))
+
+
+@DATA.verb("目标", "targets", aliases=("target",), when=_listing_targets, scope=Scope.TEAM, args=("[列表]", "[list]"),
+           summary=("KPI 目标", "KPI targets"), examples=["/数据 目标"], examples_en=["/data targets"])
+async def targets_list_verb(ctx: Ctx, rest: str) -> None:
+    await show_targets(ctx)
+
+
+@DATA.verb("目标", "targets", aliases=("target",), role=roles.OPS, scope=Scope.TEAM,
+           args=("指标 值 [直播间 X|@主播] ｜ 删除 指标 …", "metric value [room X|@streamer] | delete metric …"),
+           summary=("设或删 KPI 目标", "Set or delete a KPI target"), examples=["/数据 目标 转化率 6% 直播间 1号直播间"],
+           examples_en=["/data targets 转化率 6% room 1号直播间"])
+async def targets_verb(ctx: Ctx, rest: str) -> None:
+    await targets(ctx, rest)
+
+
+@DATA.verb("导出", "export", role=roles.OPS, scope=Scope.TEAM, args=("[#场次|本周|本月|上月]", "[#stream|week|month]"),
+           summary=("导出 CSV（记审计）", "Export CSV (audit-logged)"), examples=["/数据 导出 本月"], examples_en=["/data export month"])
+async def export_verb(ctx: Ctx, rest: str) -> None:
+    await export(ctx, rest)
+
+
+@DATA.verb("内部群", "internal", aliases=("内部",), when=lambda rest: not rest.strip(), scope=Scope.TEAM,
+           summary=("本群是否显示销售额", "Whether this group sees sales figures"), examples=["/数据 内部群"],
+           examples_en=["/data internal"])
+async def internal_show_verb(ctx: Ctx, rest: str) -> None:
+    await internal(ctx, rest)
+
+
+@DATA.verb("内部群", "internal", aliases=("内部",), role=roles.OPS, scope=Scope.TEAM, args=("开|关", "on|off"),
+           summary=("设为内部群（显示销售额）或取消", "Mark this group internal (sales shown) or not"),
+           examples=["/数据 内部群 开"], examples_en=["/data internal on"])
+async def internal_verb(ctx: Ctx, rest: str) -> None:
+    await internal(ctx, rest)
+
+
+@DATA.verb("导入", "import", role=roles.OPS, scope=Scope.TEAM, args=("[#场次]（回复一个上传的文件）", "[#stream] (as a reply to a file)"),
+           needs_reply=True,
+           summary=("导入回复的文件", "Import the replied file"), examples=["/数据 导入 #12"], examples_en=["/data import #12"])
+async def import_verb(ctx: Ctx, rest: str) -> None:
+    await import_replied(ctx, rest)
+
+
+@DATA.verb("审计", "audit", role=roles.OPS, scope=Scope.TEAM, summary=("数据操作记录", "The data audit log"),
+           examples=["/数据 审计"], examples_en=["/data audit"])
+async def audit_verb(ctx: Ctx, rest: str) -> None:
+    await audit(ctx)
 
 
 async def stream_of(ctx: Ctx, ref: str) -> Stream:
@@ -224,7 +274,6 @@ def read_pairs(ctx: Ctx, text: str) -> dict[str, float]:
 
 
 async def enter(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     words = rest.split(None, 1)
     if not words or importer.tagged_stream(words[0]) is None:
         raise UsageError(ctx.t("data.enter_need_stream"))
@@ -244,7 +293,6 @@ async def targets(ctx: Ctx, rest: str) -> None:
     if not words or words[0] in ("列表", "list"):
         await show_targets(ctx)
         return
-    ctx.require(roles.OPS)
     deleting = words[0].lower() in DELETE
     if deleting:
         words = words[1:]
@@ -301,7 +349,6 @@ EXPORT_FIELDS = ("gmv", "uv", "pv", "peak_online", "buyers", "orders", "items", 
 
 
 async def export(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     word = rest.strip().lower() or "本月"
     if importer.tagged_stream(word) is not None:
         stream = await stream_of(ctx, word)
@@ -341,7 +388,6 @@ async def internal(ctx: Ctx, rest: str) -> None:
     if not word:
         await ctx.reply(ctx.t("data.internal_on" if chat and chat.internal else "data.internal_off"))
         return
-    ctx.require(roles.OPS)
     if word not in ON | OFF or chat is None:
         raise UsageError(ctx.t("data.internal_usage"))
     chat.internal = word in ON
@@ -351,7 +397,6 @@ async def internal(ctx: Ctx, rest: str) -> None:
 
 
 async def audit(ctx: Ctx) -> None:
-    ctx.require(roles.OPS)
     rows = await store.audit_log(ctx.session)
     names = await schedule.names_of(ctx.session, [r.user_id for r in rows if r.user_id])
     lines = [ctx.t("data.audit_line", at=r.at.astimezone(ctx.svc.tz).strftime("%m-%d %H:%M"),
@@ -393,22 +438,23 @@ async def stream_label(ctx: Ctx, stream: Stream) -> str:
     return f"#{stream.id} {room.name if room else ''} {schedule.span_text(stream.starts_at, stream.ends_at, ctx.svc.tz)}"
 
 
-@on_file
+def _is_data_file(msg: IncomingMessage) -> bool:
+    return msg.msg_type == "file" and bool(msg.file_key) and importer.is_data_file(msg.file_name or "")
+
+
+def _named_like_an_export(msg: IncomingMessage) -> bool:
+    return any(w in (msg.file_name or "").lower() for w in ("罗盘", "数据", "导出", "compass", "export"))
+
+
+@on_file(priority=20, match=_is_data_file, role=roles.OPS, scope=Scope.TEAM, explain=_named_like_an_export,
+         label=("导入直播数据", "data import"))
 async def data_file(ctx: Ctx, msg: IncomingMessage) -> bool:
-    """An uploaded CSV/XLSX whose headers are a Compass export is imported; others pass on."""
-    if msg.msg_type != "file" or not msg.file_key or not importer.is_data_file(msg.file_name or ""):
-        return False
-    if not roles.allowed(ctx.roles, roles.OPS):
-        probe = await ctx.file_bytes(msg.message_id, msg.file_key)
-        if probe and importer.looks_like_export(probe, msg.file_name or ""):
-            await ctx.reply(ctx.t("data.import_denied", role=ctx.t("roles.ops")))
-            return True
-        return False
+    """An uploaded CSV/XLSX whose headers are a Compass export is imported; others pass on.
+    Only ops get here: the router checks before anything is downloaded."""
     return await run_import(ctx, msg.message_id, msg.file_key, msg.file_name or "", quiet_if_foreign=True)
 
 
 async def import_replied(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     parent = ctx.message.parent_id if ctx.message else None
     if not parent:
         raise UsageError(ctx.t("data.import_hint"))
@@ -421,17 +467,24 @@ async def import_replied(ctx: Ctx, rest: str) -> None:
                      stream_id=importer.tagged_stream(rest))
 
 
-@on_mention
+IMPORT_WORDS = ("导入数据", "导入", "import")
+
+
+def _is_import_reply(msg: IncomingMessage) -> bool:
+    words = msg.text.replace("＃", "#").split()
+    return bool(words) and words[0] in IMPORT_WORDS and bool(msg.parent_id)
+
+
+@on_mention(priority=20, match=_is_import_reply, role=roles.OPS, scope=Scope.TEAM,
+            label=("导入直播数据", "data import"))
 async def import_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     """"@LiveOps 导入数据 [#12]" as a reply to an uploaded export."""
     words = msg.text.replace("＃", "#").split()
-    if not words or words[0] not in ("导入数据", "导入", "import") or not msg.parent_id:
-        return False
     await import_replied(ctx, " ".join(words[1:]))
     return True
 
 
-@action("data.pick", role=roles.OPS)
+@cards.PICK.handle
 async def pick(ctx: Ctx, act: CardAction) -> None:
     value = act.value
     try:
@@ -445,7 +498,7 @@ async def pick(ctx: Ctx, act: CardAction) -> None:
     await run_import(ctx, message_id, file_key, name, stream_id=stream_id)
 
 
-@action("data.view")
+@cards.VIEW.handle
 async def view(ctx: Ctx, act: CardAction) -> None:
     try:
         stream_id = int(act.value["s"])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import roles
-from bot.commands.registry import action, command, on_chatter, on_mention
+from bot import records, roles
+from bot.access import Scope
+from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
 from bot.faults.classify import classify
 from bot.faults.stats import Record, compute
@@ -19,61 +20,75 @@ from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names
 from bot.store.models import Chat
 
-LIST = {"列表", "list", "ls", "open"}
-STATS = {"统计", "stats", "statistics"}
-ACK = {"认领", "ack", "claim"}
-RESOLVE = {"解决", "已解决", "resolve", "done"}
-CHANGE = {"改", "修改", "change", "edit"}
-ESCALATE = {"升级", "escalate"}
-TECH_GROUP = {"技术群", "techgroup", "tech-group"}
+FAULT = command_group("故障", "fault", summary=("报故障、认领、解决、查看与统计故障", "Report, ack, resolve and measure faults"),
+                      aliases=("报障", "incident"), group=("故障响应", "Faults"), order=30)
 
 
-@command("故障", "fault", examples_en=["/fault room 3 stream keeps dropping", "/fault list", "/fault stats this month"],
-         summary=("报故障、认领、解决、查看与统计故障", "Report, ack, resolve and measure faults"),
-         usage=("/故障 <描述> ｜ /故障 列表 ｜ /故障 #12 ｜ /故障 认领 #12 ｜ /故障 解决 #12 原因 … 处理 … ｜ "
-                "/故障 改 #12 类别 网络 级别 P1 ｜ /故障 升级 #12 ｜ /故障 统计 本月 ｜ /故障 技术群",
-                "/fault <description> | /fault list | /fault #12 | /fault ack #12 | /fault resolve #12 cause … fix … | "
-                "/fault change #12 category network severity P1 | /fault escalate #12 | /fault stats this month | "
-                "/fault techgroup"),
-         examples=["/故障 3号直播间推流断了", "/故障 列表", "/故障 解决 #12 原因 推流码过期 处理 更新推流码后恢复",
-                   "/故障 统计 本月", "/fault list"],
-         aliases=("报障", "incident"), group=("故障响应", "Faults"), order=30)
+@FAULT.verb("报告", "report", aliases=("报",), default=True, scope=Scope.OPEN, accepts=lambda rest: bool(rest.strip()),
+            args=("<描述>", "<description>"), summary=("报一个故障（写清直播间和现象）", "Report a fault (room and symptom)"),
+            examples=["/故障 3号直播间推流断了"], examples_en=["/fault room 3 stream keeps dropping"])
 async def fault_command(ctx: Ctx, args: str) -> None:
     args = args.strip()
     if not args:
         raise UsageError()
-    verb, _, rest = args.partition(" ")
-    word = verb.lower()
-    if word in LIST:
-        await _list(ctx)
-    elif parse.is_id(verb) and not rest.strip():
-        await _details(ctx, parse.ticket_id(verb) or 0)
-    elif word in STATS:
-        await _stats(ctx, rest)
-    elif word in ACK:
-        await flows.ack(ctx, _need_id(ctx, rest))
-    elif word in RESOLVE:
-        fault_id = _need_id(ctx, rest)
-        cause, fix = parse.cause_and_fix(parse.strip_id(rest))
-        await flows.resolve(ctx, fault_id, cause, fix)
-    elif word in ESCALATE:
-        fault_id = _need_id(ctx, rest)
-        await flows.escalate(ctx, fault_id)
-        await ctx.reply(ctx.t("faults.escalated_ok", id=fault_id))
-    elif word in CHANGE:
-        await _change(ctx, rest)
-    elif word in TECH_GROUP:
-        await _tech_group(ctx)
-    else:
-        cls = classify(args + (" [image]" if ctx.message and ctx.message.image_keys else ""))
-        await flows.report(ctx, args, cls, manual=not cls.is_fault)
+    cls = classify(args + (" [image]" if ctx.message and ctx.message.image_keys else ""))
+    await flows.report(ctx, args, cls, manual=not cls.is_fault)
 
 
-def _need_id(ctx: Ctx, text: str) -> int:
-    found = parse.ticket_id(text)
-    if found is None:
-        raise UsageError(ctx.t("faults.need_id"))
-    return found
+@FAULT.verb("列表", "list", aliases=("ls", "open"), scope=Scope.TEAM, summary=("未解决的故障", "Open faults"),
+            examples=["/故障 列表"], examples_en=["/fault list"])
+async def list_verb(ctx: Ctx, rest: str) -> None:
+    await _list(ctx)
+
+
+@FAULT.verb("#编号", "#id", pattern=r"[#＃]\d+", scope=Scope.RECORD, record=records.FAULT, args=("#<编号>", "#<id>"),
+            summary=("故障详情和时间线", "A fault's details and timeline"), examples=["/故障 #12"], examples_en=["/fault #12"])
+async def details_verb(ctx: Ctx, rest: str) -> None:
+    await _details(ctx, ctx.ref)
+
+
+@FAULT.verb("统计", "stats", aliases=("statistics",), scope=Scope.TEAM, args=("[本月|上月|近7天]", "[this month|last 7 days]"),
+            summary=("MTTA、MTTR、10 分钟内处理率", "MTTA, MTTR, share handled in 10 minutes"),
+            examples=["/故障 统计 本月"], examples_en=["/fault stats this month"])
+async def stats_verb(ctx: Ctx, rest: str) -> None:
+    await _stats(ctx, rest)
+
+
+@FAULT.verb("认领", "ack", aliases=("claim",), scope=Scope.RECORD, record=records.FAULT, args=("#<编号>", "#<id>"),
+            summary=("认领", "Acknowledge"), examples=["/故障 认领 #12"], examples_en=["/fault ack #12"])
+async def ack_verb(ctx: Ctx, rest: str) -> None:
+    await flows.ack(ctx, ctx.ref)
+
+
+@FAULT.verb("解决", "resolve", aliases=("已解决", "done"), scope=Scope.RECORD, record=records.FAULT,
+            args=("#<编号> 原因 … 处理 …", "#<id> cause … fix …"), summary=("标记已解决", "Resolve"),
+            examples=["/故障 解决 #12 原因 推流码过期 处理 更新推流码后恢复"],
+            examples_en=["/fault resolve #12 cause stream key expired fix new key"])
+async def resolve_verb(ctx: Ctx, rest: str) -> None:
+    cause, fix = parse.cause_and_fix(parse.strip_id(rest))
+    await flows.resolve(ctx, ctx.ref, cause, fix)
+
+
+@FAULT.verb("升级", "escalate", scope=Scope.RECORD, record=records.FAULT, args=("#<编号>", "#<id>"),
+            summary=("升级给主管", "Escalate to the leads"), examples=["/故障 升级 #12"], examples_en=["/fault escalate #12"])
+async def escalate_verb(ctx: Ctx, rest: str) -> None:
+    await flows.escalate(ctx, ctx.ref)
+    await ctx.reply(ctx.t("faults.escalated_ok", id=ctx.ref))
+
+
+@FAULT.verb("改", "change", aliases=("修改", "edit"), scope=Scope.RECORD, record=records.FAULT,
+            args=("#<编号> 类别 网络 级别 P1 直播间 …", "#<id> category network severity P1 room …"),
+            summary=("改类别、级别或直播间", "Change category, severity or room"),
+            examples=["/故障 改 #12 类别 网络 级别 P1"], examples_en=["/fault change #12 category network severity P1"])
+async def change_verb(ctx: Ctx, rest: str) -> None:
+    await _change(ctx, rest)
+
+
+@FAULT.verb("技术群", "techgroup", aliases=("tech-group",), role=roles.OPS, scope=Scope.TEAM,
+            summary=("把本群设为技术群（P2/P3 在这里开话题）", "Make this the tech group"),
+            examples=["/故障 技术群"], examples_en=["/fault techgroup"])
+async def techgroup_verb(ctx: Ctx, rest: str) -> None:
+    await _tech_group(ctx)
 
 
 async def _list(ctx: Ctx) -> None:
@@ -106,7 +121,7 @@ async def _stats(ctx: Ctx, text: str) -> None:
 
 
 async def _change(ctx: Ctx, rest: str) -> None:
-    fault_id = _need_id(ctx, rest)
+    fault_id = ctx.ref
     try:
         wanted = parse.change_args(parse.strip_id(rest))
     except ValueError as exc:
@@ -119,8 +134,6 @@ async def _change(ctx: Ctx, rest: str) -> None:
 
 
 async def _tech_group(ctx: Ctx) -> None:
-    if not ({roles.OPS, roles.ADMIN, roles.TECH} & ctx.roles):
-        raise PermissionDenied(roles.OPS)
     for chat in (await ctx.session.execute(select(Chat).where(Chat.kind == "tech"))).scalars():
         chat.kind = ""
     chat = await ctx.session.get(Chat, ctx.chat_id)
@@ -130,7 +143,7 @@ async def _tech_group(ctx: Ctx) -> None:
 
 
 # -- free text ----------------------------------------------------------------------------------------
-@on_mention
+@on_mention(priority=80, match=lambda msg: True, scope=Scope.OPEN)
 async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     images = list(msg.image_keys)
     group_fault = await service.by_group(ctx.session, ctx.chat_id)
@@ -145,7 +158,7 @@ async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
-@on_chatter
+@on_chatter(priority=50, match=lambda msg: True)
 async def fault_chatter(ctx: Ctx, msg: IncomingMessage) -> bool:
     """Replies and images in an active fault group are kept on its timeline as evidence
     (silently). Any other chat costs one primary-key read of its Chat row."""
@@ -161,36 +174,33 @@ async def fault_chatter(ctx: Ctx, msg: IncomingMessage) -> bool:
 
 # -- buttons ------------------------------------------------------------------------------------------
 def _id(act: CardAction) -> int:
-    try:
-        return int(act.value.get("id", 0))
-    except (TypeError, ValueError):
-        return 0
+    return int(act.value["id"])  # checked by the router (the action's record scope)
 
 
-@action("fault.ack")
+@cards.ACK.handle
 async def ack_button(ctx: Ctx, act: CardAction) -> None:
     await flows.ack(ctx, _id(act))
 
 
-@action("fault.resolve")
+@cards.RESOLVE.handle
 async def resolve_button(ctx: Ctx, act: CardAction) -> None:
     form = act.form_value or {}
     await flows.resolve(ctx, _id(act), str(form.get("cause", "") or ""), str(form.get("fix", "") or ""))
 
 
-@action("fault.escalate")
+@cards.ESCALATE.handle
 async def escalate_button(ctx: Ctx, act: CardAction) -> None:
     await flows.escalate(ctx, _id(act))
 
 
-@action("fault.change")
+@cards.CHANGE.handle
 async def change_button(ctx: Ctx, act: CardAction) -> None:
     f = await flows.get_fault(ctx, _id(act))
     flows.check_may_act(ctx, f, reporter_ok=True)
     await ctx.send(ctx.chat_id, card=cards.change_form(f, ctx.locale))
 
 
-@action("fault.change_save")
+@cards.CHANGE_SAVE.handle
 async def change_save(ctx: Ctx, act: CardAction) -> None:
     form = act.form_value or {}
     changed = await flows.change(ctx, _id(act), category=str(form.get("category") or "") or None,

@@ -1,11 +1,15 @@
-"""/帮助 (/help): generated from the command declarations, filtered by the asker's roles."""
+"""/帮助 (/help): generated from the command and verb declarations, filtered by the asker's
+roles; each verb shows its usage and, when it needs one, its role."""
 from __future__ import annotations
 
 from bot import roles
+from bot.access import Scope
 from bot.cards import Card
-from bot.commands.registry import CommandSpec, action, command
+from bot.commands.registry import CommandSpec, card_action, command
 from bot.context import Ctx
 from bot.i18n import pick
+
+HELP_SHOW = card_action("help.show", label=("查看帮助", "show help"), scope=Scope.OPEN)
 
 
 def visible(ctx: Ctx) -> list[CommandSpec]:
@@ -32,20 +36,29 @@ def overview(ctx: Ctx) -> Card:
 def detail(ctx: Ctx, spec: CommandSpec) -> Card:
     card = Card(f"/{pick(ctx.locale, (spec.name, spec.en))}", template="blue",
                 subtitle=pick(ctx.locale, spec.summary))
+    verbs = []
+    for verb in spec.verbs:
+        role = "" if verb.role == roles.MEMBER else ctx.t("help.verb_role", role=ctx.t("roles." + verb.role))
+        line = f"- `{verb.usage_for(ctx.locale)}`{role}"
+        if not verb.single:
+            line += f" {pick(ctx.locale, verb.summary)}"
+        verbs.append(line)
     others = [n for n in spec.names if n != pick(ctx.locale, (spec.name, spec.en))]
-    lines = [f"**{ctx.t('help.usage')}**\n{pick(ctx.locale, spec.usage)}",
-             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples_for(ctx.locale)),
-             f"**{ctx.t('help.aliases')}**：" + "、".join(f"/{n}" for n in others)]
-    if spec.role != roles.MEMBER:
-        lines.append(f"**{ctx.t('help.role')}**：{ctx.t('roles.' + spec.role)}")
+    lines = [f"**{ctx.t('help.verbs')}**\n" + "\n".join(verbs),
+             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples_for(ctx.locale))]
+    if others:
+        lines.append(f"**{ctx.t('help.aliases')}**：" + "、".join(f"/{n}" for n in others))
     card.markdown("\n\n".join(lines))
     return card
 
 
-@command("帮助", "help", examples_en=["/help", "/help role"],
-         summary=("查看我能做什么", "See what I can do"),
-         usage=("/帮助 [命令名]", "/help [command]"), examples=["/帮助", "/帮助 角色", "/help role"],
-         aliases=("h", "?", "？", "命令"), order=0)
+def _is_command(rest: str) -> bool:
+    return not rest.strip() or len(rest.split()) == 1
+
+
+@command("帮助", "help", examples_en=["/help", "/help role"], scope=Scope.OPEN, accepts=_is_command,
+         summary=("查看我能做什么", "See what I can do"), args=("[命令名]", "[command]"),
+         examples=["/帮助", "/帮助 角色", "/help role"], aliases=("h", "?", "？", "命令"), order=0)
 async def help_command(ctx: Ctx, args: str) -> None:
     name = args.strip().lstrip("/／")
     if not name:
@@ -58,6 +71,7 @@ async def help_command(ctx: Ctx, args: str) -> None:
     await ctx.reply(card=detail(ctx, spec))
 
 
-@action("help.show")
+@HELP_SHOW.handle
 async def help_button(ctx: Ctx, _action) -> None:
+    ctx.toast(ctx.t("help.sent"), "success")
     await ctx.send(ctx.chat_id, card=overview(ctx))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot import roles
+from bot.access import Scope
 from bot.commands.registry import command
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
@@ -12,9 +13,9 @@ CHOICES = {"中文": "zh_CN", "zh": "zh_CN", "zh_cn": "zh_CN", "chinese": "zh_CN
 
 
 @command("语言", "lang", examples_en=["/lang English", "/lang 中文"],
-         summary=("设置本群回复语言", "Set this chat's language"),
-         usage=("/语言 中文｜English", "/lang 中文|English"), examples=["/语言 English", "/lang 中文"],
-         role=roles.OPS, aliases=("language",), group=("管理", "Admin"), order=91)
+         summary=("设置本群回复语言", "Set this chat's language"), scope=Scope.TEAM,
+         args=("中文｜English", "中文|English"), examples=["/语言 English", "/lang 中文"],
+         accepts=lambda rest: rest.strip().lower() in CHOICES, role=roles.OPS, aliases=("language",), group=("管理", "Admin"), order=91)
 async def lang(ctx: Ctx, args: str) -> None:
     value = args.strip()
     if not value:

@@ -12,9 +12,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import roles
+from bot import records, roles
+from bot.access import Scope
 from bot.cards import escape_md
-from bot.commands.registry import action, command
+from bot.commands.registry import command, command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
@@ -24,6 +25,7 @@ from bot.norms.models import DONE, OPEN, Checkpoint, Explanation
 from bot.people import display_name
 from bot.schedule import service as schedule
 from bot.schedule.models import CONFIRMED, LIVE, PENDING, Room, Stream
+from bot.commands.schedule import ROOMISH
 
 START_WINDOW = timedelta(hours=2)  # /开播 without an id looks this far ahead of the scheduled start
 GROUP = ("直播", "Live")
@@ -63,9 +65,30 @@ async def resolve(ctx: Ctx, args: str, *, live: bool) -> Stream:
     return found[0]
 
 
-async def go_live(ctx: Ctx, stream: Stream) -> None:
+async def far_from_schedule(ctx: Ctx, stream: Stream, *, ending: bool) -> bool:
+    """More than the ``far`` setting away from the schedule: ask on a card instead (True)."""
+    cfg = await config.effective(ctx.session, stream.room_id)
+    planned = stream.ends_at if ending else stream.starts_at
+    minutes = int((ctx.now() - planned).total_seconds() // 60)
+    if abs(minutes) <= int(cfg["far"]) or (ending and minutes > 0):
+        return False
+    room = await schedule.room_by_id(ctx.session, stream.room_id)
+    card = norm_cards.far_from_schedule_card(ctx, stream, room, ending=ending, minutes=minutes)
+    if ctx.action is not None:
+        ctx.toast(ctx.t("norms.asked_far"), "warning")
+        await ctx.send(ctx.chat_id, card=card)
+    else:
+        await ctx.reply(card=card)
+    return True
+
+
+async def go_live(ctx: Ctx, stream: Stream, *, confirmed: bool = False) -> None:
+    """Record the start: the stream's own people (streamer, 场控, 中控 ...) and ops only."""
+    await ctx.load(records.STREAM, stream.id, owners_only=True)
     if stream.status == LIVE:
         raise UserError("norms.already_live", id=stream.id)
+    if not confirmed and await far_from_schedule(ctx, stream, ending=False):
+        return
     now = ctx.now()
     await schedule.mark_live(ctx.session, stream, at=now, by=ctx.user_id)
     room = await schedule.room_by_id(ctx.session, stream.room_id)
@@ -89,20 +112,34 @@ async def go_live(ctx: Ctx, stream: Stream) -> None:
         await ctx.send(chat, text)
 
 
-@command("开播", "live", examples_en=["/live #12", "/live"],
-         summary=("记录开播，开始直播中节奏提醒", "Record the stream's start and begin the in-stream cadence"),
-         usage=("/开播 [#场次|直播间]", "/live [#stream|room]"), examples=["/开播 #12", "/开播 1号间", "/开播"],
+def _names_a_stream(rest: str) -> bool:
+    """"#12", a room ("1号间", "1号直播间") or nothing: what /开播 and /下播 take."""
+    words = rest.split()
+    return not words or (len(words) == 1 and bool(ROOMISH.match(words[0])))
+
+
+@command("开播", "live", examples_en=["/live #12", "/live"], scope=Scope.OWNERS, record=records.STREAM,
+         accepts=_names_a_stream, summary=("记录开播，开始直播中节奏提醒", "Record the stream's start and begin the in-stream cadence"),
+         args=("[#场次|直播间]", "[#stream|room]"), examples=["/开播 #12", "/开播 1号间", "/开播"],
          group=GROUP, order=10)
 async def live_command(ctx: Ctx, args: str) -> None:
     await go_live(ctx, await resolve(ctx, args, live=False))
 
 
-@command("下播", "offair", examples_en=["/offair #12", "/offair"],
-         summary=("记录下播，停止节奏提醒，安排数据导出和复盘", "Record the end, stop the cadence, plan export and review"),
-         usage=("/下播 [#场次|直播间]", "/offair [#stream|room]"), examples=["/下播 #12", "/下播"],
+@command("下播", "offair", examples_en=["/offair #12", "/offair"], scope=Scope.OWNERS, record=records.STREAM,
+         accepts=_names_a_stream, summary=("记录下播，停止节奏提醒，安排数据导出和复盘", "Record the end, stop the cadence, plan export and review"),
+         args=("[#场次|直播间]", "[#stream|room]"), examples=["/下播 #12", "/下播"],
          aliases=("end-live",), group=GROUP, order=11)
 async def offair_command(ctx: Ctx, args: str) -> None:
-    stream = await resolve(ctx, args, live=True)
+    await go_off_air(ctx, await resolve(ctx, args, live=True))
+
+
+async def go_off_air(ctx: Ctx, stream: Stream, *, confirmed: bool = False) -> None:
+    await ctx.load(records.STREAM, stream.id, owners_only=True)
+    if stream.status != LIVE:
+        raise UserError("schedule.not_live", id=stream.id)
+    if not confirmed and await far_from_schedule(ctx, stream, ending=True):
+        return
     now = ctx.now()
     await schedule.mark_ended(ctx.session, stream, at=now, by=ctx.user_id)
     await cadence.stop(ctx.session, stream.id)
@@ -178,26 +215,31 @@ async def confirm(ctx: Ctx, cp: Checkpoint, *, latency: str | None = None, messa
         await ctx.reply(card=card)
 
 
-@action("norms.done")
+@norm_cards.CHECKPOINT_DONE.handle
 async def done_button(ctx: Ctx, act: CardAction) -> None:
-    cp = await ctx.session.get(Checkpoint, int(act.value.get("id", 0) or 0))
+    cp = await ctx.session.get(Checkpoint, ctx.ref)
     if cp is None:
         raise UserError("norms.cp_unknown")
     latency = (act.form_value or {}).get("latency")
     await confirm(ctx, cp, latency=latency, message_id=act.message_id)
 
 
-@action("norms.live")
+@norm_cards.GO_LIVE.handle
 async def live_button(ctx: Ctx, act: CardAction) -> None:
-    stream = await schedule.get_stream(ctx.session, str(act.value.get("id", "")))
-    await go_live(ctx, stream)
+    await go_live(ctx, await schedule.get_stream(ctx.session, str(ctx.ref)))
+
+
+@norm_cards.GO_LIVE_ANYWAY.handle
+async def live_anyway_button(ctx: Ctx, act: CardAction) -> None:
+    await go_live(ctx, await schedule.get_stream(ctx.session, str(ctx.ref)), confirmed=True)
+
+
+@norm_cards.END_ANYWAY.handle
+async def end_anyway_button(ctx: Ctx, act: CardAction) -> None:
+    await go_off_air(ctx, await schedule.get_stream(ctx.session, str(ctx.ref)), confirmed=True)
 
 
 # -- product explanation timer -----------------------------------------------------------------
-HERO = {"爆款", "hero"}
-TRAFFIC = {"引流", "引流款", "traffic"}
-END = {"结束", "停止", "end", "stop", "done"}
-
 
 async def stream_here(ctx: Ctx) -> Stream | None:
     rooms = list((await ctx.session.execute(select(Room.id).where(Room.field_chat_id == ctx.chat_id))).scalars())
@@ -206,40 +248,49 @@ async def stream_here(ctx: Ctx) -> Stream | None:
     return here[0] if len(here) == 1 else None
 
 
-@command("讲解", "explain", examples_en=["/explain hero 花西子散粉", "/explain end"],
-         summary=("商品讲解计时：爆款 8–12 分钟，引流款 3–5 分钟", "Product explanation timer (hero 8–12 min, traffic 3–5 min)"),
-         usage=("/讲解 爆款|引流 商品名 ｜ /讲解 结束", "/explain hero|traffic <product> | /explain end"),
-         examples=["/讲解 爆款 花西子散粉", "/讲解 引流 9.9元眉笔", "/讲解 结束"], group=GROUP, order=12)
-async def explain_command(ctx: Ctx, args: str) -> None:
-    parts = args.strip().split(None, 1)
-    head = parts[0].lower() if parts else ""
-    rest = parts[1].strip() if len(parts) > 1 else ""
-    now = ctx.now()
-    if head in END:
-        row = await afterstream.end_explanation(ctx.session, ctx.chat_id, now)
-        if row is None:
-            raise UserError("norms.explain_none")
-        await ctx.reply(ended_text(ctx, row))
-        return
-    if head in HERO:
-        kind = afterstream.HERO
-    elif head in TRAFFIC:
-        kind = afterstream.TRAFFIC
-    else:
-        raise UsageError(ctx.t("norms.explain_kind_needed"))
-    if not rest:
+EXPLAIN = command_group("讲解", "explain", summary=("商品讲解计时：爆款 8–12 分钟，引流款 3–5 分钟",
+                                                   "Product explanation timer (hero 8–12 min, traffic 3–5 min)"),
+                        group=GROUP, order=12)
+
+
+async def start_explaining(ctx: Ctx, kind: str, product: str) -> None:
+    if not product.strip():
         raise UsageError(ctx.t("norms.explain_product_needed"))
+    now = ctx.now()
     stream = await stream_here(ctx)
     cfg = await config.effective(ctx.session, stream.room_id if stream else None)
     low, high = cfg[f"explain.{kind}"]
     row, previous = await afterstream.start_explanation(
-        ctx.session, chat_id=ctx.chat_id, stream_id=stream.id if stream else None, kind=kind, product=rest,
+        ctx.session, chat_id=ctx.chat_id, stream_id=stream.id if stream else None, kind=kind, product=product.strip(),
         by=ctx.user_id, now=now, bounds=(int(low), int(high)))
     text = ctx.t("norms.explain_started", product=escape_md(row.product), kind=ctx.t(f"norms.explain_kind.{kind}"),
                  lower=low, upper=high)
     if previous is not None:
         text = ended_text(ctx, previous) + "\n" + text
     await ctx.reply(text)
+
+
+@EXPLAIN.verb("爆款", "hero", scope=Scope.TEAM, args=("<商品名>", "<product>"),
+              summary=("爆款讲解计时", "Time a hero product"), examples=["/讲解 爆款 花西子散粉"],
+              examples_en=["/explain hero 花西子散粉"])
+async def explain_hero(ctx: Ctx, rest: str) -> None:
+    await start_explaining(ctx, afterstream.HERO, rest)
+
+
+@EXPLAIN.verb("引流", "traffic", aliases=("引流款",), scope=Scope.TEAM, args=("<商品名>", "<product>"),
+              summary=("引流款讲解计时", "Time a traffic product"), examples=["/讲解 引流 9.9元眉笔"],
+              examples_en=["/explain traffic 9.9元眉笔"])
+async def explain_traffic(ctx: Ctx, rest: str) -> None:
+    await start_explaining(ctx, afterstream.TRAFFIC, rest)
+
+
+@EXPLAIN.verb("结束", "end", aliases=("停止", "stop", "done"), scope=Scope.TEAM,
+              summary=("结束讲解计时", "Stop the timer"), examples=["/讲解 结束"], examples_en=["/explain end"])
+async def explain_end(ctx: Ctx, rest: str) -> None:
+    row = await afterstream.end_explanation(ctx.session, ctx.chat_id, ctx.now())
+    if row is None:
+        raise UserError("norms.explain_none")
+    await ctx.reply(ended_text(ctx, row))
 
 
 def ended_text(ctx: Ctx, row: Explanation) -> str:

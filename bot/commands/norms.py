@@ -12,21 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import roles
+from bot import records, roles
+from bot.access import Scope
 from bot.cards import Card, escape_md
-from bot.commands.registry import command
+from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.norms import announce, cadence, checkpoints, config
 from bot.norms.models import Checkpoint
 from bot.schedule import service as schedule
 
-SET = {"设置", "set"}
-ON = {"开启", "打开", "on", "enable"}
-OFF = {"关闭", "off", "disable"}
-OVERRIDE = {"放行", "override"}
-PAUSE = {"暂停", "pause", "stop"}
-RESUME = {"继续", "恢复", "resume"}
 EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
             "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5"}
 
@@ -53,33 +48,55 @@ def names_for(key: str, locale: str = "zh_CN") -> str:
     return next((n for n in names if n.isascii() == english), names[0] if names else key)
 
 
-@command("规范", "norms", examples_en=["/norms", "/norms on selfeval", "/norms override #12 checked by hand"],
-         summary=("直播规范：检查点、节奏、讲解时长、排期公告等设置", "Stream norms: checkpoints, cadence, timers, announcements"),
-         usage=("/规范 [#场次] ｜ /规范 设置 名称 值 ｜ /规范 开启|关闭 自评表|学习报告|创新|选题会 ｜ /规范 放行 #12 原因 …",
-                "/norms [#stream] | /norms set <name> <value> | /norms on|off selfeval|learning|innovation|topic | "
-                "/norms override #12 <reason>"),
-         examples=["/规范", "/规范 设置 设备 90分钟", "/规范 开启 自评表", "/规范 放行 #12 已人工复核"],
-         aliases=("节奏规范",), group=("直播", "Live"), order=14)
-async def norms_command(ctx: Ctx, args: str) -> None:
-    parts = args.strip().split(None, 1)
-    head = parts[0].lower() if parts else ""
-    rest = parts[1].strip() if len(parts) > 1 else ""
-    if head in SET:
-        ctx.require(roles.OPS)
-        words = rest.split(None, 1)
-        if len(words) < 2:
-            raise UsageError(ctx.t("norms.unknown_setting", name=rest, names=" ".join(sorted(config.NAMES)[:20])))
-        await set_setting(ctx, words[0], words[1], scope="team")
-    elif head in ON or head in OFF:
-        ctx.require(roles.OPS)
-        await set_setting(ctx, rest, "开启" if head in ON else "关闭", scope="team")
-    elif head in OVERRIDE:
-        ctx.require(roles.OPS)
-        await override(ctx, rest)
-    elif (head and head[0] in "#＃") or head.isdigit():
-        await show_checkpoints(ctx, head)
-    else:
-        await show(ctx)
+NORMS = command_group("规范", "norms", summary=("直播规范：检查点、节奏、讲解时长、排期公告等设置",
+                                                 "Stream norms: checkpoints, cadence, timers, announcements"),
+                      aliases=("节奏规范",), group=("直播", "Live"), order=14)
+
+
+@NORMS.verb("查看", "show", default=True, scope=Scope.TEAM, accepts=lambda rest: not rest.strip(),
+            summary=("现行的规范设置", "The settings in force"), examples=["/规范"], examples_en=["/norms"])
+async def show_verb(ctx: Ctx, rest: str) -> None:
+    if rest.strip():
+        raise UsageError(ctx.t("norms.unknown_setting", name=rest[:20], names=" ".join(sorted(config.NAMES)[:20])))
+    await show(ctx)
+
+
+@NORMS.verb("#场次", "#stream", pattern=r"[#＃]?\d+", scope=Scope.TEAM, ref="none", args=("#<场次>", "#<stream>"),
+            summary=("一场的检查点", "A stream's checkpoints"), examples=["/规范 #12"], examples_en=["/norms #12"])
+async def checkpoints_verb(ctx: Ctx, rest: str) -> None:
+    await show_checkpoints(ctx, rest.split()[0])
+
+
+@NORMS.verb("设置", "set", role=roles.OPS, scope=Scope.TEAM, args=("<名称> <值>", "<name> <value>"),
+            summary=("改一项设置", "Change a setting"), examples=["/规范 设置 设备 90分钟"], examples_en=["/norms set equipment 90"])
+async def set_verb(ctx: Ctx, rest: str) -> None:
+    words = rest.split(None, 1)
+    if len(words) < 2:
+        raise UsageError(ctx.t("norms.unknown_setting", name=rest, names=" ".join(sorted(config.NAMES)[:20])))
+    await set_setting(ctx, words[0], words[1], scope="team")
+
+
+@NORMS.verb("开启", "on", aliases=("打开", "enable"), role=roles.OPS, scope=Scope.TEAM,
+            args=("自评表|学习报告|创新|选题会", "selfeval|learning|innovation|topic"),
+            summary=("打开一项可选提醒", "Switch an optional reminder on"), examples=["/规范 开启 自评表"],
+            examples_en=["/norms on selfeval"])
+async def on_verb(ctx: Ctx, rest: str) -> None:
+    await set_setting(ctx, rest, "开启", scope="team")
+
+
+@NORMS.verb("关闭", "off", aliases=("disable",), role=roles.OPS, scope=Scope.TEAM,
+            args=("自评表|学习报告|创新|选题会", "selfeval|learning|innovation|topic"),
+            summary=("关掉一项可选提醒", "Switch an optional reminder off"), examples=["/规范 关闭 自评表"],
+            examples_en=["/norms off selfeval"])
+async def off_verb(ctx: Ctx, rest: str) -> None:
+    await set_setting(ctx, rest, "关闭", scope="team")
+
+
+@NORMS.verb("放行", "override", role=roles.OPS, scope=Scope.TEAM, args=("#<场次> <原因>", "#<stream> <reason>"),
+            summary=("人工放行脚本审核", "Let the script review through by hand"), examples=["/规范 放行 #12 已人工复核"],
+            examples_en=["/norms override #12 checked by hand"])
+async def override_verb(ctx: Ctx, rest: str) -> None:
+    await override(ctx, rest)
 
 
 async def set_setting(ctx: Ctx, name: str, value: str, *, scope: str) -> None:
@@ -139,39 +156,53 @@ async def override(ctx: Ctx, rest: str) -> None:
     await ctx.reply(ctx.t("norms.override_done", id=stream.id))
 
 
-@command("节奏", "cadence", examples_en=["/cadence pause #12", "/cadence resume #12", "/cadence 1号间 interact 10"],
-         summary=("直播中节奏提醒：暂停、继续、按直播间设置", "In-stream cadence: pause, resume, per-room minutes"),
-         usage=("/节奏 #12 ｜ /节奏 暂停|继续 #12 ｜ /节奏 直播间 互动|数据|福袋 分钟",
-                "/cadence #12 | /cadence pause|resume #12 | /cadence <room> interact|data|bag <minutes>"),
-         examples=["/节奏 暂停 #12", "/节奏 继续 #12", "/节奏 1号间 互动 10"], group=("直播", "Live"), order=13)
-async def cadence_command(ctx: Ctx, args: str) -> None:
+CADENCE = command_group("节奏", "cadence", summary=("直播中节奏提醒：暂停、继续、按直播间设置",
+                                                   "In-stream cadence: pause, resume, per-room minutes"),
+                        group=("直播", "Live"), order=13)
+
+
+@CADENCE.verb("#场次", "#stream", pattern=r"[#＃]\d+", scope=Scope.TEAM, ref="none", args=("#<场次>", "#<stream>"),
+              summary=("一场的节奏状态", "A stream's cadence"), examples=["/节奏 #12"], examples_en=["/cadence #12"])
+async def cadence_state(ctx: Ctx, rest: str) -> None:
+    stream = await schedule.get_stream(ctx.session, rest.split()[0])
+    state = await cadence.state(ctx.session, stream.id)
+    if not state:
+        raise UserError("norms.cadence_none", id=stream.id)
+    items = "、".join(f"{ctx.t('norms.what.' + w)} {ctx.t('norms.state.' + t.state)}" for w, t in state.items())
+    await ctx.reply(ctx.t("norms.cadence_state", id=stream.id, items=items))
+
+
+async def _pause_or_resume(ctx: Ctx, pausing: bool) -> None:
+    stream = await schedule.get_stream(ctx.session, str(ctx.ref))
+    if pausing:
+        n = await cadence.pause(ctx.session, stream.id)
+    else:
+        n = await cadence.resume(ctx.session, stream.id, ctx.now())
+    if not n:
+        raise UserError("norms.cadence_none", id=stream.id)
+    await ctx.reply(ctx.t("norms.cadence_paused" if pausing else "norms.cadence_resumed", id=stream.id, n=n))
+
+
+@CADENCE.verb("暂停", "pause", aliases=("stop",), scope=Scope.OWNERS, record=records.STREAM, args=("#<场次>", "#<stream>"),
+              summary=("暂停这场的提醒", "Pause a stream's nudges"), examples=["/节奏 暂停 #12"], examples_en=["/cadence pause #12"])
+async def pause_verb(ctx: Ctx, rest: str) -> None:
+    await _pause_or_resume(ctx, True)
+
+
+@CADENCE.verb("继续", "resume", aliases=("恢复",), scope=Scope.OWNERS, record=records.STREAM, args=("#<场次>", "#<stream>"),
+              summary=("恢复这场的提醒", "Resume a stream's nudges"), examples=["/节奏 继续 #12"],
+              examples_en=["/cadence resume #12"])
+async def resume_verb(ctx: Ctx, rest: str) -> None:
+    await _pause_or_resume(ctx, False)
+
+
+@CADENCE.verb("设置", "set", default=True, role=roles.OPS, scope=Scope.TEAM,
+              accepts=lambda rest: len(rest.split()) == 3,
+              args=("<直播间> 互动|数据|福袋 <分钟>", "<room> interact|data|bag <minutes>"),
+              summary=("某个直播间自己的节奏", "A room's own cadence"), examples=["/节奏 1号间 互动 10"],
+              examples_en=["/cadence 1号间 interact 10"])
+async def cadence_room(ctx: Ctx, args: str) -> None:
     words = args.split()
-    if not words:
-        raise UsageError(ctx.t("norms.explain_kind_needed"))
-    head = words[0].lower()
-    if head in PAUSE or head in RESUME:
-        if len(words) < 2:
-            raise UsageError("#?")
-        stream = await schedule.get_stream(ctx.session, words[1])
-        if head in PAUSE:
-            n = await cadence.pause(ctx.session, stream.id)
-            key = "norms.cadence_paused"
-        else:
-            n = await cadence.resume(ctx.session, stream.id, ctx.now())
-            key = "norms.cadence_resumed"
-        if not n:
-            raise UserError("norms.cadence_none", id=stream.id)
-        await ctx.reply(ctx.t(key, id=stream.id, n=n))
-        return
-    if head and head[0] in "#＃":
-        stream = await schedule.get_stream(ctx.session, head)
-        state = await cadence.state(ctx.session, stream.id)
-        if not state:
-            raise UserError("norms.cadence_none", id=stream.id)
-        items = "、".join(f"{ctx.t('norms.what.' + w)} {ctx.t('norms.state.' + t.state)}" for w, t in state.items())
-        await ctx.reply(ctx.t("norms.cadence_state", id=stream.id, items=items))
-        return
-    ctx.require(roles.OPS)
     if len(words) < 3:
         raise UsageError(ctx.t("norms.unknown_setting", name=args[:20], names="互动 数据 福袋"))
     room = await schedule.find_room(ctx.session, words[0])

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 from bot import roles
 from bot.cards import Card
-from bot.commands.registry import command
+from bot.access import Scope
+from bot.commands.registry import command_group
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.faults import oncall, parse
 from bot.faults.classify import Category, category_label
 from bot.faults.flows import policy
@@ -15,38 +16,42 @@ from bot.people import names
 from bot.reminders.timeparse import PastTimeError, TimeParseError
 from bot.reminders.timeparse import parse as parse_time
 
-SET = {"设置", "排班", "set", "rotation"}
-SWAP = {"替班", "代班", "换班", "override", "swap", "cover"}
-CLEAR = {"清除", "删除", "clear", "remove"}
-SHOW = {"", "查看", "现在", "now", "show"}
+ONCALL = command_group("值班", "oncall", summary=("查看和设置技术值班", "Who is on call; rotations and overrides"),
+                       aliases=("轮值", "on-call"), group=("故障响应", "Faults"), order=31)
 
 
-@command("值班", "oncall", examples_en=["/oncall", "/oncall set all @赵技术 @孙技术", "/oncall clear"],
-         summary=("查看和设置技术值班", "Who is on call; rotations and overrides"),
-         usage=("/值班 ｜ /值班 设置 [全部|类别] @甲 @乙 … ｜ /值班 替班 下周二 @小王 替 @小李 ｜ /值班 清除 [类别]",
-                "/oncall | /oncall set [all|category] @A @B … | /oncall override next tuesday @Wang for @Li | "
-                "/oncall clear [category]"),
-         examples=["/值班", "/值班 设置 全部 @赵技术 @孙技术", "/值班 替班 下周二 @小王 替 @小李", "/oncall"],
-         aliases=("轮值", "on-call"), group=("故障响应", "Faults"), order=31)
-async def oncall_command(ctx: Ctx, args: str) -> None:
-    verb, _, rest = args.strip().partition(" ")
-    word = verb.lower()
-    if word in SHOW:
-        await _show(ctx)
-        return
-    if not ({roles.OPS, roles.ADMIN, roles.TECH} & ctx.roles):
-        raise PermissionDenied(roles.OPS)
-    people = [m.open_id for m in (ctx.message.mentions if ctx.message else ()) if m.open_id]
-    if word in SET:
-        await _set(ctx, rest, people)
-    elif word in SWAP:
-        await _swap(ctx, rest, people)
-    elif word in CLEAR:
-        category = _category(rest.strip()) if rest.strip() else oncall.ALL
-        done = await oncall.clear_rotation(ctx.session, category)
-        await ctx.reply(ctx.t("oncall.cleared" if done else "oncall.nothing", what=_label(ctx, category)))
-    else:
+def _mentioned(ctx: Ctx) -> list[str]:
+    return [m.open_id for m in (ctx.message.mentions if ctx.message else ()) if m.open_id]
+
+
+@ONCALL.verb("查看", "show", aliases=("现在", "now"), default=True, scope=Scope.TEAM, accepts=lambda rest: not rest.strip(),
+             summary=("现在谁值班", "Who is on call now"), examples=["/值班"], examples_en=["/oncall"])
+async def show_verb(ctx: Ctx, rest: str) -> None:
+    if rest.strip():
         raise UsageError(ctx.t("oncall.hint"))
+    await _show(ctx)
+
+
+@ONCALL.verb("设置", "set", aliases=("排班", "rotation"), role=roles.TECH, scope=Scope.TEAM,
+             args=("[全部|类别] @甲 @乙 …", "[all|category] @A @B …"), summary=("按周轮换", "Weekly rotation"),
+             examples=["/值班 设置 全部 @赵技术 @孙技术"], examples_en=["/oncall set all @赵技术 @孙技术"])
+async def set_verb(ctx: Ctx, rest: str) -> None:
+    await _set(ctx, rest, _mentioned(ctx))
+
+
+@ONCALL.verb("替班", "override", aliases=("代班", "换班", "swap", "cover"), role=roles.TECH, scope=Scope.TEAM,
+             args=("<哪天> @替班的人 替 @原来的人", "<day> @cover for @original"), summary=("某天替班", "One-day cover"),
+             examples=["/值班 替班 下周二 @小王 替 @小李"], examples_en=["/oncall override next tuesday @小王 for @小李"])
+async def swap_verb(ctx: Ctx, rest: str) -> None:
+    await _swap(ctx, rest, _mentioned(ctx))
+
+
+@ONCALL.verb("清除", "clear", aliases=("删除", "remove"), role=roles.TECH, scope=Scope.TEAM, args=("[类别]", "[category]"),
+             summary=("清除轮换", "Clear a rotation"), examples=["/值班 清除"], examples_en=["/oncall clear"])
+async def clear_verb(ctx: Ctx, rest: str) -> None:
+    category = _category(rest.strip()) if rest.strip() else oncall.ALL
+    done = await oncall.clear_rotation(ctx.session, category)
+    await ctx.reply(ctx.t("oncall.cleared" if done else "oncall.nothing", what=_label(ctx, category)))
 
 
 def _category(word: str) -> str:

@@ -16,50 +16,63 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.cards import Card
-from bot.commands.registry import action, command
+from bot import records
+from bot.access import Scope
+from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
 from bot.people import display_name
 from bot.reminders import timers
 from bot.reminders.models import ACTIVE, PAUSED, Reminder, ReminderLog, Timer
+from bot.reminders import reminder_cards as cards
 from bot.reminders.reminder_cards import (KIND, LIST_MAX, fired_card, list_card, may_act, summary_card,
                                           timer_key, tz_name, unstamp, when_text)
 from bot.reminders.timeparse import TimeParseError, parse
 
-VERBS = {"列表": "list", "查看": "list", "list": "list", "ls": "list",
-         "取消": "cancel", "删除": "cancel", "cancel": "cancel", "delete": "cancel",
-         "暂停": "pause", "pause": "pause",
-         "恢复": "resume", "继续": "resume", "resume": "resume",
-         "推迟": "snooze", "延后": "snooze", "snooze": "snooze", "postpone": "snooze"}
 EVERYONE = {"大家", "所有人", "全体", "全员", "everyone", "everybody", "all"}
 ME = {"我", "me", "myself"}
 ALL_TAGS = ("@所有人", "@全体成员", "@all", "@_all")
 MAX_TEXT = 500
 _ID = re.compile(r"^[#＃]?(\d{1,9})$")
 
+REMIND = command_group("提醒", "remind", summary=("设置提醒：给自己、某人或全群", "Reminders for yourself, someone or the group"),
+                       aliases=("提醒我", "reminder", "reminders"), group=("提醒与定时", "Reminders"), order=20)
 
-@command("提醒", "remind", examples_en=["/remind tomorrow 9am call the brand", "/remind in 30 minutes check the stock", "/remind list"],
-         summary=("设置提醒：给自己、某人或全群", "Reminders for yourself, someone or the group"),
-         usage=("/提醒 [@某人|大家] <时间> <内容> ｜ /提醒 列表 ｜ /提醒 取消|暂停|恢复 <编号> ｜ "
-                "/提醒 推迟 <编号> <多久|时间>",
-                "/remind [@someone|everyone] <time> <text> | /remind list | /remind cancel|pause|resume <N> | "
-                "/remind snooze <N> <how long|time>"),
-         examples=["/提醒 明天 19:00 对样品", "/提醒 @小王 明天10点 交脚本", "/提醒 大家 每个工作日 18:00 日报",
-                   "/提醒 30分钟后 看一下库存", "/提醒 每月最后一天 17:00 交自评表", "/提醒 列表",
-                   "/提醒 推迟 3 1小时", "/remind tomorrow 9am call the brand"],
-         aliases=("提醒我", "reminder", "reminders"), group=("提醒与定时", "Reminders"), order=20)
+
+@REMIND.verb("设置", "set", default=True, scope=Scope.TEAM, accepts=lambda rest: bool(rest.strip()),
+             args=("[@某人|大家] <时间> <内容>", "[@someone|everyone] <time> <text>"),
+             summary=("设一个提醒", "Set a reminder"),
+             examples=["/提醒 明天 19:00 对样品", "/提醒 @小王 明天10点 交脚本", "/提醒 大家 每个工作日 18:00 日报",
+                       "/提醒 30分钟后 看一下库存", "/提醒 每月最后一天 17:00 交自评表"],
+             examples_en=["/remind tomorrow 9am call the brand", "/remind in 30 minutes check the stock"])
 async def remind_command(ctx: Ctx, args: str) -> None:
-    words = args.split()
-    if not words:
+    if not args.split():
         raise UsageError("")
-    verb = VERBS.get(words[0].lower())
-    if verb == "list":
-        await ctx.reply(card=await _list(ctx))
-    elif verb is not None:
-        await _manage(ctx, verb, words[0], words[1:])
-    else:
-        await _create(ctx, args)
+    await _create(ctx, args)
+
+
+@REMIND.verb("列表", "list", aliases=("查看", "ls"), scope=Scope.TEAM, summary=("本群的提醒", "This chat's reminders"),
+             examples=["/提醒 列表"], examples_en=["/remind list"])
+async def list_verb(ctx: Ctx, rest: str) -> None:
+    await ctx.reply(card=await _list(ctx))
+
+
+def _manage_verb(word: str, en: str, aliases: tuple[str, ...], summary: tuple[str, str], args: tuple[str, str],
+                 example: str, example_en: str) -> None:
+    async def verb(ctx: Ctx, rest: str) -> None:
+        await _manage(ctx, en, word, rest.split())
+
+    verb.__name__ = verb.__qualname__ = f"remind_{en}"
+    REMIND.verb(word, en, aliases=aliases, scope=Scope.OWNERS, record=records.REMINDER, args=args, summary=summary,
+                examples=[example], examples_en=[example_en])(verb)
+
+
+_manage_verb("取消", "cancel", ("删除", "delete"), ("取消提醒", "Cancel"), ("<编号>", "<N>"), "/提醒 取消 3", "/remind cancel 3")
+_manage_verb("暂停", "pause", (), ("暂停提醒", "Pause"), ("<编号>", "<N>"), "/提醒 暂停 3", "/remind pause 3")
+_manage_verb("恢复", "resume", ("继续",), ("恢复提醒", "Resume"), ("<编号>", "<N>"), "/提醒 恢复 3", "/remind resume 3")
+_manage_verb("推迟", "snooze", ("延后", "postpone"), ("推迟提醒", "Snooze"), ("<编号> <多久|时间>", "<N> <how long|time>"),
+             "/提醒 推迟 3 1小时", "/remind snooze 3 1 hour")
 
 
 # -- creating -------------------------------------------------------------------------------
@@ -231,22 +244,22 @@ async def _manage_button(ctx: Ctx, act: CardAction, verb: str) -> None:
         await ctx.update_card(act.message_id, card)
 
 
-@action("remind.cancel")
+@cards.CANCEL.handle
 async def cancel_button(ctx: Ctx, act: CardAction) -> None:
     await _manage_button(ctx, act, "cancel")
 
 
-@action("remind.pause")
+@cards.PAUSE.handle
 async def pause_button(ctx: Ctx, act: CardAction) -> None:
     await _manage_button(ctx, act, "pause")
 
 
-@action("remind.resume")
+@cards.RESUME.handle
 async def resume_button(ctx: Ctx, act: CardAction) -> None:
     await _manage_button(ctx, act, "resume")
 
 
-@action("remind.done")
+@cards.DONE.handle
 async def done_button(ctx: Ctx, act: CardAction) -> None:
     rem, timer = await _load(ctx, _action_id(act))
     due = unstamp(act.value.get("due", "")) or ctx.now()
@@ -261,7 +274,7 @@ async def done_button(ctx: Ctx, act: CardAction) -> None:
                                                          outcome=outcome))
 
 
-@action("remind.snooze")
+@cards.SNOOZE.handle
 async def snooze_button(ctx: Ctx, act: CardAction) -> None:
     rem, timer = await _load(ctx, _action_id(act))
     due = unstamp(act.value.get("due", "")) or ctx.now()

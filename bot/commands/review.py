@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.commands.registry import action, command, on_startup
+from bot import records
+from bot.access import Scope, parse_ref
+from bot.commands.registry import command_group, on_startup
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
@@ -29,22 +31,26 @@ from bot.tasks.models import REVIEW, Task
 KIND_WORDS = {"亮点": HIGHLIGHT, "highlight": HIGHLIGHT, "highlights": HIGHLIGHT, "不足": SHORTCOMING,
               "问题": SHORTCOMING, "shortcoming": SHORTCOMING, "shortcomings": SHORTCOMING, "改进": IMPROVEMENT,
               "改进项": IMPROVEMENT, "improvement": IMPROVEMENT, "improve": IMPROVEMENT}
-LIST = {"列表", "list", "全部"}
-FINISH = {"完成", "结束", "提交", "finish", "done", "close"}
-TO_TASK = {"任务", "转任务", "task"}
 LINE = re.compile(r"^\s*(亮点|不足|问题|改进项?|highlights?|shortcomings?|improvements?|improve)\s*[:：]?\s*(.*)$", re.I)
 REF = re.compile(r"^([#＃]\d{1,9}|[Rr]\d{1,9})$")
 
 
-@command("复盘", "review", examples_en=["/review", "/review list", "/review #8", "/review shortcoming #8 three products ran over time"],
-         summary=("直播复盘：亮点、不足、改进，改进转任务", "Post-stream review: highlights, shortcomings, improvements"),
-         usage=("/复盘 [#场次|R编号|直播间|日期] ｜ /复盘 亮点/不足/改进 [#场次] <内容> ｜ /复盘 任务 <条目号> @负责人 <截止> ｜ "
-                "/复盘 完成 ｜ /复盘 列表",
-                "/review [#stream|R id|room|date] | /review highlight/shortcoming/improvement [#stream] <text> | "
-                "/review task <item> @owner <deadline> | /review finish | /review list"),
-         examples=["/复盘", "/复盘 不足 #8 三款产品讲解超时", "/复盘 改进：优化脚本时长，设置倒计时提醒 @小王 7月15日前",
-                   "/复盘 列表", "/review #8"],
-         aliases=("复盘会",), group=("复盘与任务", "Reviews & tasks"), order=40)
+COMMAND = command_group("复盘", "review", summary=("直播复盘：亮点、不足、改进，改进转任务",
+                                                  "Post-stream review: highlights, shortcomings, improvements"),
+                       aliases=("复盘会",), group=("复盘与任务", "Reviews & tasks"), order=40)
+
+
+def _is_review_text(rest: str) -> bool:
+    text = rest.strip()
+    return not text or bool(REF.match(text)) or bool(LINE.match(text))
+
+
+@COMMAND.verb("打开", "open", aliases=("查看", "show"), default=True, scope=Scope.RECORD, record=records.REVIEW,
+             ref="handler", accepts=_is_review_text,
+             args=("[#场次|R编号|直播间|日期]，或换行写 亮点：… 不足：… 改进：…", "[#stream|R id|room|date], or lines 亮点：…"),
+             summary=("打开（或新建）复盘卡片", "Open (or start) a review card"),
+             examples=["/复盘", "/复盘 改进：优化脚本时长，设置倒计时提醒 @小王 7月15日前"],
+             examples_en=["/review", "/review #8"])
 async def review_command(ctx: Ctx, args: str) -> None:
     await service.ensure_sweep(ctx.session, ctx.now())
     text = args.strip()
@@ -55,33 +61,70 @@ async def review_command(ctx: Ctx, args: str) -> None:
             await add(ctx, review, KIND_WORDS[m.group(1).lower()], m.group(2))
         await refresh(ctx, review)
         await ctx.reply(ctx.t("reviews.added_many", n=len(lines), ref=cards.ref(review)))
-        return
-    head, _, rest = text.partition(" ")
-    word = head.lower().rstrip(":：")
-    m = LINE.match(text)
-    if word in LIST:
-        reviews = await service.list_reviews(ctx.session, ctx.chat_id)
-        counts = await service.counts(ctx.session, [r.id for r in reviews])
-        await ctx.reply(card=cards.list_card(ctx.t, reviews, counts, ctx.svc.tz, ctx.locale))
-    elif word in FINISH:
-        await finish(ctx, await current(ctx, rest.strip()))
-    elif word in TO_TASK:
-        item_ref, _, more = rest.strip().partition(" ")
-        if not item_ref.strip("[]").isdigit():
-            raise UserError("reviews.need_item")
-        await item_to_task(ctx, await service.get_item(ctx.session, int(item_ref.strip("[]"))), more)
-    elif m:
-        body = m.group(2).strip()
-        first, _, after = body.partition(" ")
-        review = await current(ctx, first) if REF.match(first) else await current(ctx, "")
-        if REF.match(first):
-            body = after
-        item = await add(ctx, review, KIND_WORDS[m.group(1).lower()], body)
-        await refresh(ctx, review)
-        await ctx.reply(ctx.t("reviews.added", ref=cards.ref(review), id=item.id,
-                              kind=ctx.t("reviews.kind." + item.kind)))
+    elif (m := LINE.match(text)) and m.group(2).strip():
+        await add_line(ctx, KIND_WORDS[m.group(1).lower()], m.group(2))
     else:
         await open_(ctx, text)
+
+
+async def add_line(ctx: Ctx, kind: str, body: str) -> None:
+    body = body.strip()
+    first, _, after = body.partition(" ")
+    review = await current(ctx, first) if REF.match(first) else await current(ctx, "")
+    if REF.match(first):
+        body = after
+    if not body.strip():
+        raise UserError("reviews.need_text")
+    item = await add(ctx, review, kind, body)
+    await refresh(ctx, review)
+    await ctx.reply(ctx.t("reviews.added", ref=cards.ref(review), id=item.id, kind=ctx.t("reviews.kind." + item.kind)))
+
+
+def _kind_verb(word: str, en: str, aliases: tuple[str, ...], kind: str, summary: tuple[str, str], example: str,
+               example_en: str) -> None:
+    async def verb(ctx: Ctx, rest: str) -> None:
+        await service.ensure_sweep(ctx.session, ctx.now())
+        await add_line(ctx, kind, rest)
+
+    verb.__name__ = verb.__qualname__ = f"review_{en}"
+    COMMAND.verb(word, en, aliases=aliases, scope=Scope.RECORD, record=records.REVIEW, ref="handler",
+                args=("[#场次] <内容>", "[#stream] <text>"), summary=summary, examples=[example],
+                examples_en=[example_en])(verb)
+
+
+_kind_verb("亮点", "highlight", ("highlights",), HIGHLIGHT, ("记一条亮点", "Add a highlight"),
+           "/复盘 亮点 #8 开场三分钟留人好", "/review highlight #8 strong first three minutes")
+_kind_verb("不足", "shortcoming", ("问题", "shortcomings"), SHORTCOMING, ("记一条不足", "Add a shortcoming"),
+           "/复盘 不足 #8 三款产品讲解超时", "/review shortcoming #8 three products ran over time")
+_kind_verb("改进", "improvement", ("改进项", "improve"), IMPROVEMENT,
+           ("记一条改进（@负责人+截止时间就直接成任务）", "Add an improvement (@owner + deadline makes it a task)"),
+           "/复盘 改进 #8 优化脚本时长 @小王 7月15日前", "/review improvement #8 shorter script @小王 by friday")
+
+
+@COMMAND.verb("列表", "list", aliases=("全部",), scope=Scope.TEAM, summary=("本群的复盘", "This chat's reviews"),
+             examples=["/复盘 列表"], examples_en=["/review list"])
+async def list_verb(ctx: Ctx, rest: str) -> None:
+    reviews = await service.list_reviews(ctx.session, ctx.chat_id)
+    counts = await service.counts(ctx.session, [r.id for r in reviews])
+    await ctx.reply(card=cards.list_card(ctx.t, reviews, counts, ctx.svc.tz, ctx.locale))
+
+
+@COMMAND.verb("完成", "finish", aliases=("结束", "提交", "done", "close"), scope=Scope.RECORD, record=records.REVIEW,
+             ref="handler", args=("[#场次|R编号]", "[#stream|R id]"), summary=("完成复盘，发总结卡片", "Finish: post the summary"),
+             examples=["/复盘 完成"], examples_en=["/review finish"])
+async def finish_verb(ctx: Ctx, rest: str) -> None:
+    await finish(ctx, await current(ctx, rest.strip()))
+
+
+@COMMAND.verb("任务", "task", aliases=("转任务",), scope=Scope.RECORD, record=records.REVIEW, ref="handler",
+             args=("<条目号> @负责人 <截止>", "<item> @owner <deadline>"), summary=("改进项转任务", "Improvement → task"),
+             examples=["/复盘 任务 14 @小王 周五前"], examples_en=["/review task 14 @小王 by friday"])
+async def task_verb(ctx: Ctx, rest: str) -> None:
+    item_ref, _, more = rest.strip().partition(" ")
+    item_id = parse_ref(item_ref.strip("[]"))
+    if item_id is None:
+        raise UserError("reviews.need_item")
+    await item_to_task(ctx, await service.get_item(ctx.session, item_id), more)
 
 
 async def current(ctx: Ctx, ref: str, *, create: bool = True) -> Review:
@@ -89,13 +132,15 @@ async def current(ctx: Ctx, ref: str, *, create: bool = True) -> Review:
     if ref:
         review = await service.by_ref(ctx.session, ctx.chat_id, ref)
         if review is None and ref.lstrip("#＃").isdigit():
-            stream = await service.get_stream(ctx.session, int(ref.lstrip("#＃")))
+            stream_id = await ctx.load(records.STREAM, parse_ref(ref))
+            stream = await service.get_stream(ctx.session, stream_id)
             if stream is None:
                 raise UserError("reviews.stream_not_found", ref=ref)
             review, _ = await service.open_review(ctx.session, chat_id=ctx.chat_id, stream=stream, by=ctx.user_id,
                                                   now=ctx.now(), tz=ctx.svc.tz)
         if review is None:
             raise UserError("reviews.not_found", ref=ref)
+        await ctx.load(records.REVIEW, review.id)
         return review
     review = await service.latest_open(ctx.session, ctx.chat_id)
     if review is None:
@@ -158,6 +203,7 @@ async def make_task(ctx: Ctx, review: Review, item: ReviewItem, owner: str, due:
 
 
 async def item_to_task(ctx: Ctx, item: ReviewItem, more: str, *, message_id: str | None = None) -> None:
+    await ctx.load(records.REVIEW, item.review_id)
     review = await ctx.session.get(Review, item.review_id)
     if item.task_id is not None:
         await ctx.reply(ctx.t("reviews.item_has_task", id=item.id, task=item.task_id))
@@ -211,13 +257,24 @@ async def refresh(ctx: Ctx, review: Review, message_id: str | None = None) -> No
 # --------------------------------------------------------------------------- card buttons
 
 async def _review(ctx: Ctx, act: CardAction) -> Review:
-    review = await ctx.session.get(Review, int(act.value.get("id", 0)))
+    review = await ctx.session.get(Review, ctx.ref)
     if review is None:
-        raise UserError("reviews.not_found", ref=str(act.value.get("id", "")))
+        raise UserError("reviews.not_found", ref=str(ctx.ref))
     return review
 
 
-@action("review.add")
+async def _item(ctx: Ctx, review: Review, item_id: object) -> ReviewItem:
+    """An improvement item of the pressed card's review (never another review's)."""
+    found = parse_ref(str(item_id or ""))
+    if found is None:
+        raise UserError("reviews.need_item")
+    item = await service.get_item(ctx.session, found)
+    if item.review_id != review.id:
+        raise UserError("reviews.item_not_found", id=found)
+    return item
+
+
+@cards.ADD.handle
 async def add_pressed(ctx: Ctx, act: CardAction) -> None:
     review = await _review(ctx, act)
     form = act.form_value or {}
@@ -232,13 +289,10 @@ async def add_pressed(ctx: Ctx, act: CardAction) -> None:
     await refresh(ctx, review, act.message_id)
 
 
-@action("review.task")
+@cards.PICK_TASK.handle
 async def task_pressed(ctx: Ctx, act: CardAction) -> None:
     form = act.form_value or {}
-    item_id = str(form.get("item") or "")
-    if not item_id.isdigit():
-        raise UserError("reviews.need_item")
-    item = await service.get_item(ctx.session, int(item_id))
+    item = await _item(ctx, await _review(ctx, act), form.get("item"))
     owner = str(form.get("owner") or "")
     group = await parse.members(ctx, ctx.chat_id)
     if owner and group and owner not in group:
@@ -251,13 +305,13 @@ async def task_pressed(ctx: Ctx, act: CardAction) -> None:
     await item_to_task(ctx, item, "", message_id=act.message_id)
 
 
-@action("review.totask")
+@cards.TO_TASK.handle
 async def totask_pressed(ctx: Ctx, act: CardAction) -> None:
-    item = await service.get_item(ctx.session, int(act.value.get("item", 0)))
+    item = await _item(ctx, await _review(ctx, act), act.value.get("item"))
     await item_to_task(ctx, item, "", message_id=act.message_id)
 
 
-@action("review.finish")
+@cards.FINISH.handle
 async def finish_pressed(ctx: Ctx, act: CardAction) -> None:
     await finish(ctx, await _review(ctx, act), act.message_id)
 

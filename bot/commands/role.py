@@ -3,35 +3,42 @@ from __future__ import annotations
 
 from bot import roles
 from bot.cards import Card
-from bot.commands.registry import command
+from bot.access import Scope
+from bot.commands.registry import command_group
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.people import names
 
-GRANT = {"授予", "授权", "添加", "grant", "add"}
-REVOKE = {"撤销", "取消", "移除", "revoke", "remove"}
-LIST = {"列表", "查看", "list", ""}
+ROLE = command_group("角色", "role", summary=("查看或设置成员角色", "List, grant or revoke roles"), order=2)
 
 
-@command("角色", "role", examples_en=["/role list", "/role grant @小王 ops", "/role revoke @Li tech"],
-         summary=("查看或设置成员角色", "List, grant or revoke roles"),
-         usage=("/角色 列表 ｜ /角色 授予 @某人 运营 ｜ /角色 撤销 @某人 技术",
-                "/role list | /role grant @someone ops | /role revoke @someone tech"),
-         examples=["/角色 授予 @小王 运营", "/角色 列表", "/role revoke @Li tech"], order=2)
-async def role_command(ctx: Ctx, args: str) -> None:
-    words = args.split()
-    verb = words[0].lower() if words else ""
-    if verb in LIST:
-        await _list(ctx)
-        return
-    if verb not in GRANT | REVOKE:
+@ROLE.verb("列表", "list", aliases=("查看",), default=True, scope=Scope.TEAM, accepts=lambda rest: not rest.strip(),
+           summary=("谁有什么角色", "Who holds which role"), examples=["/角色 列表"], examples_en=["/role list"])
+async def list_roles(ctx: Ctx, args: str) -> None:
+    if args.strip():
         raise UsageError(ctx.t("role.usage_hint"))
-    if roles.ADMIN not in ctx.roles:
-        raise PermissionDenied(roles.ADMIN)
+    await _list(ctx)
+
+
+@ROLE.verb("授予", "grant", aliases=("授权", "添加", "add"), role=roles.ADMIN, scope=Scope.TEAM,
+           args=("@某人 运营|技术|主播", "@someone ops|tech|streamer"), summary=("授予角色", "Grant a role"),
+           examples=["/角色 授予 @小王 运营"], examples_en=["/role grant @小王 ops"])
+async def grant(ctx: Ctx, args: str) -> None:
+    await _change(ctx, args, granting=True)
+
+
+@ROLE.verb("撤销", "revoke", aliases=("取消", "移除", "remove"), role=roles.ADMIN, scope=Scope.TEAM,
+           args=("@某人 角色", "@someone role"), summary=("撤销角色", "Revoke a role"),
+           examples=["/角色 撤销 @小王 技术"], examples_en=["/role revoke @Li tech"])
+async def revoke(ctx: Ctx, args: str) -> None:
+    await _change(ctx, args, granting=False)
+
+
+async def _change(ctx: Ctx, args: str, *, granting: bool) -> None:
     people = ctx.message.mentions if ctx.message else ()
     if not people:
         raise UserError("role.need_person")
-    role_words = [w for w in words[1:] if not w.startswith("@")]
+    role_words = [w for w in args.split() if not w.startswith("@")]
     if not role_words:
         raise UsageError(ctx.t("role.usage_hint"))
     role = roles.role_from_text(role_words[-1])
@@ -44,7 +51,7 @@ async def role_command(ctx: Ctx, args: str) -> None:
     for person in people:
         who = f"@{person.name}"
         role_name = ctx.t(f"roles.{role}")
-        if verb in GRANT:
+        if granting:
             done = await roles.grant(ctx.session, person.open_id, role, ctx.user_id, ctx.now())
             lines.append(ctx.t("role.granted" if done else "role.already", who=who, role=role_name))
         else:

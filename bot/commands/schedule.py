@@ -7,13 +7,14 @@ A booking sheet uploaded as CSV/XLSX is imported by the file handler below.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot import roles
-from bot.commands.registry import action, command, on_file
+from bot.access import Scope
+from bot.commands.registry import command_group, on_file
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
@@ -67,41 +68,80 @@ async def team_chat(ctx: Ctx) -> str:
     return team or ctx.chat_id
 
 
-@command("排期", "schedule", examples_en=["/schedule week", "/schedule next week @李主播", "/schedule export month ics"],
-         summary=("直播排期：添加、修改、取消、查看、导入、导出", "Stream schedule: add, change, view, import, export"),
-         usage=("/排期 今天|本周|下周|本月 [直播间|@主播|全部] ｜ /排期 #12 ｜ "
-                "/排期 添加 直播间 日期 开始-结束 主播 @某人 场控 @某人 品牌 … 主题 … 目标 50万 ｜ "
-                "/排期 修改 #12 开始 20:00 主播 @某人 ｜ /排期 取消 #12 原因 … ｜ /排期 确认 #12 ｜ "
-                "/排期 导入（换行后粘贴表格，或直接上传 CSV/XLSX）｜ /排期 导出 本周 csv|ics",
-                "/schedule today|week|next week|month [room|@streamer|all] | /schedule #12 | "
-                "/schedule add room day start-end 主播 @someone 场控 @someone 品牌 … 目标 500000 | "
-                "/schedule edit #12 开始 20:00 | /schedule cancel #12 原因 … | /schedule confirm #12 | "
-                "/schedule import (paste a table on the next lines, or upload CSV/XLSX) | "
-                "/schedule export week csv|ics"),
-         examples=["/排期 添加 1号直播间 明天 19:00-23:00 主播 @李主播 场控 @张场控 品牌 花西子 主题 双12预热 目标 50万",
-                   "/排期 本周", "/排期 下周 @李主播", "/排期 修改 #12 开始 20:00 主播 @周主播",
-                   "/排期 取消 #12 原因 主播临时请假", "/排期 导出 本月 ics"],
-         aliases=("排班", "场次"), group=("排期", "Schedule"), order=20)
-async def schedule_command(ctx: Ctx, args: str) -> None:
-    m = re.match(r"\s*(\S*)\s*(.*)", args, re.S)
-    verb, rest = (m.group(1), m.group(2)) if m else ("", "")
-    low = verb.lower()
-    if low in ADD:
-        await add(ctx, rest)
-    elif low in EDIT:
-        await edit(ctx, rest)
-    elif low in CANCEL:
-        await cancel(ctx, rest)
-    elif low in CONFIRM:
-        await confirm(ctx, rest)
-    elif low in IMPORT:
-        await import_pasted(ctx, rest)
-    elif low in EXPORT:
-        await export_file(ctx, rest)
-    elif re.fullmatch(r"[#＃]?\d+", verb):
-        await details(ctx, verb)
-    else:
-        await view(ctx, args)
+SCHEDULE = command_group("排期", "schedule", summary=("直播排期：添加、修改、取消、查看、导入、导出",
+                                                      "Stream schedule: add, change, view, import, export"),
+                         aliases=("排班", "场次"), group=("排期", "Schedule"), order=20)
+ROOMISH = re.compile(r"^(\d+号|.*直播间$|.*间$|[#＃]?\d+$)")
+
+
+def _is_view(rest: str) -> bool:
+    """Arguments a schedule view understands: a period, a room, @someone, 全部/我 (or nothing)."""
+    words = rest.split()
+    if not words:
+        return True
+    period, left = fields.take_period(words, date(2026, 1, 1))
+    return all(w.startswith(("@", "＠")) or w.lower() in ALL | ME or ROOMISH.match(w) for w in left) and \
+        (period is not None or bool(left))
+
+
+@SCHEDULE.verb("查看", "view", aliases=("看",), default=True, scope=Scope.TEAM, accepts=_is_view,
+               args=("今天|本周|下周|本月 [直播间|@主播|全部]", "today|week|next week|month [room|@streamer|all]"),
+               summary=("看排期", "See the schedule"), examples=["/排期 本周", "/排期 下周 @李主播"],
+               examples_en=["/schedule week", "/schedule next week @李主播"])
+async def view_verb(ctx: Ctx, rest: str) -> None:
+    await view(ctx, rest)
+
+
+@SCHEDULE.verb("#编号", "#id", pattern=r"[#＃]\d+", scope=Scope.TEAM, args=("#<编号>", "#<id>"), ref="none",
+               summary=("一场的详情", "One stream's details"), examples=["/排期 #12"], examples_en=["/schedule #12"])
+async def details_verb(ctx: Ctx, rest: str) -> None:
+    await details(ctx, rest.split()[0])
+
+
+@SCHEDULE.verb("添加", "add", aliases=("新增", "加", "new"), role=roles.OPS, scope=Scope.TEAM,
+               args=("直播间 日期 开始-结束 主播 @某人 场控 @某人 品牌 … 主题 … 目标 50万",
+                     "room day start-end 主播 @someone 场控 @someone 品牌 … 目标 500000"),
+               summary=("添加一场", "Add a stream"),
+               examples=["/排期 添加 1号直播间 明天 19:00-23:00 主播 @李主播 场控 @张场控 品牌 花西子 主题 双12预热 目标 50万"],
+               examples_en=["/schedule add 1号直播间 tomorrow 19:00-23:00 主播 @李主播 场控 @张场控"])
+async def add_verb(ctx: Ctx, rest: str) -> None:
+    await add(ctx, rest)
+
+
+@SCHEDULE.verb("修改", "edit", aliases=("改", "调整", "change"), role=roles.OPS, scope=Scope.TEAM,
+               args=("#编号 开始 20:00 主播 @某人", "#id 开始 20:00 主播 @someone"), summary=("改一场", "Change a stream"),
+               examples=["/排期 修改 #12 开始 20:00 主播 @周主播"], examples_en=["/schedule edit #12 开始 20:00"])
+async def edit_verb(ctx: Ctx, rest: str) -> None:
+    await edit(ctx, rest)
+
+
+@SCHEDULE.verb("取消", "cancel", role=roles.OPS, scope=Scope.TEAM, args=("#编号 原因 …", "#id 原因 …"),
+               summary=("取消一场", "Cancel a stream"), examples=["/排期 取消 #12 原因 主播临时请假"],
+               examples_en=["/schedule cancel #12 原因 streamer is ill"])
+async def cancel_verb(ctx: Ctx, rest: str) -> None:
+    await cancel(ctx, rest)
+
+
+@SCHEDULE.verb("确认", "confirm", role=roles.OPS, scope=Scope.TEAM, args=("#编号 …", "#id …"),
+               summary=("确认一场或几场", "Confirm streams"), examples=["/排期 确认 #12"], examples_en=["/schedule confirm #12"])
+async def confirm_verb(ctx: Ctx, rest: str) -> None:
+    await confirm(ctx, rest)
+
+
+@SCHEDULE.verb("导入", "import", role=roles.OPS, scope=Scope.TEAM,
+               args=("（换行后粘贴表格，或直接上传 CSV/XLSX）", "(paste a table on the next lines, or upload CSV/XLSX)"),
+               summary=("导入排期表", "Import a booking sheet"),
+               examples=["/排期 导入\n日期,开始,结束,直播间,主播\n12-01,19:00,23:00,1号直播间,李主播"],
+               examples_en=["/schedule import\n日期,开始,结束,直播间,主播\n12-01,19:00,23:00,1号直播间,李主播"])
+async def import_verb(ctx: Ctx, rest: str) -> None:
+    await import_pasted(ctx, rest)
+
+
+@SCHEDULE.verb("导出", "export", scope=Scope.TEAM, args=("本周|本月 csv|ics", "week|month csv|ics"),
+               summary=("导出 CSV 或日历文件", "Export CSV or a calendar file"), examples=["/排期 导出 本月 ics"],
+               examples_en=["/schedule export month ics"])
+async def export_verb(ctx: Ctx, rest: str) -> None:
+    await export_file(ctx, rest)
 
 
 # -- adding and changing ----------------------------------------------------------------------------
@@ -143,7 +183,6 @@ def time_error(ctx: Ctx, exc: TimeParseError) -> UserError:
 
 
 async def add(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     text, names = mentions_of(ctx, rest)
     a = fields.split_args(text)
     if not a.head and not a.get("room"):
@@ -188,7 +227,6 @@ async def add(ctx: Ctx, rest: str) -> None:
 
 
 async def edit(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     text, names = mentions_of(ctx, rest)
     a = fields.split_args(text)
     if not a.head:
@@ -223,7 +261,6 @@ async def edit(ctx: Ctx, rest: str) -> None:
 
 
 async def cancel(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     a = fields.split_args(rest)
     if not a.head:
         raise UsageError(ctx.t("schedule.need_id_hint"))
@@ -234,7 +271,6 @@ async def cancel(ctx: Ctx, rest: str) -> None:
 
 
 async def confirm(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     refs = rest.split()
     if not refs:
         raise UsageError(ctx.t("schedule.need_id_hint"))
@@ -246,15 +282,18 @@ async def confirm(ctx: Ctx, rest: str) -> None:
             await ctx.reply(ctx.t("schedule.already_confirmed", id=stream.id))
 
 
-@action("schedule.confirm", role=roles.OPS)
+@cards.CONFIRM.handle
 async def confirm_button(ctx: Ctx, act: CardAction) -> None:
     try:
         stream = await service.stream_by_id(ctx.session, int(act.value.get("id", 0)))
     except (TypeError, ValueError):
-        return
+        stream = None
     if stream is None:
-        return
-    if await service.confirm_stream(ctx.session, stream, by=ctx.user_id, now=ctx.now()):
+        raise UserError("access.stale_button")
+    if not await service.confirm_stream(ctx.session, stream, by=ctx.user_id, now=ctx.now()):
+        ctx.toast(ctx.t("schedule.already_confirmed", id=stream.id))
+    else:
+        ctx.toast(ctx.t("schedule.confirmed_toast", id=stream.id), "success")
         room = await service.room_by_id(ctx.session, stream.room_id)
         names = await service.names_of(ctx.session, stream.people().values())
         if act.message_id:
@@ -348,27 +387,31 @@ async def run_import(ctx: Ctx, sheet: importer.Sheet, source: str) -> None:
 
 
 async def import_pasted(ctx: Ctx, rest: str) -> None:
-    ctx.require(roles.OPS)
     if not rest.strip():
         raise UsageError(ctx.t("schedule.import_hint_usage"))
     await run_import(ctx, importer.read_text(rest), ctx.t("schedule.import_pasted"))
 
 
-@on_file
+def _is_sheet(msg: IncomingMessage) -> bool:
+    return msg.msg_type == "file" and msg.file_name.lower().endswith(importer.SHEET_EXTENSIONS)
+
+
+def _named_like_a_schedule(msg: IncomingMessage) -> bool:
+    return any(w in msg.file_name.lower() for w in ("排期", "排班", "schedule", "booking"))
+
+
+@on_file(priority=30, match=_is_sheet, role=roles.OPS, scope=Scope.TEAM, explain=_named_like_a_schedule,
+         label=("导入排期", "schedule import"))
 async def schedule_file(ctx: Ctx, msg: IncomingMessage) -> bool:
     """An uploaded booking sheet (CSV/XLSX with 日期, 时间 or 开始/结束时间, 直播间 columns) is
-    imported; any other file is left for other handlers."""
-    if msg.msg_type != "file" or not msg.file_name.lower().endswith(importer.SHEET_EXTENSIONS):
-        return False
+    imported; any other file is left for other handlers. Only ops get this far (the router
+    checks before anything is downloaded)."""
     data = await ctx.file_bytes(msg.message_id, msg.file_key)
     if not data:
         return False
     sheet = importer.read_file(msg.file_name, data)
     if not importer.map_columns(sheet.header).is_booking_sheet:
         return False
-    if not roles.allowed(ctx.roles, roles.OPS):
-        await ctx.reply(ctx.t("schedule.import_denied", role=ctx.t("roles.ops")))
-        return True
     await run_import(ctx, sheet, msg.file_name[:80])
     return True
 

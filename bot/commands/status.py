@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from bot import housekeeping, roles  # noqa: F401 - housekeeping: the hourly clean-up timer
 from bot.cards import Card
 from bot.clock import wall_now
-from bot.commands.registry import command
+from bot.access import Scope
+from bot.commands.registry import command, no_args
 from bot.context import Ctx
 from bot.store import inbox
 from bot.store.models import OutboxMessage
@@ -14,7 +15,7 @@ from bot.store.models import OutboxMessage
 
 @command("状态", "status", examples_en=["/status"],
          summary=("查看收发队列与发送失败", "Inbox, outbox and send failures"),
-         usage=("/状态", "/status"), examples=["/状态"], role=roles.ADMIN,
+         scope=Scope.TEAM, accepts=no_args, examples=["/状态"], role=roles.ADMIN,
          group=("管理", "Admin"), order=90)
 async def status(ctx: Ctx, args: str) -> None:
     box = await inbox.counts(ctx.session)

@@ -11,75 +11,122 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import roles
-from bot.commands.registry import action, command, on_mention
+from bot import records, roles
+from bot.access import Scope
+from bot.commands.registry import command_group, on_mention
 from bot.context import Ctx
-from bot.errors import PermissionDenied, UsageError, UserError
+from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names as names_of
 from bot.reminders.timeparse import format_local
 from bot.tasks import cards, notify, parse, reminders, service  # noqa: F401  (reminders: timer handlers)
 from bot.tasks.models import MESSAGE, Task
 
-NEW = {"新建", "新增", "创建", "添加", "new", "add", "create"}
-MINE = {"我的", "mine", "my", ""}
-CHAT = {"本群", "全部", "群", "chat", "all", "group"}
-OVERDUE = {"逾期", "超期", "overdue", "late"}
-DONE = {"完成", "已完成", "done", "complete", "finish"}
-START = {"开始", "进行中", "start", "doing"}
-REOPEN = {"重开", "重新打开", "reopen"}
-CANCEL = {"取消", "cancel", "drop"}
-REASSIGN = {"转交", "转派", "改派", "reassign", "assign"}
-EXTEND = {"延期", "顺延", "extend", "postpone"}
-COMMENT = {"评论", "备注", "comment", "note"}
-HANDOVER = {"交接", "handover", "hand-over"}
-STATS = {"统计", "stats", "kpi"}
-SETTINGS = {"设置", "settings", "config"}
-SHOW = {"查看", "详情", "show", "view"}
 REASON = re.compile(r"(?:原因|理由|because|reason)\s*[:：]?\s*", re.I)
 REPLY_WORDS = re.compile(r"^\s*(记为任务|记成任务|记作任务|转为任务|转成任务|建个?任务|设为任务|"
                          r"make (?:it )?(?:a )?task|create (?:a )?task|as (?:a )?task)", re.I)
 
+TASK = command_group("任务", "task", summary=("任务：负责人、截止时间、提醒与统计", "Tasks with owners, deadlines and reminders"),
+                     aliases=("待办", "todo", "tasks"), group=("复盘与任务", "Reviews & tasks"), order=41)
 
-@command("任务", "task", examples_en=["/task new update the script @Li by friday", "/task mine", "/task done 12", "/task stats this month"],
-         summary=("任务：负责人、截止时间、提醒与统计", "Tasks with owners, deadlines and reminders"),
-         usage=("/任务 新建 <内容> @负责人 <截止时间> ｜ 我的 ｜ 本群 ｜ 逾期 ｜ 完成/开始/重开/取消 <编号> ｜ "
-                "转交 <编号> @某人 ｜ 延期 <编号> <新截止> 原因：… ｜ 评论 <编号> <内容> ｜ 交接 @离开的人 @接手的人 ｜ "
-                "统计 本月 ｜ 设置",
-                "/task new <what> @owner <deadline> | mine | chat | overdue | done/start/reopen/cancel <id> | "
-                "reassign <id> @someone | extend <id> <deadline> reason: … | comment <id> <text> | "
-                "handover @leaving @taking-over | stats this month | settings"),
-         examples=["/任务 新建 完成主播话术培训 @小王 7月15日前", "/任务 我的", "/任务 完成 12",
-                   "/任务 延期 12 下周一前 原因：样品未到", "/任务 交接 @小王 @小李", "/任务 统计 本月",
-                   "/task new update the script @Li by friday"],
-         aliases=("待办", "todo", "tasks"), group=("复盘与任务", "Reviews & tasks"), order=41)
-async def task_command(ctx: Ctx, args: str) -> None:
-    verb, _, rest = args.strip().partition(" ")
-    word, rest = verb.lower(), rest.strip()
-    if parse.task_ref(verb) is not None and not rest:
-        await show(ctx, parse.task_ref(verb))
-    elif word in NEW:
-        await create(ctx, rest)
-    elif word in MINE:
-        await list_mine(ctx)
-    elif word in CHAT:
-        await list_chat(ctx)
-    elif word in OVERDUE:
-        await list_overdue(ctx)
-    elif word in STATS:
-        await stats(ctx, rest)
-    elif word in SETTINGS:
-        await settings(ctx, rest)
-    elif word in HANDOVER:
-        await handover(ctx, rest)
-    elif word in SHOW | DONE | START | REOPEN | CANCEL | REASSIGN | EXTEND | COMMENT:
-        ref, _, more = rest.partition(" ")
-        task_id = parse.task_ref(ref)
-        if task_id is None:
-            raise UserError("tasks.need_id")
-        await change(ctx, word, task_id, more.strip())
-    else:
+
+@TASK.verb("新建", "new", aliases=("新增", "创建", "添加", "add", "create"), scope=Scope.TEAM,
+           args=("<内容> @负责人 <截止时间>", "<what> @owner <deadline>"), summary=("新建任务", "Create a task"),
+           examples=["/任务 新建 完成主播话术培训 @小王 7月15日前"],
+           examples_en=["/task new update the script @Li by friday"])
+async def new_task(ctx: Ctx, rest: str) -> None:
+    await create(ctx, rest)
+
+
+@TASK.verb("我的", "mine", aliases=("my",), default=True, scope=Scope.TEAM, accepts=lambda rest: not rest.strip(),
+           summary=("我负责的任务", "My open tasks"), examples=["/任务 我的"], examples_en=["/task mine"])
+async def mine(ctx: Ctx, rest: str) -> None:
+    if rest.strip():
         raise UsageError(ctx.t("tasks.usage_hint"))
+    await list_mine(ctx)
+
+
+@TASK.verb("本群", "chat", aliases=("全部", "群", "all", "group"), scope=Scope.TEAM,
+           summary=("本群的任务", "This chat's tasks"), examples=["/任务 本群"], examples_en=["/task chat"])
+async def chat_tasks(ctx: Ctx, rest: str) -> None:
+    await list_chat(ctx)
+
+
+@TASK.verb("逾期", "overdue", aliases=("超期", "late"), scope=Scope.TEAM,
+           summary=("本群逾期的任务", "This chat's overdue tasks"), examples=["/任务 逾期"], examples_en=["/task overdue"])
+async def overdue_tasks(ctx: Ctx, rest: str) -> None:
+    await list_overdue(ctx)
+
+
+@TASK.verb("查看", "show", aliases=("详情", "view"), scope=Scope.RECORD, record=records.TASK,
+           args=("<编号>", "<id>"), summary=("查看任务", "Show a task"), examples=["/任务 查看 12"],
+           examples_en=["/task show 12"])
+async def show_verb(ctx: Ctx, rest: str) -> None:
+    await show(ctx, ctx.ref)
+
+
+@TASK.verb("#编号", "#id", pattern=r"[#＃]?\d+", scope=Scope.RECORD, record=records.TASK,
+           summary=("查看任务", "Show a task"), examples=["/任务 #12"], examples_en=["/task #12"])
+async def show_by_id(ctx: Ctx, rest: str) -> None:
+    if len(rest.split()) > 1:
+        raise UsageError(ctx.t("tasks.usage_hint"))
+    await show(ctx, ctx.ref)
+
+
+def _change_verb(word: str, en: str, aliases: tuple[str, ...], summary: tuple[str, str], args: tuple[str, str],
+                 example: str, example_en: str) -> None:
+    async def verb(ctx: Ctx, rest: str) -> None:
+        _, _, more = rest.partition(" ")
+        await change(ctx, en, ctx.ref, more.strip())
+
+    verb.__name__ = verb.__qualname__ = f"task_{en}"
+    TASK.verb(word, en, aliases=aliases, scope=Scope.RECORD, record=records.TASK, args=args, summary=summary,
+              examples=[example], examples_en=[example_en])(verb)
+
+
+for _word, _en, _aliases, _summary, _args, _ex, _ex_en in (
+        ("完成", "done", ("已完成", "complete", "finish"), ("标记完成", "Mark done"), ("<编号>", "<id>"),
+         "/任务 完成 12", "/task done 12"),
+        ("开始", "start", ("进行中", "doing"), ("标记进行中", "Mark started"), ("<编号>", "<id>"),
+         "/任务 开始 12", "/task start 12"),
+        ("重开", "reopen", ("重新打开",), ("重新打开", "Reopen"), ("<编号>", "<id>"), "/任务 重开 12", "/task reopen 12"),
+        ("取消", "cancel", ("drop",), ("取消任务", "Cancel"), ("<编号> [原因]", "<id> [reason]"),
+         "/任务 取消 12 不需要了", "/task cancel 12 no longer needed"),
+        ("转交", "reassign", ("转派", "改派", "assign"), ("换负责人", "Give to someone else"),
+         ("<编号> @某人", "<id> @someone"), "/任务 转交 12 @小李", "/task reassign 12 @小李"),
+        ("延期", "extend", ("顺延", "postpone"), ("改截止时间（写原因）", "Move the deadline (with a reason)"),
+         ("<编号> <新截止> 原因：…", "<id> <deadline> reason: …"), "/任务 延期 12 下周一前 原因：样品未到",
+         "/task extend 12 by next monday reason: samples late"),
+        ("评论", "comment", ("备注", "note"), ("写一条评论", "Add a comment"), ("<编号> <内容>", "<id> <text>"),
+         "/任务 评论 12 已约好培训老师", "/task comment 12 trainer booked")):
+    _change_verb(_word, _en, _aliases, _summary, _args, _ex, _ex_en)
+
+
+@TASK.verb("交接", "handover", aliases=("hand-over",), role=roles.OPS, scope=Scope.TEAM,
+           args=("@离开的人 @接手的人", "@leaving @taking-over"), summary=("把一个人的任务交给另一个人", "Hand someone's tasks over"),
+           examples=["/任务 交接 @小王 @小李"], examples_en=["/task handover @小王 @小李"])
+async def handover_verb(ctx: Ctx, rest: str) -> None:
+    await handover(ctx, rest)
+
+
+@TASK.verb("统计", "stats", aliases=("kpi",), scope=Scope.TEAM, args=("[本月|上月]", "[this month|last month]"),
+           summary=("按时完成率", "On-time completion"), examples=["/任务 统计 本月"], examples_en=["/task stats this month"])
+async def stats_verb(ctx: Ctx, rest: str) -> None:
+    await stats(ctx, rest)
+
+
+@TASK.verb("设置", "settings", aliases=("config",), when=lambda rest: not rest.strip(), scope=Scope.TEAM,
+           summary=("本群的任务设置", "This chat's task settings"), examples=["/任务 设置"], examples_en=["/task settings"])
+async def settings_show_verb(ctx: Ctx, rest: str) -> None:
+    await settings(ctx, "")
+
+
+@TASK.verb("设置", "settings", aliases=("config",), role=roles.OPS, scope=Scope.TEAM,
+           args=("主管 @某人 | 升级 <天数> | 飞书任务 开|关", "lead @someone | escalate <days> | feishu on|off"),
+           summary=("改本群的任务设置", "Change this chat's task settings"), examples=["/任务 设置 主管 @王运营"],
+           examples_en=["/task settings escalate 3"])
+async def settings_verb(ctx: Ctx, rest: str) -> None:
+    await settings(ctx, rest)
 
 
 # --------------------------------------------------------------------------- creating
@@ -111,7 +158,7 @@ async def ask_owner(ctx: Ctx, line: parse.TaskLine, *, source: str, source_ref: 
     await ctx.reply(card=cards.ask_owner_card(ctx.t, line.title, line.due, ctx.svc.tz, ctx.locale, choices, payload))
 
 
-@action("task.create")
+@cards.CREATE.handle
 async def create_pressed(ctx: Ctx, act: CardAction) -> None:
     """The ask-whom card: one task per card however often it is pressed."""
     owner = str((act.form_value or {}).get("owner") or "")
@@ -134,7 +181,11 @@ async def create_pressed(ctx: Ctx, act: CardAction) -> None:
         await ctx.reply(ctx.t("tasks.already_created", id=task.id))
 
 
-@on_mention
+def _is_reply_task(msg: IncomingMessage) -> bool:
+    return bool(REPLY_WORDS.match(msg.text))
+
+
+@on_mention(priority=10, match=_is_reply_task, scope=Scope.TEAM)
 async def task_from_reply(ctx: Ctx, msg: IncomingMessage) -> bool:
     """A reply "@LiveOps 记为任务 @小王 周五前": the replied-to message becomes the task."""
     m = REPLY_WORDS.match(msg.text)
@@ -202,29 +253,26 @@ async def may_change(ctx: Ctx, task: Task) -> list[str]:
 async def change(ctx: Ctx, word: str, task_id: int, more: str, *, card_message: str | None = None) -> None:
     """One change to one task, by command or by card; answers with a line and fresh cards."""
     task = await service.get_task(ctx.session, task_id)
-    if word in SHOW:
-        await show(ctx, task_id)
-        return
     before = await may_change(ctx, task)
     now, by = ctx.now(), ctx.user_id
     names = await names_of(ctx, [by])
     me = names.get(by, "")
-    if word in DONE:
+    if word == "done":
         done = await service.complete(ctx.session, task, by=by, now=now)
         text = ctx.t("tasks.done" if done else "tasks.already_done", id=task.id, title=task.title[:60], who=me)
-    elif word in START:
+    elif word == "start":
         started = await service.start(ctx.session, task, by=by, now=now)
         text = ctx.t("tasks.started" if started else "tasks.already_started", id=task.id, who=me)
-    elif word in REOPEN:
+    elif word == "reopen":
         again = await service.reopen(ctx.session, task, by=by, now=now)
         text = ctx.t("tasks.reopened" if again else "tasks.already_open", id=task.id, who=me)
-    elif word in CANCEL:
+    elif word == "cancel":
         cancelled = await service.cancel(ctx.session, task, by=by, now=now, reason=more)
         text = ctx.t("tasks.cancelled" if cancelled else "tasks.already_cancelled", id=task.id, who=me)
-    elif word in COMMENT:
+    elif word == "comment":
         await service.comment(ctx.session, task, more, by=by, now=now)
         text = ctx.t("tasks.commented", id=task.id, who=me)
-    elif word in REASSIGN:
+    elif word == "reassign":
         owners, _ = await parse.owners_in(ctx, more, chat_id=task.chat_id)
         if not owners:
             raise UserError("tasks.need_owner")
@@ -233,7 +281,7 @@ async def change(ctx: Ctx, word: str, task_id: int, more: str, *, card_message: 
         who = await names_of(ctx, owners)
         text = ctx.t("tasks.reassigned", id=task.id, to=cards.who(who, owners))
         await notify.assigned(ctx, task, announce=False, notify_owners=new)
-    elif word in EXTEND:
+    elif word == "extend":
         parts = REASON.split(more, maxsplit=1)
         when_text, reason = (parts[0], parts[1]) if len(parts) == 2 else (more, "")
         due, leftover = parse.deadline_in(ctx, when_text)
@@ -245,7 +293,7 @@ async def change(ctx: Ctx, word: str, task_id: int, more: str, *, card_message: 
         raise UsageError(ctx.t("tasks.usage_hint"))
     await refresh(ctx, task, card_message)
     await ctx.reply(text)
-    if task.chat_id and task.chat_id != ctx.chat_id and word in DONE | REOPEN | EXTEND | REASSIGN | CANCEL:
+    if task.chat_id and task.chat_id != ctx.chat_id and word in ("done", "reopen", "extend", "reassign", "cancel"):
         await ctx.send(task.chat_id, text)
 
 
@@ -259,7 +307,7 @@ async def refresh(ctx: Ctx, task: Task, card_message: str | None) -> None:
 
 def _card_verb(verb: str):
     async def pressed(ctx: Ctx, act: CardAction) -> None:
-        task_id = int(act.value.get("id", 0))
+        task_id = ctx.ref
         form = act.form_value or {}
         note, due, owner = (str(form.get(k) or "").strip() for k in ("note", "due", "owner"))
         more = {"comment": note, "extend": f"{due} 原因：{note}" if note else due,
@@ -271,15 +319,13 @@ def _card_verb(verb: str):
     return pressed
 
 
-for _verb in ("done", "start", "reopen", "comment", "extend", "reassign"):
-    action(f"task.{_verb}")(_card_verb(_verb))
+for _verb, _spec in cards.ACTIONS.items():
+    _spec.handle(_card_verb(_verb))
 
 
 # --------------------------------------------------------------------------- hand-over, KPI, settings
 
 async def handover(ctx: Ctx, rest: str) -> None:
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
     # The leaver may already have left the group; the receiver must be in it.
     owners, _ = await parse.owners_in(ctx, rest, require_member=False)
     if len(owners) != 2:
@@ -323,8 +369,6 @@ async def settings(ctx: Ctx, rest: str) -> None:
                               days=current.escalate_after_days,
                               mirror=ctx.t("tasks.on" if current.mirror else "tasks.off")))
         return
-    if not roles.allowed(ctx.roles, roles.OPS):
-        raise PermissionDenied(roles.OPS)
     key, value = words[0].lower(), " ".join(words[1:])
     if key in ("主管", "运营主管", "lead"):
         owners, _ = await parse.owners_in(ctx, value)

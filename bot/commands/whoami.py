@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from bot import roles
 from bot.cards import Card
-from bot.commands.registry import command
+from bot.access import Scope
+from bot.commands.registry import command, no_args
 from bot.context import Ctx
 from bot.people import display_name
 
 
-@command("我是谁", "whoami", examples_en=["/whoami"],
-         summary=("查看我的身份和角色", "Show who you are and your roles"),
-         usage=("/我是谁", "/whoami"), examples=["/我是谁"], order=1)
+@command("我是谁", "whoami", examples_en=["/whoami"], scope=Scope.OPEN, accepts=no_args,
+         summary=("查看我的身份和角色", "Show who you are and your roles"), examples=["/我是谁"], order=1)
 async def whoami(ctx: Ctx, args: str) -> None:
     name = await display_name(ctx, ctx.user_id)
     held = "、".join(ctx.t(f"roles.{r}") for r in roles.ALL if r in ctx.roles)

@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from bot import roles
+from bot.access import Scope
 from bot.cards import Button, Card, escape_md
+from bot.commands.registry import card_action
 from bot.data import charts, fmt, kpi
 from bot.data.kpi import Figure
 from bot.data.report import Newbie, PeriodReport, StreamReport
 from bot.schedule.service import span_text
+
+# The buttons data cards carry (handlers: bot/commands/data.py).
+VIEW = card_action("data.view", label=("查看数据", "see the figures"), scope=Scope.TEAM)
+PICK = card_action("data.pick", label=("选择场次导入", "import into this stream"), role=roles.OPS, scope=Scope.TEAM)
 
 T = Callable[..., str]
 STREAM_METRICS = ("gmv", "uv", "pv", "peak_online", "buyers", "view_conv", "click_conv", "exposure_click",
@@ -145,7 +152,7 @@ def import_card(t: T, locale: str, *, stream_label: str, stream_id: int, file_na
     if rejected:
         card.markdown(t("data.import_rejected", n=len(rejected)) + "\n" + "\n".join(f"- {escape_md(r)}" for r in rejected[:20])
                       + ("\n…" if len(rejected) > 20 else ""))
-    card.buttons(Button(t("data.btn_view", id=stream_id), {"a": "data.view", "s": stream_id}, kind="primary"))
+    card.buttons(Button(t("data.btn_view", id=stream_id), VIEW(s=stream_id), kind="primary"))
     return card
 
 
@@ -159,5 +166,5 @@ def picked_card(t: T, file_name: str, label: str, stream_id: int) -> Card:
 def pick_stream_card(t: T, file_name: str, choices: list[tuple[int, str]], ref: dict) -> Card:
     card = Card(t("data.pick_title"), template="yellow", subtitle=file_name[:60])
     card.markdown(t("data.pick_text"))
-    card.buttons(*[Button(label, {"a": "data.pick", "s": sid, **ref}) for sid, label in choices])
+    card.buttons(*[Button(label, PICK(s=sid, **ref)) for sid, label in choices])
     return card

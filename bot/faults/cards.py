@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import records
+from bot.access import Scope
+from bot.commands.registry import card_action
 from bot.cards import Button, Card, Input, Select, escape_md
 from bot.faults.classify import Category, category_label
 from bot.faults.models import ACKED, RESOLVED, Fault, FaultEvent
@@ -14,6 +17,17 @@ from bot.i18n import t
 
 TEMPLATES = {"P0": "red", "P1": "orange", "P2": "yellow", "P3": "blue"}
 
+
+
+# The buttons fault cards carry (handlers: bot/commands/fault.py); the flows also check who may act.
+ACK = card_action("fault.ack", label=("认领故障", "acknowledge the fault"), scope=Scope.RECORD, record=records.FAULT)
+RESOLVE = card_action("fault.resolve", label=("解决故障", "resolve the fault"), scope=Scope.RECORD,
+                      record=records.FAULT)
+ESCALATE = card_action("fault.escalate", label=("升级故障", "escalate the fault"), scope=Scope.RECORD,
+                       record=records.FAULT)
+CHANGE = card_action("fault.change", label=("修改故障", "change the fault"), scope=Scope.RECORD, record=records.FAULT)
+CHANGE_SAVE = card_action("fault.change_save", label=("保存修改", "save the change"), scope=Scope.RECORD,
+                          record=records.FAULT)
 
 def at(open_id: str) -> str:
     return f"<at id={open_id}></at>" if open_id else ""
@@ -98,15 +112,15 @@ def ticket(f: Fault, locale: str, tz: ZoneInfo, *, ack_due: datetime, note: str 
         sla = t(locale, "faults.sla_breached_note")
     card.note(sla)
     value = {"id": f.id}
-    buttons = [Button(t(locale, "faults.b.escalate"), {"a": "fault.escalate", **value}, kind="danger"),
-               Button(t(locale, "faults.b.change"), {"a": "fault.change", **value})]
+    buttons = [Button(t(locale, "faults.b.escalate"), ESCALATE(**value), kind="danger"),
+               Button(t(locale, "faults.b.change"), CHANGE(**value))]
     if f.status != ACKED:
-        buttons.insert(0, Button(t(locale, "faults.b.ack"), {"a": "fault.ack", **value}, kind="primary_filled"))
+        buttons.insert(0, Button(t(locale, "faults.b.ack"), ACK(**value), kind="primary_filled"))
     card.buttons(*buttons)
     card.form(f"resolve_{f.id}", [
         Input("cause", t(locale, "faults.f.cause"), placeholder=t(locale, "faults.ph.cause")),
         Input("fix", t(locale, "faults.f.fix"), placeholder=t(locale, "faults.ph.fix")),
-    ], Button(t(locale, "faults.b.resolve"), {"a": "fault.resolve", **value}, kind="primary"))
+    ], Button(t(locale, "faults.b.resolve"), RESOLVE(**value), kind="primary"))
     return card
 
 
@@ -118,7 +132,7 @@ def change_form(f: Fault, locale: str) -> Card:
         Select("category", t(locale, "faults.f.category"), cats, default=f.category),
         Select("severity", t(locale, "faults.f.severity"), sevs, default=f.severity),
         Input("room", t(locale, "faults.f.room"), placeholder=t(locale, "faults.ph.room")),
-    ], Button(t(locale, "faults.b.save"), {"a": "fault.change_save", "id": f.id}, kind="primary"))
+    ], Button(t(locale, "faults.b.save"), CHANGE_SAVE(id=f.id), kind="primary"))
     return card
 
 

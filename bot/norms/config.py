@@ -11,6 +11,7 @@ Keys and their defaults (minutes unless said otherwise; 0 switches a checkpoint 
 * ``explain.hero`` [8, 12], ``explain.traffic`` [3, 5]: explanation bounds.
 * ``after.export`` 60: data export due after the end; ``after.escalate`` 30 after that.
 * ``ontime`` 5: a start within this many minutes of the schedule counts as on time.
+* ``far`` 30: /开播 or /下播 further than this from the schedule asks for confirmation first.
 * ``announce.weekly`` "7 20:00" (ISO weekday and time, for next week),
   ``announce.monthly`` "1 09:00" (day of month and time); "" switches it off.
 * ``optional.selfeval`` / ``optional.learning`` / ``optional.innovation`` / ``optional.topic``:
@@ -37,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "cp.remind": 30, "cp.escalate": 60, "latency_max": 200,
     "cadence.interact": 5, "cadence.data": 15, "cadence.bag": 30,
     "explain.hero": [8, 12], "explain.traffic": [3, 5],
-    "after.export": 60, "after.escalate": 30, "ontime": 5,
+    "after.export": 60, "after.escalate": 30, "ontime": 5, "far": 30,
     "announce.weekly": "7 20:00", "announce.monthly": "1 09:00",
     **{f"optional.{k}": False for k in OPTIONAL},
 }
@@ -58,6 +59,7 @@ NAMES = {
     "traffic": "explain.traffic",
     "导出": "after.export", "export": "after.export",
     "准点": "ontime", "ontime": "ontime",
+    "开播确认": "far", "far": "far",
     "周排期": "announce.weekly", "weekly": "announce.weekly",
     "月排期": "announce.monthly", "monthly": "announce.monthly",
     "自评表": "optional.selfeval", "selfeval": "optional.selfeval",

@@ -10,6 +10,9 @@ import logging
 from datetime import datetime, timezone
 
 from bot import roles
+from bot import records
+from bot.access import Scope
+from bot.commands.registry import card_action
 from bot.cards import Button, Card, escape_md
 from bot.context import Ctx
 from bot.reminders import timers
@@ -21,6 +24,18 @@ log = logging.getLogger("bot.reminders")
 
 KIND = "reminder"
 STAMP = "%Y%m%dT%H%M%S"
+
+# The buttons reminder cards carry (handlers: bot/commands/remind.py): the people it is for,
+# whoever set it, and ops.
+def _reminder_action(name: str, label: tuple[str, str]):
+    return card_action(name, label=label, scope=Scope.OWNERS, record=records.REMINDER)
+
+
+CANCEL = _reminder_action("remind.cancel", ("取消提醒", "cancel the reminder"))
+PAUSE = _reminder_action("remind.pause", ("暂停提醒", "pause the reminder"))
+RESUME = _reminder_action("remind.resume", ("恢复提醒", "resume the reminder"))
+DONE = _reminder_action("remind.done", ("完成提醒", "mark it done"))
+SNOOZE = _reminder_action("remind.snooze", ("稍后提醒", "snooze"))
 
 
 def timer_key(reminder_id: int) -> str:
@@ -91,10 +106,9 @@ def manage_buttons(ctx: Ctx, rem: Reminder, timer: Timer, view: str) -> list[But
     """Cancel / pause (or resume) for a pending reminder; ``view`` says which card to redraw."""
     if timer.state not in (ACTIVE, PAUSED):
         return []
-    toggle = ("remind.resume", "remind.btn_resume") if timer.state == PAUSED else ("remind.pause",
-                                                                                     "remind.btn_pause")
-    return [Button(ctx.t("remind.btn_cancel"), {"a": "remind.cancel", "id": rem.id, "v": view}, kind="danger"),
-            Button(ctx.t(toggle[1]), {"a": toggle[0], "id": rem.id, "v": view})]
+    toggle = (RESUME, "remind.btn_resume") if timer.state == PAUSED else (PAUSE, "remind.btn_pause")
+    return [Button(ctx.t("remind.btn_cancel"), CANCEL(id=rem.id, v=view), kind="danger"),
+            Button(ctx.t(toggle[1]), toggle[0](id=rem.id, v=view))]
 
 
 def summary_card(ctx: Ctx, rem: Reminder, timer: Timer, *, new: bool = False,
@@ -134,9 +148,9 @@ def fired_card(ctx: Ctx, rem: Reminder, timer: Timer, due: datetime, *, late: bo
     base = {"id": rem.id, "due": stamp(due)}
     if late:
         base["late"] = 1
-    card.buttons(Button(ctx.t("remind.btn_done"), {"a": "remind.done", **base}, kind="primary"),
-                 Button(ctx.t("remind.btn_snooze10"), {"a": "remind.snooze", "m": 10, **base}),
-                 Button(ctx.t("remind.btn_snooze60"), {"a": "remind.snooze", "m": 60, **base}))
+    card.buttons(Button(ctx.t("remind.btn_done"), DONE(**base), kind="primary"),
+                 Button(ctx.t("remind.btn_snooze10"), SNOOZE(m=10, **base)),
+                 Button(ctx.t("remind.btn_snooze60"), SNOOZE(m=60, **base)))
     return card
 
 

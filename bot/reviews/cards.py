@@ -5,12 +5,22 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from bot import records
+from bot.access import Scope
 from bot.cards import Button, Card, escape_md
+from bot.commands.registry import card_action
 from bot.reminders.timeparse import format_local
 from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, KINDS, SHORTCOMING, Review, ReviewItem
 from bot.tasks.models import Task
 
 T = Callable[..., str]
+# The buttons review cards carry (handlers: bot/commands/review.py); all name the review's id.
+ADD = card_action("review.add", label=("添加复盘内容", "add to the review"), scope=Scope.RECORD, record=records.REVIEW)
+PICK_TASK = card_action("review.task", label=("改进转任务", "make a task"), scope=Scope.RECORD, record=records.REVIEW)
+TO_TASK = card_action("review.totask", label=("改进转任务", "make a task"), scope=Scope.RECORD,
+                      record=records.REVIEW)
+FINISH = card_action("review.finish", label=("完成复盘", "finish the review"), scope=Scope.RECORD,
+                     record=records.REVIEW)
 ICONS = {HIGHLIGHT: "🌟", SHORTCOMING: "⚠️", IMPROVEMENT: "🛠"}
 
 
@@ -59,7 +69,7 @@ def review_card(t: T, review: Review, items: list[ReviewItem], tasks: dict[int, 
     _header(t, card, review, figures)
     card.markdown(sections(t, items, tasks, names, tz, locale))
     card.hr()
-    submit = Button(t("reviews.btn_add"), {"a": "review.add", "id": review.id}, kind="primary", submit=True,
+    submit = Button(t("reviews.btn_add"), ADD(id=review.id), kind="primary", submit=True,
                     name=f"review_add_{review.id}")
     card.elements.append({"tag": "form", "name": f"review_form_{review.id}", "elements": [
         _input("highlight", t("reviews.kind.highlight"), t("reviews.hint_highlight")),
@@ -69,17 +79,17 @@ def review_card(t: T, review: Review, items: list[ReviewItem], tasks: dict[int, 
     open_items = [i for i in items if i.kind == IMPROVEMENT and i.task_id is None]
     ready = [i for i in open_items if i.owner_id and i.due_at]
     if ready:
-        card.buttons(*[Button(t("reviews.btn_to_task_one", id=i.id), {"a": "review.totask", "item": i.id})
+        card.buttons(*[Button(t("reviews.btn_to_task_one", id=i.id), TO_TASK(id=review.id, item=i.id))
                        for i in ready[:6]])
     if open_items and members:
-        pick = Button(t("reviews.btn_to_task"), {"a": "review.task", "id": review.id}, submit=True,
+        pick = Button(t("reviews.btn_to_task"), PICK_TASK(id=review.id), submit=True,
                       name=f"review_task_{review.id}")
         card.elements.append({"tag": "form", "name": f"review_task_form_{review.id}", "elements": [
             _select("item", t("reviews.pick_item"), [(f"[{i.id}] {i.text[:30]}", str(i.id)) for i in open_items]),
             _select("owner", t("reviews.pick_owner"), members),
             _input("due", t("reviews.due"), t("reviews.hint_due")),
             pick.to_dict()]})
-    card.buttons(Button(t("reviews.btn_finish"), {"a": "review.finish", "id": review.id}, kind="primary_filled"))
+    card.buttons(Button(t("reviews.btn_finish"), FINISH(id=review.id), kind="primary_filled"))
     card.note(t("reviews.card_hint", ref=ref(review)))
     return card
 

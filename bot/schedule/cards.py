@@ -13,13 +13,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.access import Scope
 from bot.cards import Button, Card, CardTooLarge, escape_md
+from bot.commands.registry import card_action
 from bot.i18n import t
+from bot import roles
 from bot.reminders import workdays
 from bot.schedule import service
 from bot.schedule.fields import format_amount
 from bot.schedule.models import (CANCELLED, CONFIRMED, ENDED, LIVE, PENDING, PERSON_FIELDS, TITLES, Room,
                                  StaffMember, Stream)
+
+# The buttons schedule cards carry (handler: bot/commands/schedule.py).
+CONFIRM = card_action("schedule.confirm", label=("确认排期", "confirm the stream"), role=roles.OPS, scope=Scope.TEAM)
 
 ICONS = {PENDING: "⏳", CONFIRMED: "✅", CANCELLED: "❌", LIVE: "🔴", ENDED: "⏹"}
 ZH_WD = "一二三四五六日"
@@ -178,7 +184,7 @@ def detail_card(s: Stream, room: Room | None, names: dict[str, str], locale: str
     if s.status == CANCELLED and s.cancel_reason:
         card.markdown(t(locale, "schedule.cancel_reason", reason=escape_md(s.cancel_reason)))
     if buttons and s.status == PENDING:
-        card.buttons(Button(t(locale, "schedule.button_confirm"), {"a": "schedule.confirm", "id": s.id},
+        card.buttons(Button(t(locale, "schedule.button_confirm"), CONFIRM(id=s.id),
                             kind="primary"))
     card.note(t(locale, "schedule.tz_note", tz=str(zone)))
     return card

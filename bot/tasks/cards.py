@@ -5,9 +5,20 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
+from bot.access import Scope
 from bot.cards import Button, Card, escape_md
+from bot.commands.registry import card_action
+from bot.records import TASK
 from bot.reminders.timeparse import format_local
 from bot.tasks.models import DONE, OPEN, TODO, Task, TaskLog
+
+# The buttons task cards carry (handlers: bot/commands/task.py).
+CREATE = card_action("task.create", label=("创建任务", "create the task"), scope=Scope.TEAM)
+ACTIONS = {verb: card_action(f"task.{verb}", label=label, scope=Scope.RECORD, record=TASK)
+           for verb, label in (("done", ("完成任务", "complete the task")), ("start", ("开始任务", "start the task")),
+                               ("reopen", ("重开任务", "reopen the task")), ("comment", ("评论任务", "comment")),
+                               ("extend", ("延期任务", "extend the task")),
+                               ("reassign", ("转交任务", "reassign the task")))}
 
 T = Callable[..., str]
 TEMPLATES = {"todo": "blue", "doing": "wathet", "done": "green", "cancelled": "grey"}
@@ -59,13 +70,13 @@ def task_card(t: T, task: Task, owners: list[str], names: dict[str, str], tz: Zo
     if notes:
         card.markdown("\n".join(log_line(t, e, names, tz, locale) for e in notes[-4:]))
     if task.status in OPEN:
-        buttons = [Button(t("tasks.btn_done"), {"a": "task.done", "id": task.id}, kind="primary")]
+        buttons = [Button(t("tasks.btn_done"), ACTIONS["done"](id=task.id), kind="primary")]
         if task.status == TODO:
-            buttons.append(Button(t("tasks.btn_start"), {"a": "task.start", "id": task.id}))
+            buttons.append(Button(t("tasks.btn_start"), ACTIONS["start"](id=task.id)))
         card.buttons(*buttons)
         card.elements.append(_change_form(t, task))
     else:
-        card.buttons(Button(t("tasks.btn_reopen"), {"a": "task.reopen", "id": task.id}))
+        card.buttons(Button(t("tasks.btn_reopen"), ACTIONS["reopen"](id=task.id)))
     card.note(t("tasks.card_hint", id=task.id))
     return card
 
@@ -77,7 +88,7 @@ def _change_form(t: T, task: Task) -> dict:
                 "placeholder": {"tag": "plain_text", "content": hint}}
 
     def submit(label: str, verb: str) -> dict:
-        b = Button(label, {"a": f"task.{verb}", "id": task.id}, submit=True, name=f"task_{verb}_{task.id}")
+        b = Button(label, ACTIONS[verb](id=task.id), submit=True, name=f"task_{verb}_{task.id}")
         return {"tag": "column", "width": "auto", "elements": [b.to_dict()]}
 
     return {"tag": "form", "name": f"task_form_{task.id}", "elements": [
@@ -145,7 +156,7 @@ def ask_owner_card(t: T, title: str, due: datetime, tz: ZoneInfo, locale: str, m
               "placeholder": {"tag": "plain_text", "content": t("tasks.ask_owner_pick")},
               "options": [{"text": {"tag": "plain_text", "content": name}, "value": open_id}
                           for open_id, name in members[:100]]}
-    button = Button(t("tasks.ask_owner_ok"), {"a": "task.create", **payload}, kind="primary", submit=True,
+    button = Button(t("tasks.ask_owner_ok"), CREATE(**payload), kind="primary", submit=True,
                     name="task_create")
     card.elements.append({"tag": "form", "name": "task_ask_owner", "elements": [select, button.to_dict()]})
     card.note(t("tasks.ask_owner_hint"))

@@ -70,6 +70,8 @@ class Ctx:
         from bot.errors import UserError
 
         if record_id is None or not await may_see(self, kind, record_id, owners_only=owners_only):
+            if self.svc.metrics:
+                self.svc.metrics.access_denied.labels(what=kind.name, reason="record").inc()
             raise UserError("access.no_record", kind=self.t(f"access.kind.{kind.name}"),
                             id=record_id if record_id is not None else "?")
         return record_id

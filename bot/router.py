@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, roles
@@ -71,6 +73,22 @@ def parse_command(text: str, addressed: bool) -> Parsed | None:
         head, _, more = head.partition("\n")
         rest = more + (" " + rest if rest else "")
     return Parsed(head.strip(), rest.strip(), explicit)
+
+
+def _number_out_of_range(exc: BaseException) -> bool:
+    """A number typed by someone was too large for a database column (SQLite raises
+    OverflowError; PostgreSQL's driver a DataError "out of int32/int64 range")."""
+    if isinstance(exc, OverflowError):
+        return True
+    orig = getattr(exc, "orig", None) or exc.__cause__
+    text = f"{type(orig).__name__}: {orig}" if orig is not None else ""
+    return isinstance(exc, DBAPIError) and ("out of" in text and "range" in text or "OverflowError" in text)
+
+
+def _long_number(ctx: Ctx) -> str:
+    text = ctx.message.text if ctx.message is not None else ""
+    found = re.findall(r"\d{10,}", text)
+    return (found[0][:24] + ("…" if len(found[0]) > 24 else "")) if found else "?"
 
 
 def new_ref() -> str:
@@ -261,8 +279,11 @@ class Router:
             self._count_denied(verb.label(ctx.locale) if verb else "", "role")
             await self._answer_error(ctx, self._denied_text(ctx, verb.label(ctx.locale) if verb else "", exc.role))
             return True
-        except Exception:
+        except Exception as exc:
             await savepoint.rollback()
+            if _number_out_of_range(exc):  # "/复盘 任务 99999999999999999999": a typo, not a bug
+                await self._answer_error(ctx, ctx.t("error.too_big_number", value=_long_number(ctx)))
+                return True
             ref = new_ref()
             log.exception("handler failed", extra={"ref": ref, "event_id": ctx.cause,
                                                    "chat_id": ctx.chat_id,

@@ -25,7 +25,10 @@ import sys
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.commands import load_all  # noqa: E402
 from bot.faults import Category, RoomRef, classify, find_rooms  # noqa: E402
+
+load_all()  # whether a message is a command written without the slash is the registry's call
 
 DATA = Path(__file__).resolve().parent / "data" / "fault_messages.csv"
 

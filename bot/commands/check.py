@@ -21,6 +21,7 @@ from bot import records, roles
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file, on_mention
 from bot.compliance import EXEMPTION_KINDS, cards, retention, service
+from bot.faults.classify import reads_as_fault
 from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_lines, to_text
 from bot.compliance.matcher import BLOCK, TEAM_CATEGORY, WARN, Verdict
 from bot.compliance.models import DEFAULT_TEAM
@@ -67,9 +68,7 @@ CHECK = command_group("检查", "check", summary=("检查直播话术是否合�
 def _is_script_text(rest: str) -> bool:
     """After an @mention, "检查 …" is a check unless it reads as a fault report ("check the mic
     in room 1, no sound")."""
-    from bot.faults.classify import classify
-
-    return bool(rest.strip()) and not classify(rest).is_fault
+    return bool(rest.strip()) and not reads_as_fault(rest)
 
 
 @CHECK.verb("话术", "text", aliases=("文案", "脚本", "script"), default=True, scope=Scope.TEAM, accepts=_is_script_text,

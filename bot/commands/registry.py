@@ -280,6 +280,17 @@ class Registry:
     def verbs(self) -> list[VerbSpec]:
         return [v for spec in self.specs for v in spec.verbs]
 
+    def parses_as_command(self, text: str) -> bool:
+        """Would the router run ``text`` (written after an @mention) as a command? Its first word
+        names a command and the rest parses as one of its verbs."""
+        text = text.strip().lstrip("/／")
+        head, _, rest = text.partition(" ")
+        spec = self.find(head) if head else None
+        if spec is None:
+            return False
+        verb, rest = spec.resolve(rest)
+        return verb is not None and verb.takes_mention(rest)
+
     def command_words(self) -> set[str]:
         """Every command name and alias, lower-cased (e.g. for the fault triage)."""
         return set(self.commands)

@@ -18,6 +18,7 @@ from bot import records
 from bot.access import Scope, parse_ref
 from bot.commands.registry import command_group, on_startup
 from bot.context import Ctx
+from bot.faults.classify import reads_as_fault
 from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.people import names as names_of
@@ -41,8 +42,9 @@ COMMAND = command_group("复盘", "review", summary=("直播复盘：亮点、�
 
 
 def _is_review_text(rest: str) -> bool:
+    """"@LiveOps 复盘 …" is the review unless the rest reads as a fault report."""
     text = rest.strip()
-    return not text or bool(REF.match(text)) or bool(LINE.match(text))
+    return not text or bool(REF.match(text)) or bool(LINE.match(text)) or not reads_as_fault(text)
 
 
 @COMMAND.verb("打开", "open", aliases=("查看", "show"), default=True, scope=Scope.RECORD, record=records.REVIEW,

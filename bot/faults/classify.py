@@ -31,6 +31,8 @@ when that score reaches ``FAULT_THRESHOLD`` and no *gate* applies. Gates, in ord
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from dataclasses import dataclass, field
 from enum import StrEnum
 import re
@@ -377,10 +379,6 @@ RESOLVED: list[str] = [
 ]
 RECURRENCE = r"又|再次|还是|\bagain\b|\bstill\b"
 
-COMMAND = (
-    r"^(?:帮助|菜单|排期|复盘|提醒|值班表?|日报|周报|合规|订阅|设置|"
-    r"help|menu|schedule|review|remind|oncall)(?:\s|$)"
-)
 HYPOTHETICAL = r"如果|万一|要是|假如|假设|以防|防止|避免|预防|以免|\bin case\b|\bwhat if\b|\bif\b"
 PAST = r"昨天|昨晚|昨日|前天|上次|上回|上周|上星期|上个月|那次|那天|前几天|\byesterday\b|\blast (?:time|night|week)\b"
 PRESENT = r"又|还|现在|今天|刚刚|刚才|目前|\bagain\b|\bstill\b|\bnow\b|\btoday\b"
@@ -537,9 +535,23 @@ def _keyword_reason(hits: list[_Hit], category: Category, verdict: bool) -> str:
     return f"提到{quoted}（像「{category_label(category)}」）"
 
 
-def _gate(text: str, hits: list[_Hit]) -> str | None:
+def written_as_command(text: str) -> bool:
+    """The command registry's view (bot.commands.registry): "排期 本周" is a command written
+    without the slash; "room 2 stream just went down" is not, although "room" is a command's
+    name, because the rest does not parse as that command."""
+    from bot.commands.registry import REGISTRY
+
+    return REGISTRY.parses_as_command(text)
+
+
+def reads_as_fault(text: str) -> bool:
+    """For a command's ``accepts``: "@LiveOps 检查 the mic in room 1, no sound" is a fault report."""
+    return classify(text).is_fault
+
+
+def _gate(text: str, hits: list[_Hit], is_command: Callable[[str], bool]) -> str | None:
     """The reason this message is not a new fault report, or None."""
-    if re.search(COMMAND, text):
+    if is_command(text):
         return "以命令词开头（未加斜杠的命令），按命令处理，不是故障报告"
     if m := re.search(HYPOTHETICAL, text):
         return f"假设/预防语气（「{m.group(0)}」），不是正在发生的故障"
@@ -567,8 +579,9 @@ def _gate(text: str, hits: list[_Hit]) -> str | None:
     return None
 
 
-def classify(text: str) -> Classification:
-    """Classify one @mention. Pure: same text, same answer."""
+def classify(text: str, *, is_command: Callable[[str], bool] | None = None) -> Classification:
+    """Classify one @mention. Same text, same answer (for the same declared commands: whether
+    it is a command written without the slash is the registry's call, ``written_as_command``)."""
     norm, has_image = normalise(text)
     masked, healthy = _mask(norm)
     objects = _objects(masked)
@@ -586,7 +599,7 @@ def classify(text: str) -> Classification:
         best = max(scores, key=lambda c: (scores[c], -_first_position(hits, c)))
     best_score = scores[best] if best else 0.0
 
-    gate = _gate(norm, hits)
+    gate = _gate(norm, hits, is_command or written_as_command)
     verdict = gate is None and best is not None and best_score >= FAULT_THRESHOLD
     reasons: list[str] = []
     if best is not None:

@@ -323,10 +323,12 @@ def period_of(word: str, today: date) -> tuple[str, date, int] | None:
 
 
 def take_period(words: list[str], today: date) -> tuple[tuple[str, date, int] | None, list[str]]:
-    """The period named by the first one or two words ("本周", "next week") and the rest."""
-    for n in (2, 1):
-        if len(words) >= n:
-            period = period_of("".join(words[:n]), today)
-            if period is not None:
-                return period, words[n:]
+    """The period named by one or two words anywhere ("本周", "3号直播间 明天", "next week") and
+    the other words."""
+    for i in range(len(words)):
+        for n in (2, 1):
+            if i + n <= len(words):
+                period = period_of("".join(words[i:i + n]), today)
+                if period is not None:
+                    return period, words[:i] + words[i + n:]
     return None, words

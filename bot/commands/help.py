@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import roles
 from bot.access import Scope
 from bot.cards import Card
-from bot.commands.registry import CommandSpec, card_action, command
+from bot.commands.registry import REGISTRY, CommandSpec, card_action, command
 from bot.context import Ctx
 from bot.i18n import pick
 
@@ -75,3 +75,33 @@ async def help_command(ctx: Ctx, args: str) -> None:
 async def help_button(ctx: Ctx, _action) -> None:
     ctx.toast(ctx.t("help.sent"), "success")
     await ctx.send(ctx.chat_id, card=overview(ctx))
+
+
+SCOPE_TEXT = {Scope.OPEN: ("任何人（包括团队外的人）", "anyone, outsiders included"),
+              Scope.TEAM: ("团队成员（在团队群里或有角色）", "team members (in a team group or holding a role)"),
+              Scope.RECORD: ("这条记录的参与人、它所属群的成员、运营", "the record's people, members of its group, ops"),
+              Scope.OWNERS: ("只有这条记录自己的人和运营（场次：主播、场控、中控；提醒：设置人和提醒对象）",
+                             "only the record's own people and ops (a stream: streamer, 场控, 中控; a reminder: "
+                             "who set it and who it is for)")}
+
+
+def permission_table(locale: str = "zh_CN") -> str:
+    """"Who may do what", generated from the declarations (README and docs/security.md)."""
+    from bot.i18n import t
+
+    zh = locale != "en_US"
+    head = ("| 命令 | 谁可以 | 作用范围 |\n|---|---|---|" if zh else "| command | who | on what |\n|---|---|---|")
+    rows = [head]
+    registry = REGISTRY
+    for spec in sorted(registry.specs, key=lambda s: (s.order, s.name)):
+        for verb in spec.verbs:
+            who = t(locale, f"roles.{verb.role}") if verb.role != roles.MEMBER else ("所有人" if zh else "everyone")
+            if verb.role == roles.OPS:
+                who += "、管理员" if zh else ", admin"
+            usage = verb.usage_for(locale).replace("|", "\\|")
+            rows.append(f"| `{usage}` | {who} | {pick(locale, SCOPE_TEXT[verb.scope])} |")
+    for action in sorted(registry.actions.values(), key=lambda a: a.name):
+        who = t(locale, f"roles.{action.role}") if action.role != roles.MEMBER else ("所有人" if zh else "everyone")
+        rows.append(f"| {'按钮' if zh else 'button'}「{pick(locale, action.label)}」 | {who} | "
+                    f"{pick(locale, SCOPE_TEXT[action.scope])} |")
+    return "\n".join(rows)

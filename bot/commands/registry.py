@@ -88,7 +88,7 @@ class VerbSpec:
         """"/任务 完成" in the asker's language."""
         cmd = self.command
         head = (cmd.en if locale == "en_US" else cmd.name) if cmd else ""
-        word = "" if self.single or self.pattern is not None else (self.en if locale == "en_US" else self.name)
+        word = "" if self.default or self.pattern is not None else (self.en if locale == "en_US" else self.name)
         return f"/{head} {word}".rstrip()
 
     def usage_for(self, locale: str) -> str:

@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.reminders import workdays
+from bot.reminders import readings, workdays
+from bot.reminders.readings import Alternative
 from bot.reminders.recurrence import LAST_DAY, Recurrence, next_fire
+from bot.reminders.timewords import (EN_NUM, HNUM, NUM, Bad, amount, cn_number, duration, en_parts,
+                                     normalize, total_minutes, zh_parts)
+from bot.reminders import timewords as tw
 
 UTC = timezone.utc
 DEFAULT_TZ = "Asia/Shanghai"
@@ -84,13 +87,12 @@ class TimeParseError(ValueError):
 class PastTimeError(TimeParseError):
     """The expression resolves to a moment that is not after ``now``; ``when`` is it (UTC)."""
 
-    def __init__(self, fragment: str, when: datetime, tz: str) -> None:
+    def __init__(self, fragment: str, when: datetime, tz: str, hint: tuple[str, str] | None = None) -> None:
         self.when = when
         local = when.astimezone(ZoneInfo(tz))
-        zh = (f"这个时间已经过去了：{local:%Y-%m-%d}（周{_ZH_WD[local.weekday()]}）{local:%H:%M}。"
-              f"请换一个将来的时间。")
-        en = (f"That time has already passed: {_EN_WD_SHORT[local.weekday()]} {local:%Y-%m-%d %H:%M}. "
-              f"Please pick a time in the future.")
+        zh_more, en_more = hint or ("请换一个将来的时间。", "Please pick a time in the future.")
+        zh = f"这个时间已经过去了：{local:%Y-%m-%d}（周{_ZH_WD[local.weekday()]}）{local:%H:%M}。{zh_more}"
+        en = f"That time has already passed: {_EN_WD_SHORT[local.weekday()]} {local:%Y-%m-%d %H:%M}. {en_more}"
         super().__init__(fragment, zh, en)
 
 
@@ -103,83 +105,39 @@ class Parsed:
     start: int  # matched == text[start:end]
     end: int
     assumed_time: bool = False  # no clock time was written: a default was used
-    notes: tuple[str, ...] = ()  # human notes in the requested locale (e.g. the default time)
+    # human notes in the requested locale: the default time used, and the reading_note
+    notes: tuple[str, ...] = ()
+    # the other readings of an ambiguous "N点" (readings.py): each with its own first fire and rule
+    alternatives: tuple[Alternative, ...] = ()
+    # which reading was taken when the words allowed another ("“3点”按下午 15:00 理解…"), or
+    # which day a bare weekday landed on when this week's had passed; "" when nothing to say
+    reading_note: str = ""
 
     @property
     def recurring(self) -> bool:
         return self.rule.kind != "once"
 
-
-# ---------------------------------------------------------------------------------------
-# Normalisation and numbers
-# ---------------------------------------------------------------------------------------
-def normalize(text: str) -> str:
-    """Same-length normalisation: full-width forms to ASCII (：→:, １→1), lower case."""
-    out = []
-    for ch in text:
-        n = unicodedata.normalize("NFKC", ch)
-        if len(n) != 1:
-            n = ch
-        low = n.lower()
-        out.append(low if len(low) == 1 else n)
-    return "".join(out)
+    @property
+    def plausible(self) -> tuple[Alternative, ...]:
+        """The alternatives worth offering as a button."""
+        return tuple(a for a in self.alternatives if a.plausible)
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4,
-              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-               "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-               "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
-               "fifty": 50, "sixty": 60, "ninety": 90}
-
-
-def cn_number(s: str) -> int:
-    """'15' → 15, '十五' → 15, '二十三' → 23, '两' → 2, '零五' → 5, '一百' → 100."""
-    s = s.strip()
-    if s.isascii() and s.isdigit():
-        return int(s)
-    if s in _EN_NUMBERS:
-        return _EN_NUMBERS[s]
-    if "十" in s or "百" in s:
-        total, cur = 0, 0
-        for ch in s:
-            if ch == "十":
-                total += (cur or 1) * 10
-                cur = 0
-            elif ch == "百":
-                total += (cur or 1) * 100
-                cur = 0
-            else:
-                cur = _CN_DIGITS[ch]
-        return total + cur
-    value = 0
-    for ch in s:
-        value = value * 10 + _CN_DIGITS[ch]
-    return value
-
-
-def _amount(s: str | None, default: float = 1.0) -> float:
-    if not s:
-        return default
-    s = s.strip()
-    if s in ("半", "half a", "half an", "a half"):
-        return 0.5
-    s = re.sub(r"\s+", " ", s)
-    if s.startswith("half "):
-        return 0.5
-    try:
-        return float(s)
-    except ValueError:
-        return float(cn_number(s))
+@dataclass(frozen=True)
+class RangeReading:
+    """A time range on a day (``read_range``): start and end (aware UTC), the other reading
+    of an ambiguous range as (start, end, plausible), and the note saying which was taken."""
+    start: datetime
+    end: datetime
+    alternatives: tuple[tuple[datetime, datetime, bool], ...] = ()
+    reading_note: str = ""
 
 
 # ---------------------------------------------------------------------------------------
 # Atoms
 # ---------------------------------------------------------------------------------------
-class _Bad(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(zh)
-        self.zh, self.en = zh, en
+_Bad = Bad
+_amount = amount
 
 
 @dataclass
@@ -192,11 +150,7 @@ class _Atom:
     order: int = 0
 
 
-NUM = r"(?:[0-9]{1,4}|[零〇一二两兩三四五六七八九十百]{1,4})"
-HNUM = r"(?:[0-9]{1,2}|[零〇一二两兩三四五六七八九十]{1,3})"
 NUM_START = r"(?:[0-9]|[二两兩三四五六七八九十]|一(?!点|點))"
-EN_NUM = (r"(?:[0-9]+(?:\.[0-9]+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-          r"|fifteen|twenty|thirty|forty-five|forty|fifty|sixty|ninety)")
 ZH_DAYCHAR = "[一二三四五六日天1-7]"
 ZH_WEEK = r"(?:周|星期|礼拜|禮拜|週)"
 EN_DAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -274,35 +228,8 @@ Builder = Callable[[re.Match[str], str], "dict[str, Any] | None"]
 
 
 def _b_offset(m: re.Match[str], mode: str) -> dict[str, Any] | None:
-    unit = m.group("unit")
-    n = _amount(m.group("n"))
-    if m.groupdict().get("half"):
-        n += 0.5
-    if unit in ("分钟", "分") or unit.startswith("min") or unit == "m":
-        return {"minutes": n}
-    if unit in ("刻钟", "刻"):
-        return {"minutes": n * 15}
-    if unit in ("小时", "小時", "钟头", "鐘頭", "钟") or unit.startswith("h"):
-        return {"minutes": n * 60}
-    if unit in ("天", "日") or unit.startswith("day"):
-        return {"days": n}
-    if unit in ("周", "星期", "礼拜", "禮拜") or unit.startswith("week"):
-        return {"days": n * 7}
-    if unit in ("个月", "個月") or unit.startswith("month"):
-        if n != int(n):
-            return None
-        return {"months": int(n)}
-    return None
-
-
-def _b_offset_en(m: re.Match[str], mode: str) -> dict[str, Any] | None:
-    data = _b_offset(m, mode)
-    if data is not None and m.groupdict().get("andhalf"):  # "in an hour and a half"
-        if "minutes" in data:
-            data["minutes"] += 30 if m.group("unit").startswith("h") else 0.5
-        elif "days" in data:
-            data["days"] += 0.5
-    return data
+    """"1小时20分钟后", "in 1h20m", "2 days 3 hours later": {"months", "days", "minutes"}."""
+    return duration(m.group("parts"), and_a_half=bool(m.groupdict().get("andhalf")))
 
 
 _DAY_WORDS: dict[str, tuple[int, str | None]] = {
@@ -504,11 +431,14 @@ def _b_recur_monthly(m: re.Match[str], mode: str) -> dict[str, Any] | None:
 
 def _b_recur_interval(m: re.Match[str], mode: str) -> dict[str, Any] | None:
     g = m.groupdict()
-    n = _amount(g.get("n"))
-    if g.get("half"):
-        n += 0.5
-    unit = g["unit"]
-    minutes = n * 60 if unit in ("小时", "小時", "钟头", "鐘頭") or unit.startswith("h") else n
+    if g.get("parts"):  # "每1小时30分钟", "every 1h30m"
+        minutes = total_minutes(duration(g["parts"]) or {})
+    else:
+        n = _amount(g.get("n"))
+        if g.get("half"):
+            n += 0.5
+        unit = g["unit"]
+        minutes = n * 60 if unit in ("小时", "小時", "钟头", "鐘頭") or unit.startswith("h") else n
     if minutes != int(minutes) or not 1 <= minutes <= 24 * 60:
         raise _Bad(f"“{m.group(0)}”的间隔无效（应为 1 分钟到 24 小时之间的整分钟数）",
                    f"“{m.group(0)}” is not a valid interval (whole minutes, 1 minute to 24 hours)")
@@ -542,8 +472,14 @@ def _b_week_end(m: re.Match[str], mode: str) -> dict[str, Any] | None:
 
 
 def _b_within(m: re.Match[str], mode: str) -> dict[str, Any] | None:
-    n = _amount(m.group("n"))
-    unit = m.group("unit")
+    g = m.groupdict()
+    if g.get("parts"):  # "1小时20分钟内", "2天3小时内", "within 1 hour 20 minutes"
+        parts = duration(g["parts"]) or {}
+        if "minutes" not in parts:
+            return {"days": parts.get("days", 0)}
+        return {"minutes": total_minutes(parts)}
+    n = _amount(g["n"])
+    unit = g["unit"]
     if "工作" in unit or "working" in unit or "business" in unit or "work" in unit:
         if n != int(n):
             return None
@@ -560,16 +496,13 @@ def _b_within(m: re.Match[str], mode: str) -> dict[str, Any] | None:
 _DAYLIST_ZH = (rf"{ZH_DAYCHAR}(?![0-9:点點时時])(?:(?:\s*(?:[、,/&]|和|及|与|跟|以及|至|到|-|~)\s*)?"
                rf"{ZH_WEEK}?{ZH_DAYCHAR}(?![0-9:点點时時]))*")
 _DAYLIST_EN = rf"{EN_DAY}s?(?:\s*(?:,|and|&|/|or|-|to|through)\s*{EN_DAY}s?)*"
-_OFFSET_UNITS_ZH = r"(?:分钟|分鐘|分|小时|小時|钟头|鐘頭|刻钟|刻|天|日|周|星期|礼拜|禮拜|个月|個月|钟)"
 _AFTER_ZH = r"(?:之后|以后|以後|之後|后|後)"
-_ZH_AMOUNT = rf"(?P<n>{NUM}(?:\.[0-9]+)?|半)\s*个?\s*(?P<half>半)?\s*"
 _EN_WORKDAY = r"(?:working|business|work)\s+day"
 _EN_ORDINAL = r"(?P<d>[0-9]{1,2})(?:st|nd|rd|th)?"
 _EN_MONTH_DAY = (rf"(?:(?P<lastwd>last\s+{_EN_WORKDAY})|(?P<firstwd>first\s+{_EN_WORKDAY})|(?P<last>last\s+day)"
                  rf"|(?:day\s+)?{_EN_ORDINAL})")
 _ZH_MONTH_DAY = (rf"(?:(?P<d>{HNUM})\s*(?:号|號|日)|(?P<lastwd>最后一个工作日|最后1个工作日|最後一個工作日)"
                  rf"|(?P<firstwd>第一个工作日|第1个工作日)|(?P<last>最后一天|最后1天|最後一天|月底|月末|底|末))")
-_EN_UNITS = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|weeks?|months?)"
 _ZH_PERIODS = "凌晨|半夜|深夜|清晨|早上|早晨|一早|早间|上午|中午|午间|下午|午后|傍晚|黄昏|晚上|晚间|夜里|夜间|夜晚|下班"
 _ZH_DAYS = "大后天|大後天|后天|後天|今天|今日|今儿|明天|明日|明儿|今晚|今夜|明晚|明夜|今早|今晨|明早|明晨|昨天|昨晚"
 _EN_DAYS = r"(?:the\s+)?day\s+after\s+tomorrow|today|tonight|tomorrow|tomorow|tmrw|tmr|yesterday"
@@ -591,20 +524,24 @@ _PATTERNS: list[tuple[str, str, Builder]] = [
     ("RECUR", rf"{_B}(?:every\s+month|each\s+month|monthly)\s+on\s+(?:the\s+)?{_EN_MONTH_DAY}{_E}",
      _b_recur_monthly),
     ("RECUR", rf"{_B}on\s+the\s+{_EN_MONTH_DAY}\s+of\s+(?:every|each|the)\s+month{_E}", _b_recur_monthly),
+    ("RECUR", rf"每(?:隔)?\s*(?P<parts>{zh_parts(tw.ZH_CLOCK_UNITS, least=2)})(?:一次)?", _b_recur_interval),
     ("RECUR", rf"每(?:隔)?\s*(?P<n>{NUM}(?:\.[0-9]+)?|半)?\s*个?\s*(?P<half>半)?\s*"
               rf"(?P<unit>分钟|分鐘|分|小时|小時|钟头|鐘頭)(?:一次)?", _b_recur_interval),
+    ("RECUR", rf"{_B}every\s+(?P<parts>{en_parts(tw.EN_CLOCK_UNITS, least=2)}){_E}", _b_recur_interval),
     ("RECUR", rf"{_B}every\s+(?:(?P<n>[0-9]+|half\s+an?|an?|one|two|three|four|five|six|ten|fifteen|twenty"
               rf"|thirty)\s*)?(?P<unit>minutes?|mins?|hours?|hrs?|h|m){_E}", _b_recur_interval),
     ("RECUR", rf"{_B}hourly{_E}", _b_recur_hourly),
     # offsets
-    ("OFFSET", rf"{_ZH_AMOUNT}(?P<unit>{_OFFSET_UNITS_ZH})\s*{_AFTER_ZH}", _b_offset),
-    ("OFFSET", rf"再?过\s*{_ZH_AMOUNT}(?P<unit>{_OFFSET_UNITS_ZH})(?:\s*{_AFTER_ZH})?", _b_offset),
-    ("OFFSET", rf"{_B}in\s+(?P<n>{EN_NUM}|half\s+an?|a\s+half)\s*(?P<unit>{_EN_UNITS})"
-               rf"(?P<andhalf>\s+and\s+a\s+half)?{_E}", _b_offset_en),
-    ("OFFSET", rf"(?<![0-9a-z])(?P<n>{EN_NUM})\s*(?P<unit>{_EN_UNITS})\s+(?:later|from\s+now){_E}", _b_offset_en),
+    ("OFFSET", rf"(?P<parts>{zh_parts()})\s*{_AFTER_ZH}", _b_offset),
+    ("OFFSET", rf"再?过\s*(?P<parts>{zh_parts()})(?:\s*{_AFTER_ZH})?", _b_offset),
+    ("OFFSET", rf"{_B}in\s+(?P<parts>{en_parts()})(?P<andhalf>\s+and\s+a\s+half)?{_E}", _b_offset),
+    ("OFFSET", rf"(?<![0-9a-z])(?P<parts>{en_parts()})(?P<andhalf>\s+and\s+a\s+half)?\s+(?:later|from\s+now){_E}",
+     _b_offset),
     # deadlines
     ("WITHIN", rf"(?P<n>{NUM}|半)\s*个?\s*(?P<unit>工作日|工作天|小时|小時|天|日|周|星期|分钟)\s*(?:之内|以内|内|內)",
      _b_within),
+    ("WITHIN", rf"(?P<parts>{zh_parts(tw.ZH_SPAN_UNITS, least=2)})\s*(?:之内|以内|内|內)", _b_within),
+    ("WITHIN", rf"{_B}within\s+(?P<parts>{en_parts(tw.EN_SPAN_UNITS, least=2)}){_E}", _b_within),
     ("WITHIN", rf"{_B}within\s+(?P<n>{EN_NUM})\s+(?P<unit>{_EN_WORKDAY}s?|days?|hours?|weeks?|minutes?){_E}",
      _b_within),
     ("MONTHEND", r"(?P<next>下个?月|下個月)(?:月底|月末|底|末)|(?:本月|这个月|這個月)(?:月底|月末|底|末)|月底|月末",
@@ -728,6 +665,21 @@ class _Cluster:
         return {a.kind for a in self.atoms}
 
 
+_DAYISH = ("DAY", "WEEKDAY", "DATE", "MDAY")
+
+
+def _complete(cluster: _Cluster, atom: _Atom) -> bool:
+    """Does ``cluster`` already say which day(s), so that a day word after it belongs to the
+    text? "每周六 10:00 周六例会": the rule names Saturday; "明天 10:00 明天的会": a day and a
+    clock time. (A day followed by another day, "12月1日 周二", stays one expression.)"""
+    if atom.kind not in _DAYISH:
+        return False
+    if any(a.kind == "RECUR" and a.data.get("kind") in ("weekly", "monthly") for a in cluster.atoms):
+        return True
+    kinds = cluster.kinds()
+    return bool(kinds & set(_DAYISH)) and bool(kinds & {"TIME", "RANGE"})
+
+
 def _clusters(norm: str, atoms: list[_Atom]) -> list[_Cluster]:
     out: list[_Cluster] = []
     current: _Cluster | None = None
@@ -739,7 +691,7 @@ def _clusters(norm: str, atoms: list[_Atom]) -> list[_Cluster]:
                 current.links.add(len(current.atoms) - 1)
                 current.atoms.append(atom)
                 continue
-            if _GAP.match(gap) and "\n" not in gap:
+            if _GAP.match(gap) and "\n" not in gap and not _complete(current, atom):
                 current.atoms.append(atom)
                 continue
         current = _Cluster([atom])
@@ -820,6 +772,11 @@ class _Clock:
     shift: int = 0  # days to add (晚上12点 → 00:00 next day)
     ambiguous: bool = False  # "3点" without 上午/下午: 3:00 or 15:00
     text: str = ""
+    loose: bool = False  # a "N点" (1 ≤ N ≤ 12) with no period: a range end may take N or N+12
+
+    def hours(self) -> tuple[int, ...]:
+        """The hours this clock may mean: both halves of the day when written loosely."""
+        return (self.h % 12, self.h % 12 + 12) if self.loose else (self.h,)
 
     def at(self, d: date, pm: bool = False) -> tuple[date, time]:
         h = self.h + 12 if pm and self.ambiguous else self.h
@@ -839,7 +796,8 @@ def _clock(t: dict[str, Any], period: str | None) -> _Clock:
     if period is None or h == 0:
         if period is not None and period in ("evening",) and h == 0:
             return _Clock(0, m, 1, False, text)
-        return _Clock(h, m, 0, style in ("cn", "bare") and 1 <= h <= 11, text)
+        loose = period is None and style in ("cn", "bare") and 1 <= h <= 12
+        return _Clock(h, m, 0, loose and h <= 11, text, loose)
     if period == "dawn":
         if h >= 13:
             raise _Bad(f"“凌晨{text}”说不通", f"“{text}” cannot be in the small hours")
@@ -863,10 +821,37 @@ def _clock(t: dict[str, Any], period: str | None) -> _Clock:
     return _Clock(h, m, 0, False, text)
 
 
-def _fixed_clock(c: _Clock) -> tuple[int, time]:
-    """(day shift, time) of a clock read with a known date: 1–6 → pm, 7–11 → am."""
-    h = c.h + 12 if c.ambiguous and 1 <= c.h <= 6 else c.h
-    return c.shift, time(h, c.m)
+def _fixed_clock(c: _Clock, flip: bool = False) -> tuple[int, time]:
+    """(day shift, time) of a clock read with a known date: 1–6 → pm, 7–11 → am
+    (``flip``: the other half of the day)."""
+    pm = c.ambiguous and (1 <= c.h <= 6) != flip
+    return c.shift, time(c.h + 12 if pm else c.h, c.m)
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _span_minutes(s: time, e: time) -> int:
+    """Minutes from ``s`` to ``e``, wrapping past midnight (0 counts as a whole day)."""
+    return (_minutes(e) - _minutes(s)) % (24 * 60) or 24 * 60
+
+
+def _range_times(a: _Clock, b: _Clock, flip: bool = False) -> tuple[tuple[int, time], tuple[int, time]]:
+    """The (shift, time) of a range's start and end. A loose start is read like a dated clock
+    (1–6 pm, 7–11 am), or, against a fixed end, as the reading with the shorter range
+    ("3点-19:00" → 15:00); a loose end is the first such time after the start ("3点-7点" →
+    15:00–19:00, "10点-2点" → 10:00–14:00). ``flip`` takes the start's other half-day."""
+    if a.ambiguous and not b.loose:
+        end = _fixed_clock(b)[1]
+        options = sorted((time(h, a.m) for h in a.hours()), key=lambda t: _span_minutes(t, end))
+        start = (a.shift, options[1] if flip else options[0])
+    else:
+        start = _fixed_clock(a, flip)
+    if not b.loose:
+        return start, _fixed_clock(b)
+    ends = [time(h % 24, b.m) for h in b.hours()]
+    return start, (b.shift, min(ends, key=lambda t: _span_minutes(start[1], t)))
 
 
 def _local(d: date, t: time, zone: ZoneInfo) -> datetime:
@@ -881,8 +866,12 @@ def _add_months(d: date, months: int) -> date:
 
 
 class _Resolver:
-    def __init__(self, cluster: _Cluster, now: datetime, zone: ZoneInfo, tz: str, mode: str, fragment: str) -> None:
+    def __init__(self, cluster: _Cluster, now: datetime, zone: ZoneInfo, tz: str, mode: str, fragment: str,
+                 flip: bool = False) -> None:
         self.c = cluster
+        self.flip = flip  # read an ambiguous "N点" the other way (the alternative reading)
+        self.ambiguous: _Clock | None = None  # the ambiguous clock the reading depended on
+        self.undated = False  # it was read without a date (a sooner other reading is plausible)
         self.now = now.astimezone(zone)
         self.today = self.now.date()
         self.zone = zone
@@ -951,7 +940,22 @@ class _Resolver:
         return self.period_for(len(self.c.atoms))
 
     def past(self, dt: datetime) -> PastTimeError:
-        return PastTimeError(self.fragment, dt.astimezone(UTC), self.tz)
+        hint = None
+        wd_atom = self.first("WEEKDAY")
+        if wd_atom is not None and wd_atom.data["mod"] == "this" and self.first("DATE", "MDAY", "DAY") is None:
+            monday = self.today - timedelta(days=self.today.weekday())
+            hint = readings.this_week_hint(wd_atom.data["wd"], monday, self.fragment.isascii())
+        return PastTimeError(self.fragment, dt.astimezone(UTC), self.tz, hint)
+
+    def fixed(self, c: _Clock) -> tuple[int, time]:
+        if c.ambiguous:
+            self.ambiguous = c
+        return _fixed_clock(c, self.flip)
+
+    def range_times(self, a: _Clock, b: _Clock) -> tuple[tuple[int, time], tuple[int, time]]:
+        if a.ambiguous:
+            self.ambiguous = a
+        return _range_times(a, b, self.flip)
 
     def future(self, dt: datetime) -> datetime:
         if dt <= self.now:
@@ -1041,14 +1045,14 @@ class _Resolver:
         date_atom = self.date_atom()
         if offset is not None:
             od = offset.data
-            if "minutes" in od:
-                return self.future(self.now + timedelta(minutes=od["minutes"]))
-            base = (_add_months(self.today, od["months"]) if "months" in od
-                    else self.today + timedelta(days=int(od["days"])))
+            months, days = od.get("months", 0), od.get("days", 0)
+            if "minutes" in od:  # an exact moment: now plus the whole duration ("2天3小时后")
+                start = datetime.combine(_add_months(self.today, months), self.now.timetz())
+                return self.future(start + timedelta(days=days, minutes=od["minutes"]))
+            base = _add_months(self.today, months) + timedelta(days=int(days))
             if clock is None and self.period_only() is None:
-                if "months" in od:
-                    return self.future(datetime.combine(base, self.now.timetz()))
-                return self.future(self.now + timedelta(days=od["days"]))
+                start = datetime.combine(_add_months(self.today, months), self.now.timetz())
+                return self.future(start + timedelta(days=days))
             return self.on_dates([base], True, clock)
         if within is not None:
             wd = within.data
@@ -1067,12 +1071,7 @@ class _Resolver:
         # no date: today if still ahead, else tomorrow
         if clock is not None:
             if clock.ambiguous:
-                for d in (self.today, self.today + timedelta(days=1)):
-                    for pm in (False, True):
-                        dd, tt = clock.at(d, pm)
-                        dt = _local(dd, tt, self.zone)
-                        if dt > self.now:
-                            return dt.astimezone(UTC)
+                return self.undated_reading(clock)
             dd, tt = clock.at(self.today)
             dt = _local(dd, tt, self.zone)
             if dt <= self.now:
@@ -1088,6 +1087,24 @@ class _Resolver:
                 dt = _local(self.today + timedelta(days=1), t, self.zone)
             return dt.astimezone(UTC)
         raise _Bad("没有找到具体时间", "No time found")
+
+    def undated_reading(self, clock: _Clock) -> datetime:
+        """"3点" with no date: of the next 03:00 and the next 15:00, the earliest in likely
+        hours (readings.py); ``flip`` gives the other one."""
+        self.ambiguous, self.undated = clock, True
+        options = []
+        for pm in (False, True):
+            dd, tt = clock.at(self.today, pm)
+            dt = _local(dd, tt, self.zone)
+            if dt <= self.now:
+                dt = _local(dd + timedelta(days=1), tt, self.zone)
+            options.append(dt)
+        options.sort()
+        likely = [dt for dt in options if readings.likely_hour(dt.hour, self.now)]
+        taken = likely[0] if likely else options[0]
+        if self.flip:
+            taken = options[1] if taken == options[0] else options[0]
+        return taken.astimezone(UTC)
 
     def on_dates(self, dates: list[date], fixed: bool, clock: _Clock | None) -> datetime:
         """The first candidate date whose moment is in the future."""
@@ -1110,9 +1127,11 @@ class _Resolver:
             self.assumed = True
             t = PERIOD_DEFAULTS[period] if period else self.default
             return [_local(d, t, self.zone)]
-        if clock.ambiguous and d == self.today:
-            return [_local(*clock.at(d, False), self.zone), _local(*clock.at(d, True), self.zone)]
-        shift, t = _fixed_clock(clock)
+        if clock.ambiguous and d == self.today:  # "今天8点": the first still ahead, am first
+            self.ambiguous = clock
+            both = [_local(*clock.at(d, False), self.zone), _local(*clock.at(d, True), self.zone)]
+            return both[::-1] if self.flip else both
+        shift, t = self.fixed(clock)
         return [_local(d + timedelta(days=shift), t, self.zone)]
 
     # -- recurring --------------------------------------------------------------------
@@ -1134,12 +1153,11 @@ class _Resolver:
             assert main is not None
             minutes = main.data["minutes"]
             if rng is not None:
-                s_shift, s_t = _fixed_clock(rng[0])
-                e_shift, e_t = _fixed_clock(rng[1])
+                (_s, s_t), (_e, e_t) = self.range_times(*rng)
                 return Recurrence(kind="interval", every_minutes=minutes, window_start=s_t, window_end=e_t,
                                   working_days_only=wdo, starts=starts, tz=self.tz)
             if single is not None:  # "每30分钟 从19:00开始": anchored at that time, all day long
-                _s, s_t = _fixed_clock(single)
+                _s, s_t = self.fixed(single)
                 return Recurrence(kind="interval", every_minutes=minutes, window_start=s_t, window_end=s_t,
                                   working_days_only=wdo, starts=starts, tz=self.tz)
             return Recurrence(kind="interval", every_minutes=minutes, working_days_only=wdo,
@@ -1150,7 +1168,7 @@ class _Resolver:
             self.assumed = True
             shift, t = 0, PERIOD_DEFAULTS[period] if period else self.default
         else:
-            shift, t = _fixed_clock(clock)
+            shift, t = self.fixed(clock)
         if kind == "daily":
             return Recurrence(kind="daily", time=t, working_days_only=wdo, starts=starts, tz=self.tz)
         if kind == "weekly":
@@ -1245,11 +1263,76 @@ def _note(assumed: bool, when: datetime, zone: ZoneInfo, locale: str) -> tuple[s
     return (f"没有写具体几点，默认 {hm}。",)
 
 
+def _rule_times(rule: Recurrence) -> tuple[time, time | None]:
+    """The clock time a rule's reading is about: its time, or its window (start, end)."""
+    if rule.kind == "interval":
+        assert rule.window_start is not None
+        end = rule.window_end if rule.window_end != rule.window_start else None
+        return rule.window_start, end
+    assert rule.time is not None
+    return rule.time, None
+
+
+def _other_reading(first: _Resolver, text: str, now: datetime, when: datetime, rule: Recurrence,
+                   locale: str) -> tuple[tuple[Alternative, ...], str]:
+    """Resolve the cluster again with the ambiguous clock read the other way."""
+    clock = first.ambiguous
+    if clock is None:
+        return (), ""
+    other = _Resolver(first.c, now, first.zone, first.tz, first.mode, first.fragment, flip=True)
+    try:
+        if rule.kind == "once":
+            alt_when: datetime | None = other.resolve_once()
+            alt_rule = Recurrence.once_at(alt_when, first.tz)
+        else:
+            alt_rule = other.resolve_rule()
+            alt_when = next_fire(alt_rule, now)
+    except (_Bad, TimeParseError):
+        return (), ""
+    if alt_when is None or (alt_when == when and alt_rule == rule):
+        return (), ""
+    local_now = now.astimezone(first.zone)
+    if rule.kind == "once":
+        taken, taken_end = when.astimezone(first.zone).time(), None
+        other_t, other_end = alt_when.astimezone(first.zone).time(), None
+    else:
+        taken, taken_end = _rule_times(rule)
+        other_t, other_end = _rule_times(alt_rule)
+    plausible = readings.likely_hour(other_t.hour, local_now) or (first.undated and alt_when < when)
+    label = readings.clock_label(other_t, locale, other_end)
+    note = readings.note(clock.text, readings.clock_label(taken, locale, taken_end), label, other_t, locale)
+    return (Alternative(alt_when, alt_rule, plausible, label),), note
+
+
+def _weekday_note(resolver: _Resolver, text: str, when: datetime, locale: str) -> str:
+    """A bare weekday ("周五") that landed in next week because this week's has passed."""
+    a = resolver.date_atom()
+    if a is None or a.kind != "WEEKDAY" or a.data["mod"] is not None:
+        return ""
+    day = when.astimezone(resolver.zone).date()
+    monday = resolver.today - timedelta(days=resolver.today.weekday())
+    if day < monday + timedelta(days=7):
+        return ""
+    return readings.weekday_note(text[a.start:a.end].strip(), day, locale)
+
+
+def _finish(resolver: _Resolver, text: str, norm: str, start: int, end: int, now: datetime, when: datetime,
+            rule: Recurrence, locale: str) -> Parsed:
+    alternatives, reading = _other_reading(resolver, text, now, when, rule, locale)
+    if rule.kind == "once":
+        reading = " ".join(x for x in (_weekday_note(resolver, text, when, locale), reading) if x)
+    notes = _note(resolver.assumed, when, resolver.zone, locale) + ((reading,) if reading else ())
+    return Parsed(when=when, rule=rule, matched=text[start:end], rest=_rest(text, norm, start, end), start=start,
+                  end=end, assumed_time=resolver.assumed, notes=notes, alternatives=alternatives,
+                  reading_note=reading)
+
+
 def parse(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN") -> Parsed:
     """Read the time expression in ``text`` (anywhere in it) relative to ``now``.
 
     Raises TimeParseError when no time can be read or a part is malformed, PastTimeError
-    (a TimeParseError) when a one-off time is not after ``now``."""
+    (a TimeParseError) when a one-off time is not after ``now``. An ambiguous "N点" comes
+    back with its other reading in ``alternatives`` and a ``reading_note``."""
     _check_now(now)
     zone = _zone(tz)
     norm = normalize(text)
@@ -1267,8 +1350,7 @@ def parse(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN")
             rule = Recurrence.once_at(when, tz)
     except _Bad as bad:
         raise _bad_error(text, fragment, bad, "remind") from None
-    return Parsed(when=when, rule=rule, matched=fragment, rest=_rest(text, norm, start, end), start=start, end=end,
-                  assumed_time=resolver.assumed, notes=_note(resolver.assumed, when, zone, locale))
+    return _finish(resolver, text, norm, start, end, now, when, rule, locale)
 
 
 def parse_deadline(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN") -> Parsed:
@@ -1289,14 +1371,21 @@ def parse_deadline(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str =
         when = resolver.resolve_once()
     except _Bad as bad:
         raise _bad_error(text, fragment, bad, "deadline") from None
-    return Parsed(when=when, rule=Recurrence.once_at(when, tz), matched=fragment, rest=_rest(text, norm, start, end),
-                  start=start, end=end, assumed_time=resolver.assumed,
-                  notes=_note(resolver.assumed, when, zone, locale))
+    return _finish(resolver, text, norm, start, end, now, when, Recurrence.once_at(when, tz), locale)
 
 
-def parse_range(text: str, day: date, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime]:
+def _on_day(day: date, st: tuple[int, time], et: tuple[int, time], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = _local(day + timedelta(days=st[0]), st[1], zone)
+    end = _local(day + timedelta(days=et[0]), et[1], zone)
+    while end <= start:
+        end = _local(end.date() + timedelta(days=1), et[1], zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def read_range(text: str, day: date, tz: str = DEFAULT_TZ, locale: str = "zh_CN") -> RangeReading:
     """A time range on ``day``: "19:00-23:00", "19:00~01:00" (ends the next day),
-    "晚上7点到11点", "7-11点". Returns (start, end) as aware UTC datetimes, end > start."""
+    "晚上7点到11点", "7-11点", "3点-7点" (15:00–19:00, see readings.py). The end is after
+    the start. An ambiguous range carries its other reading and a note."""
     zone = _zone(tz)
     norm = normalize(text)
     atoms = _scan(norm, "range")
@@ -1304,23 +1393,34 @@ def parse_range(text: str, day: date, tz: str = DEFAULT_TZ) -> tuple[datetime, d
         for a in cluster.atoms:
             if a.error is not None and a.kind in ("TIME", "RANGE"):
                 raise _bad_error(text, text[a.start:a.end], a.error, "remind")
-        resolver = _Resolver(cluster, datetime.combine(day, time(0), tzinfo=zone), zone, tz, "range", "")
+        resolver = _Resolver(cluster, datetime.combine(day, time(12), tzinfo=zone), zone, tz, "range", "")
         try:
             _single, rng = resolver.clocks()
         except _Bad as bad:
             raise _bad_error(text, text[cluster.start:cluster.end], bad, "remind") from None
         if rng is None:
             continue
-        s_shift, s_t = _fixed_clock(rng[0])
-        e_shift, e_t = _fixed_clock(rng[1])
-        start = _local(day + timedelta(days=s_shift), s_t, zone)
-        end = _local(day + timedelta(days=e_shift), e_t, zone)
-        while end <= start:
-            end = _local(end.date() + timedelta(days=1), e_t, zone)
-        return start.astimezone(UTC), end.astimezone(UTC)
+        st, et = resolver.range_times(*rng)
+        start, end = _on_day(day, st, et, zone)
+        if resolver.ambiguous is None:
+            return RangeReading(start, end)
+        st2, et2 = _range_times(*rng, flip=True)
+        if (st2, et2) == (st, et):
+            return RangeReading(start, end)
+        start2, end2 = _on_day(day, st2, et2, zone)
+        plausible = st2[1].hour >= readings.LIKELY_FROM
+        note = readings.note(rng[0].text, readings.clock_label(st[1], locale, et[1]),
+                             readings.clock_label(st2[1], locale, et2[1]), st2[1], locale)
+        return RangeReading(start, end, ((start2, end2, plausible),), note)
     shown = text.strip() or text
     raise TimeParseError(shown, f"没看懂时间段“{shown}”。可以这样写：19:00-23:00、19:00~01:00、晚上7点到11点",
                          f"Couldn't read a time range in “{shown}”. Try: 19:00-23:00, 19:00~01:00, 7pm to 11pm")
+
+
+def parse_range(text: str, day: date, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime]:
+    """(start, end) of :func:`read_range` (aware UTC, end > start)."""
+    reading = read_range(text, day, tz)
+    return reading.start, reading.end
 
 
 def format_local(when: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN") -> str:
@@ -1332,6 +1432,7 @@ def format_local(when: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN") ->
 
 
 __all__ = [
-    "Parsed", "TimeParseError", "PastTimeError", "parse", "parse_deadline", "parse_range",
+    "Parsed", "RangeReading", "Alternative", "TimeParseError", "PastTimeError", "parse", "parse_deadline",
+    "parse_range", "read_range",
     "format_local", "normalize", "cn_number", "EXAMPLES_ZH", "EXAMPLES_EN",
 ]

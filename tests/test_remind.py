@@ -271,6 +271,69 @@ async def test_buttons_on_the_confirmation_card(harness):
     assert [t.state for _r, t in await stored(harness)] == [DONE, CANCELLED]
 
 
+async def test_an_ambiguous_hour_says_which_reading_and_the_button_moves_it(harness):
+    h = harness
+    await h.advance(4 * 3600 + 180)  # 18:03: "3点" has passed today
+    await h.say("member", "/提醒 3点 开会")
+    card = h.last_reply()
+    text = h.text_of(card)
+    assert "2026-11-27（周五）15:00" in text
+    assert "“3点”按下午 15:00 理解；如果是凌晨 03:00，请写“凌晨3点”。" in text
+    other = button(card, "remind.reread", id=1)
+    assert "改为 2026-11-27（周五）03:00" in {b["text"]["content"] for b in _raw_buttons(card)}
+    await h.press(card["message_id"], "tech", other)  # neither target, creator nor ops
+    assert "只有提醒对象、设置人或运营/管理员" in h.text_of(h.last_reply())
+    (_r, timer), = await stored(h)
+    assert timer.next_due == datetime(2026, 11, 27, 15, 0, tzinfo=SH)
+    await h.press(card["message_id"], "member", other)
+    (_r, timer), = await stored(h)
+    assert timer.next_due == datetime(2026, 11, 27, 3, 0, tzinfo=SH) and timer.rule is None
+    moved = h.sim.message(card["message_id"])
+    assert "🔁 陈助播 改为 2026-11-27（周五）03:00" in h.text_of(moved)
+    back = button(moved, "remind.reread", id=1)
+    assert "改回 2026-11-27（周五）15:00" in {b["text"]["content"] for b in _raw_buttons(moved)}
+    async with h.db.session() as s:
+        log, = (await s.execute(select(ReminderLog))).scalars().all()
+    assert (log.action, log.due) == ("reread", datetime(2026, 11, 27, 3, 0, tzinfo=SH))
+    await h.advance(9 * 3600)  # 03:03 on Friday
+    msg, = fired(h)
+    assert "开会" in h.text_of(msg)
+    await h.press(card["message_id"], "member", back)  # already fired: nothing to move
+    assert "已经结束" in h.text_of(h.last_reply())
+
+
+async def test_a_repeating_rule_with_an_ambiguous_hour_can_switch(harness):
+    h = harness
+    await h.say("member", "/提醒 每天8点 站会")
+    card = h.last_reply()
+    assert "“8点”按上午 08:00 理解；如果是晚上 20:00，请写“晚上8点”。" in h.text_of(card)
+    await h.press(card["message_id"], "member", button(card, "remind.reread", id=1))
+    (_r, timer), = await stored(h)
+    assert timer.rule["time"] == "20:00" and timer.next_due == datetime(2026, 11, 26, 20, 0, tzinfo=SH)
+    assert "每天 20:00" in h.text_of(h.sim.message(card["message_id"]))
+
+
+async def test_no_button_when_the_other_reading_is_unlikely(harness):
+    await harness.say("member", "/提醒 3点 开会")  # at 14:00: 15:00 today; 03:00 is only mentioned
+    card = harness.last_reply()
+    assert "2026-11-26（周四）15:00" in harness.text_of(card) and "凌晨3点" in harness.text_of(card)
+    assert all(v["a"] != "remind.reread" for v in values(card))
+
+
+async def test_a_two_part_duration_is_read_whole(harness):
+    await harness.say("member", "/提醒 1小时20分钟后 看库存")
+    text = harness.text_of(harness.last_reply())
+    assert "2026-11-26（周四）15:20" in text
+    (rem, _t), = await stored(harness)
+    assert rem.text == "看库存"
+
+
+async def test_weekly_rule_keeps_the_day_word_of_its_text(harness):
+    await harness.say("member", "/提醒 每周六 10:00 周六例会")
+    (rem, timer), = await stored(harness)
+    assert rem.text == "周六例会" and timer.rule["weekdays"] == [5]
+
+
 async def test_buttons_on_the_list_card(harness):
     await harness.say("member", "/提醒 明天 10:00 A事项")
     await harness.say("member", "/提醒 明天 11:00 B事项")

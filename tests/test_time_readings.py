@@ -1,7 +1,9 @@
 """Issue 15 "Times": durations read whole, ambiguous hours and ranges read as the context makes
 likely (and the other reading returned), day words after a complete expression left in the
 text, and explicit answers about which Friday was taken."""
+import re
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -208,3 +210,77 @@ def test_bare_friday_on_sunday_says_which_friday():
     assert p.reading_note == "“周五”按下周五（12月4日）理解（本周五的这个时间已过）。"
     assert p.alternatives == ()
     assert parse_deadline("周五前 交报告", NOW).reading_note == ""  # tomorrow: nothing to say
+
+
+# ---- the GRAMMAR.md tables marked "tested" -----------------------------------------------------------
+GRAMMAR = Path(__file__).parents[1] / "bot" / "reminders" / "GRAMMAR.md"
+
+
+def grammar_table(name: str) -> list[list[str]]:
+    """The rows (cells, stripped) of the table after "<!-- tested: {name} ...-->"."""
+    text = GRAMMAR.read_text(encoding="utf-8")
+    start = text.index(f"<!-- tested: {name}")
+    rows = []
+    for line in text[start:].splitlines()[1:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0].startswith("---") or cells[0].startswith("写法") or cells[0].startswith("说的时候"):
+            continue
+        rows.append(cells)
+    assert rows, name
+    return rows
+
+
+def forms(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+def moment(text: str) -> str:
+    return re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text).group(0)
+
+
+@pytest.mark.parametrize("row", grammar_table("readings"), ids=lambda r: f"{r[1]}@{r[0][-5:]}")
+def test_grammar_readings_table(row):
+    said, form, taken, other, button = row
+    now = datetime.strptime(said, "%Y-%m-%d %H:%M").replace(tzinfo=SH)
+    p = parse(f"{form} 对样品", now)
+    assert loc(p.when) == taken and p.rest == "对样品"
+    if other == "—":
+        assert p.alternatives == ()
+        return
+    alt, = p.alternatives
+    assert loc(alt.when) == other
+    assert alt.plausible is button.startswith("有")
+    assert p.reading_note
+
+
+@pytest.mark.parametrize("row", grammar_table("deadlines"), ids=lambda r: r[0])
+def test_grammar_deadlines_table(row):
+    for form in forms(row[0]):
+        assert loc(parse_deadline(f"交报告 {form}", NOW).when) == moment(row[1]), form
+
+
+@pytest.mark.parametrize("row", grammar_table("ranges"), ids=lambda r: r[0])
+def test_grammar_ranges_table(row):
+    day = date(2026, 11, 27)
+    for form in forms(row[0]):
+        r = read_range(form, day)
+        start, end = r.start.astimezone(SH), r.end.astimezone(SH)
+        assert start.strftime("%H:%M") == row[1] and start.date() == day, form
+        next_day = row[2].startswith("次日")
+        assert end.strftime("%H:%M") == row[2].removeprefix("次日 ") and (end.date() > day) is next_day, form
+
+
+@pytest.mark.parametrize("row", grammar_table("refusals"), ids=lambda r: r[0])
+def test_grammar_refusals_table(row):
+    listed = forms(row[0])
+    for form in listed:
+        with pytest.raises(TimeParseError) as err:
+            if "截止" in row[0]:
+                parse_deadline(f"{form} 对样品", NOW)
+            else:
+                parse(f"{form} 对样品", NOW)
+        excerpt = row[1].replace(f"“{listed[0]}”", f"“{form}”") if len(listed) > 1 else row[1]
+        assert excerpt in err.value.message_zh, form
+        assert err.value.message_en and err.value.fragment

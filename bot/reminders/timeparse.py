@@ -1138,7 +1138,16 @@ class _Resolver:
     def resolve_rule(self) -> Recurrence:
         recurs = [a for a in self.c.atoms if a.kind == "RECUR"]
         wdo = any(a.data["kind"] == "workday" for a in recurs)
-        main = next((a for a in recurs if a.data["kind"] != "workday"), None)
+        mains = [a for a in recurs if a.data["kind"] != "workday"]
+        if any(a.data["kind"] == "interval" for a in mains):  # "每天 19:00-23:00 每30分钟": daily is implied
+            mains = [a for a in mains if a.data["kind"] != "daily"]
+        main = mains[0] if mains else None
+        if len(mains) > 1:  # "每周六 每周日 10点": one weekly rule; anything else cannot be one rule
+            if any(a.data["kind"] != "weekly" for a in mains):
+                raise _Bad(f"“{self.fragment}”里有两种重复方式，一条提醒只能按一种重复，请分开设置",
+                           f"“{self.fragment}” has two kinds of repeat; one reminder repeats one way, set two")
+            main = _Atom("RECUR", main.start, main.end, {"kind": "weekly", "weekdays": sorted(
+                {w for a in mains for w in a.data["weekdays"]})})
         kind = main.data["kind"] if main else "daily"
         single, rng = self.clocks()
         starts = None
@@ -1233,8 +1242,10 @@ def _unsupported(text: str, norm: str, near: tuple[int, int] | None) -> TimePars
         fragment = text[m.start():m.end()]
         zh_ex = "、".join(EXAMPLES_ZH[5:9])
         en_ex = ", ".join(EXAMPLES_EN[5:])
-        return TimeParseError(fragment, f"暂不支持“{fragment}”这种重复方式。可以这样写：{zh_ex}",
-                              f"Repeats like “{fragment}” are not supported yet. Try: {en_ex}")
+        return TimeParseError(fragment, f"暂不支持“{fragment}”这种重复方式（提醒只能按每天、每个工作日、每周几、"
+                                        f"每月几号、固定间隔或 cron 重复）。可以这样写：{zh_ex}",
+                              f"Repeats like “{fragment}” are not supported yet (a reminder repeats every day, "
+                              f"working day, week day, month day, fixed interval or cron line). Try: {en_ex}")
     return None
 
 

@@ -13,9 +13,16 @@ turned into a TimeParseError by timeparse.
 """
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+
+ZH_WD = ("一", "二", "三", "四", "五", "六", "日")
+EN_WD_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 class Bad(Exception):
@@ -172,3 +179,94 @@ def duration(text: str, *, and_a_half: bool = False) -> dict[str, Any] | None:
 def total_minutes(parts: dict[str, Any]) -> float:
     """Days and minutes of a duration as minutes (months are not a fixed length: ignored)."""
     return parts.get("days", 0) * 24 * 60 + parts.get("minutes", 0)
+
+
+# -- errors -------------------------------------------------------------------------------
+class TimeParseError(ValueError):
+    """The text has no readable time, or a part of it is malformed. ``fragment`` is the part
+    that could not be read; ``message`` is bilingual (zh first), ``message_zh`` /
+    ``message_en`` are the single-language versions."""
+
+    def __init__(self, fragment: str, message_zh: str, message_en: str) -> None:
+        self.fragment = fragment
+        self.message_zh = message_zh
+        self.message_en = message_en
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.message_zh}\n{self.message_en}"
+
+    def message_for(self, locale: str | None) -> str:
+        return self.message_en if locale and locale.lower().startswith("en") else self.message_zh
+
+
+class PastTimeError(TimeParseError):
+    """The expression resolves to a moment that is not after ``now``; ``when`` is it (UTC)."""
+
+    def __init__(self, fragment: str, when: datetime, tz: str, hint: tuple[str, str] | None = None) -> None:
+        self.when = when
+        local = when.astimezone(ZoneInfo(tz))
+        zh_more, en_more = hint or ("请换一个将来的时间。", "Please pick a time in the future.")
+        zh = f"这个时间已经过去了：{local:%Y-%m-%d}（周{ZH_WD[local.weekday()]}）{local:%H:%M}。{zh_more}"
+        en = f"That time has already passed: {EN_WD_SHORT[local.weekday()]} {local:%Y-%m-%d %H:%M}. {en_more}"
+        super().__init__(fragment, zh, en)
+
+
+# -- words of the day, checks ----------------------------------------------------------------
+def zh_weekday(ch: str) -> int:
+    if ch in "日天7":
+        return 6
+    if ch.isdigit():
+        return int(ch) - 1
+    return "一二三四五六".index(ch)
+
+
+def en_weekday(word: str) -> int:
+    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(word[:3])
+
+
+def en_month(word: str) -> int:
+    return ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec").index(word[:3]) + 1
+
+
+PERIOD_WORDS: dict[str, str] = {
+    "凌晨": "dawn", "半夜": "dawn", "深夜": "dawn",
+    "清晨": "early", "早上": "early", "早晨": "early", "一早": "early", "早间": "early", "早": "early",
+    "上午": "morning", "morning": "morning",
+    "中午": "noon", "午间": "noon",
+    "下午": "afternoon", "午后": "afternoon", "afternoon": "afternoon",
+    "傍晚": "dusk", "黄昏": "dusk",
+    "晚上": "evening", "晚间": "evening", "夜里": "evening", "夜间": "evening", "夜晚": "evening",
+    "晚": "evening", "evening": "evening", "night": "evening",
+    "下班": "offwork",
+}
+PERIOD_DEFAULTS: dict[str, time] = {
+    "dawn": time(1, 0), "early": time(9, 0), "morning": time(9, 0), "noon": time(12, 0),
+    "afternoon": time(15, 0), "dusk": time(18, 0), "evening": time(20, 0), "offwork": time(18, 0),
+}
+
+
+def time_data(h: int, m: int, style: str, text: str, ap: str | None = None,
+               special: str | None = None) -> dict[str, Any]:
+    if special is None:
+        if ap is not None and not 1 <= h <= 12 and not (h == 0):
+            raise Bad(f"“{text}”不是有效的时间（上午/下午的小时应在 1–12 之间）",
+                       f"“{text}” is not a valid time (am/pm hours go from 1 to 12)")
+        if not 0 <= h <= 24 or (h == 24 and m != 0):
+            raise Bad(f"“{text}”不是有效的时间（小时应在 0–23 之间）",
+                       f"“{text}” is not a valid time (hours go from 0 to 23)")
+        if not 0 <= m <= 59:
+            raise Bad(f"“{text}”不是有效的时间（分钟应在 0–59 之间）",
+                       f"“{text}” is not a valid time (minutes go from 0 to 59)")
+    return {"h": h, "m": m, "style": style, "ap": ap, "special": special, "text": text}
+
+
+def check_date(y: int | None, m: int, d: int, text: str) -> None:
+    if not 1 <= m <= 12:
+        raise Bad(f"“{text}”不是有效的日期（月份应在 1–12 之间）",
+                   f"“{text}” is not a valid date (months go from 1 to 12)")
+    longest = calendar.monthrange(y, m)[1] if y is not None else (29 if m == 2 else calendar.monthrange(2001, m)[1])
+    if not 1 <= d <= longest:
+        raise Bad(f"“{text}”不是有效的日期（{m}月没有{d}日）",
+                   f"“{text}” is not a valid date (month {m} has no day {d})")

@@ -6,7 +6,7 @@ The harness starts on Thursday 2026-11-26 14:00 Asia/Shanghai; chinesecalendar a
 data know 2026, nobody knows 2027 yet."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -199,4 +199,15 @@ async def test_another_processes_change_is_picked_up(harness):
         assert await holiday_store.refresh_if_stale(s, every=0)
         assert not await holiday_store.refresh_if_stale(s, every=0)  # same version: nothing to do
     assert not workdays.is_working_day(date(2027, 3, 1))
-    assert workdays.add_working_days(date(2027, 2, 26), 1) == date(2027, 3, 2) - timedelta(days=0)
+    assert workdays.add_working_days(date(2027, 2, 26), 1) == date(2027, 3, 2)  # Monday 1 March is off
+
+
+async def test_the_timer_engine_picks_up_another_processes_change(harness, monkeypatch):
+    h = harness
+    async with h.db.session() as s:
+        s.add(CalendarDay(day=date(2027, 3, 2), year=2027, kind="holiday", name="测试", updated_by="x",
+                          updated_at=h.clock.now()))
+        s.add(CalendarChange(at=h.clock.now(), user_id="x", action="add", what="2027-03-02"))
+    monkeypatch.setattr(holiday_store, "CHECK_EVERY", 0)
+    await h.bot.timers.plan()  # the engine's planning (every 30 s at least) checks the version
+    assert workdays.holiday_name(date(2027, 3, 2)) == "测试"

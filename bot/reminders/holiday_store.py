@@ -103,12 +103,12 @@ async def refresh(session: AsyncSession) -> None:
     session.sync_session.info["calendar_loaded"] = True
 
 
-def check_due(every: float = CHECK_EVERY) -> bool:
+def check_due(every: float | None = None) -> bool:
     """Is it time to compare the version again? (No session needed to ask.)"""
-    return monotonic_time.monotonic() - _checked_at >= every
+    return monotonic_time.monotonic() - _checked_at >= (CHECK_EVERY if every is None else every)
 
 
-async def refresh_if_stale(session: AsyncSession, *, every: float = CHECK_EVERY) -> bool:
+async def refresh_if_stale(session: AsyncSession, *, every: float | None = None) -> bool:
     """Reload when another process changed the data (checked at most every ``every``
     seconds); True when it reloaded."""
     global _checked_at

@@ -117,3 +117,13 @@ async def harness(database):
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_holiday_data():
+    """The holiday data a bot loads from its database lives in workdays' memory: forget it after
+    each test so the next one (with another database, or none) starts from the shipped data."""
+    yield
+    from bot.reminders import workdays
+
+    workdays.load([], {})

@@ -271,6 +271,69 @@ async def test_buttons_on_the_confirmation_card(harness):
     assert [t.state for _r, t in await stored(harness)] == [DONE, CANCELLED]
 
 
+async def test_an_ambiguous_hour_says_which_reading_and_the_button_moves_it(harness):
+    h = harness
+    await h.advance(4 * 3600 + 180)  # 18:03: "3点" has passed today
+    await h.say("member", "/提醒 3点 开会")
+    card = h.last_reply()
+    text = h.text_of(card)
+    assert "2026-11-27（周五）15:00" in text
+    assert "“3点”按下午 15:00 理解；如果是凌晨 03:00，请写“凌晨3点”。" in text
+    other = button(card, "remind.reread", id=1)
+    assert "改为 2026-11-27（周五）03:00" in {b["text"]["content"] for b in _raw_buttons(card)}
+    await h.press(card["message_id"], "tech", other)  # neither target, creator nor ops
+    assert "只有提醒对象、设置人或运营/管理员" in h.text_of(h.last_reply())
+    (_r, timer), = await stored(h)
+    assert timer.next_due == datetime(2026, 11, 27, 15, 0, tzinfo=SH)
+    await h.press(card["message_id"], "member", other)
+    (_r, timer), = await stored(h)
+    assert timer.next_due == datetime(2026, 11, 27, 3, 0, tzinfo=SH) and timer.rule is None
+    moved = h.sim.message(card["message_id"])
+    assert "🔁 陈助播 改为 2026-11-27（周五）03:00" in h.text_of(moved)
+    back = button(moved, "remind.reread", id=1)
+    assert "改回 2026-11-27（周五）15:00" in {b["text"]["content"] for b in _raw_buttons(moved)}
+    async with h.db.session() as s:
+        log, = (await s.execute(select(ReminderLog))).scalars().all()
+    assert (log.action, log.due) == ("reread", datetime(2026, 11, 27, 3, 0, tzinfo=SH))
+    await h.advance(9 * 3600)  # 03:03 on Friday
+    msg, = fired(h)
+    assert "开会" in h.text_of(msg)
+    await h.press(card["message_id"], "member", back)  # already fired: nothing to move
+    assert "已经结束" in h.text_of(h.last_reply())
+
+
+async def test_a_repeating_rule_with_an_ambiguous_hour_can_switch(harness):
+    h = harness
+    await h.say("member", "/提醒 每天8点 站会")
+    card = h.last_reply()
+    assert "“8点”按上午 08:00 理解；如果是晚上 20:00，请写“晚上8点”。" in h.text_of(card)
+    await h.press(card["message_id"], "member", button(card, "remind.reread", id=1))
+    (_r, timer), = await stored(h)
+    assert timer.rule["time"] == "20:00" and timer.next_due == datetime(2026, 11, 26, 20, 0, tzinfo=SH)
+    assert "每天 20:00" in h.text_of(h.sim.message(card["message_id"]))
+
+
+async def test_no_button_when_the_other_reading_is_unlikely(harness):
+    await harness.say("member", "/提醒 3点 开会")  # at 14:00: 15:00 today; 03:00 is only mentioned
+    card = harness.last_reply()
+    assert "2026-11-26（周四）15:00" in harness.text_of(card) and "凌晨3点" in harness.text_of(card)
+    assert all(v["a"] != "remind.reread" for v in values(card))
+
+
+async def test_a_two_part_duration_is_read_whole(harness):
+    await harness.say("member", "/提醒 1小时20分钟后 看库存")
+    text = harness.text_of(harness.last_reply())
+    assert "2026-11-26（周四）15:20" in text
+    (rem, _t), = await stored(harness)
+    assert rem.text == "看库存"
+
+
+async def test_weekly_rule_keeps_the_day_word_of_its_text(harness):
+    await harness.say("member", "/提醒 每周六 10:00 周六例会")
+    (rem, timer), = await stored(harness)
+    assert rem.text == "周六例会" and timer.rule["weekdays"] == [5]
+
+
 async def test_buttons_on_the_list_card(harness):
     await harness.say("member", "/提醒 明天 10:00 A事项")
     await harness.say("member", "/提醒 明天 11:00 B事项")
@@ -384,6 +447,11 @@ EXPECTED = {  # form → (first fire, local, "YYYY-MM-DD HH:MM"; rule kind), as 
     "in 1.5 hours": ("2026-11-26 15:30", "once"), "in an hour and a half": ("2026-11-26 15:30", "once"),
     "in 2 days": ("2026-11-28 14:00", "once"), "2 hours later": ("2026-11-26 16:00", "once"),
     "30 min from now": ("2026-11-26 14:30", "once"),
+    "1小时20分钟后": ("2026-11-26 15:20", "once"), "一小时二十分钟后": ("2026-11-26 15:20", "once"),
+    "过1小时20分钟": ("2026-11-26 15:20", "once"), "2天3小时后": ("2026-11-28 17:00", "once"),
+    "1天零2小时后": ("2026-11-27 16:00", "once"), "in 1 hour 20 minutes": ("2026-11-26 15:20", "once"),
+    "in 1h20m": ("2026-11-26 15:20", "once"), "in 1 hour and 20 minutes": ("2026-11-26 15:20", "once"),
+    "1 hour 20 minutes later": ("2026-11-26 15:20", "once"), "in 2 days 3 hours": ("2026-11-28 17:00", "once"),
     "每天 9:30": ("2026-11-27 09:30", "daily"), "每日9点半": ("2026-11-27 09:30", "daily"),
     "天天 9:30": ("2026-11-27 09:30", "daily"), "every day 9:30": ("2026-11-27 09:30", "daily"),
     "daily at 9:30": ("2026-11-27 09:30", "daily"), "每晚8点": ("2026-11-26 20:00", "daily"),
@@ -410,6 +478,9 @@ EXPECTED = {  # form → (first fire, local, "YYYY-MM-DD HH:MM"; rule kind), as 
     "every 30 minutes": ("2026-11-26 14:30", "interval"), "每小时": ("2026-11-26 15:00", "interval"),
     "every hour": ("2026-11-26 15:00", "interval"), "hourly": ("2026-11-26 15:00", "interval"),
     "每2小时": ("2026-11-26 16:00", "interval"),
+    "每1小时30分钟": ("2026-11-26 15:00", "interval"), "每隔1小时30分钟": ("2026-11-26 15:00", "interval"),
+    "every 1 hour 30 minutes": ("2026-11-26 15:00", "interval"), "every 1h30m": ("2026-11-26 15:00", "interval"),
+    "每周六 10:00": ("2026-11-28 10:00", "weekly"),
     "每隔5分钟 从19:00到23:00": ("2026-11-26 19:00", "interval"),
     "每5分钟 19:00-23:00": ("2026-11-26 19:00", "interval"),
     "19:00-23:00 每5分钟": ("2026-11-26 19:00", "interval"),

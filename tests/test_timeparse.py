@@ -605,7 +605,7 @@ def test_never_crashes_and_results_are_consistent():
 def test_prefilter_does_not_change_results(monkeypatch):
     import re
 
-    from bot.reminders import timeparse
+    from bot.reminders import timeatoms
 
     samples = ["天天 9:30", "正午", "黄昏6点", "清晨", "深夜11点", "週一 10:00", "礼拜天", "再过10分钟", "每隔1小时",
                "cron 0 9 * * 1", "午夜", "一早", "月底", "年底前", "星期五", "上周一", "工作日 9点", "过半小时"]
@@ -621,7 +621,7 @@ def test_prefilter_does_not_change_results(monkeypatch):
         return out
 
     filtered = [run(t) for t in samples]
-    monkeypatch.setattr(timeparse, "_QUICK", re.compile(r"[\s\S]"))
+    monkeypatch.setattr(timeatoms, "_QUICK", re.compile(r"[\s\S]"))
     assert [run(t) for t in samples] == filtered
 
 

@@ -23,9 +23,11 @@ def _clean_overrides():
     workdays._backend = None
 
 
-def test_covered_years_include_2026():
+def test_covered_years_include_2026(monkeypatch):
     years = workdays.covered_years()
     assert years is not None and years[0] <= 2026 <= years[1]
+    assert calendar_source(date(2026, 10, 1)) == "shipped"  # the arrangement shipped with the release
+    monkeypatch.setattr(workdays, "_backend", "chinese_calendar")
     assert calendar_source(date(2026, 10, 1)) == "chinese_calendar"
 
 
@@ -130,3 +132,58 @@ def test_a_year_of_days_is_fast_and_consistent():
             working += 1
         d += timedelta(days=1)
     assert working == 248  # 2026: 365 - 104 weekend days - 19 weekday holidays + 6 make-up days
+
+
+# ---- the shipped data, the database layer, and which years are known ------------------------------
+def test_shipped_file_matches_chinesecalendar_for_every_day(monkeypatch):
+    days, years = workdays.shipped()
+    assert years == frozenset(range(2004, 2027)) and len(days) > 700
+    d = date(2004, 1, 1)
+    shipped_answers = []
+    while d.year <= 2026:
+        shipped_answers.append((is_working_day(d), is_holiday(d)))
+        d += timedelta(days=1)
+    monkeypatch.setattr(workdays, "_backend", "chinese_calendar")
+    d = date(2004, 1, 1)
+    for shipped_answer in shipped_answers:
+        assert (is_working_day(d), is_holiday(d)) == shipped_answer, d
+        d += timedelta(days=1)
+
+
+def test_years_known_and_the_coming_unknown_year():
+    assert workdays.year_known(2026) and not workdays.year_known(2027)
+    assert workdays.year_source(2027) == "holidays"
+    assert workdays.unknown_year_ahead(date(2026, 6, 1)) is None  # 2027 is more than two months away
+    assert workdays.unknown_year_ahead(date(2026, 11, 26)) == 2027
+    assert workdays.unknown_year_ahead(date(2027, 3, 1)) == 2027
+
+
+def test_database_layer_wins_and_an_imported_year_is_complete():
+    # 2027 imported whole: Spring Festival 6–12 Feb, make-up Saturday 20 Feb, nothing else.
+    days = [(date(2027, 2, 6) + timedelta(days=i), "holiday", "春节") for i in range(7)]
+    workdays.load(days + [(date(2027, 2, 20), "workday", "春节调休上班")], {2027: "https://www.gov.cn/x"})
+    assert workdays.year_known(2027) and workdays.year_source(2027) == "database"
+    assert workdays.db_year_source(2027) == "https://www.gov.cn/x"
+    assert calendar_source(date(2027, 2, 8)) == "database"
+    assert not is_working_day(date(2027, 2, 8)) and holiday_name(date(2027, 2, 8)) == "春节"
+    assert is_working_day(date(2027, 2, 20)) and is_makeup_working_day(date(2027, 2, 20))
+    # not listed in the imported year: an ordinary day, whatever the holidays package says
+    assert is_working_day(date(2027, 1, 1)) and not is_holiday(date(2027, 1, 1))
+    assert workdays.unknown_year_ahead(date(2026, 11, 26)) is None
+    assert [(d, k) for d, k, _n in workdays.year_days(2027)][-1] == (date(2027, 2, 20), "workday")
+    assert add_working_days(date(2027, 2, 5), 1) == date(2027, 2, 15)
+
+
+def test_database_days_of_a_year_not_imported_whole_sit_on_top_of_the_estimate():
+    workdays.load([(date(2027, 2, 20), "workday", "春节调休上班"), (date(2027, 10, 5), "normal", "")], {})
+    assert not workdays.year_known(2027)  # single days do not make the year known
+    assert is_working_day(date(2027, 2, 20))
+    assert not is_working_day(date(2027, 1, 1))  # still the holidays package's New Year's Day
+    assert calendar_source(date(2027, 1, 1)) == "holidays"
+    assert is_working_day(date(2027, 10, 5)) and not is_holiday(date(2027, 10, 5))  # removed: a Tuesday
+
+
+def test_a_database_day_can_remove_a_shipped_holiday():
+    assert is_working_day(date(2026, 10, 8))  # an ordinary Thursday after National Day
+    workdays.load([(date(2026, 10, 7), "normal", "")], {})
+    assert is_working_day(date(2026, 10, 7)) and holiday_name(date(2026, 10, 7)) is None

@@ -23,11 +23,12 @@ from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
 from bot.people import display_name
-from bot.reminders import timers
+from bot.reminders import holiday_store, timers, workdays
 from bot.reminders.models import ACTIVE, PAUSED, Reminder, ReminderLog, Timer
 from bot.reminders import reminder_cards as cards
 from bot.reminders.reminder_cards import (KIND, LIST_MAX, fired_card, list_card, may_act, summary_card,
                                           timer_key, tz_name, unstamp, when_text)
+from bot.reminders.recurrence import Recurrence, next_fire
 from bot.reminders.timeparse import TimeParseError, parse
 
 EVERYONE = {"大家", "所有人", "全体", "全员", "everyone", "everybody", "all"}
@@ -104,6 +105,7 @@ def _time_error(ctx: Ctx, exc: TimeParseError) -> UserError:
 
 async def _create(ctx: Ctx, args: str) -> None:
     text, targets, everyone = _targets(ctx, args)
+    await holiday_store.refresh_if_stale(ctx.session)  # working-day rules read the holiday data
     try:
         parsed = parse(text, ctx.now(), tz_name(ctx), ctx.locale)
     except TimeParseError as exc:
@@ -130,7 +132,17 @@ async def _create(ctx: Ctx, args: str) -> None:
                                   rule=parsed.rule if parsed.recurring else None, chat_id=ctx.chat_id,
                                   ref=f"reminder:{rem.id}", created_by=ctx.user_id, tz=tz_name(ctx))
     rem.timer_id = timer.id
-    await ctx.reply(card=summary_card(ctx, rem, timer, new=True, notes=parsed.notes))
+    notes = parsed.notes + calendar_notes(ctx, parsed.rule)
+    await ctx.reply(card=summary_card(ctx, rem, timer, new=True, notes=notes,
+                                      readings=[alt.rule for alt in parsed.plausible]))
+
+
+def calendar_notes(ctx: Ctx, rule: Recurrence) -> tuple[str, ...]:
+    """A working-day rule whose coming year has no official arrangement stored yet says so."""
+    if not rule.working_days_only:
+        return ()
+    year = workdays.unknown_year_ahead(ctx.local_now().date())
+    return (ctx.t("holidays.year_unknown", year=year),) if year else ()
 
 
 # -- managing -------------------------------------------------------------------------------
@@ -291,3 +303,34 @@ async def snooze_button(ctx: Ctx, act: CardAction) -> None:
     if act.message_id:
         await ctx.update_card(act.message_id, fired_card(ctx, rem, timer, due, late=bool(act.value.get("late")),
                                                          outcome=outcome))
+
+
+@cards.REREAD.handle
+async def reread_button(ctx: Ctx, act: CardAction) -> None:
+    """Another reading of the time was pressed ("改为 明天 03:00"): move the reminder there; the
+    card then offers the reading it had before."""
+    rem, timer = await _load(ctx, _action_id(act))
+    try:
+        rule = Recurrence.from_dict(act.value.get("rule") or {})
+    except (ValueError, TypeError, KeyError):
+        raise UserError("remind.not_found", id=rem.id) from None
+    if timer.state not in (ACTIVE, PAUSED):
+        raise UserError("remind.reread_over", id=rem.id)
+    when = rule.at if rule.kind == "once" else next_fire(rule, ctx.now())
+    if when is None or when <= ctx.now():
+        raise UserError("remind.reread_past", when=when_text(ctx, when or ctx.now()))
+    before = Recurrence.from_dict(timer.rule) if timer.rule else Recurrence.once_at(timer.next_due, tz_name(ctx))
+    paused = timer.state == PAUSED
+    key = timer_key(rem.id or 0)
+    timer = await timers.schedule(ctx.session, key=key, kind=KIND, due=when, payload={"reminder_id": rem.id},
+                                  rule=rule if rule.recurring else None, chat_id=ctx.chat_id, ref=f"reminder:{rem.id}",
+                                  created_by=rem.created_by, tz=tz_name(ctx))
+    if paused:
+        await timers.pause(ctx.session, key)
+        timer = await timers.get(ctx.session, key) or timer
+    await _record(ctx, rem.id or 0, "reread", due=when)
+    name = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
+    notes = (ctx.t("remind.reread_done", name=name, when=when_text(ctx, when)),) + calendar_notes(ctx, rule)
+    if act.message_id:
+        await ctx.update_card(act.message_id, summary_card(ctx, rem, timer, new=True, notes=notes, readings=[before],
+                                                           back=True))

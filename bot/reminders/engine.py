@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import roles
 from bot.clock import wall_now
 from bot.context import Ctx
-from bot.reminders import timers
+from bot.reminders import holiday_store, timers
 from bot.reminders.models import ACTIVE, DONE, Timer
 from bot.reminders.recurrence import Recurrence, next_fire
 from bot.router import new_ref
@@ -149,6 +149,7 @@ class TimerEngine:
         """Set the single wake-up job to the earliest active timer."""
         if self._scheduler is None:
             return
+        await self._calendar_check()
         try:
             async with self.svc.db.session() as session:
                 due = (await session.execute(select(func.min(Timer.next_due))
@@ -173,6 +174,16 @@ class TimerEngine:
             return
         scheduler.add_job(self._wake_job, "date", run_date=wall_now() + timedelta(seconds=delay),
                                 id="wake", replace_existing=True, misfire_grace_time=None)
+
+    async def _calendar_check(self) -> None:
+        """Pick up holiday data another replica changed (holiday_store: once a minute at most)."""
+        if not holiday_store.check_due():
+            return
+        try:
+            async with self.svc.db.session() as session:
+                await holiday_store.refresh_if_stale(session)
+        except Exception:  # noqa: BLE001 - the calendar is checked again next time
+            log.exception("holiday data check failed")
 
     # -- firing ------------------------------------------------------------------------------
     async def run_due(self) -> int:

@@ -455,6 +455,9 @@ def _minutes_text(n: int, en: bool) -> str:
         if en:
             return "hour" if h == 1 else f"{h} hours"
         return "小时" if h == 1 else f"{h}小时"
+    if n > 60:  # 90 → "1小时30分钟" / "1 h 30 min"
+        h, m = divmod(n, 60)
+        return f"{h} h {m} min" if en else f"{h}小时{m}分钟"
     if en:
         return f"{n} min"
     return f"{n}分钟"

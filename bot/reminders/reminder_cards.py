@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Sequence
 
 from bot import roles
 from bot import records
@@ -36,6 +37,7 @@ PAUSE = _reminder_action("remind.pause", ("暂停提醒", "pause the reminder"))
 RESUME = _reminder_action("remind.resume", ("恢复提醒", "resume the reminder"))
 DONE = _reminder_action("remind.done", ("完成提醒", "mark it done"))
 SNOOZE = _reminder_action("remind.snooze", ("稍后提醒", "snooze"))
+REREAD = _reminder_action("remind.reread", ("改提醒时间", "use the other reading"))
 
 
 def timer_key(reminder_id: int) -> str:
@@ -111,9 +113,24 @@ def manage_buttons(ctx: Ctx, rem: Reminder, timer: Timer, view: str) -> list[But
             Button(ctx.t(toggle[1]), toggle[0](id=rem.id, v=view))]
 
 
+def reread_buttons(ctx: Ctx, rem: Reminder, timer: Timer, readings: Sequence[Recurrence], *,
+                   back: bool = False) -> list[Button]:
+    """One button per other reading of the time ("改为 2026-11-27（周五）03:00"); pressing it
+    moves the reminder there (remind.reread)."""
+    if timer.state not in (ACTIVE, PAUSED):
+        return []
+    out = []
+    for rule in readings:
+        label = when_text(ctx, rule.at) if rule.kind == "once" and rule.at else describe(rule, ctx.locale)
+        out.append(Button(ctx.t("remind.btn_reread_back" if back else "remind.btn_reread", when=label),
+                          REREAD(id=rem.id, rule=rule.to_dict())))
+    return out
+
+
 def summary_card(ctx: Ctx, rem: Reminder, timer: Timer, *, new: bool = False,
-                 notes: tuple[str, ...] = ()) -> Card:
-    """The confirmation card, redrawn after cancel / pause / resume."""
+                 notes: tuple[str, ...] = (), readings: Sequence[Recurrence] = (), back: bool = False) -> Card:
+    """The confirmation card, redrawn after cancel / pause / resume / another reading.
+    ``readings``: the other plausible readings of the time, offered as buttons."""
     title = ctx.t("remind.confirm_title" if new else "remind.summary_title", id=rem.id)
     template = {ACTIVE: "blue", PAUSED: "grey"}.get(timer.state, "grey")
     card = Card(title, template=template)
@@ -128,7 +145,7 @@ def summary_card(ctx: Ctx, rem: Reminder, timer: Timer, *, new: bool = False,
     card.markdown(f"**{ctx.t('remind.field_text')}**\n{escape_md(rem.text)}")
     for note in notes:
         card.note(note)
-    card.buttons(*manage_buttons(ctx, rem, timer, "c"))
+    card.buttons(*reread_buttons(ctx, rem, timer, readings, back=back), *manage_buttons(ctx, rem, timer, "c"))
     return card
 
 

@@ -129,8 +129,12 @@ async def week_card(session: AsyncSession, start_date: date, locale: str, tz: st
     """Seven days from ``start_date`` (usually a Monday), grouped by day."""
     end = start_date + timedelta(days=6)
     title = t(locale, "schedule.week_title", start=f"{start_date:%m-%d}", end=f"{end:%m-%d}")
-    return await period_card(session, start_date, 7, locale, tz, title=title, room_id=room_id, person=person,
+    card = await period_card(session, start_date, 7, locale, tz, title=title, room_id=room_id, person=person,
                              include_cancelled=include_cancelled, subtitle=subtitle)
+    unknown = workdays.unknown_year_ahead(start_date)  # the coming year's 调休 not stored yet
+    if unknown is not None:
+        card.note(t(locale, "holidays.year_unknown", year=unknown))
+    return card
 
 
 async def month_card(session: AsyncSession, month_start: date, locale: str, tz: str = "Asia/Shanghai", *,

@@ -49,4 +49,9 @@ TEXTS: dict[str, str] = {
     "remind.list_hint": "Cancel: /remind cancel N · Pause: /remind pause N · Resume: /remind resume N · Snooze: /remind snooze N 1 hour",
     "remind.minutes": "{n} min",
     "remind.hours": "{h} h {m} min",
+    "remind.btn_reread": "Change to {when}",
+    "remind.btn_reread_back": "Change back to {when}",
+    "remind.reread_done": "🔁 {name} changed it to {when}.",
+    "remind.reread_over": "Reminder #{id} is over; its time can no longer change.",
+    "remind.reread_past": "That time has already passed: {when}. Use /remind snooze or set a new one.",
 }

@@ -49,4 +49,9 @@ TEXTS: dict[str, str] = {
     "remind.list_hint": "取消：/提醒 取消 编号 · 暂停：/提醒 暂停 编号 · 恢复：/提醒 恢复 编号 · 推迟：/提醒 推迟 编号 1小时",
     "remind.minutes": "{n} 分钟",
     "remind.hours": "{h} 小时 {m} 分钟",
+    "remind.btn_reread": "改为 {when}",
+    "remind.btn_reread_back": "改回 {when}",
+    "remind.reread_done": "🔁 {name} 改为 {when}。",
+    "remind.reread_over": "提醒 #{id} 已经结束，不能再改时间。",
+    "remind.reread_past": "这个时间已经过去了：{when}。请用 /提醒 推迟 或重新设置。",
 }

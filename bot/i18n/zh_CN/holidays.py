@@ -1,0 +1,41 @@
+"""Texts of /节假日 (holiday arrangements) and of the "year not stored" warnings."""
+TEXTS: dict[str, str] = {
+    "holidays.year_unknown": "⚠️ {year} 年的调休安排还未录入，按法定节日计算；管理员可用 /节假日 导入。",
+    "holidays.list_title": "📅 {year} 年节假日安排",
+    "holidays.to": " 至 ",
+    "holidays.line_holiday": "**{name}** {days}，{n} 天",
+    "holidays.line_workdays": "**调休上班** {days}",
+    "holidays.none": "这一年没有节假日数据。",
+    "holidays.source_shipped": "数据：国务院办公厅的放假安排，随版本发布。",
+    "holidays.source_database": "数据：管理员导入，来源：{source}",
+    "holidays.source_unknown": "未注明",
+    "holidays.edited": "其中 {n} 天是管理员添加或改动的。",
+    "holidays.hint": "运营/管理员：/节假日 添加 2027-02-10 放假 春节 ｜ /节假日 删除 2027-02-10 ｜ "
+                     "/节假日 导入 2027（下一行起贴通知原文，或每行“日期,类型,名称”）",
+    "holidays.kind_holiday": "放假",
+    "holidays.kind_workday": "调休上班",
+    "holidays.kind_working": "工作日",
+    "holidays.kind_weekend": "周末",
+    "holidays.added": "已记下：{days} {kind}{name}",
+    "holidays.removed": "已删除：{day} 起 {n} 天，现在按普通的{what}算。",
+    "holidays.not_listed": "{day} 本来就不是节假日或调休上班日，没有改动。",
+    "holidays.bad_day": "没读懂“{text}”。请写日期和类型，例如：/节假日 添加 2027-02-10 放假 春节、"
+                        "/节假日 添加 2027-02-20 上班、/节假日 删除 2027-02-10",
+    "holidays.bad_year": "请写四位的年份，例如：/节假日 2027、/节假日 导入 2027（“{text}”不是年份）",
+    "holidays.import_empty": "没有读到 {year} 年的任何日期，没有导入。请在“/节假日 导入 {year}”的下一行起贴："
+                             "国务院办公厅通知的原文（如“二、春节：2月6日至12日放假调休，共7天。2月20日（周六）上班。”），"
+                             "或每行一个“2027-02-06,holiday,春节”（holiday=放假，workday=调休上班）。",
+    "holidays.import_bad": "这些行没读懂（或日期不在这一年），没有导入任何内容：\n{lines}",
+    "holidays.import_title": "📥 {year} 年节假日安排（待确认）",
+    "holidays.import_count": "放假 {holidays} 天，调休上班 {workdays} 天。",
+    "holidays.import_source": "来源：{source}",
+    "holidays.import_warn": "⚠️ 这些“上班”日本来就是工作日，请核对：{days}",
+    "holidays.import_replace": "确认后替换 {year} 年已录入的 {n} 天。",
+    "holidays.btn_import": "确认导入",
+    "holidays.btn_cancel": "取消",
+    "holidays.imported_title": "✅ 已导入 {year} 年节假日安排",
+    "holidays.cancelled_title": "已取消导入 {year} 年节假日安排",
+    "holidays.imported_by": "{name} 确认导入，共 {n} 天；工作日提醒、截止时间和简报从现在起按它计算。",
+    "holidays.import_cancelled": "{name} 取消了这次导入，没有改动。",
+    "holidays.import_gone": "这次导入已经处理过了（或不是本群的）。",
+}

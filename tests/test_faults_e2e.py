@@ -158,8 +158,8 @@ async def test_outsider_button_and_late_ack(team):
     h = team
     await h.say("streamer", "@LiveOps 3号直播间推流断了")
     card = h.last_reply()
-    await h.press(card["message_id"], "member", {"a": "fault.ack", "id": 1})
-    assert "不在故障 #1 的处理人员中" in h.text_of(h.last_reply())
+    answer = await h.press(card["message_id"], "member", {"a": "fault.ack", "id": 1})
+    assert "不在故障 #1 的处理人员中" in answer["toast"]["content"]
     await h.say("tech", "/故障 解决 #1 原因 网线松了 处理 重新插好")
     (f,) = await faults(h)
     assert f.status == "resolved" and f.fix == "重新插好" and f.acked_by == h.users["tech"]

@@ -82,11 +82,11 @@ async def test_equipment_card_at_t_minus_2h_confirmed_with_latency(team):
     assert len(cards) == 1 and "ou_tech" in h.text_of(cards[0]) and "200" in h.text_of(cards[0])
     value = button_value(cards[0], "norms.done")
     # someone who is neither the owner nor ops is refused politely
-    await h.press(cards[0]["message_id"], "member", value, {"latency": "120"})
-    assert "只有负责人或运营" in h.text_of(h.last_reply())
+    answer = await h.press(cards[0]["message_id"], "member", value, {"latency": "120"})
+    assert "只有负责人或运营" in answer["toast"]["content"]
     # no latency given: asked for it
-    await h.press(cards[0]["message_id"], "tech", value, {})
-    assert "实测网络延迟" in h.text_of(h.last_reply())
+    answer = await h.press(cards[0]["message_id"], "tech", value, {})
+    assert "实测网络延迟" in answer["toast"]["content"]
     # over 200 ms: fails the norm, stays open
     await h.press(cards[0]["message_id"], "tech", value, {"latency": "260"})
     assert "超过规范上限" in h.text_of(h.last_reply())
@@ -252,11 +252,11 @@ async def test_script_review_needs_a_clean_check_or_an_override(team):
     card = find(h, "检查点：脚本初审")
     assert len(card) == 1
     value = button_value(card[0], "norms.done")
-    await h.press(card[0]["message_id"], "ops", value)
-    assert "还没做合规检查" in h.text_of(h.last_reply())
+    answer = await h.press(card[0]["message_id"], "ops", value)
+    assert "还没做合规检查" in answer["toast"]["content"]
     await h.say("ops", "/检查 #1 这款面霜全网最好用，三天祛痘")
-    await h.press(card[0]["message_id"], "ops", value)
-    assert "必改" in h.text_of(h.last_reply())
+    answer = await h.press(card[0]["message_id"], "ops", value)
+    assert "必改" in answer["toast"]["content"]
     await h.say("ops", "/检查 #1 这款面霜质地轻薄，适合日常使用")
     await h.press(card[0]["message_id"], "ops", value)
     assert (await checkpoint(h, 1, "script")).status == DONE

@@ -81,8 +81,8 @@ async def test_remind_someone_and_only_they_may_press(harness):
     msg, = fired(harness)
     assert f"<at id={harness.users['streamer']}></at> 交脚本" in harness.text_of(msg)
     done = button(msg, "remind.done")
-    await harness.press(msg["message_id"], "tech", done)  # neither target, creator nor ops
-    assert "只有提醒对象、设置人或运营/管理员" in harness.text_of(harness.last_reply())
+    answer = await harness.press(msg["message_id"], "tech", done)  # neither target, creator nor ops
+    assert "找不到提醒 #1，或者它属于别的群、你无权查看" in answer["toast"]["content"]
     assert await count(harness, ReminderLog) == 0
     await harness.press(msg["message_id"], "streamer", done)
     updated = harness.sim.message(msg["message_id"])

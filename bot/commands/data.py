@@ -13,15 +13,17 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import roles
+from bot import roles, uploads
 from bot.commands.registry import action, command, on_file, on_mention
 from bot.context import Ctx
-from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa: F401 - sources: the file drop
+from bot.data import cards, checks, importer, kpi, ledger, parse, report, sources, store  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
@@ -35,6 +37,7 @@ TARGETS = {"目标", "targets", "target"}
 EXPORT = {"导出", "export"}
 INTERNAL = {"内部群", "内部", "internal"}
 IMPORT = {"导入", "import"}
+UNDO = {"撤销", "撤回", "undo"}
 AUDIT = {"审计", "audit"}
 PERIODS = {"今天": "today", "today": "today", "昨天": "yesterday", "yesterday": "yesterday",
            "本周": "week", "week": "week", "this-week": "week", "上周": "last_week", "last-week": "last_week",
@@ -103,6 +106,8 @@ async def data_command(ctx: Ctx, args: str) -> None:
         await internal(ctx, rest)
     elif head in IMPORT:
         await import_replied(ctx, rest)
+    elif head in UNDO:
+        await undo_import(ctx, rest)
     elif head in AUDIT:
         await audit(ctx)
     elif head in PERIODS:
@@ -232,6 +237,10 @@ async def enter(ctx: Ctx, rest: str) -> None:
     values = read_pairs(ctx, words[1] if len(words) > 1 else "")
     if values.get("buyers") is not None and values.get("uv") is not None and values["buyers"] > values["uv"]:
         raise UserError("data.enter_buyers_gt_uv")
+    merged = {**await store.values_of(ctx.session, stream.id), **values}
+    bad = checks.first_problem(merged, lambda f: ctx.t(f"data.metric.{f}"))
+    if bad is not None:  # with the figures already stored: cannot be true together
+        raise UserError("data.enter_implausible", why=bad.en if ctx.locale == "en_US" else bad.zh)
     changed = await store.save_values(ctx.session, stream.id, values, source="manual", by=ctx.user_id, now=ctx.now())
     await store.audit(ctx.session, action="manual", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=f"#{stream.id}", detail={k: v[1] for k, v in changed.items()})
@@ -362,30 +371,45 @@ async def audit(ctx: Ctx) -> None:
 
 # -- imports ---------------------------------------------------------------------------------------
 async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *, stream_id: int | None = None,
-                     quiet_if_foreign: bool = False) -> bool:
+                     quiet_if_foreign: bool = False, part: str | None = None) -> bool:
+    """Download (bounded, bot.uploads), parse off the event loop, place and store; answer with
+    the import card (and a picker card for each part that has to be asked about)."""
     data = await ctx.file_bytes(message_id, file_key)
     if not data:
         raise UserError("data.download_failed")
     try:
-        outcome = await importer.import_file(ctx.session, data, file_name, stream_id=stream_id, chat_id=ctx.chat_id,
-                                             by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
+        tables = await uploads.run_bounded(importer.read, data, file_name, name=file_name)
     except parse.ParseError as exc:
         if quiet_if_foreign:
             return False  # not a data export: leave it to the other file handlers
         await ctx.reply(exc.message(ctx.locale))
         return True
-    if outcome.choices:
-        labels = [(s.id, await stream_label(ctx, s)) for s in outcome.choices]
-        ref = {"m": message_id, "k": file_key, "n": file_name[:100]}
-        await ctx.reply(card=cards.pick_stream_card(ctx.t, file_name, labels, ref))
+    except uploads.Refused as exc:
+        await ctx.reply(exc.message(ctx.locale))
         return True
-    if outcome.stream is None:
-        raise UserError("data.no_stream")
-    await ctx.reply(card=cards.import_card(ctx.t, ctx.locale, stream_label=await stream_label(ctx, outcome.stream),
-                                           stream_id=outcome.stream.id, file_name=file_name, parts=outcome.parts,
-                                           ignored=outcome.ignored, rejected=outcome.rejected,
-                                           unchanged=outcome.unchanged, replaced=outcome.replaced))
+    digest = hashlib.sha256(data).hexdigest()
+    outcome = await importer.import_tables(ctx.session, tables, digest=digest, file_name=file_name, stream_id=stream_id,
+                                           chat_id=ctx.chat_id, by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz,
+                                           locale=ctx.locale, part=part)
+    if outcome.placed or outcome.refused or not outcome.asked:
+        await ctx.reply(card=await import_card(ctx, file_name, outcome, digest))
+    ref = {"m": message_id, "k": file_key, "n": file_name[:100]}
+    whole = len(outcome.asked) == 1 and not outcome.placed and not outcome.refused
+    for asked in outcome.asked[:importer.MAX_ASKED]:
+        labels = [(s.id, await stream_label(ctx, s)) for s in asked.candidates[:5]]
+        await ctx.reply(card=cards.pick_stream_card(ctx.t, file_name, labels, {**ref, "p": asked.index},
+                                                    part="" if whole else asked.label, said=asked.evidence.describe()))
     return True
+
+
+async def import_card(ctx: Ctx, file_name: str, outcome: importer.Outcome, digest: str):
+    placed = [(p.part.label, p.stream.id, await stream_label(ctx, p.stream), p.state, p.replaced_file)
+              for p in outcome.placed]
+    allowed = roles.allowed(ctx.roles, roles.OPS)
+    return cards.import_card(ctx.t, ctx.locale, file_name=file_name, placed=placed, refused=outcome.refused,
+                             asked=[p.label for p in outcome.asked], ignored=outcome.ignored,
+                             rejected=outcome.rejected, notes=outcome.notes, replaced=outcome.replaced,
+                             digest=digest if allowed else "")
 
 
 async def stream_label(ctx: Ctx, stream: Stream) -> str:
@@ -395,12 +419,12 @@ async def stream_label(ctx: Ctx, stream: Stream) -> str:
 
 @on_file
 async def data_file(ctx: Ctx, msg: IncomingMessage) -> bool:
-    """An uploaded CSV/XLSX whose headers are a Compass export is imported; others pass on."""
+    """An uploaded CSV/XLSX whose headers are a Compass export is imported; others pass on.
+    Who may import is asked before anything is downloaded."""
     if msg.msg_type != "file" or not msg.file_key or not importer.is_data_file(msg.file_name or ""):
         return False
     if not roles.allowed(ctx.roles, roles.OPS):
-        probe = await ctx.file_bytes(msg.message_id, msg.file_key)
-        if probe and importer.looks_like_export(probe, msg.file_name or ""):
+        if importer.named_like_export(msg.file_name or ""):
             await ctx.reply(ctx.t("data.import_denied", role=ctx.t("roles.ops")))
             return True
         return False
@@ -431,6 +455,34 @@ async def import_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
+async def undo_import(ctx: Ctx, rest: str, digest: str | None = None) -> None:
+    """/数据 撤销 #12: the stream's latest import is undone (ops; audit-logged)."""
+    ctx.require(roles.OPS)
+    word = rest.strip()
+    if importer.tagged_stream(word) is None:
+        raise UsageError(ctx.t("data.undo_usage"))
+    stream = await stream_of(ctx, word)
+    undone = await ledger.undo_file(ctx.session, stream.id, digest=digest, by=ctx.user_id, now=ctx.now())
+    if not undone:
+        raise UserError("data.undo_nothing", id=stream.id)
+    name = undone[0].file_name
+    await store.audit(ctx.session, action="undo", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=f"#{stream.id} {name}"[:300], detail={"kinds": [r.kind for r in undone]})
+    kinds = "、".join(ctx.t(f"data.kind.{r.kind}") for r in reversed(undone))
+    await ctx.reply(ctx.t("data.undone", id=stream.id, file=name[:60], kinds=kinds))
+
+
+@action("data.undo", role=roles.OPS)
+async def undo_pressed(ctx: Ctx, act: CardAction) -> None:
+    try:
+        stream_id, digest = int(act.value["s"]), str(act.value["d"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("data.stale_button")
+    if not re.fullmatch(r"[0-9a-f]{8,64}", digest):
+        raise UserError("data.stale_button")
+    await undo_import(ctx, f"#{stream_id}", digest=digest)
+
+
 @action("data.pick", role=roles.OPS)
 async def pick(ctx: Ctx, act: CardAction) -> None:
     value = act.value
@@ -439,10 +491,11 @@ async def pick(ctx: Ctx, act: CardAction) -> None:
     except (KeyError, TypeError, ValueError):
         raise UserError("data.stale_button")
     name = str(value.get("n") or "data.csv")
+    part = str(value["p"]) if value.get("p") is not None else None
     stream = await stream_of(ctx, f"#{stream_id}")
     if act.message_id:
         await ctx.update_card(act.message_id, cards.picked_card(ctx.t, name, await stream_label(ctx, stream), stream_id))
-    await run_import(ctx, message_id, file_key, name, stream_id=stream_id)
+    await run_import(ctx, message_id, file_key, name, stream_id=stream_id, part=part)
 
 
 @action("data.view")

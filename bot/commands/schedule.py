@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import roles
+from bot import roles, uploads
 from bot.commands.registry import action, command, on_file
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
@@ -360,15 +360,21 @@ async def schedule_file(ctx: Ctx, msg: IncomingMessage) -> bool:
     imported; any other file is left for other handlers."""
     if msg.msg_type != "file" or not msg.file_name.lower().endswith(importer.SHEET_EXTENSIONS):
         return False
+    if not roles.allowed(ctx.roles, roles.OPS):  # asked before anything is downloaded
+        if importer.named_like_sheet(msg.file_name):
+            await ctx.reply(ctx.t("schedule.import_denied", role=ctx.t("roles.ops")))
+            return True
+        return False
     data = await ctx.file_bytes(msg.message_id, msg.file_key)
     if not data:
         return False
-    sheet = importer.read_file(msg.file_name, data)
+    try:
+        sheet = await importer.read_upload(msg.file_name, data)  # bounded, off the event loop
+    except uploads.Refused as exc:
+        await ctx.reply(exc.message(ctx.locale))
+        return True
     if not importer.map_columns(sheet.header).is_booking_sheet:
         return False
-    if not roles.allowed(ctx.roles, roles.OPS):
-        await ctx.reply(ctx.t("schedule.import_denied", role=ctx.t("roles.ops")))
-        return True
     await run_import(ctx, sheet, msg.file_name[:80])
     return True
 

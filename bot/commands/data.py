@@ -12,9 +12,7 @@
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from datetime import timedelta
 
@@ -23,7 +21,7 @@ from sqlalchemy import select
 from bot import roles, uploads
 from bot.commands.registry import action, command, on_file, on_mention
 from bot.context import Ctx
-from bot.data import cards, checks, importer, kpi, ledger, parse, report, sources, store  # noqa: F401 - sources: the file drop
+from bot.data import cards, checks, exports, importer, kpi, ledger, parse, report, sources, store, visibility  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
@@ -57,12 +55,9 @@ COUNTS = {"uv", "pv", "buyers", "orders", "items", "new_fans", "click_uv", "expo
 
 
 async def masked(ctx: Ctx) -> bool:
-    """Sales figures only in groups marked internal, or in a direct chat with a role allowed to see them."""
-    chat = await ctx.session.get(Chat, ctx.chat_id)
-    direct = (ctx.message is not None and ctx.message.is_direct) or (chat is not None and chat.chat_type == "p2p")
-    if direct:
-        return not roles.allowed(ctx.roles, roles.OPS)
-    return not (chat is not None and chat.internal)
+    """Sales figures hidden in this answer? The one decision: bot.data.visibility."""
+    return await visibility.sales_hidden(ctx.session, ctx.chat_id, held=ctx.roles,
+                                         direct=bool(ctx.message is not None and ctx.message.is_direct))
 
 
 def period_bounds(ctx: Ctx, period: str):
@@ -298,15 +293,13 @@ async def show_targets(ctx: Ctx, note: str = "") -> None:
         label = (ctx.t("data.scope_team") if kind == "team" else rooms.get(int(ref), ref) if kind == "room"
                  else "@" + names.get(ref, ref[-6:]))
         listed.append((label, r.metric, r.value))
-    card = cards.targets_card(ctx.t, ctx.locale, listed)
+    card = cards.targets_card(ctx.t, ctx.locale, listed, masked=await masked(ctx))
     if note:
         card.elements.insert(0, {"tag": "markdown", "content": note})
     await ctx.reply(card=card)
 
 
 # -- export, internal groups, audit ----------------------------------------------------------------
-EXPORT_FIELDS = ("gmv", "uv", "pv", "peak_online", "buyers", "orders", "items", "new_fans", "avg_dwell", "click_uv",
-                 "exposure_uv", "ad_spend", "refund_amount")
 
 
 async def export(ctx: Ctx, rest: str) -> None:
@@ -324,19 +317,13 @@ async def export(ctx: Ctx, rest: str) -> None:
         raise UsageError(ctx.t("data.bad_period", word=word[:20]))
     rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}
     names = await schedule.names_of(ctx.session, [s.streamer_id for s, _ in rows if s.streamer_id])
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(["场次", "直播间", "主播", "开始", "结束", "目标GMV", *[ctx.t(f"data.metric.{f}") for f in EXPORT_FIELDS]])
-    for s, v in rows:
-        out.writerow([s.id, rooms.get(s.room_id, ""), names.get(s.streamer_id or "", ""),
-                      s.starts_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"),
-                      s.ends_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"), s.target_gmv or "",
-                      *["" if v.get(f) is None else v[f] for f in EXPORT_FIELDS]])
     stamp = ctx.local_now().strftime("%Y%m%d%H%M")
     await store.audit(ctx.session, action="export", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=what, rows=len(rows))
-    data = buf.getvalue().encode("utf-8-sig")
-    if await masked(ctx):  # sales figures never go into a group that is not internal: to the requester only
+    # the file carries sales figures: a group where they are hidden gets none, the requester
+    # (whose role allows them: the export needs ops) gets it in a direct chat
+    data = exports.figures_csv(rows, rooms, names, ctx.svc.tz, ctx.t)
+    if await masked(ctx):
         await ctx.send_file(ctx.user_id, f"直播数据_{stamp}.csv", data, receive_id_type="open_id")
         await ctx.reply(ctx.t("data.exported_private", n=len(rows), what=what))
         return
@@ -353,6 +340,8 @@ async def internal(ctx: Ctx, rest: str) -> None:
     ctx.require(roles.OPS)
     if word not in ON | OFF or chat is None:
         raise UsageError(ctx.t("data.internal_usage"))
+    if word in ON and not visibility.may_be_internal(chat):
+        raise UserError("data.internal_not_allowed")
     chat.internal = word in ON
     await store.audit(ctx.session, action="internal", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=chat.name or ctx.chat_id, detail={"internal": chat.internal})

@@ -121,12 +121,14 @@ def operator_card(t: T, locale: str, title: str, figs: dict[str, Figure], newbie
     return card
 
 
-def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]]) -> Card:
-    """rows: (scope label, metric, value)."""
+def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]], *, masked: bool = False) -> Card:
+    """rows: (scope label, metric, value). ``masked``: targets of sales figures (the GMV target,
+    客单价, UV value, GPM, ROI) are hidden like the figures themselves."""
     card = Card(t("data.targets_title"), template="turquoise")
-    lines = [f"- {scope} · {fmt.label(m, locale)} {fmt.number(v, kpi.METRICS[m][0], locale)}" for scope, m, v in rows]
+    lines = [f"- {scope} · {fmt.label(m, locale)} {fmt.target_value(m, v, locale, masked=masked)}" for scope, m, v in rows]
     card.markdown("\n".join(lines) or t("data.targets_none"))
-    card.note(t("data.targets_hint"))
+    card.note(t("data.targets_hint") + ("  " + t("data.masked_note") if masked and any(m in kpi.SALES for _, m, _ in rows)
+                                        else ""))
     return card
 
 

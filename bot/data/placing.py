@@ -97,7 +97,10 @@ def why_not(stream: Stream, ev: Evidence, tz: ZoneInfo) -> str | None:
             return "date" if ev.start.date() not in (start.date(), end.date()) else "time"
         return None
     if ev.first is not None and ev.last is not None:
-        if ev.first > end + LATE_END or ev.last < start - EARLY:
+        lo, hi = start - EARLY, end + LATE_END
+        span = max((ev.last - ev.first).total_seconds(), 60.0)
+        inside = (min(ev.last, hi) - max(ev.first, lo)).total_seconds()
+        if inside < span / 2:  # most of the trend's minutes must fall in the stream's window
             return "date" if ev.first.date() not in (start.date(), end.date()) else "time"
         return None
     if ev.day is not None and ev.day not in (start.date(), end.date()):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -87,6 +88,28 @@ def _split(line: str, sep: str) -> list[str]:
     return line.split(sep) if sep == "\t" else line.split()
 
 
+_CELL = re.compile(r"\S+(?: \S+)*")
+
+
+def _width(text: str) -> int:
+    """Display width in a monospaced font: CJK and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _aligned(head: str, line: str) -> list[str] | None:
+    """A space-aligned row with empty cells: each cell goes to the header column that starts
+    nearest to it (by display width), so a blank stays a blank instead of shifting cells left."""
+    starts = [_width(head[:m.start()]) for m in _CELL.finditer(head)]
+    cells = [""] * len(starts)
+    for m in _CELL.finditer(line):
+        at = _width(line[:m.start()])
+        column = min(range(len(starts)), key=lambda i: abs(starts[i] - at))
+        if cells[column]:
+            return None  # not aligned after all
+        cells[column] = m.group(0)
+    return cells
+
+
 def read_text(text: str) -> Sheet:
     """A pasted table: tab, comma, "|" or space separated; the first non-empty line is the
     header and is row 1."""
@@ -112,8 +135,8 @@ def read_text(text: str) -> Sheet:
         if not line.strip() or (sep == "|" and re.fullmatch(r"[\s|:\-]+", line)):
             continue
         cells = _split(line, sep)
-        if sep == "  " and len(cells) < len(header) and len(line.split()) == len(header):
-            cells = line.split()
+        if sep == "  " and len(cells) < len(header):
+            cells = line.split() if len(line.split()) == len(header) else _aligned(head, line) or cells
         rows.append((number, [c.strip() for c in cells]))
     return Sheet([h.strip() for h in header], rows)
 

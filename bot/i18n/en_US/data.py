@@ -155,4 +155,5 @@ TEXTS = {
     "data.enter_implausible": "These figures cannot all be true: {why}. Check them and enter again.",
     "data.metric.avg_online": "average online",
     "data.metric.refund_buyers": "refund buyers",
+    "data.internal_not_allowed": "A fault group or a direct chat cannot be marked internal: fault groups pull in people from outside the team.",
 }

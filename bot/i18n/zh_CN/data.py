@@ -155,4 +155,5 @@ TEXTS = {
     "data.enter_implausible": "数字不可能同时成立：{why}。请检查后重新录入。",
     "data.metric.avg_online": "平均在线",
     "data.metric.refund_buyers": "退款人数",
+    "data.internal_not_allowed": "故障群和私聊不能标记为内部群：故障群会拉入团队以外的人。",
 }

@@ -139,8 +139,9 @@ def import_card(t: T, locale: str, *, file_name: str, placed: list[tuple[str, in
     file) for each part stored: every part says which stream it went to."""
     streams = list(dict.fromkeys((sid, label) for _, sid, label, _, _ in placed))
     trouble = refused or rejected or asked
+    subtitle = streams[0][1] if len(streams) == 1 else t("data.import_streams", n=len(streams)) if streams else ""
     card = Card(t("data.import_title", file=file_name[:60]), template="orange" if trouble else "green",
-                subtitle=streams[0][1] if len(streams) == 1 else t("data.import_streams", n=len(streams)))
+                subtitle=subtitle)
     if placed and all(state == "unchanged" for *_, state, _ in placed):
         card.markdown(t("data.import_unchanged"))
     if placed:
@@ -161,6 +162,8 @@ def import_card(t: T, locale: str, *, file_name: str, placed: list[tuple[str, in
         card.markdown(t("data.import_asked", parts="、".join(asked)))
     for note in notes or []:
         card.markdown("ℹ️ " + escape_md(note))
+    if not (placed or refused or asked or rejected):
+        card.markdown(t("data.import_nothing"))
     if ignored:
         card.markdown(t("data.import_ignored", cols="、".join(escape_md(c) for c in ignored[:30])))
     if rejected:

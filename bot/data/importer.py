@@ -153,29 +153,35 @@ async def place(session: AsyncSession, parts: list[placing.Part], explicit: Stre
                                      stream=stream_text(explicit, rooms, tz), why=t(locale, f"data.why_not.{why}")))
             continue
         part.candidates = await placing.streams_near(session, ev, tz, chat_id=chat_id, now=now)
-        if not part.candidates:
-            out.refused.append(t(locale, "data.part_no_stream", part=part.label,
-                                 said=ev.describe() or t(locale, "data.said_nothing")))
+        if _timed(ev) and not part.candidates:
+            out.refused.append(_no_stream(part, locale))
         elif _timed(ev) and ev.room is not None and len(part.candidates) == 1:
             assigned.append((part, part.candidates[0]))
         else:
             pending.append(part)
-    siblings = {s.id: s for _, s in assigned}
+    siblings = list({s.id: s for _, s in assigned}.values())
     just = await placing.just_imported(session, chat_id, now) if pending else None
     for part in pending:
-        ids = {s.id: s for s in part.candidates}
+        ev = part.evidence
         recent = [s for s in part.candidates if now - placing.RECENT <= s.ends_at <= now]
-        if len(siblings) == 1 and next(iter(siblings)) in ids:
-            assigned.append((part, next(iter(siblings.values()))))
-        elif just is not None and just.id in ids:
-            assigned.append((part, ids[just.id]))
-        elif len(part.candidates) == 1 and (_timed(part.evidence) or part.candidates[0].ends_at <= now):
+        if len(siblings) == 1 and placing.consistent(siblings[0], ev, tz):  # the rest of the same file
+            assigned.append((part, siblings[0]))
+        elif just is not None and placing.consistent(just, ev, tz):  # the file before, minutes ago
+            assigned.append((part, just))
+        elif not part.candidates:
+            out.refused.append(_no_stream(part, locale))
+        elif len(part.candidates) == 1 and (_timed(ev) or part.candidates[0].ends_at <= now):
             assigned.append((part, part.candidates[0]))
-        elif len(recent) == 1 and not _timed(part.evidence):
+        elif len(recent) == 1 and not _timed(ev):
             assigned.append((part, recent[0]))
         else:
             out.asked.append(part)
     return _one_per_stream(assigned, out, tz, locale, rooms)
+
+
+def _no_stream(part: placing.Part, locale: str) -> str:
+    return t(locale, "data.part_no_stream", part=part.label,
+             said=part.evidence.describe() or t(locale, "data.said_nothing"))
 
 
 def _one_per_stream(assigned: list[tuple[placing.Part, Stream]], out: Outcome, tz: ZoneInfo, locale: str,
@@ -261,7 +267,8 @@ async def import_tables(session: AsyncSession, tables: list[parse.Table], *, dig
         if not parts:
             raise UserError("data.stale_button")
     out = Outcome()
-    for table in {id(p.table): p.table for p in parts}.values():
+    shown = tables if part is None else list({id(p.table): p.table for p in parts}.values())
+    for table in shown:
         out.ignored += [c for c in table.ignored if c not in out.ignored]
         out.rejected += _rejected(table, locale)
     rooms = {r.id: r.name for r in await schedule.list_rooms(session, include_inactive=True)}

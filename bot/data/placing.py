@@ -145,9 +145,11 @@ async def parts_of(session: AsyncSession, tables: list[parse.Table], file_name: 
     named_room = await file_room(session, file_name)
     out: list[Part] = []
     for i, table in enumerate(tables):
+        if not table.rows:
+            continue  # every row rejected (the card lists why), or only a header
         title_day = find_date(table.title or "") or find_date(file_name)
         title_room = await file_room(session, table.title or "") or named_room
-        if table.kind == parse.SUMMARY and table.rows:
+        if table.kind == parse.SUMMARY:
             many = len(table.rows) > 1
             for n, row in enumerate(table.rows):
                 ev = _summary_evidence(row, table, rooms, title_day, title_room)

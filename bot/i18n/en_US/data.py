@@ -156,4 +156,5 @@ TEXTS = {
     "data.metric.avg_online": "average online",
     "data.metric.refund_buyers": "refund buyers",
     "data.internal_not_allowed": "A fault group or a direct chat cannot be marked internal: fault groups pull in people from outside the team.",
+    "data.import_nothing": "The file has no data rows; nothing was imported.",
 }

@@ -156,4 +156,5 @@ TEXTS = {
     "data.metric.avg_online": "平均在线",
     "data.metric.refund_buyers": "退款人数",
     "data.internal_not_allowed": "故障群和私聊不能标记为内部群：故障群会拉入团队以外的人。",
+    "data.import_nothing": "文件里没有数据行，没有导入任何数字。",
 }

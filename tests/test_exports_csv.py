@@ -9,7 +9,6 @@ import io
 import pytest
 from sqlalchemy import select
 
-from bot import csvsafe
 from bot.schedule.models import ENDED, StaffMember, Stream
 from tests.test_schedule_service import local, seed_team
 
@@ -24,11 +23,15 @@ def rows_of(data: bytes) -> list[list[str]]:
 
 @pytest.mark.parametrize("cell", HOSTILE)
 def test_formula_cells_are_neutralised(cell):
+    from bot import csvsafe
+
     (header, row) = rows_of(csvsafe.to_bytes(["a", "b"], [[cell, "ok"]]))
     assert row == ["'" + cell, "ok"]
 
 
 def test_numbers_and_plain_text_are_left_alone():
+    from bot import csvsafe
+
     (_h, row) = rows_of(csvsafe.to_bytes(["n"], [[-5, 2.5, None, "直播间", "a=b", True]]))
     assert row == ["-5", "2.5", "", "直播间", "a=b", "True"]
 

@@ -15,7 +15,6 @@ import io
 import pytest
 from sqlalchemy import text
 
-from bot.data import visibility
 from bot.schedule.models import ENDED, Stream
 from bot.store.db import Database, alembic_config, insert_ignore
 from bot.store.models import Chat
@@ -126,6 +125,7 @@ async def test_a_fault_group_is_never_internal(team):
 
 
 async def test_fault_groups_are_created_not_internal(harness):
+    from bot.data import visibility
     from tests.test_faults_e2e import fault_group, seed
 
     h = harness

@@ -139,6 +139,11 @@ async def test_impossible_figures_are_refused_with_the_row_named(two):
     text = await upload(h, "#1 商品明细.csv", table)
     assert "第 2 行（围巾）：成交人数 50 大于 商品点击人数 10" in text
     assert list(await products(h, 1)) == ["手套"]
+    # typed figures are checked against the stored ones too
+    await upload(h, "汇总.csv", SUMMARY_1)
+    await h.say("ops", "/数据 录入 #1 订单数 100")
+    assert "成交人数 800 大于 成交订单数 100" in h.text_of(h.last_reply())
+    assert "orders" not in await figures(h, 1)
 
 
 async def test_the_right_file_replaces_the_wrong_one_and_an_import_can_be_undone(two):
@@ -196,3 +201,44 @@ async def test_a_pasted_table_keeps_its_empty_cells(two):
     async with h.db.session() as s:
         added = list((await s.execute(select(Stream).where(Stream.id > 2).order_by(Stream.id))).scalars())
     assert [(x.streamer_id, x.brand) for x in added] == [(None, "花西子"), ("ou_streamer", ""), (None, "珀莱雅")]
+
+
+async def test_the_readme_sample_upload_in_the_sandbox_demo(tmp_path):
+    """As the README says: upload the three sample exports into 运营群 as 张场控, a week or more
+    after the samples' day, with another room's stream on air. They land on the samples' own
+    stream (1号直播间 2026-11-20 19:00), which the demo keeps for them."""
+    from datetime import datetime, timezone
+
+    from bot.clock import ManualClock
+    from bot.config import Settings
+    from bot.sandbox import Sandbox, open_id
+    from tests.harness import Harness
+
+    clock = ManualClock(datetime(2026, 12, 6, 6, 30, tzinfo=timezone.utc), frozen=True)  # Sun 14:30, 2号 on air
+    sandbox = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"),
+                      clock=clock)
+    await sandbox.start("127.0.0.1", 0)
+    try:
+        db = sandbox.bot.db
+        waiter = Harness(db, clock.now())  # only its settle(): waits on the bot's pulse, no sleeping
+        waiter.bot = sandbox.bot
+        team = sandbox.chat_ids["运营群"]
+        async with db.session() as s:
+            room1 = (await s.execute(select(Room).where(Room.name == "1号直播间"))).scalar_one()
+            sample = (await s.execute(select(Stream).where(Stream.room_id == room1.id,
+                                                           Stream.starts_at == local(2026, 11, 20, 19)))).scalar_one()
+            on_air = [x.id for x in (await s.execute(select(Stream).where(
+                Stream.starts_at <= clock.now(), Stream.ends_at > clock.now()))).scalars()]
+        assert on_air, "the demo has a stream on air at this time"
+        for name in ("compass_summary.csv", "compass_products.xlsx", "compass_trend.csv"):
+            await sandbox.sim.upload_file(team, open_id("zhang"), name, (DATA / name).read_bytes())
+            await waiter.settle()
+            last = [m for m in sandbox.sim.messages(team) if m["sender"]["type"] == "app"][-1]
+            assert f"→ #{sample.id} 1号直播间 11-20 19:00–23:00" in Harness.text_of(last), name
+        async with db.session() as s:
+            values = (await s.execute(select(StreamFigures.values).where(StreamFigures.stream_id == sample.id))).scalar()
+            assert values["gmv"] == 125113.6
+            for sid in on_air:
+                assert (await s.execute(select(StreamFigures.id).where(StreamFigures.stream_id == sid))).first() is None
+    finally:
+        await sandbox.stop()

@@ -7,7 +7,6 @@ friendly message, before the expensive work. The permission check comes before t
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import threading
 import tracemalloc

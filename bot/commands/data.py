@@ -4,7 +4,8 @@
     /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播]   a period's KPIs
     /数据 运营 [本月|上月|本周]            the operator KPIs the bot records itself
     /数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 …   manual figures (ops)
-    /数据 导入 (as a reply to an uploaded file), or just upload a Compass export
+    /数据 导入 (as a reply to an uploaded file), or just upload a Compass export (docs/data-import.md)
+    /数据 撤销 #12                         undo the stream's latest imported file (ops; also a card button)
     /数据 目标 [列表 | 指标 值 [直播间 X|@主播] | 删除 指标 [直播间 X|@主播]]   targets (changes: ops)
     /数据 导出 [#12|本周|本月|上月]        CSV of the figures (ops; audit-logged)
     /数据 内部群 [开|关]                   mark this group internal: sales figures shown (ops)

@@ -106,13 +106,6 @@ def read(data: bytes, file_name: str) -> list[parse.Table]:
     return tables
 
 
-def looks_like_export(data: bytes, file_name: str) -> bool:
-    try:
-        return bool(read(data, file_name))
-    except parse.ParseError:
-        return False
-
-
 def label_of(table: parse.Table, locale: str, row: int | None = None, many: bool = False) -> str:
     kind = t(locale, f"data.kind.{table.kind}")
     sheet = f"（{table.sheet}）" if table.sheet else ""

@@ -147,10 +147,3 @@ class DownloadTooLarge(UserError):
     def __init__(self, limit: int) -> None:
         super().__init__("upload.too_large", limit=mb(limit))
 
-
-async def bounded_or_error(fn: Callable[..., T], *args: Any, name: str = "?", **kwargs: Any) -> T:
-    """``run_bounded`` for a handler: a refusal becomes a UserError with its bilingual reason."""
-    try:
-        return await run_bounded(fn, *args, name=name, **kwargs)
-    except Refused as exc:
-        raise UserError("upload.refused", zh=exc.zh, en=exc.en) from None

@@ -190,9 +190,10 @@ class Platform:
 
     async def download(self, message_id: str, file_key: str, kind: str = "file", *,
                        max_bytes: int | None = None) -> bytes | None:
-        """A file or image of a message ("获取消息中的资源文件", im/v1/message-resource/get), or
-        None when Feishu answers with an error. The body is streamed and the download stops
-        at ``max_bytes`` (default ``uploads.MAX_DOWNLOAD``): a larger file raises
+        """A file or image of a message, or None when Feishu answers with an error (JSON).
+        "获取消息中的资源文件" (server-docs im-v1/message-resource/get): files up to 100 MB, the
+        type in the Content-Type header. The body is streamed and the download stops at
+        ``max_bytes`` (default ``uploads.MAX_DOWNLOAD``, 20 MB): a larger file raises
         ``uploads.DownloadTooLarge`` before it is held in memory."""
         from bot import uploads
 

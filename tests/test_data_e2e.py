@@ -93,7 +93,7 @@ async def test_personal_data_is_masked_in_replies(data):
     h = data
     await h.say("ops", "/数据 录入 #1 13812345678 5")
     text = h.text_of(h.last_reply())
-    assert "138****5678" in text and "13812345678" not in text
+    assert "138＊＊＊＊5678" in text and "13812345678" not in text
 
 
 async def test_upload_trend_then_summary(data):

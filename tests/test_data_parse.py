@@ -470,3 +470,4 @@ def test_rejected_row_line_names_the_product():
     en, = importer._rejected(t, "en_US")
     assert "第 13 行（懒人沙发 单人）：成交金额（元）「abc」不是数字" in zh
     assert "row 13 (懒人沙发 单人): 成交金额（元） \"abc\" is not a number" in en
+

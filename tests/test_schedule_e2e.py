@@ -44,7 +44,8 @@ async def test_add_list_and_details(team):
     text = h.text_of(reply)
     assert reply["msg_type"] == "interactive"
     assert "新增场次 #1 · 1号直播间" in text and "11-27 周五 19:00–23:00" in text
-    assert "主播：李主播" in text and "场控：张场控" in text and "目标GMV：50万" in text
+    assert "主播：李主播" in text and "场控：张场控" in text
+    assert "目标GMV：🔒 仅内部群可见" in text and "50万" not in text  # a sales figure; the group is not internal
     assert "<at id=ou_streamer></at>" in text and "<at id=ou_ops>" not in text  # not the one who did it
     (s,) = await streams(h)
     assert (s.starts_at, s.ends_at) == (local(2026, 11, 27, 19), local(2026, 11, 27, 23))
@@ -87,6 +88,7 @@ async def test_edit_announces_changes_to_the_team_group(team):
     assert h.text_of(h.last_reply("team")) == here
     (s,) = await streams(h)
     assert (s.starts_at, s.ends_at, s.streamer_id) == (local(2026, 11, 27, 20), local(2026, 11, 27, 23), "ou_zhou")
+    await h.say("ops", "/数据 内部群 开")  # sales figures (目标GMV) may be shown here from now on
     await h.say("ops", "/排期 修改 #1 时间 21:00-02:00 目标 80万 场控 无")
     text = h.text_of(h.last_reply())
     assert "结束：11-27 23:00 → **11-28 02:00**" in text and "目标GMV：50万 → **80万**" in text

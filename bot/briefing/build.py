@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.briefing import promotions
 from bot.cards import Card, escape_md
-from bot.data import cards as data_cards, charts, fmt, report
+from bot.data import cards as data_cards, charts, fmt, report, visibility
 from bot.data.report import StreamReport
 from bot.faults.models import ACTIVE_STATES, Fault
 from bot.norms.models import (CANCELLED as CP_CANCELLED, DONE as CP_DONE, OPEN as CP_OPEN, SKIPPED as CP_SKIPPED,
@@ -21,7 +21,6 @@ from bot.norms.models import (CANCELLED as CP_CANCELLED, DONE as CP_DONE, OPEN a
 from bot.reminders.workdays import holiday_name
 from bot.schedule import service as schedule
 from bot.schedule.models import CANCELLED, Room, Stream
-from bot.store.models import Chat
 from bot.tasks.models import OPEN as TASK_OPEN, Task
 
 T = Callable[..., str]
@@ -109,8 +108,8 @@ async def _tasks(session: AsyncSession, chat_id: str, day_end: datetime, now: da
 
 
 async def is_masked(session: AsyncSession, chat_id: str) -> bool:
-    chat = await session.get(Chat, chat_id)
-    return not (chat is not None and chat.internal)
+    """Sales figures hidden in this group's briefing (the one decision: bot.data.visibility)."""
+    return await visibility.sales_hidden(session, chat_id)
 
 
 async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now: datetime, tz: ZoneInfo) -> Card:

@@ -22,7 +22,7 @@ from bot.access import Scope
 from bot.commands.registry import command_group, on_file, on_mention
 from bot.compliance import EXEMPTION_KINDS, cards, retention, service
 from bot.faults.classify import reads_as_fault
-from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_lines, to_text
+from bot.compliance.extract import MAX_CHARS, ExtractError, extension, extract_lines_async, to_text
 from bot.compliance.matcher import BLOCK, TEAM_CATEGORY, WARN, Verdict
 from bot.compliance.models import DEFAULT_TEAM
 from bot.context import Ctx
@@ -252,7 +252,7 @@ async def _check_file(ctx: Ctx, message_id: str, file_key: str, file_name: str, 
     if not data:
         raise UserError("compliance.file_download_failed", name=file_name[:80])
     try:
-        lines = extract_lines(data, file_name)
+        lines = await extract_lines_async(data, file_name)  # bounded, off the event loop
     except ExtractError as err:
         raise UserError("compliance.file_unreadable", reason=err.message(ctx.locale)) from None
     await _run(ctx, to_text(lines), source=source, file_name=file_name, source_message_id=message_id,

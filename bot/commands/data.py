@@ -4,7 +4,8 @@
     /数据 本周|上周|本月|上月|今天|昨天 [直播间 X|@主播]   a period's KPIs
     /数据 运营 [本月|上月|本周]            the operator KPIs the bot records itself
     /数据 录入 #12 GMV 12.5万 UV 4万 成交人数 800 …   manual figures (ops)
-    /数据 导入 (as a reply to an uploaded file), or just upload a Compass export
+    /数据 导入 (as a reply to an uploaded file), or just upload a Compass export (docs/data-import.md)
+    /数据 撤销 #12                         undo the stream's latest imported file (ops; also a card button)
     /数据 目标 [列表 | 指标 值 [直播间 X|@主播] | 删除 指标 [直播间 X|@主播]]   targets (changes: ops)
     /数据 导出 [#12|本周|本月|上月]        CSV of the figures (ops; audit-logged)
     /数据 内部群 [开|关]                   mark this group internal: sales figures shown (ops)
@@ -12,17 +13,17 @@
 """
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import roles
+from bot import roles, uploads
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file, on_mention
 from bot.context import Ctx
-from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa: F401 - sources: the file drop
+from bot.data import cards, checks, exports, importer, kpi, ledger, parse, report, sources, store, visibility  # noqa: F401 - sources: the file drop
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
@@ -48,12 +49,9 @@ COUNTS = {"uv", "pv", "buyers", "orders", "items", "new_fans", "click_uv", "expo
 
 
 async def masked(ctx: Ctx) -> bool:
-    """Sales figures only in groups marked internal, or in a direct chat with a role allowed to see them."""
-    chat = await ctx.session.get(Chat, ctx.chat_id)
-    direct = (ctx.message is not None and ctx.message.is_direct) or (chat is not None and chat.chat_type == "p2p")
-    if direct:
-        return not roles.allowed(ctx.roles, roles.OPS)
-    return not (chat is not None and chat.internal)
+    """Sales figures hidden in this answer? The one decision: bot.data.visibility."""
+    return await visibility.sales_hidden(ctx.session, ctx.chat_id, held=ctx.roles,
+                                         direct=bool(ctx.message is not None and ctx.message.is_direct))
 
 
 def period_bounds(ctx: Ctx, period: str):
@@ -159,6 +157,13 @@ async def internal_verb(ctx: Ctx, rest: str) -> None:
            summary=("导入回复的文件", "Import the replied file"), examples=["/数据 导入 #12"], examples_en=["/data import #12"])
 async def import_verb(ctx: Ctx, rest: str) -> None:
     await import_replied(ctx, rest)
+
+
+@DATA.verb("撤销", "undo", aliases=("撤回",), role=roles.OPS, scope=Scope.TEAM, args=("#<场次>", "#<stream>"),
+           summary=("撤销这场最近一次导入", "Undo the stream's latest import"), examples=["/数据 撤销 #12"],
+           examples_en=["/data undo #12"])
+async def undo_verb(ctx: Ctx, rest: str) -> None:
+    await undo_import(ctx, rest)
 
 
 @DATA.verb("审计", "audit", role=roles.OPS, scope=Scope.TEAM, summary=("数据操作记录", "The data audit log"),
@@ -281,6 +286,10 @@ async def enter(ctx: Ctx, rest: str) -> None:
     values = read_pairs(ctx, words[1] if len(words) > 1 else "")
     if values.get("buyers") is not None and values.get("uv") is not None and values["buyers"] > values["uv"]:
         raise UserError("data.enter_buyers_gt_uv")
+    merged = {**await store.values_of(ctx.session, stream.id), **values}
+    bad = checks.first_problem(merged, lambda f: ctx.t(f"data.metric.{f}"))
+    if bad is not None:  # with the figures already stored: cannot be true together
+        raise UserError("data.enter_implausible", why=bad.en if ctx.locale == "en_US" else bad.zh)
     changed = await store.save_values(ctx.session, stream.id, values, source="manual", by=ctx.user_id, now=ctx.now())
     await store.audit(ctx.session, action="manual", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=f"#{stream.id}", detail={k: v[1] for k, v in changed.items()})
@@ -337,15 +346,13 @@ async def show_targets(ctx: Ctx, note: str = "") -> None:
         label = (ctx.t("data.scope_team") if kind == "team" else rooms.get(int(ref), ref) if kind == "room"
                  else "@" + names.get(ref, ref[-6:]))
         listed.append((label, r.metric, r.value))
-    card = cards.targets_card(ctx.t, ctx.locale, listed)
+    card = cards.targets_card(ctx.t, ctx.locale, listed, masked=await masked(ctx))
     if note:
         card.elements.insert(0, {"tag": "markdown", "content": note})
     await ctx.reply(card=card)
 
 
 # -- export, internal groups, audit ----------------------------------------------------------------
-EXPORT_FIELDS = ("gmv", "uv", "pv", "peak_online", "buyers", "orders", "items", "new_fans", "avg_dwell", "click_uv",
-                 "exposure_uv", "ad_spend", "refund_amount")
 
 
 async def export(ctx: Ctx, rest: str) -> None:
@@ -362,19 +369,13 @@ async def export(ctx: Ctx, rest: str) -> None:
         raise UsageError(ctx.t("data.bad_period", word=word[:20]))
     rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}
     names = await schedule.names_of(ctx.session, [s.streamer_id for s, _ in rows if s.streamer_id])
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(["场次", "直播间", "主播", "开始", "结束", "目标GMV", *[ctx.t(f"data.metric.{f}") for f in EXPORT_FIELDS]])
-    for s, v in rows:
-        out.writerow([s.id, rooms.get(s.room_id, ""), names.get(s.streamer_id or "", ""),
-                      s.starts_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"),
-                      s.ends_at.astimezone(ctx.svc.tz).strftime("%Y-%m-%d %H:%M"), s.target_gmv or "",
-                      *["" if v.get(f) is None else v[f] for f in EXPORT_FIELDS]])
     stamp = ctx.local_now().strftime("%Y%m%d%H%M")
     await store.audit(ctx.session, action="export", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=what, rows=len(rows))
-    data = buf.getvalue().encode("utf-8-sig")
-    if await masked(ctx):  # sales figures never go into a group that is not internal: to the requester only
+    # the file carries sales figures: a group where they are hidden gets none, the requester
+    # (whose role allows them: the export needs ops) gets it in a direct chat
+    data = exports.figures_csv(rows, rooms, names, ctx.svc.tz, ctx.t)
+    if await masked(ctx):
         await ctx.send_file(ctx.user_id, f"直播数据_{stamp}.csv", data, receive_id_type="open_id")
         await ctx.reply(ctx.t("data.exported_private", n=len(rows), what=what))
         return
@@ -390,6 +391,8 @@ async def internal(ctx: Ctx, rest: str) -> None:
         return
     if word not in ON | OFF or chat is None:
         raise UsageError(ctx.t("data.internal_usage"))
+    if word in ON and not visibility.may_be_internal(chat):
+        raise UserError("data.internal_not_allowed")
     chat.internal = word in ON
     await store.audit(ctx.session, action="internal", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
                       what=chat.name or ctx.chat_id, detail={"internal": chat.internal})
@@ -407,30 +410,45 @@ async def audit(ctx: Ctx) -> None:
 
 # -- imports ---------------------------------------------------------------------------------------
 async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *, stream_id: int | None = None,
-                     quiet_if_foreign: bool = False) -> bool:
+                     quiet_if_foreign: bool = False, part: str | None = None) -> bool:
+    """Download (bounded, bot.uploads), parse off the event loop, place and store; answer with
+    the import card (and a picker card for each part that has to be asked about)."""
     data = await ctx.file_bytes(message_id, file_key)
     if not data:
         raise UserError("data.download_failed")
     try:
-        outcome = await importer.import_file(ctx.session, data, file_name, stream_id=stream_id, chat_id=ctx.chat_id,
-                                             by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
+        tables = await uploads.run_bounded(importer.read, data, file_name, name=file_name)
     except parse.ParseError as exc:
         if quiet_if_foreign:
             return False  # not a data export: leave it to the other file handlers
         await ctx.reply(exc.message(ctx.locale))
         return True
-    if outcome.choices:
-        labels = [(s.id, await stream_label(ctx, s)) for s in outcome.choices]
-        ref = {"m": message_id, "k": file_key, "n": file_name[:100]}
-        await ctx.reply(card=cards.pick_stream_card(ctx.t, file_name, labels, ref))
+    except uploads.Refused as exc:
+        await ctx.reply(exc.message(ctx.locale))
         return True
-    if outcome.stream is None:
-        raise UserError("data.no_stream")
-    await ctx.reply(card=cards.import_card(ctx.t, ctx.locale, stream_label=await stream_label(ctx, outcome.stream),
-                                           stream_id=outcome.stream.id, file_name=file_name, parts=outcome.parts,
-                                           ignored=outcome.ignored, rejected=outcome.rejected,
-                                           unchanged=outcome.unchanged, replaced=outcome.replaced))
+    digest = hashlib.sha256(data).hexdigest()
+    outcome = await importer.import_tables(ctx.session, tables, digest=digest, file_name=file_name, stream_id=stream_id,
+                                           chat_id=ctx.chat_id, by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz,
+                                           locale=ctx.locale, part=part)
+    if outcome.placed or outcome.refused or not outcome.asked:
+        await ctx.reply(card=await import_card(ctx, file_name, outcome, digest))
+    ref = {"m": message_id, "k": file_key, "n": file_name[:100]}
+    whole = len(outcome.asked) == 1 and not outcome.placed and not outcome.refused
+    for asked in outcome.asked[:importer.MAX_ASKED]:
+        labels = [(s.id, await stream_label(ctx, s)) for s in asked.candidates[:5]]
+        await ctx.reply(card=cards.pick_stream_card(ctx.t, file_name, labels, {**ref, "p": asked.index},
+                                                    part="" if whole else asked.label, said=asked.evidence.describe()))
     return True
+
+
+async def import_card(ctx: Ctx, file_name: str, outcome: importer.Outcome, digest: str):
+    placed = [(p.part.label, p.stream.id, await stream_label(ctx, p.stream), p.state, p.replaced_file)
+              for p in outcome.placed]
+    allowed = roles.allowed(ctx.roles, roles.OPS)
+    return cards.import_card(ctx.t, ctx.locale, file_name=file_name, placed=placed, refused=outcome.refused,
+                             asked=[p.label for p in outcome.asked], ignored=outcome.ignored,
+                             rejected=outcome.rejected, notes=outcome.notes, replaced=outcome.replaced,
+                             digest=digest if allowed else "")
 
 
 async def stream_label(ctx: Ctx, stream: Stream) -> str:
@@ -443,7 +461,7 @@ def _is_data_file(msg: IncomingMessage) -> bool:
 
 
 def _named_like_an_export(msg: IncomingMessage) -> bool:
-    return any(w in (msg.file_name or "").lower() for w in ("罗盘", "数据", "导出", "compass", "export"))
+    return importer.named_like_export(msg.file_name or "")
 
 
 @on_file(priority=20, match=_is_data_file, role=roles.OPS, scope=Scope.TEAM, explain=_named_like_an_export,
@@ -484,6 +502,33 @@ async def import_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
+async def undo_import(ctx: Ctx, rest: str, digest: str | None = None) -> None:
+    """/数据 撤销 #12: the stream's latest import is undone (ops; audit-logged)."""
+    word = rest.strip()
+    if importer.tagged_stream(word) is None:
+        raise UsageError(ctx.t("data.undo_usage"))
+    stream = await stream_of(ctx, word)
+    undone = await ledger.undo_file(ctx.session, stream.id, digest=digest, by=ctx.user_id, now=ctx.now())
+    if not undone:
+        raise UserError("data.undo_nothing", id=stream.id)
+    name = undone[0].file_name
+    await store.audit(ctx.session, action="undo", now=ctx.now(), user_id=ctx.user_id, chat_id=ctx.chat_id,
+                      what=f"#{stream.id} {name}"[:300], detail={"kinds": [r.kind for r in undone]})
+    kinds = "、".join(ctx.t(f"data.kind.{r.kind}") for r in reversed(undone))
+    await ctx.reply(ctx.t("data.undone", id=stream.id, file=name[:60], kinds=kinds))
+
+
+@cards.UNDO.handle
+async def undo_pressed(ctx: Ctx, act: CardAction) -> None:
+    try:
+        stream_id, digest = int(act.value["s"]), str(act.value["d"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("data.stale_button")
+    if not re.fullmatch(r"[0-9a-f]{8,64}", digest):
+        raise UserError("data.stale_button")
+    await undo_import(ctx, f"#{stream_id}", digest=digest)
+
+
 @cards.PICK.handle
 async def pick(ctx: Ctx, act: CardAction) -> None:
     value = act.value
@@ -492,10 +537,11 @@ async def pick(ctx: Ctx, act: CardAction) -> None:
     except (KeyError, TypeError, ValueError):
         raise UserError("data.stale_button")
     name = str(value.get("n") or "data.csv")
+    part = str(value["p"]) if value.get("p") is not None else None
     stream = await stream_of(ctx, f"#{stream_id}")
     if act.message_id:
         await ctx.update_card(act.message_id, cards.picked_card(ctx.t, name, await stream_label(ctx, stream), stream_id))
-    await run_import(ctx, message_id, file_key, name, stream_id=stream_id)
+    await run_import(ctx, message_id, file_key, name, stream_id=stream_id, part=part)
 
 
 @cards.VIEW.handle

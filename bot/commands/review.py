@@ -19,6 +19,7 @@ from bot.access import Scope, parse_ref
 from bot.commands.registry import command_group, on_startup
 from bot.context import Ctx
 from bot.faults.classify import reads_as_fault
+from bot.data import visibility
 from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.people import names as names_of
@@ -244,7 +245,10 @@ async def render(ctx: Ctx, review: Review):
         group = await parse.members(ctx, review.chat_id)
         members = sorted(((oid, n or oid[-6:]) for oid, n in group.items()), key=lambda p: p[1])
     stream = await service.get_stream(ctx.session, review.stream_id) if review.stream_id is not None else None
-    figures = await service.stream_figures(ctx.session, stream) if stream is not None else []
+    # the card lives in the review's group (and may be answered here): sales hidden if either hides them
+    hide = any([await visibility.sales_hidden(ctx.session, chat, held=ctx.roles if chat == ctx.chat_id else None)
+                for chat in {review.chat_id, ctx.chat_id}])
+    figures = await service.stream_figures(ctx.session, stream, hide_sales=hide) if stream is not None else []
     return cards.review_card(ctx.t, review, items, task_map, names, members, figures, ctx.svc.tz, ctx.locale)
 
 

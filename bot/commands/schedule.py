@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import roles
+from bot import roles, uploads
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file
 from bot.context import Ctx
+from bot.data import visibility
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import display_name
@@ -297,7 +298,8 @@ async def confirm_button(ctx: Ctx, act: CardAction) -> None:
         room = await service.room_by_id(ctx.session, stream.room_id)
         names = await service.names_of(ctx.session, stream.people().values())
         if act.message_id:
-            await ctx.update_card(act.message_id, cards.detail_card(stream, room, names, ctx.locale, ctx.svc.tz))
+            await ctx.update_card(act.message_id, cards.detail_card(stream, room, names, ctx.locale, ctx.svc.tz,
+                                                                    hide_sales=await sales_hidden(ctx)))
         await announce(ctx, "confirmed", stream)
 
 
@@ -314,13 +316,22 @@ async def announce(ctx: Ctx, kind: str, stream: Stream, *, diff: dict | None = N
     names.update(await service.names_of(ctx.session, ids))
     who = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
     mention = [i for i in dict.fromkeys(ids) if i and i != ctx.user_id]
-    card = cards.change_card(kind, stream, rooms, names, ctx.locale, ctx.svc.tz, by=who, diff=diff,
-                             mentions=mention, reason=reason)
-    await ctx.reply(card=card)
+
+    def card(hide: bool):
+        return cards.change_card(kind, stream, rooms, names, ctx.locale, ctx.svc.tz, by=who, diff=diff,
+                                 mentions=mention, reason=reason, hide_sales=hide)
+
+    await ctx.reply(card=card(await sales_hidden(ctx)))
     room = rooms.get(stream.room_id)
     for chat in dict.fromkeys([stream.chat_id, room.field_chat_id if room else None]):
-        if chat and chat != ctx.chat_id:
-            await ctx.send(chat, card=card)
+        if chat and chat != ctx.chat_id:  # each group as it is: a field group is usually not internal
+            await ctx.send(chat, card=card(await visibility.sales_hidden(ctx.session, chat)))
+
+
+async def sales_hidden(ctx: Ctx) -> bool:
+    """Sales figures (目标GMV) hidden in this answer? One decision for every card: bot.data.visibility."""
+    return await visibility.sales_hidden(ctx.session, ctx.chat_id, held=ctx.roles,
+                                         direct=bool(ctx.message is not None and ctx.message.is_direct))
 
 
 # -- viewing ------------------------------------------------------------------------------------------
@@ -329,7 +340,8 @@ async def details(ctx: Ctx, ref: str) -> None:
     room = await service.room_by_id(ctx.session, stream.room_id)
     names = await service.names_of(ctx.session, stream.people().values())
     await ctx.reply(card=cards.detail_card(stream, room, names, ctx.locale, ctx.svc.tz,
-                                           buttons=roles.allowed(ctx.roles, roles.OPS)))
+                                           buttons=roles.allowed(ctx.roles, roles.OPS),
+                                           hide_sales=await sales_hidden(ctx)))
 
 
 async def view_filters(ctx: Ctx, words: list[str], names: dict[str, str]) -> dict[str, Any]:
@@ -397,7 +409,7 @@ def _is_sheet(msg: IncomingMessage) -> bool:
 
 
 def _named_like_a_schedule(msg: IncomingMessage) -> bool:
-    return any(w in msg.file_name.lower() for w in ("排期", "排班", "schedule", "booking"))
+    return importer.named_like_sheet(msg.file_name)
 
 
 @on_file(priority=30, match=_is_sheet, role=roles.OPS, scope=Scope.TEAM, explain=_named_like_a_schedule,
@@ -409,7 +421,11 @@ async def schedule_file(ctx: Ctx, msg: IncomingMessage) -> bool:
     data = await ctx.file_bytes(msg.message_id, msg.file_key)
     if not data:
         return False
-    sheet = importer.read_file(msg.file_name, data)
+    try:
+        sheet = await importer.read_upload(msg.file_name, data)  # bounded, off the event loop
+    except uploads.Refused as exc:
+        await ctx.reply(exc.message(ctx.locale))
+        return True
     if not importer.map_columns(sheet.header).is_booking_sheet:
         return False
     await run_import(ctx, sheet, msg.file_name[:80])
@@ -433,11 +449,12 @@ async def export_file(ctx: Ctx, rest: str) -> None:
     rooms, names = await cards.context(ctx.session, streams)
     last = first + timedelta(days=days - 1)
     base = f"{ctx.t('schedule.file_prefix')}_{first:%Y%m%d}-{last:%Y%m%d}"
+    hide = await sales_hidden(ctx)  # the file goes into this chat: no 目标GMV where sales are hidden
     if fmt == "ics":
         data = export.to_ics(streams, rooms, names, now=ctx.now(), locale=ctx.locale,
-                             calendar_name=ctx.t("schedule.calendar_name"))
+                             calendar_name=ctx.t("schedule.calendar_name"), hide_sales=hide)
     else:
-        data = export.to_csv(streams, rooms, names, zone)
+        data = export.to_csv(streams, rooms, names, zone, hide_sales=hide)
     await ctx.send_file(ctx.chat_id, f"{base}.{fmt}", data)
     await ctx.reply(ctx.t("schedule.exported", n=len(streams), start=f"{first:%m-%d}", end=f"{last:%m-%d}",
                           fmt=fmt.upper()))

@@ -7,6 +7,11 @@
 
 A file that cannot be read raises ``ExtractError`` whose message is bilingual (zh / en), so
 the bot can show it as is.
+
+Uploads are bounded (bot.uploads): a docx/xlsx is inspected from its zip directory before it is
+opened (entries, inflated size, zip bombs, DOCTYPE), sheets are read to ``uploads.MAX_COLUMNS``
+columns, reading stops once the text passes ``MAX_CHARS``, and ``extract_lines_async`` reads in
+the parse pool with a time budget.
 """
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ import io
 from pathlib import PurePath
 import zipfile
 
+from bot import uploads
+
 MAX_BYTES = 10 * 1024 * 1024     # uploads above this are refused
 MAX_CHARS = 500_000              # text above this is refused (a script is far shorter)
+MAX_ROWS = 100_000               # rows read from one sheet
 SUPPORTED = ("txt", "md", "docx", "xlsx")
 
 
@@ -57,6 +65,11 @@ def extract_lines(data: bytes, filename: str) -> list[SourceLine]:
                            f"\"{name}\" is too large (over {MAX_BYTES // 1024 // 1024} MB)")
     if not data:
         raise ExtractError(f"文件「{name}」是空的", f"\"{name}\" is empty")
+    if ext in ("docx", "xlsx") and uploads.is_zip(data):
+        try:
+            uploads.check_package(data, name)
+        except uploads.Refused as exc:
+            raise ExtractError(exc.zh, exc.en) from None
     if ext in ("txt", "md"):
         texts = _text_lines(data, name)
         lines = [SourceLine(i, t, f"第 {i} 行") for i, t in enumerate(texts, 1)]
@@ -70,6 +83,16 @@ def extract_lines(data: bytes, filename: str) -> list[SourceLine]:
         raise ExtractError(f"文件「{name}」文字太多（超过 {MAX_CHARS} 字），请拆分后再上传",
                            f"\"{name}\" has too much text (over {MAX_CHARS} characters); split it")
     return lines
+
+
+async def extract_lines_async(data: bytes, filename: str) -> list[SourceLine]:
+    """``extract_lines`` off the event loop, with the upload time budget; a file that takes too
+    long raises ``ExtractError`` like any other unreadable file."""
+    name = PurePath(filename or "").name or "?"
+    try:
+        return await uploads.run_bounded(extract_lines, data, filename, name=name)
+    except uploads.Refused as exc:
+        raise ExtractError(exc.zh, exc.en) from None
 
 
 def to_text(lines: list[SourceLine]) -> str:
@@ -125,11 +148,13 @@ def _docx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
     para_no = 0
     for para in document.paragraphs:
         para_no += 1
+        uploads.tick()
         for part in para.text.splitlines() or [""]:
             if part.strip():
                 out.append((part, f"第 {para_no} 段"))
     for t_no, table in enumerate(document.tables, 1):
         for r_no, row in enumerate(table.rows, 1):
+            uploads.tick()
             seen: set[int] = set()
             for c_no, cell in enumerate(row.cells, 1):
                 if id(cell._tc) in seen:  # merged cells repeat the same element
@@ -164,9 +189,11 @@ def _xlsx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
     except Exception as exc:
         raise ExtractError(f"无法打开 Excel 文件「{name}」", f"Cannot open the Excel file \"{name}\"") from exc
     out: list[tuple[str, str]] = []
+    chars = 0
     try:
         for ws in wb.worksheets:
-            for r_no, row in enumerate(ws.iter_rows(values_only=True), 1):
+            for r_no, row in enumerate(ws.iter_rows(values_only=True, max_col=uploads.MAX_COLUMNS), 1):
+                uploads.tick()
                 for c_no, value in enumerate(row, 1):
                     if value is None or isinstance(value, bool):
                         continue
@@ -174,6 +201,11 @@ def _xlsx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
                     for part in text.splitlines():
                         if part.strip():
                             out.append((part, f"{ws.title}!{_column_name(c_no)}{r_no}"))
+                            chars += len(part) + 1
+                if chars > MAX_CHARS:
+                    return out  # extract_lines refuses it as too long
+                if r_no > MAX_ROWS:
+                    break
     finally:
         wb.close()
     return out

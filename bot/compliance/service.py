@@ -10,8 +10,6 @@ within ``RELINK_WINDOW`` and their latest record there was not a pass and has no
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
@@ -21,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import csvsafe
 from bot.compliance.matcher import (
     BLOCK, CATEGORIES, EXEMPTION_KINDS, TEAM_CATEGORY, WARN, Checker, CheckResult, Exemption, Hit,
     Term, Verdict,
@@ -319,14 +318,6 @@ def period(scope: str, now: datetime, tz: ZoneInfo) -> tuple[datetime | None, da
     return start.astimezone(timezone.utc), None
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell that spreadsheet programs will not run as a formula."""
-    if value is None:
-        return ""
-    s = value if isinstance(value, str) else str(value)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
-
-
 async def export_records(session: AsyncSession, *, scope: str, now: datetime, tz: ZoneInfo, by: str,
                          chat_id: str, team: str = DEFAULT_TEAM,
                          years: int = DEFAULT_RETENTION_YEARS) -> Export:
@@ -348,21 +339,17 @@ async def export_records(session: AsyncSession, *, scope: str, now: datetime, tz
     def local(dt: datetime | None) -> str:
         return dt.astimezone(tz).isoformat(timespec="seconds") if dt else ""
 
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in records:
-        writer.writerow([_cell(v) for v in (
-            record_ref(r.id), r.team, r.chat_id, chats.get(r.chat_id, ""), r.user_id, who.get(r.user_id, ""),
-            local(r.created_at), r.source, r.file_name, r.source_message_id, r.verdict, r.block_count,
-            r.warn_count, r.total_count, r.status, r.overridden_by, local(r.overridden_at), r.override_reason,
-            record_ref(r.previous_id) if r.previous_id else "", r.stream_id, local(r.retention_until),
-            json.dumps(r.hits, ensure_ascii=False), json.dumps(r.exempted, ensure_ascii=False), r.text)])
+    rows = [(record_ref(r.id), r.team, r.chat_id, chats.get(r.chat_id, ""), r.user_id, who.get(r.user_id, ""),
+             local(r.created_at), r.source, r.file_name, r.source_message_id, r.verdict, r.block_count,
+             r.warn_count, r.total_count, r.status, r.overridden_by, local(r.overridden_at), r.override_reason,
+             record_ref(r.previous_id) if r.previous_id else "", r.stream_id, local(r.retention_until),
+             json.dumps(r.hits, ensure_ascii=False), json.dumps(r.exempted, ensure_ascii=False), r.text)
+            for r in records]
     stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M")
     file_name = f"compliance-records-{scope}-{stamp}.csv"
     await audit(session, action="export", now=now, user_id=by, chat_id=chat_id, team=team,
                 detail={"scope": scope, "count": len(records), "file": file_name}, years=years)
-    return Export(file_name, ("\ufeff" + buf.getvalue()).encode("utf-8"), len(records))
+    return Export(file_name, csvsafe.to_bytes(EXPORT_COLUMNS, rows), len(records))  # the one CSV writer
 
 
 # --------------------------------------------------------------------------- a message's text

@@ -17,6 +17,7 @@ from bot.schedule.service import span_text
 # The buttons data cards carry (handlers: bot/commands/data.py).
 VIEW = card_action("data.view", label=("查看数据", "see the figures"), scope=Scope.TEAM)
 PICK = card_action("data.pick", label=("选择场次导入", "import into this stream"), role=roles.OPS, scope=Scope.TEAM)
+UNDO = card_action("data.undo", label=("撤销导入", "undo the import"), role=roles.OPS, scope=Scope.TEAM)
 
 T = Callable[..., str]
 STREAM_METRICS = ("gmv", "uv", "pv", "peak_online", "buyers", "view_conv", "click_conv", "exposure_click",
@@ -128,31 +129,61 @@ def operator_card(t: T, locale: str, title: str, figs: dict[str, Figure], newbie
     return card
 
 
-def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]]) -> Card:
-    """rows: (scope label, metric, value)."""
+def targets_card(t: T, locale: str, rows: list[tuple[str, str, float]], *, masked: bool = False) -> Card:
+    """rows: (scope label, metric, value). ``masked``: targets of sales figures (the GMV target,
+    客单价, UV value, GPM, ROI) are hidden like the figures themselves."""
     card = Card(t("data.targets_title"), template="turquoise")
-    lines = [f"- {scope} · {fmt.label(m, locale)} {fmt.number(v, kpi.METRICS[m][0], locale)}" for scope, m, v in rows]
+    lines = [f"- {scope} · {fmt.label(m, locale)} {fmt.target_value(m, v, locale, masked=masked)}" for scope, m, v in rows]
     card.markdown("\n".join(lines) or t("data.targets_none"))
-    card.note(t("data.targets_hint"))
+    card.note(t("data.targets_hint") + ("  " + t("data.masked_note") if masked and any(m in kpi.SALES for _, m, _ in rows)
+                                        else ""))
     return card
 
 
-def import_card(t: T, locale: str, *, stream_label: str, stream_id: int, file_name: str, parts: list[str],
-                ignored: list[str], rejected: list[str], unchanged: bool, replaced: list[str] | None = None) -> Card:
-    card = Card(t("data.import_title", file=file_name[:60]), template="green" if not rejected else "orange",
-                subtitle=stream_label)
-    if unchanged:
+def import_card(t: T, locale: str, *, file_name: str, placed: list[tuple[str, int, str, str, str]],
+                refused: list[str], asked: list[str], ignored: list[str], rejected: list[str],
+                notes: list[str] | None = None, replaced: list[str] | None = None, digest: str = "") -> Card:
+    """The import summary. ``placed``: (part label, stream id, stream label, state, replaced
+    file) for each part stored: every part says which stream it went to."""
+    streams = list(dict.fromkeys((sid, label) for _, sid, label, _, _ in placed))
+    trouble = refused or rejected or asked
+    subtitle = streams[0][1] if len(streams) == 1 else t("data.import_streams", n=len(streams)) if streams else ""
+    card = Card(t("data.import_title", file=file_name[:60]), template="orange" if trouble else "green",
+                subtitle=subtitle)
+    if placed and all(state == "unchanged" for *_, state, _ in placed):
         card.markdown(t("data.import_unchanged"))
-    if parts:
-        card.markdown(t("data.import_read", parts="；".join(parts)))
+    if placed:
+        lines = []
+        for part, _sid, label, state, old in placed:
+            line = t("data.import_to", part=part, stream=escape_md(label))
+            if state == "replaced":
+                line += t("data.import_part_replaced", file=escape_md(old[:60]))
+            elif state == "unchanged":
+                line += t("data.import_part_unchanged")
+            lines.append("- " + line)
+        card.markdown(t("data.import_read", parts="") + "\n" + "\n".join(lines))
     if replaced:
         card.markdown(t("data.import_replaced", items="、".join(fmt.label(k, locale) for k in replaced)))
+    if refused:
+        card.markdown(t("data.import_refused", n=len(refused)) + "\n" + "\n".join(f"- {escape_md(r)}" for r in refused[:20]))
+    if asked:
+        card.markdown(t("data.import_asked", parts="、".join(asked)))
+    for note in notes or []:
+        card.markdown("ℹ️ " + escape_md(note))
+    if not (placed or refused or asked or rejected):
+        card.markdown(t("data.import_nothing"))
     if ignored:
         card.markdown(t("data.import_ignored", cols="、".join(escape_md(c) for c in ignored[:30])))
     if rejected:
         card.markdown(t("data.import_rejected", n=len(rejected)) + "\n" + "\n".join(f"- {escape_md(r)}" for r in rejected[:20])
                       + ("\n…" if len(rejected) > 20 else ""))
-    card.buttons(Button(t("data.btn_view", id=stream_id), VIEW(s=stream_id), kind="primary"))
+    buttons = [Button(t("data.btn_view", id=sid), VIEW(s=sid), kind="primary") for sid, _ in streams[:3]]
+    if digest and any(state != "unchanged" for *_, state, _ in placed):
+        buttons += [Button(t("data.btn_undo", id=sid), UNDO(s=sid, d=digest[:16]), kind="danger",
+                           confirm=(t("data.undo_confirm_title"), t("data.undo_confirm_text", id=sid)))
+                    for sid, _ in streams[:3]]
+    if buttons:
+        card.buttons(*buttons)
     return card
 
 
@@ -163,8 +194,10 @@ def picked_card(t: T, file_name: str, label: str, stream_id: int) -> Card:
     return card
 
 
-def pick_stream_card(t: T, file_name: str, choices: list[tuple[int, str]], ref: dict) -> Card:
+def pick_stream_card(t: T, file_name: str, choices: list[tuple[int, str]], ref: dict, part: str = "",
+                     said: str = "") -> Card:
     card = Card(t("data.pick_title"), template="yellow", subtitle=file_name[:60])
-    card.markdown(t("data.pick_text"))
+    card.markdown(t("data.pick_text") if not part else t("data.pick_part", part=escape_md(part),
+                                                             said=escape_md(said) or "-"))
     card.buttons(*[Button(label, PICK(s=sid, **ref)) for sid, label in choices])
     return card

@@ -1,7 +1,7 @@
 """Sandbox demo data: the past week's streams with figures, products and a per-minute trend,
 so /数据, the weekly report and the briefing have something to show. Yesterday's 1号直播间
-stream, and the one on the samples' day, are left without data: upload the sample exports
-from tests/data to fill them."""
+stream, and the one on the samples' day (added when the demo week does not reach back to it),
+are left without data: upload the sample exports from tests/data to fill the latter."""
 from __future__ import annotations
 
 import random
@@ -43,6 +43,24 @@ async def seed_demo_data(session: AsyncSession, *, now: datetime, tz: str, chat_
             if room_name == "1号直播间" and (back == 1 or day == SAMPLE_DAY):
                 continue  # left for the sample upload
             await _figures(session, stream, target, rng, now)
+    await sample_stream(session, rooms, staff, now=now, tz=tz, chat_id=chat_id)
+
+
+async def sample_stream(session: AsyncSession, rooms: dict, staff: dict, *, now: datetime, tz: str,
+                        chat_id: str) -> None:
+    """The stream the README's sample exports belong to (1号直播间, 2026-11-20 19:00–23:00),
+    without figures, when the demo week does not already hold it: uploading the samples then
+    fills it, and never another room's stream (bot.data.placing)."""
+    room = rooms.get("1号直播间")
+    starts_at, ends_at = window_on(SAMPLE_DAY, time(19), time(23), tz)
+    if room is None or ends_at > now:
+        return
+    if (await session.execute(select(Stream.id).where(Stream.room_id == room.id, Stream.starts_at == starts_at))).first():
+        return  # the demo week holds it
+    session.add(Stream(room_id=room.id, starts_at=starts_at, ends_at=ends_at, streamer_id=staff.get("李主播"),
+                       target_gmv=500_000, status=ENDED, actual_start=starts_at, actual_end=ends_at, chat_id=chat_id,
+                       source="demo", created_at=now, updated_at=now, theme="双12预热 家居好物专场"))
+    await session.flush()
 
 
 async def _figures(session: AsyncSession, stream: Stream, target: int, rng: random.Random, now: datetime) -> None:

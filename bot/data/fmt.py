@@ -1,5 +1,9 @@
 """Showing figures: ¥12.5万, 4万, 2.00%, 1分40秒; "—" with the reason when there is no value;
-the target and a met / missed mark; sales figures hidden where they may not be seen."""
+the target and a met / missed mark; sales figures hidden where they may not be seen.
+
+Whether they may be seen is decided once, by bot.data.visibility.sales_hidden; ``masked`` here
+is that answer. Hidden are the sales metrics (kpi.SALES: GMV and what is computed from it) and
+their targets: the GMV target next to "达成 51%" would give the GMV away."""
 from __future__ import annotations
 
 from bot.data import kpi
@@ -60,7 +64,7 @@ def target_text(fig: Figure, locale: str) -> str:
 
 def show(fig: Figure, locale: str, *, masked: bool = False) -> str:
     """One figure as a line of card markdown: value · target · mark (or achievement only)."""
-    if masked and fig.metric in kpi.SALES:
+    if hidden(fig.metric, masked):
         if fig.metric == "gmv" and fig.achievement is not None:
             return f"{t(locale, 'data.achievement', pct=f'{fig.achievement * 100:.0f}%')} {mark(fig, locale)}".strip()
         return t(locale, "data.masked")
@@ -75,3 +79,15 @@ def show(fig: Figure, locale: str, *, masked: bool = False) -> str:
     text = " · ".join(parts)
     sign = mark(fig, locale)
     return f"{text} {sign}" if sign else text
+
+
+def hidden(metric: str, masked: bool) -> bool:
+    """Is this metric (or its target) hidden where ``masked``?"""
+    return masked and metric in kpi.SALES
+
+
+def target_value(metric: str, value: float, locale: str, *, masked: bool = False) -> str:
+    """A target as listed by /数据 目标."""
+    if hidden(metric, masked):
+        return t(locale, "data.masked")
+    return number(value, kpi.METRICS[metric][0], locale)

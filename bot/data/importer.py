@@ -1,65 +1,89 @@
-"""Importing a Compass-style export (summary, product table, per-minute trend) into a stream.
+"""Importing a Compass-style export (summary, product table, per-minute trend) into streams.
 
-    outcome = await import_file(session, data, "1号间 11-20.xlsx", stream_id=None, chat_id=..., by=..., now=..., tz=...)
+    tables = await uploads.run_bounded(read, data, "1号间 11-20.xlsx")      # off the event loop
+    outcome = await import_tables(session, tables, digest=..., file_name=..., stream_id=None, ...)
 
-The stream is, in order: the one named ("#12" in the file name or the message), the one a
-summary row names (room + start time), the one a trend's minutes fall in, the only stream of
-this chat that ended in the last 12 hours; otherwise ``outcome.choices`` lists candidates to
-ask about. The same file for the same stream is taken once (content hash in the ledger).
+A file is cut into parts (bot.data.placing): each row of a summary (an export may list several
+sessions), each product table, each trend. Each part goes to a stream, never to one its room,
+date or time contradicts:
+
+1. the stream named ("#12" in the file name, the message, or a button press), when the part
+   does not contradict it (else the part is refused and the card says why);
+2. the stream the part itself names (room or account alias + start time, or a trend's dated
+   minutes), when exactly one fits;
+3. for a part that says less (a product table, a trend with bare times): the stream the other
+   parts of the same file went to, else the stream that received an import in this chat in
+   the last 30 minutes, else the only fitting stream of this chat that ended in the last 12
+   hours; each only if the part does not contradict it;
+4. otherwise the part is asked about (``outcome.asked``, with the fitting streams as buttons),
+   or refused when no stream fits.
+
+Figures that cannot be true are refused row by row at parsing (bot.data.checks). Storing goes
+through the ledger (bot.data.ledger): the same file again changes nothing, a different file of
+the same kind for the same stream replaces what the earlier one wrote, and an import can be
+undone. Excel-mangled product ids ("3.61235E+12") never merge products: those products are
+keyed by their name, and the card says so.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.data import parse, store
+from bot.data import ledger, parse, placing, store
+from bot.data.numbers import mangled_id
 from bot.i18n import t
 from bot.schedule import service as schedule
-from bot.schedule.models import CANCELLED, Room, Stream
+from bot.schedule.models import CANCELLED, Stream
 
 STREAM_TAG = re.compile(r"[#＃]\s*(\d{1,9})(?!\d)")
-NOT_VALUES = {"date", "start", "end", "room", "title"}
-RECENT = timedelta(hours=12)
-JUST = timedelta(minutes=30)  # the other files of one export usually follow within minutes
-MATCH_SLACK = timedelta(hours=3)
+DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".tsv")
+EXPORT_WORDS = ("罗盘", "compass", "数据", "直播间", "汇总", "趋势", "商品", "明细", "成交", "场次", "export", "data")
+METRIC_FIELDS = frozenset({"gmv", "uv", "pv", "buyers", "orders", "items", "new_fans", "online", "entering",
+                           "exposure_uv", "click_uv", "click_deal_rate", "peak_online", "avg_dwell"})
+MAX_ASKED = 5
+UTC = ZoneInfo("UTC")
+
+
+@dataclass
+class Placed:
+    part: placing.Part
+    stream: Stream
+    state: str                 # new | replaced | unchanged
+    replaced_file: str = ""
 
 
 @dataclass
 class Outcome:
-    stream: Stream | None = None
-    parts: list[str] = field(default_factory=list)  # "汇总表 1 行", "商品表 12 行" ...
+    placed: list[Placed] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)          # "汇总表 第 3 行：…，没有导入"
+    asked: list[placing.Part] = field(default_factory=list)   # parts to ask about (part.candidates)
     ignored: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-    unchanged: bool = False
-    choices: list[Stream] = field(default_factory=list)  # ask which stream
-    replaced: list[str] = field(default_factory=list)  # figures that had other values before
-    streams: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)         # summary figures that had other values
 
+    @property
+    def streams(self) -> list[Stream]:
+        return list({p.stream.id: p.stream for p in self.placed}.values())
 
-DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".tsv")
+    @property
+    def unchanged(self) -> bool:
+        return bool(self.placed) and all(p.state == "unchanged" for p in self.placed)
 
 
 def is_data_file(file_name: str) -> bool:
     return file_name.lower().endswith(DATA_EXTENSIONS)
 
 
-def looks_like_export(data: bytes, file_name: str) -> bool:
-    """A cheap sniff: any date will do for a trend with bare times."""
-    try:
-        return bool(useful(parse.read_tables(data, file_name, default_date=date(2000, 1, 1))))
-    except parse.ParseError:
-        return False
-
-
-METRIC_FIELDS = frozenset({"gmv", "uv", "pv", "buyers", "orders", "items", "new_fans", "online", "entering",
-                           "exposure_uv", "click_uv", "click_deal_rate", "peak_online", "avg_dwell"})
+def named_like_export(file_name: str) -> bool:
+    """A file name that says it is stream data: used to answer someone who may not import one
+    without downloading the file first."""
+    lower = (file_name or "").lower()
+    return is_data_file(lower) and any(w in lower for w in EXPORT_WORDS)
 
 
 def useful(tables: list[parse.Table]) -> list[parse.Table]:
@@ -72,67 +96,26 @@ def tagged_stream(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _local(value: datetime, tz: ZoneInfo) -> datetime:
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+def read(data: bytes, file_name: str) -> list[parse.Table]:
+    """The data tables of a file (pure, for the parse pool); bare times are put on
+    ``placing.ASSUMED`` and moved onto their stream's date later."""
+    tables = useful(parse.read_tables(data, file_name, assume_date=placing.ASSUMED))
+    if not tables:
+        raise parse.ParseError("文件里没有可识别的直播数据列（如 成交金额、观看人数、在线人数）",
+                               "No stream figures found in the file (e.g. GMV, viewers, online)")
+    return tables
 
 
-async def candidates(session: AsyncSession, chat_id: str, now: datetime) -> list[Stream]:
-    """Streams that started in the last two days, this chat's first, latest first."""
-    rows = list((await session.execute(
-        select(Stream).outerjoin(Room, Room.id == Stream.room_id)
-        .where(Stream.starts_at >= now - timedelta(days=2), Stream.starts_at <= now, Stream.status != CANCELLED)
-        .where(or_(Stream.chat_id == chat_id, Room.field_chat_id == chat_id))
-        .order_by(Stream.starts_at.desc()))).scalars())
-    if rows:
-        return rows
-    return list((await session.execute(
-        select(Stream).where(Stream.starts_at >= now - timedelta(days=2), Stream.starts_at <= now,
-                             Stream.status != CANCELLED).order_by(Stream.starts_at.desc()))).scalars())
+def label_of(table: parse.Table, locale: str, row: int | None = None, many: bool = False) -> str:
+    kind = t(locale, f"data.kind.{table.kind}")
+    sheet = f"（{table.sheet}）" if table.sheet else ""
+    if row is not None and many:
+        return t(locale, "data.part_row", kind=kind, sheet=sheet, row=row)
+    return t(locale, "data.import_part", kind=kind, sheet=sheet, n=len(table.rows) if row is None else 1)
 
 
-async def just_imported(session: AsyncSession, chat_id: str, now: datetime) -> Stream | None:
-    """The stream that received an import in this chat in the last 30 minutes, if any."""
-    from bot.data.models import DataImport
-
-    sid = (await session.execute(select(DataImport.stream_id).where(
-        DataImport.chat_id == chat_id, DataImport.at >= now - JUST).order_by(DataImport.id.desc()).limit(1))).scalar()
-    return await schedule.stream_by_id(session, sid) if sid is not None else None
-
-
-async def _by_time(session: AsyncSession, at: datetime, room: str | None) -> Stream | None:
-    query = select(Stream).where(Stream.starts_at >= at - MATCH_SLACK, Stream.starts_at <= at + MATCH_SLACK,
-                                 Stream.status != CANCELLED)
-    if room:
-        found = await schedule.room_by_name(session, room)
-        if found is None:
-            return None
-        query = query.where(Stream.room_id == found.id)
-    rows = list((await session.execute(query)).scalars())
-    rows.sort(key=lambda s: abs((s.starts_at - at).total_seconds()))
-    if len(rows) == 1 or (rows and room):
-        return rows[0]
-    return None
-
-
-async def match(session: AsyncSession, table: parse.Table, tz: ZoneInfo) -> Stream | None:
-    if table.kind == parse.SUMMARY and len(table.rows) == 1:
-        row = table.rows[0]
-        start = row.get("start")
-        if isinstance(start, datetime):
-            return await _by_time(session, _local(start, tz), row.get("room"))
-    if table.kind == parse.TREND:
-        minutes = [r["minute"] for r in table.rows if isinstance(r.get("minute"), datetime)]
-        if minutes:
-            first, last = _local(min(minutes), tz), _local(max(minutes), tz)
-            rows = list((await session.execute(select(Stream).where(
-                Stream.starts_at <= last, Stream.ends_at >= first, Stream.status != CANCELLED))).scalars())
-            if len(rows) == 1:
-                return rows[0]
-    return None
-
-
-def _label(kind: str, locale: str) -> str:
-    return t(locale, f"data.kind.{kind}")
+def stream_text(stream: Stream, rooms: dict[int, str], tz: ZoneInfo) -> str:
+    return f"#{stream.id} {rooms.get(stream.room_id, '')} {schedule.span_text(stream.starts_at, stream.ends_at, tz)}"
 
 
 def _rejected(table: parse.Table, locale: str) -> list[str]:
@@ -142,43 +125,126 @@ def _rejected(table: parse.Table, locale: str) -> list[str]:
             for r in table.rejected]
 
 
-async def apply(session: AsyncSession, table: parse.Table, stream: Stream, *, digest: str, file_name: str,
-                chat_id: str, by: str, now: datetime, tz: ZoneInfo) -> tuple[bool, list[str]]:
-    """Store one table for one stream: (False, []) when this file was already taken for it,
-    else (True, the summary figures whose earlier values it replaced)."""
-    if await store.imported(session, digest, stream.id, table.kind):
-        return False, []
-    replaced: list[str] = []
-    source = f"import:{file_name[:60]}"
-    rows = table.rows
-    if table.kind == parse.SUMMARY:
-        values: dict[str, Any] = {}
-        for row in rows[:1]:
-            values = {k: v for k, v in row.items() if k not in NOT_VALUES and isinstance(v, (int, float))}
-        changed = await store.save_values(session, stream.id, values, source=source, by=by, now=now)
-        replaced = [k for k, (before, _) in changed.items() if before is not None]
-    elif table.kind == parse.PRODUCTS:
-        await store.save_products(session, stream.id, rows)
-    else:
-        points = [{**r, "minute": _local(r["minute"], tz).astimezone(ZoneInfo("UTC"))}
-                  for r in rows if isinstance(r.get("minute"), datetime)]
-        await store.save_trend(session, stream.id, points)
-        online = [p["online"] for p in points if p.get("online") is not None]
-        current = await store.values_of(session, stream.id)
-        derived = {}
-        if online and current.get("peak_online") is None:
-            derived["peak_online"] = max(online)
-        if derived:
-            await store.save_values(session, stream.id, derived, source=source, by=by, now=now)
-    await store.record_import(session, digest=digest, stream_id=stream.id, kind=table.kind, file_name=file_name[:300],
-                              rows=len(rows), rejected=len(table.rejected), chat_id=chat_id, by=by, at=now)
-    return True, replaced
+# -- placing ---------------------------------------------------------------------------------
+def _timed(ev: placing.Evidence) -> bool:
+    return not ev.time_only and (ev.start is not None or ev.first is not None)
 
 
-async def import_file(session: AsyncSession, data: bytes, file_name: str, *, stream_id: int | None, chat_id: str,
-                      by: str, now: datetime, tz: ZoneInfo, locale: str) -> Outcome:
-    """Read and store; raises parse.ParseError (bilingual) or UserError for a stream that
-    does not exist. Nothing is stored when the stream has to be asked about."""
+async def place(session: AsyncSession, parts: list[placing.Part], explicit: Stream | None, out: Outcome, *,
+                chat_id: str, now: datetime, tz: ZoneInfo, locale: str,
+                rooms: dict[int, str]) -> list[tuple[placing.Part, Stream]]:
+    assigned: list[tuple[placing.Part, Stream]] = []
+    pending: list[placing.Part] = []
+    for part in parts:
+        ev = part.evidence
+        if explicit is not None:
+            why = placing.why_not(explicit, ev, tz)
+            if why is None:
+                assigned.append((part, explicit))
+            else:
+                out.refused.append(t(locale, "data.part_contradicts", part=part.label, said=ev.describe(),
+                                     stream=stream_text(explicit, rooms, tz), why=t(locale, f"data.why_not.{why}")))
+            continue
+        part.candidates = await placing.streams_near(session, ev, tz, chat_id=chat_id, now=now)
+        if _timed(ev) and not part.candidates:
+            out.refused.append(_no_stream(part, locale))
+        elif _timed(ev) and ev.room is not None and len(part.candidates) == 1:
+            assigned.append((part, part.candidates[0]))
+        else:
+            pending.append(part)
+    siblings = list({s.id: s for _, s in assigned}.values())
+    just = await placing.just_imported(session, chat_id, now) if pending else None
+    for part in pending:
+        ev = part.evidence
+        recent = [s for s in part.candidates if now - placing.RECENT <= s.ends_at <= now]
+        if len(siblings) == 1 and placing.consistent(siblings[0], ev, tz):  # the rest of the same file
+            assigned.append((part, siblings[0]))
+        elif just is not None and placing.consistent(just, ev, tz):  # the file before, minutes ago
+            assigned.append((part, just))
+        elif not part.candidates:
+            out.refused.append(_no_stream(part, locale))
+        elif len(part.candidates) == 1 and (_timed(ev) or part.candidates[0].ends_at <= now):
+            assigned.append((part, part.candidates[0]))
+        elif len(recent) == 1 and not _timed(ev):
+            assigned.append((part, recent[0]))
+        else:
+            out.asked.append(part)
+    return _one_per_stream(assigned, out, tz, locale, rooms)
+
+
+def _no_stream(part: placing.Part, locale: str) -> str:
+    return t(locale, "data.part_no_stream", part=part.label,
+             said=part.evidence.describe() or t(locale, "data.said_nothing"))
+
+
+def _one_per_stream(assigned: list[tuple[placing.Part, Stream]], out: Outcome, tz: ZoneInfo, locale: str,
+                    rooms: dict[int, str]) -> list[tuple[placing.Part, Stream]]:
+    """Two parts of one kind for the same stream: the first is taken, the second refused."""
+    seen: dict[tuple[int, str], placing.Part] = {}
+    kept = []
+    for part, stream in assigned:
+        first = seen.setdefault((stream.id, part.table.kind), part)
+        if first is part:
+            kept.append((part, stream))
+        else:
+            out.refused.append(t(locale, "data.part_same_stream", part=part.label, other=first.label,
+                                 stream=stream_text(stream, rooms, tz)))
+    return kept
+
+
+# -- storing ---------------------------------------------------------------------------------
+def product_keys(rows: list[dict], locale: str) -> tuple[list[dict], list[str], list[str]]:
+    """(rows kept, their keys, notes): 商品编号 as the key, except ids Excel mangled
+    ("3.61235E+12") and ids shared by products with different names, which fall back to the
+    product name; a row with a mangled id and no name cannot be told apart and is left out."""
+    names_by_id: dict[str, set[str]] = {}
+    for r in rows:
+        if r.get("product_id"):
+            names_by_id.setdefault(str(r["product_id"]), set()).add(str(r.get("name") or ""))
+    mangled = {pid for pid in names_by_id if mangled_id(pid)}
+    shared = {pid for pid, names in names_by_id.items() if len(names) > 1 and pid not in mangled}
+    kept, keys, lost = [], [], 0
+    for r in rows:
+        pid = str(r.get("product_id") or "")
+        if pid and pid not in mangled and pid not in shared:
+            key = store.product_key(r)
+        elif r.get("name"):
+            key = "name:" + str(r["name"]).strip()[:120]
+        else:
+            lost += 1
+            continue
+        kept.append(r)
+        keys.append(key)
+    notes = []
+    if mangled:
+        notes.append(t(locale, "data.note_mangled_ids", example=sorted(mangled)[0],
+                       n=sum(1 for r in rows if str(r.get("product_id") or "") in mangled)))
+    if shared:
+        notes.append(t(locale, "data.note_shared_ids", ids="、".join(sorted(shared)[:3])))
+    if lost:
+        notes.append(t(locale, "data.note_lost_products", n=lost))
+    return kept, keys, notes
+
+
+def _stored_rows(part: placing.Part, stream: Stream, tz: ZoneInfo) -> list[dict]:
+    if part.table.kind != parse.TREND:
+        return part.rows
+    day = placing.window(stream, tz)[0].date()
+    out = []
+    for r in part.rows:
+        minute = r.get("minute")
+        if not isinstance(minute, datetime):
+            continue
+        local = placing.moved(minute, day) if part.evidence.time_only else minute
+        out.append({**r, "minute": local.replace(tzinfo=tz).astimezone(UTC)})
+    return out
+
+
+async def import_tables(session: AsyncSession, tables: list[parse.Table], *, digest: str, file_name: str,
+                        stream_id: int | None, chat_id: str, by: str, now: datetime, tz: ZoneInfo, locale: str,
+                        part: str | None = None) -> Outcome:
+    """Place and store the parts of a file (``part``: only that one, as a button asks).
+    Raises UserError for a named stream that does not exist."""
     from bot.errors import UserError
     from bot.norms import checkpoints
 
@@ -188,56 +254,36 @@ async def import_file(session: AsyncSession, data: bytes, file_name: str, *, str
         explicit = await schedule.stream_by_id(session, stream_id)
         if explicit is None or explicit.status == CANCELLED:
             raise UserError("data.stream_unknown", id=stream_id)
-    day = explicit.starts_at.astimezone(tz).date() if explicit else now.astimezone(tz).date()
-    tables = useful(parse.read_tables(data, file_name, default_date=day))
-    if not tables:
-        raise parse.ParseError("文件里没有可识别的直播数据列（如 成交金额、观看人数、在线人数）",
-                               "No stream figures found in the file (e.g. GMV, viewers, online)")
-    out = Outcome(stream=explicit)
-    assigned: list[tuple[parse.Table, Stream]] = []
-    unplaced: list[parse.Table] = []
-    for table in tables:
-        stream = explicit or await match(session, table, tz)
-        if stream is None:
-            unplaced.append(table)
-        else:
-            assigned.append((table, stream))
-    if unplaced:
-        others = {s.id for _, s in assigned}
-        if len(others) == 1:
-            only = assigned[0][1]
-            assigned += [(tb, only) for tb in unplaced]
-        else:
-            just = await just_imported(session, chat_id, now)
-            found = await candidates(session, chat_id, now)
-            recent = [s for s in found if s.ends_at >= now - RECENT]
-            if just is not None or len(found) == 1 or len(recent) == 1:
-                pick = just or (found[0] if len(found) == 1 else recent[0])
-                if pick.starts_at.astimezone(tz).date() != day:  # time-only trend rows need the stream's date
-                    return await import_file(session, data, file_name, stream_id=pick.id, chat_id=chat_id, by=by,
-                                             now=now, tz=tz, locale=locale)
-                assigned += [(tb, pick) for tb in unplaced]
-            else:
-                out.choices = found[:5]
-                return out
-    digest = hashlib.sha256(data).hexdigest()
-    taken = 0
-    for table, stream in assigned:
-        out.stream = out.stream or stream
-        out.streams.add(stream.id)
+    parts = await placing.parts_of(session, tables, file_name, lambda tb, row, many: label_of(tb, locale, row, many))
+    if part is not None:
+        parts = [p for p in parts if p.index == part]
+        if not parts:
+            raise UserError("data.stale_button")
+    out = Outcome()
+    shown = tables if part is None else list({id(p.table): p.table for p in parts}.values())
+    for table in shown:
         out.ignored += [c for c in table.ignored if c not in out.ignored]
         out.rejected += _rejected(table, locale)
-        fresh, replaced = await apply(session, table, stream, digest=digest, file_name=file_name, chat_id=chat_id,
-                                      by=by, now=now, tz=tz)
-        out.replaced += replaced
-        taken += fresh
-        out.parts.append(t(locale, "data.import_part", kind=_label(table.kind, locale), n=len(table.rows),
-                           sheet=f"（{table.sheet}）" if table.sheet and len(tables) > 1 else ""))
-        if fresh and table.kind == parse.SUMMARY:
+    rooms = {r.id: r.name for r in await schedule.list_rooms(session, include_inactive=True)}
+    assigned = await place(session, parts, explicit, out, chat_id=chat_id, now=now, tz=tz, locale=locale,
+                           rooms=rooms)
+    for p, stream in assigned:
+        rows, keys = _stored_rows(p, stream, tz), None
+        if p.table.kind == parse.PRODUCTS:
+            rows, keys, notes = product_keys(rows, locale)
+            out.notes += [n for n in notes if n not in out.notes]
+        prior = await store.values_of(session, stream.id)
+        _row, state, _over, replaced_file = await ledger.write(
+            session, p.table.kind, rows, stream.id, digest=digest, file_name=file_name, chat_id=chat_id, by=by,
+            now=now, rejected=len(p.table.rejected), keys=keys)
+        out.placed.append(Placed(p, stream, state, replaced_file))
+        if state != "unchanged" and p.table.kind == parse.SUMMARY:
+            after = await store.values_of(session, stream.id)
+            out.replaced += [k for k, v in prior.items() if k in after and after[k] != v and k not in out.replaced]
             await checkpoints.mark_done(session, stream.id, "export", by=by, at=now)  # the T+1h export norm
-    out.unchanged = taken == 0
-    if taken:
+    if any(p.state != "unchanged" for p in out.placed):
         await store.audit(session, action="import", now=now, user_id=by, chat_id=chat_id, what=file_name,
-                          detail={"streams": sorted(out.streams), "tables": [tb.kind for tb, _ in assigned]},
-                          rows=sum(len(tb.rows) for tb, _ in assigned))
+                          detail={"streams": sorted({p.stream.id for p in out.placed}),
+                                  "tables": [p.part.table.kind for p in out.placed]},
+                          rows=sum(len(p.part.rows) for p in out.placed))
     return out

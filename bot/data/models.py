@@ -61,7 +61,10 @@ class TrendPoint(SQLModel, table=True):
 
 
 class DataImport(SQLModel, table=True):
-    """One imported table: the same file (by content hash) for the same stream is taken once."""
+    """One imported table (or summary row) of one file for one stream. The same file for the
+    same stream is taken once while its import is in effect; ``before`` is what the import
+    overwrote, so it can be undone (``state`` "undone") or replaced by a later file of the same
+    kind for the same stream (``state`` "replaced"), see bot.data.ledger."""
 
     __tablename__ = "data_imports"
     __table_args__ = (UniqueConstraint("digest", "stream_id", "kind"),)
@@ -76,6 +79,10 @@ class DataImport(SQLModel, table=True):
     chat_id: str = Field(default="", max_length=128)
     by: str = Field(default="", max_length=128)
     at: datetime = _ts()
+    state: str = Field(default="active", max_length=12)  # active | undone | replaced
+    before: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    undone_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    undone_by: str = Field(default="", max_length=128)
 
 
 class KpiTarget(SQLModel, table=True):

@@ -314,9 +314,28 @@ def _negative(header: str, v: object) -> CellError:
     return CellError(f"{header}「{_show(v)}」不能为负数", f"{header} \"{_show(v)}\" cannot be negative")
 
 
+_OWN_UNIT = re.compile(r"(?:万|w|亿|千|k|百万)(?:元|人|次|件|单|个|笔|位)?\+?$")
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?e[+-]?\d+")
+EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number
+
+
+def own_unit(v: object) -> bool:
+    """A cell that carries its own multiplier ("12.51万", "3k"): a unit in the header
+    ("成交金额(万元)") must not be applied a second time."""
+    return isinstance(v, str) and bool(_OWN_UNIT.search(_clean(v)))
+
+
+def mangled_id(text: object) -> bool:
+    """An id Excel turned into a float: "3.61235E+12" (a resaved CSV, or an xlsx number too
+    long to be exact, see ``converter``'s ident)."""
+    return text is not None and bool(_SCIENTIFIC.fullmatch(_clean(str(text))))
+
+
 def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]:
     """cell -> value for a column of type ``ftype`` (count, money, refund, rate, seconds, text,
-    when, date) headed ``header`` with ``unit`` (from ``split_unit``); raises ``CellError``."""
+    ident, when, date) headed ``header`` with ``unit`` (from ``split_unit``); raises ``CellError``.
+    A cell with its own multiplier ("12.51万") under a header with a unit ("(万元)") is scaled
+    once, by its own."""
     scale = (TIME_UNITS if ftype == "seconds" else QUANTITY_UNITS).get(unit or "", 1)
 
     def count(v: Any) -> int | None:
@@ -333,7 +352,7 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
             n = _number(v, header)
             if n is None:
                 return None
-        if scale != 1:
+        if scale != 1 and not own_unit(v):
             n = n * scale
         if n < 0:
             raise _negative(header, v)
@@ -347,7 +366,7 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
             if ftype != "refund":   # refunds are sometimes exported as negative amounts
                 raise _negative(header, v)
             x = -x
-        return round(x * scale, 2)
+        return round(x if own_unit(v) else x * scale, 2)
 
     def rate(v: Any) -> float | None:
         if v is None:
@@ -383,6 +402,12 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
             return str(int(v))
         return v.isoformat() if isinstance(v, (date, time)) else str(v)
 
+    def ident(v: Any) -> str | None:
+        """An id: a float too long to be exact is shown as Excel shows it ("3.71205E+18")."""
+        if isinstance(v, float) and v.is_integer() and abs(v) >= 10 ** EXACT_DIGITS:
+            return f"{v:.5E}".replace("E+0", "E+").replace(".00000E", "E")
+        return text(v)
+
     def when(v: Any) -> datetime | time | None:
         try:
             return parse_when(v)
@@ -398,4 +423,4 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
                             f"{header} \"{_show(v)}\" is not a valid date") from None
 
     return {"count": count, "money": money, "refund": money, "rate": rate, "seconds": seconds,
-            "text": text, "when": when, "date": day}[ftype]
+            "text": text, "ident": ident, "when": when, "date": day}[ftype]

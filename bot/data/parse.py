@@ -12,23 +12,27 @@
 CSV (utf-8, utf-8-sig, gb18030, utf-16 with BOM; comma, tab or semicolon) and XLSX (every
 sheet). Title lines above the header are kept in ``Table.title``. A bare time ("19:00") takes
 its date from a date column, else ``default_date``, else a date in the title, else one in the
-file name; with none of these it is a ``ParseError`` (a trend rolls over midnight when the
-time jumps back by more than 12 hours). Row numbers are the ones a person sees
+file name, else ``assume_date`` (then ``Table.date_from`` is "assumed": the caller moves the
+times to the right day); with none of these it is a ``ParseError`` (a trend rolls over midnight
+when the time jumps back by more than 12 hours). ``Table.date_from`` says where the date of
+time-only cells came from. Rows whose figures cannot be true together (buyers above viewers,
+bot.data.checks) are rejected with their row number. Files are read through bot.data.files
+(size, zip, row and column caps; ``uploads.tick`` spends the time budget). Row numbers are the ones a person sees
 in Excel: the file's first line is row 1. Counts are ints, money floats rounded to 2 dp, rates
 fractions (13.33% -> 0.1333), durations seconds, times naive datetimes (Asia/Shanghai wall
 time, as exported). ``iter_rows`` streams rows for large trend files.
 """
 from __future__ import annotations
 
-import codecs
 import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-import io
 from pathlib import PurePath
 from typing import Any, Callable, Iterable, Iterator
 import zipfile
 
+from bot import uploads
+from bot.data import checks, files
 from bot.data.numbers import (
     CellError, converter, find_date, normalise_header, parse_duration, parse_number, split_unit,
 )
@@ -39,7 +43,7 @@ __all__ = [
 ]
 
 SUMMARY, PRODUCTS, TREND = "summary", "products", "trend"
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = files.MAX_BYTES
 TITLE_ROWS = 10           # rows searched above the header for a title
 TOTAL_WORDS = frozenset({"合计", "总计", "汇总", "总和", "total", "sum", "Total", "TOTAL"})
 
@@ -76,7 +80,7 @@ _SPEC: dict[str, list[tuple[str, str, str]]] = {
         ("uv_value", "money", "uv价值 单uv价值"),
     ],
     PRODUCTS: [
-        ("product_id", "text", "商品编号 商品id 商品编码 商品链接id"),
+        ("product_id", "ident", "商品编号 商品id 商品编码 商品链接id"),
         ("name", "text", "商品名称 商品标题 商品名 商品"),
         ("gmv", "money", "成交金额 商品成交金额 销售额 gmv 成交额 用户支付金额"),
         ("items", "count", "成交件数 销量 销售件数 件数"),
@@ -148,6 +152,8 @@ class Table:
     title: str | None = None                                 # text of the lines above the header
     header_row: int = 0
     units: dict[str, str] = field(default_factory=dict)      # field -> unit read from its header, "万元"
+    date_from: str | None = None   # where bare times got their date: default | title | file | assumed
+    row_numbers: list[int] = field(default_factory=list)     # a summary's rows as a person sees them
 
 
 # -- headers ---------------------------------------------------------------------------------
@@ -228,6 +234,7 @@ class _Ctx:
     name: str
     default_date: date | None
     max_rows: int
+    assume_date: date | None = None
     count: int = 0
     seen: list[str] = field(default_factory=list)
 
@@ -333,11 +340,15 @@ def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: lis
             label = cells[label_at] if label_at is not None and label_at < n else None
             table.rejected.append(Rejected(rownum, bad.zh, bad.en, str(label).strip()[:30] if label else ""))
             continue
+        if kind == SUMMARY:
+            table.row_numbers.append(rownum)
         yield table, out
 
 
 def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
-    base = ctx.default_date or find_date(table.title or "") or find_date(PurePath(ctx.name).stem)
+    sources = (("default", ctx.default_date), ("title", find_date(table.title or "")),
+               ("file", find_date(PurePath(ctx.name).stem)), ("assumed", ctx.assume_date))
+    origin, base = next(((k, d) for k, d in sources if d is not None), (None, None))
 
     def need_date(header: str, t: time) -> date:
         if base is None:
@@ -345,12 +356,22 @@ def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
                 f"「{header}」只有时刻（{t:%H:%M}）没有日期：请在文件里加日期列或标题，或导入时指明日期",
                 f"\"{header}\" has a time of day ({t:%H:%M}) but no date: add a date column or title "
                 "to the file, or give the date when importing")
+        table.date_from = origin
         return base
+
+    def name(fld: str) -> str:
+        return table.columns.get(fld, fld)
+
+    def plausible(row: dict) -> None:
+        bad = checks.first_problem(row, name)
+        if bad is not None:
+            raise bad
 
     if kind == PRODUCTS:
         def products(row: dict) -> None:
             if row["name"] is None and row["product_id"] is None:
                 raise CellError("没有商品名称或商品编号", "no product name or product id")
+            plausible(row)
         return products
 
     if kind == TREND:
@@ -385,86 +406,28 @@ def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
             if start and end < start:      # 19:00 -> 01:00 ends the next day
                 end += timedelta(days=1)
         row["start"], row["end"] = start, end
-        row["date"] = day or (start.date() if start else base)
+        row["date"] = day or (start.date() if start else base if origin != "assumed" else None)
+        plausible(row)
     return summary
 
 
 # -- files -----------------------------------------------------------------------------------
-def _encoding(data: bytes, name: str) -> str:
-    """The text encoding, checked over the whole file in 1 MB steps (no full copy in memory)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    view = memoryview(data)
-    for enc in ("utf-8-sig", "gb18030"):
-        decoder = codecs.getincrementaldecoder(enc)()
-        try:
-            for i in range(0, len(view), 1 << 20):
-                if "\x00" in decoder.decode(view[i:i + (1 << 20)]):
-                    raise ParseError(f"「{name}」不是文本表格（CSV）或 Excel 文件",
-                                     f"\"{name}\" is not a text table (CSV) or an Excel file")
-            decoder.decode(b"", final=True)
-            return enc
-        except UnicodeDecodeError:
-            continue
-    raise ParseError(f"无法识别「{name}」的文字编码，请另存为 UTF-8 的 CSV 或 xlsx",
-                     f"Cannot detect the text encoding of \"{name}\"; save it as UTF-8 CSV or xlsx")
-
-
-def _csv_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
-    enc = _encoding(data, name)
-    lines = data[:16384].decode(enc, errors="ignore").splitlines()[:20]
-    delimiter = max((",", "\t", ";"), key=lambda d: max((line.count(d) for line in lines), default=0))
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=enc, errors="replace", newline="")
-    return enumerate(csv.reader(stream, delimiter=delimiter), 1)
-
-
-def _xlsx_sheets(data: bytes, name: str) -> Iterator[tuple[str, Iterator[tuple[int, tuple]]]]:
-    import openpyxl
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:   # openpyxl raises many types for damaged packages
-        raise ParseError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
-                         f"Cannot open the Excel file \"{name}\": damaged or not an xlsx") from exc
-    try:
-        for ws in wb.worksheets:
-            ws.reset_dimensions()   # some exporters write a wrong <dimension>; read every cell
-            yield ws.title, enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
-    finally:
-        wb.close()
-
-
-def _sources(data: bytes, name: str) -> Iterator[tuple[str | None, Iterator[tuple[int, Any]]]]:
-    ext = PurePath(name).suffix.lower().lstrip(".")
-    if len(data) > MAX_BYTES:
-        raise ParseError(f"文件「{name}」太大（超过 {MAX_BYTES // 1024 // 1024} MB）",
-                         f"\"{name}\" is too large (over {MAX_BYTES // 1024 // 1024} MB)")
-    if not data.strip():
-        raise ParseError(f"文件「{name}」是空的", f"\"{name}\" is empty")
-    if data[:4] == b"PK\x03\x04":
-        yield from _xlsx_sheets(data, name)
-    elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ParseError(f"「{name}」是旧版 Excel（.xls），请另存为 .xlsx 或 CSV 后再上传",
-                         f"\"{name}\" is an old Excel file (.xls); save it as .xlsx or CSV and retry")
-    elif ext in ("xlsx", "xlsm"):
-        raise ParseError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
-                         f"Cannot open the Excel file \"{name}\": damaged or not an xlsx")
-    elif ext not in ("csv", "tsv", "txt", ""):
-        raise ParseError(f"不支持「{name}」的格式，请上传罗盘导出的 CSV 或 xlsx",
-                         f"Unsupported file \"{name}\": upload a Compass export as CSV or xlsx")
-    else:
-        yield None, _csv_rows(data, name)
-
-
 def _events(data: bytes, filename: str, default_date: date | None,
-            max_rows: int) -> Iterator[tuple[Table, dict | None]]:
+            max_rows: int, assume_date: date | None = None) -> Iterator[tuple[Table, dict | None]]:
     name = PurePath(filename or "").name or "?"
-    ctx = _Ctx(name, default_date, max_rows)
+    ctx = _Ctx(name, default_date, max_rows, assume_date)
     found = False
     try:
-        for sheet, rows in _sources(data, name):
+        for sheet, rows in files.sources(data, name):
             for table, row in _scan(_Rows(rows), sheet, ctx):
                 found = True
                 yield table, row
+    except files.FileError as exc:
+        raise ParseError(exc.zh, exc.en) from None
+    except uploads.TooSlow:
+        raise
+    except uploads.Refused as exc:
+        raise ParseError(exc.zh, exc.en) from None
     except csv.Error as exc:
         raise ParseError(f"「{name}」不是有效的 CSV：{exc}", f"\"{name}\" is not a valid CSV: {exc}") from exc
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -483,10 +446,10 @@ def _events(data: bytes, filename: str, default_date: date | None,
 
 
 def read_tables(data: bytes, filename: str, *, default_date: date | None = None,
-                max_rows: int = 200_000) -> list[Table]:
+                max_rows: int = 200_000, assume_date: date | None = None) -> list[Table]:
     """Every table in the file, rows parsed. ``ParseError`` when nothing can be read."""
     tables: list[Table] = []
-    for table, row in _events(data, filename, default_date, max_rows):
+    for table, row in _events(data, filename, default_date, max_rows, assume_date):
         if row is None:
             tables.append(table)
         else:

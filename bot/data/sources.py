@@ -8,9 +8,10 @@ implements ``DataSource`` and is polled the same way:
         name: str
         def poll(self) -> list[Drop]      # new exports since the last call (cheap, no side effects)
 
-Each ``Drop`` goes through the same importer as an upload (bot.data.importer.import_file):
-header mapping, stream matching ("#12" in the name, else room and start time), the content-hash
-ledger (a file is taken once), the audit log, and an import card in the stream's group.
+Each ``Drop`` goes through the same reader and importer as an upload (bot.data.importer:
+bounded parsing off the event loop, header mapping, stream placing: "#12" in the name, else
+room and start time, never a stream the file contradicts), the ledger (a file is taken once,
+even after an undo), the audit log, and an import card in each stream's group.
 
 ``FileDrop`` watches ``BOT_DATA_DROP_DIR`` (e.g. a folder a Compass export job or a shared
 drive syncs into): every minute, files with a .csv/.xlsx name are read; nothing is moved or
@@ -29,7 +30,8 @@ from sqlalchemy import select
 
 from bot.commands.registry import on_startup
 from bot.context import Ctx
-from bot.data import cards, importer, parse
+from bot import uploads
+from bot.data import cards, importer
 from bot.data.models import DataImport
 from bot.reminders import timers
 from bot.reminders.recurrence import Recurrence
@@ -77,26 +79,34 @@ async def seen(ctx: Ctx, data: bytes) -> bool:
 
 
 async def take(ctx: Ctx, drop: Drop) -> None:
-    """Import one drop; the card goes to the stream's group. Files that are not data, name no
+    """Import one drop; the card goes to each stream's group. Parts that are not data, name no
     known stream or are ambiguous are logged and skipped (a person can still upload them)."""
     if await seen(ctx, drop.data):
         return
     try:
         async with ctx.session.begin_nested():
-            outcome = await importer.import_file(ctx.session, drop.data, drop.name, stream_id=None, chat_id="",
-                                                 by="", now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
-            if outcome.choices or outcome.stream is None:
+            tables = await uploads.run_bounded(importer.read, drop.data, drop.name, name=drop.name)
+            outcome = await importer.import_tables(ctx.session, tables, digest=hashlib.sha256(drop.data).hexdigest(),
+                                                   file_name=drop.name, stream_id=None, chat_id="", by="",
+                                                   now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
+            if not outcome.placed:
                 raise LookupError("cannot tell which stream")
-    except (parse.ParseError, LookupError, Exception) as exc:  # noqa: BLE001 - one bad file never stops the rest
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
         log.warning("data drop skipped", extra={"file": drop.source, "why": str(exc)[:200]})
         return
-    stream = outcome.stream
-    room = await schedule.room_by_id(ctx.session, stream.room_id)
-    label = f"#{stream.id} {room.name if room else ''} {schedule.span_text(stream.starts_at, stream.ends_at, ctx.svc.tz)}"
-    if stream.chat_id:
+    if outcome.asked or outcome.refused:
+        log.warning("data drop partly skipped", extra={"file": drop.source, "asked": len(outcome.asked),
+                                                       "refused": len(outcome.refused)})
+    rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}
+    for stream in outcome.streams:
+        if not stream.chat_id:
+            continue
+        mine = [p for p in outcome.placed if p.stream.id == stream.id]
+        placed = [(p.part.label, stream.id, importer.stream_text(stream, rooms, ctx.svc.tz), p.state, p.replaced_file)
+                  for p in mine]
         await ctx.send(stream.chat_id, card=cards.import_card(
-            ctx.t, ctx.locale, stream_label=label, stream_id=stream.id, file_name=drop.name, parts=outcome.parts,
-            ignored=outcome.ignored, rejected=outcome.rejected, unchanged=outcome.unchanged, replaced=outcome.replaced))
+            ctx.t, ctx.locale, file_name=drop.name, placed=placed, refused=[], asked=[], ignored=outcome.ignored,
+            rejected=outcome.rejected, notes=outcome.notes, replaced=outcome.replaced))
 
 
 @timers.handler(KIND)

@@ -81,9 +81,10 @@ async def values_of(session: AsyncSession, stream_id: int) -> dict:
 
 
 async def save_values(session: AsyncSession, stream_id: int, values: dict[str, Any], *, source: str, by: str,
-                      now: datetime) -> dict[str, tuple[Any, Any]]:
+                      now: datetime, force_source: bool = False) -> dict[str, tuple[Any, Any]]:
     """Merge ``values`` (None = leave as is) into the stream's figures; returns what changed
-    (field → (before, after))."""
+    (field → (before, after)). ``force_source``: an unchanged value takes ``source`` too (an
+    import owns every figure it wrote, see bot.data.ledger)."""
     row = await figures_row(session, stream_id)
     if row is None:
         row = StreamFigures(stream_id=stream_id, values={}, sources={}, updated_by=by, updated_at=now)
@@ -91,23 +92,33 @@ async def save_values(session: AsyncSession, stream_id: int, values: dict[str, A
     merged, sources = dict(row.values), dict(row.sources)
     changed = {}
     for key, value in values.items():
-        if value is None or merged.get(key) == value:
+        if value is None:
+            continue
+        if merged.get(key) == value:
+            if force_source:
+                sources[key] = source
             continue
         changed[key] = (merged.get(key), value)
         merged[key], sources[key] = value, source
-    if changed:
+    if changed or (force_source and sources != row.sources):
         row.values, row.sources, row.updated_by, row.updated_at = merged, sources, by, now
     await session.flush()
     return changed
 
 
-async def save_products(session: AsyncSession, stream_id: int, rows: list[dict]) -> int:
-    """Upsert products by 商品编号 (else name); returns how many rows changed."""
+def product_key(row: dict) -> str:
+    return str(row.get("product_id") or row.get("name") or "").strip()[:128]
+
+
+async def save_products(session: AsyncSession, stream_id: int, rows: list[dict], *,
+                        keys: list[str] | None = None) -> int:
+    """Upsert products by 商品编号 (else name), or by ``keys`` (one a row, chosen by the
+    importer); returns how many rows changed."""
     existing = {p.product_key: p for p in (await session.execute(
         select(ProductFigures).where(ProductFigures.stream_id == stream_id))).scalars()}
     changed = 0
-    for r in rows:
-        key = str(r.get("product_id") or r.get("name") or "").strip()[:128]
+    for i, r in enumerate(rows):
+        key = keys[i] if keys is not None else product_key(r)
         if not key:
             continue
         values = {k: v for k, v in r.items() if k not in ("product_id", "name") and v is not None}

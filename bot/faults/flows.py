@@ -147,8 +147,9 @@ async def create_group(ctx: Ctx, f: Fault) -> None:
 async def group_ready(ctx: Ctx, f: Fault, chat_id: str) -> None:
     """The fault group exists: card in, pinned, on-call buzzed, reporting card updated."""
     f.group_chat_id = chat_id
+    # not internal: a fault group pulls in people from outside the team (the reporter), so no sales figures
     await ctx.session.execute(insert_ignore(ctx.svc.db, Chat, chat_id=chat_id, name=f.group_name[:200],
-                                            chat_type="group", kind="fault", internal=True,
+                                            chat_type="group", kind="fault", internal=False,
                                             first_seen=ctx.now(), locale=f.locale))
     f.group_card_key = await ctx.send(chat_id, card=ticket_card(ctx, f))
     await outbox.enqueue(ctx.session, key=ctx.key("pin"), op="pin", lane=chat_id,

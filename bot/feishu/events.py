@@ -198,21 +198,25 @@ def _content_text(msg_type: str, content: dict, bot_open_id: str) -> tuple[str, 
     return "", (), set()
 
 
-_PLACEHOLDER = re.compile(r"@_user_\d+|@_all")
+_PLACEHOLDER = re.compile(r"(?P<before>[ ]*)(?P<key>@_user_\d+|@_all)(?P<after>[ ]*)")
 
 
 def _replace_mentions(text: str, by_key: dict[str, Mention], bot_open_id: str) -> str:
+    """Placeholders become "@name"; the bot's own mention is removed with the spaces around it
+    (one space stays between two words). Nothing else is touched: tabs and runs of spaces
+    inside a pasted table are its empty cells."""
     def sub(match: re.Match[str]) -> str:
-        key = match.group(0)
+        key, before, after = match.group("key"), match.group("before"), match.group("after")
         if key == "@_all":
-            return "@所有人"
+            return f"{before}@所有人{after}"
         mention = by_key.get(key)
         if mention is None:
-            return key
-        return "" if mention.open_id == bot_open_id else f"@{mention.name}"
+            return match.group(0)
+        if mention.open_id == bot_open_id:
+            return " " if before and after else ""
+        return f"{before}@{mention.name}{after}"
 
-    text = _PLACEHOLDER.sub(sub, text)
-    return re.sub(r"[ \t]{2,}", " ", text)
+    return _PLACEHOLDER.sub(sub, text)
 
 
 def _card_action(event_id: str, event: dict) -> CardAction:

@@ -162,10 +162,11 @@ async def checkpoint_shortcomings(session: AsyncSession, stream: Any) -> list[st
     return await _guarded(session, read) or []
 
 
-async def stream_figures(session: AsyncSession, stream: Any) -> list[tuple[str, str]]:
-    """(label, value) pairs of key figures vs targets; today only the GMV target is known."""
+async def stream_figures(session: AsyncSession, stream: Any, *, hide_sales: bool = False) -> list[tuple[str, str]]:
+    """(label, value) pairs of key figures vs targets; today only the GMV target is known.
+    ``hide_sales`` (bot.data.visibility): the GMV target is a sales figure, left out."""
     out: list[tuple[str, str]] = []
-    if getattr(stream, "target_gmv", None):
+    if getattr(stream, "target_gmv", None) and not hide_sales:
         out.append(("target_gmv", f"¥{stream.target_gmv:,}"))
     return out
 

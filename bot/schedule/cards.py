@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.access import Scope
 from bot.cards import Button, Card, CardTooLarge, escape_md
 from bot.commands.registry import card_action
+from bot.data.visibility import MONEY_FIELDS
 from bot.i18n import t
 from bot import roles
 from bot.reminders import workdays
@@ -150,9 +151,11 @@ async def month_card(session: AsyncSession, month_start: date, locale: str, tz: 
 
 
 def field_value(field: str, value: Any, rooms: dict[int, Room], names: dict[str, str], locale: str,
-                zone: ZoneInfo) -> str:
+                zone: ZoneInfo, *, hide_sales: bool = False) -> str:
     if value in (None, ""):
         return "-"
+    if hide_sales and field in MONEY_FIELDS:
+        return t(locale, "data.masked")  # bot.data.visibility decides where sales figures may go
     if field in PERSON_FIELDS:
         return escape_md(names.get(value, value))
     if field == "room_id":
@@ -168,7 +171,7 @@ def field_value(field: str, value: Any, rooms: dict[int, Room], names: dict[str,
 
 
 def detail_card(s: Stream, room: Room | None, names: dict[str, str], locale: str, tz: str | ZoneInfo,
-                *, buttons: bool = True) -> Card:
+                *, buttons: bool = True, hide_sales: bool = False) -> Card:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     start = s.starts_at.astimezone(zone)
     title = t(locale, "schedule.detail_title", id=s.id, room=room.name if room else "?")
@@ -179,7 +182,8 @@ def detail_card(s: Stream, room: Room | None, names: dict[str, str], locale: str
              for f in PERSON_FIELDS]
     pairs += [(t(locale, "schedule.field.brand"), escape_md(s.brand) or "-"),
               (t(locale, "schedule.field.theme"), escape_md(s.theme) or "-"),
-              (t(locale, "schedule.field.target_gmv"), format_amount(s.target_gmv, locale)),
+              (t(locale, "schedule.field.target_gmv"),
+               field_value("target_gmv", s.target_gmv, rooms, names, locale, zone, hide_sales=hide_sales)),
               (t(locale, "schedule.field.status"), status_text(s.status, locale))]
     if s.actual_start:
         pairs.append((t(locale, "schedule.actual"), f"{s.actual_start.astimezone(zone):%H:%M}–"
@@ -196,7 +200,7 @@ def detail_card(s: Stream, room: Room | None, names: dict[str, str], locale: str
 
 def change_card(kind: str, s: Stream, rooms: dict[int, Room], names: dict[str, str], locale: str,
                 tz: str | ZoneInfo, *, by: str, diff: dict[str, tuple[Any, Any]] | None = None,
-                mentions: Iterable[str] = (), reason: str = "") -> Card:
+                mentions: Iterable[str] = (), reason: str = "", hide_sales: bool = False) -> Card:
     """A short notice for the team group: added / changed / cancelled / confirmed, who did it,
     what changed (from → to), and @ the people concerned."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -209,13 +213,14 @@ def change_card(kind: str, s: Stream, rooms: dict[int, Room], names: dict[str, s
     if kind == "added":
         for f in (*PERSON_FIELDS, "brand", "theme", "target_gmv"):
             if getattr(s, f):
-                value = field_value(f, getattr(s, f), rooms, names, locale, zone)
+                value = field_value(f, getattr(s, f), rooms, names, locale, zone, hide_sales=hide_sales)
                 lines.append(f"{t(locale, 'schedule.field.' + f)}：{value}")
     for f, (before, after) in (diff or {}).items():
         if f == "status" and kind in ("cancelled", "confirmed"):
             continue
-        lines.append(f"{t(locale, 'schedule.field.' + f)}：{field_value(f, before, rooms, names, locale, zone)}"
-                     f" → **{field_value(f, after, rooms, names, locale, zone)}**")
+        before_text = field_value(f, before, rooms, names, locale, zone, hide_sales=hide_sales)
+        after_text = field_value(f, after, rooms, names, locale, zone, hide_sales=hide_sales)
+        lines.append(f"{t(locale, 'schedule.field.' + f)}：{before_text} → **{after_text}**")
     if reason:
         lines.append(t(locale, "schedule.cancel_reason", reason=escape_md(reason)))
     card.markdown("\n".join(lines))

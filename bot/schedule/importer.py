@@ -5,18 +5,24 @@ Columns are mapped by header name (brackets and spaces ignored, synonyms such as
 row number and the reason; if any row is bad nothing is imported. Re-importing the same rows
 changes nothing: a row whose room and start match a stream that is not cancelled updates that
 stream (only the columns the sheet has) instead of adding another.
+
+Uploads are bounded (bot.uploads): an xlsx is inspected before it is opened, rows are cut to
+``uploads.MAX_COLUMNS`` cells, reading stops after ``MAX_ROWS`` rows, and ``read_upload`` reads
+in the parse pool with a time budget (``uploads.Refused`` says why a file was refused).
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import uploads
 from bot.errors import UserError
 from bot.i18n import t
 from bot.reminders import timeparse
@@ -82,6 +88,28 @@ def _split(line: str, sep: str) -> list[str]:
     return line.split(sep) if sep == "\t" else line.split()
 
 
+_CELL = re.compile(r"\S+(?: \S+)*")
+
+
+def _width(text: str) -> int:
+    """Display width in a monospaced font: CJK and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _aligned(head: str, line: str) -> list[str] | None:
+    """A space-aligned row with empty cells: each cell goes to the header column that starts
+    nearest to it (by display width), so a blank stays a blank instead of shifting cells left."""
+    starts = [_width(head[:m.start()]) for m in _CELL.finditer(head)]
+    cells = [""] * len(starts)
+    for m in _CELL.finditer(line):
+        at = _width(line[:m.start()])
+        column = min(range(len(starts)), key=lambda i: abs(starts[i] - at))
+        if cells[column]:
+            return None  # not aligned after all
+        cells[column] = m.group(0)
+    return cells
+
+
 def read_text(text: str) -> Sheet:
     """A pasted table: tab, comma, "|" or space separated; the first non-empty line is the
     header and is row 1."""
@@ -107,8 +135,8 @@ def read_text(text: str) -> Sheet:
         if not line.strip() or (sep == "|" and re.fullmatch(r"[\s|:\-]+", line)):
             continue
         cells = _split(line, sep)
-        if sep == "  " and len(cells) < len(header) and len(line.split()) == len(header):
-            cells = line.split()
+        if sep == "  " and len(cells) < len(header):
+            cells = line.split() if len(line.split()) == len(header) else _aligned(head, line) or cells
         rows.append((number, [c.strip() for c in cells]))
     return Sheet([h.strip() for h in header], rows)
 
@@ -124,19 +152,25 @@ def read_csv(data: bytes) -> Sheet:
         return Sheet([], [])
     first = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first.count)
-    reader = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    while reader and not any(c.strip() for c in reader[0]):
-        reader.pop(0)
+    reader = []
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        uploads.tick()
+        if not reader and not any(c.strip() for c in row):
+            continue  # blank lines above the header
+        reader.append(row[:uploads.MAX_COLUMNS])
+        if len(reader) > MAX_ROWS + 1:
+            break  # import_sheet says there are too many
     if not reader:
         return Sheet([], [])
     rows = [(i, [c.strip() for c in r]) for i, r in enumerate(reader[1:], start=2) if any(c.strip() for c in r)]
     return Sheet([h.strip() for h in reader[0]], rows)
 
 
-def read_xlsx(data: bytes) -> Sheet:
+def read_xlsx(data: bytes, name: str = "?") -> Sheet:
     """The first worksheet with a booking-sheet header in its first 10 rows."""
     from openpyxl import load_workbook
 
+    uploads.check_package(data, name)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - not a workbook we can read: not ours
@@ -144,7 +178,8 @@ def read_xlsx(data: bytes) -> Sheet:
     try:
         for ws in book.worksheets:
             rows = []
-            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            for number, values in enumerate(ws.iter_rows(values_only=True, max_col=uploads.MAX_COLUMNS), start=1):
+                uploads.tick()
                 rows.append((number, [_clean(v) for v in values]))
                 if number > MAX_ROWS + 20:
                     break
@@ -157,13 +192,30 @@ def read_xlsx(data: bytes) -> Sheet:
         book.close()
 
 
+SHEET_WORDS = ("排期", "排班", "档期", "场次", "schedule", "booking", "roster")
+
+
+def named_like_sheet(file_name: str) -> bool:
+    """A file name that says it is a booking sheet: used to answer someone who may not import
+    one without downloading the file first."""
+    lower = (file_name or "").lower()
+    return lower.endswith(SHEET_EXTENSIONS) and any(w in lower for w in SHEET_WORDS)
+
+
 def read_file(name: str, data: bytes) -> Sheet:
     lower = name.lower()
+    if len(data) > uploads.MAX_DOWNLOAD:
+        raise uploads.too_large(name)
     if lower.endswith((".xlsx", ".xlsm")):
-        return read_xlsx(data)
+        return read_xlsx(data, name)
     if lower.endswith((".csv", ".tsv", ".txt")):
         return read_csv(data)
     return Sheet([], [])
+
+
+async def read_upload(name: str, data: bytes) -> Sheet:
+    """``read_file`` off the event loop, with the upload time budget (``uploads.Refused``)."""
+    return await uploads.run_bounded(read_file, name, data, name=name)
 
 
 def map_columns(header: list[str]) -> Mapping:

@@ -235,10 +235,10 @@ async def test_who_may_import_is_asked_before_the_download(ops_team):
     team = h.chats["team"]
     await h.sim.upload_file(team, h.users["member"], "罗盘数据.csv", "直播间,成交金额\n1号直播间,1\n".encode())
     await h.settle()
-    assert "只有运营可以导入直播数据" in h.text_of(h.last_reply())
+    assert "「导入直播数据」需要运营权限" in h.text_of(h.last_reply())
     await h.sim.upload_file(team, h.users["member"], "下周排期.csv", "日期,时间,直播间\n11/30,19:00-23:00,1号直播间\n".encode())
     await h.settle()
-    assert "导入排期需要运营权限" in h.text_of(h.last_reply())
+    assert "「导入排期」需要运营权限" in h.text_of(h.last_reply())
     before = len(h.bot_messages())
     await h.sim.upload_file(team, h.users["member"], "随手记.csv", b"a,b\n1,2\n")
     await h.settle()

@@ -27,9 +27,11 @@ from pathlib import Path
 import re
 from typing import Generic, Iterable, Sequence, TypeVar
 
+from bot.compliance import phonetic
 from bot.compliance.normalize import BREAK, Normalized, normalize, normalize_term
 from bot.compliance.rules import (
-    DOWNGRADE, DROP, NUM_CHARS, RULES, _BRAND_SCOPE, _NEGATABLE, _Ctx, _has, _scoped,
+    DOWNGRADE, DROP, NEGATED_COMPARISON, NUM_CHARS, RULES, TextView, _BRAND_SCOPE, _NEGATABLE, _Ctx, _has,
+    _scoped,
 )
 
 DATA = Path(__file__).resolve().parent / "terms.csv"
@@ -107,6 +109,8 @@ class Hit:
     suggestions: tuple[str, ...]
     context: str         # the original line around the hit
     note: str = ""       # e.g. why a block was downgraded, or which exemption applied
+    kind: str = ""       # "" a listed term; "sound" a pinyin/homophone spelling of one;
+                         # "verify" an allowed title that must be true (国家级非遗)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,15 @@ _CONTACT_ID_TERM = Term("账号：xxx", "导流/私单", BLOCK,
 _PHONE_TERM = Term("手机号码", "导流/私单", BLOCK,
                    "《网络直播营销管理办法（试行）》；平台规则禁止站外导流",
                    "在直播中公布手机号码，引导站外联系", ("通过平台私信/客服沟通",))
+_NEGATED_TERM = Term("没有比…更…", "绝对化", BLOCK, "《广告法》第九条第三项",
+                     "以否定的比较表达最高级（没有比这更好的），等同绝对化用语", ("很好", "口碑很好"))
+# Allow-list rows whose reason says so are titles that are legal only when true: reported as
+# 建议改 with this note instead of passing silently.
+MUST_BE_TRUE = "需属实"
+VERIFY_NOTE = "需属实，请核对资质"
+SOUND_NOTE = "谐音/拼音写法，读作「{reading}」"
+# Categories whose terms a denial in front cancels (不是最便宜的).
+_ABSOLUTE_CATEGORIES = ("绝对化", "价格违规")
 
 
 # --------------------------------------------------------------------------- checker
@@ -207,6 +220,7 @@ class _Cand:
     entry: _Entry
     severity: str
     note: str = ""
+    kind: str = ""
 
 
 class Checker:
@@ -222,8 +236,13 @@ class Checker:
         self.terms: tuple[Term, ...] = tuple(merged.values())
         self.exemptions: tuple[Exemption, ...] = tuple(_as_exemption(e) for e in exemptions)
         self._root: dict = {}
+        self._sound = phonetic.Index()
+        sound_ok = phonetic.available()
         for t in self.terms:
-            self._insert(_tokens(t.term), _Entry(t))
+            entry = _Entry(t)
+            self._insert(_tokens(t.term), entry)
+            if sound_ok and t.severity != ALLOW and not t.is_pattern:
+                self._sound.add(normalize_term(t.term), entry)
         for ex in self.exemptions:
             allow = Term(ex.phrase, ALLOW_CATEGORY, ALLOW, reason=f"团队豁免：{ex.kind}")
             self._insert(list(normalize_term(ex.phrase)), _Entry(allow, ex))
@@ -310,6 +329,7 @@ class Checker:
         t = norm.text
         raw = self._candidates(t)
         raw.extend((m.start(), m.end(), _Entry(_PHONE_TERM)) for m in _PHONE.finditer(t))
+        raw.extend((m.start(), m.end(), _Entry(_NEGATED_TERM)) for m in NEGATED_COMPARISON.finditer(t))
         for m in _CONTACT_ID.finditer(text):
             s0 = bisect.bisect_left(norm.offsets, m.start())
             e0 = bisect.bisect_left(norm.offsets, m.end())
@@ -325,24 +345,30 @@ class Checker:
                 continue
             if not _ascii_boundary_ok(norm, s, e):
                 continue
-            cand = _apply_rules(norm, _Cand(s, e, entry, term.severity))
+            cand = _apply_rules(t, s, e, _Cand(s, e, entry, term.severity))
             if cand is not None:
                 cands.append(cand)
+        cands.extend(self._sound_alikes(t))
 
-        allow_index: _Spans[_Entry] = _Spans()
+        allow_index: _Spans[tuple[int, int, _Entry]] = _Spans()
         for s0, e0, entry in allows:
-            allow_index.add(s0, e0, entry)
+            allow_index.add(s0, e0, (s0, e0, entry))
         kept: list[_Cand] = []
         exempted: list[_Cand] = []
+        verify: dict[tuple[int, int], _Cand] = {}
         for c in cands:
             cover = allow_index.covering(c.start, c.end)
             if cover is None:
                 kept.append(c)
-            elif cover.exemption is not None:
-                ex = cover.exemption
+                continue
+            s0, e0, allow = cover
+            if allow.exemption is not None:
+                ex = allow.exemption
                 c.note = f"已豁免（{ex.kind}：{ex.phrase}）"
                 exempted.append(c)
-        kept = _resolve_overlaps(kept)
+            elif MUST_BE_TRUE in allow.term.reason and (s0, e0) not in verify:
+                verify[(s0, e0)] = _verify_cand(s0, e0, allow.term, c.entry.term)
+        kept = _resolve_overlaps(kept) + list(verify.values())
 
         lines = _LineIndex(text)
         hits = [_to_hit(norm, lines, c) for c in kept]
@@ -357,6 +383,48 @@ class Checker:
         return CheckResult(text=text, hits=hits, verdict=verdict,
                            counts={"block": n_block, "warn": n_warn, "total": len(hits)},
                            by_category=by_cat, exempted=ex_hits)
+
+
+    def _sound_alikes(self, t: str) -> list[_Cand]:
+        """Pinyin and homophone spellings of terms (see phonetic.py), checked by the same
+        context rules on a copy of the clause in which the term stands in for its spelling."""
+        out: list[_Cand] = []
+        seen: set[tuple[int, int, int]] = set()
+        for m in self._sound.matches(t):
+            entry: _Entry = m.payload  # type: ignore[assignment]
+            key = (m.start, m.end, id(entry))
+            if key in seen:
+                continue
+            seen.add(key)
+            term = entry.term
+            verdict = phonetic.accept(m, t, term.category, _rule_names(term))
+            if verdict is None:
+                continue
+            a, b = _neighbourhood(t, m.start, m.end)
+            view = t[a:m.start] + m.reading + t[m.end:b]
+            s, e = m.start - a, m.start - a + len(m.reading)
+            cand = _Cand(m.start, m.end, entry, term.severity, kind="sound")
+            extra = ("contact_adjacent",) if verdict == phonetic.NEEDS_CONTACT else ()
+            cand = _apply_rules(view, s, e, cand, extra)
+            if cand is not None:
+                cand.note = cand.note or SOUND_NOTE.format(reading=m.reading)
+                out.append(cand)
+        return out
+
+
+def _neighbourhood(t: str, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the clause around ``[start, end)`` and the clauses either side of it."""
+    cs = t.rfind(BREAK, 0, start)
+    a = t.rfind(BREAK, 0, cs) + 1 if cs > 0 else 0
+    ce = t.find(BREAK, end)
+    b = -1 if ce < 0 else t.find(BREAK, ce + 1)
+    return a, len(t) if b < 0 else b
+
+
+def _verify_cand(start: int, end: int, allow: Term, covered: Term) -> _Cand:
+    """建议改：需属实 — an allowed official title (国家级非遗) reported for checking."""
+    term = Term(allow.term, covered.category, WARN, covered.basis, f"{allow.reason}：可以使用，但必须属实")
+    return _Cand(start, end, _Entry(term), WARN, note=VERIFY_NOTE, kind="verify")
 
 
 @lru_cache(maxsize=1)
@@ -401,15 +469,18 @@ def _rule_names(term: Term) -> list[str]:
 _COMPARATIVE = ("最", "第一")
 
 
-def _apply_rules(norm: Normalized, cand: _Cand) -> _Cand | None:
-    t = norm.text
-    cs = t.rfind(BREAK, 0, cand.start) + 1
-    ce = t.find(BREAK, cand.end)
-    ctx = _Ctx(norm, cand.start, cand.end, cs, len(t) if ce < 0 else ce, cand.entry.term)
+def _apply_rules(t: str, start: int, end: int, cand: _Cand, extra: Sequence[str] = ()) -> _Cand | None:
+    """Run the term's context rules on ``t`` (the normalised text, or a patched clause view)
+    where the candidate is ``t[start:end]``; None when a rule drops it."""
+    cs = t.rfind(BREAK, 0, start) + 1
+    ce = t.find(BREAK, end)
+    ctx = _Ctx(TextView(t), start, end, cs, len(t) if ce < 0 else ce, cand.entry.term)
     term = cand.entry.term
-    names = _rule_names(term)
+    names = _rule_names(term) + list(extra)
     if term.category in _NEGATABLE and "negation" not in names:
         names.append("negation")
+    if term.category in _ABSOLUTE_CATEGORIES and term is not _NEGATED_TERM:
+        names.append("negated_absolute")
     for name in names:
         action = RULES[name](ctx)
         if action == DROP:
@@ -419,7 +490,7 @@ def _apply_rules(norm: Normalized, cand: _Cand) -> _Cand | None:
             cand.note = "限定时间/范围或品牌内比较，需有依据，降为建议改"
     # same-brand comparison (我们家最好的一款): exempt in law, but unverifiable here -> warn
     if (term.category == "绝对化" and cand.severity == BLOCK
-            and _has(t[cand.start:cand.end], _COMPARATIVE) and _scoped(ctx, _BRAND_SCOPE)):
+            and _has(t[start:end], _COMPARATIVE) and _scoped(ctx, _BRAND_SCOPE)):
         cand.severity = WARN
         cand.note = "品牌内/本店范围内比较，需有依据，降为建议改"
     return cand
@@ -506,4 +577,4 @@ def _to_hit(norm: Normalized, lines: _LineIndex, c: _Cand) -> Hit:
     t = c.entry.term
     return Hit(term=t.term, matched=norm.source[start:end], start=start, end=end, line=line,
                category=t.category, severity=c.severity, basis=t.basis, reason=t.reason,
-               suggestions=t.suggestions, context=context, note=c.note)
+               suggestions=t.suggestions, context=context, note=c.note, kind=c.kind)

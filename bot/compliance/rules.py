@@ -305,6 +305,80 @@ def _rule_minor(c: _Ctx) -> str:
     return KEEP if age is not None and age < 16 else DROP
 
 
+# -- negated absolutes ("不是最便宜的") and absolutes by negation ("没有比这更好的")
+
+# A denial right before an absolute term: 不是/并非/不算/没有 (+ a filler word) 最便宜的 ...
+_ABS_DENIAL = re.compile(r"(?:不是|并非|不算|算不上|称不上|谈不上|没有|没|未必是|不一定是|不能说是?|不敢说是?)"
+                         r"(?:什么|所谓的?|那种|这种|一个|一款|说|真的)?$")
+# ... unless the sentence turns it back into a claim: a question (难道不是最好的吗), "没有最低
+#只有更低", or a guarantee tied to it (不是全网最低价就退差价).
+_QUESTION = ("难道", "岂不", "岂非", "谁说")
+_CLAIM_BACK = ("只有更", "退", "赔", "补差", "差价", "返还", "双倍")
+# The absolute claim made by a negation: 没有比这更好的, 找不到比它更便宜的, 再也没有比这还低的价了.
+NEGATED_COMPARISON = re.compile(
+    r"(?:没有|没|找不到|买不到|挑不出|不会有|不可能有)"
+    r"(?:任何|哪一?[款个家件种样]|一[款个家件种样]|别的|其他的?|第二[款个家件种样]?)?"
+    r"[^\n比]{0,6}比[^\n]{1,12}?(?:更|还要?)[^\n]{1,8}?(?:的|了)")
+
+
+_DENIAL_LAST = frozenset("是非算上没有说么谓的种个款真")
+
+
+def _rule_negated_absolute(c: _Ctx) -> str:
+    """Applied by the matcher to every 绝对化/价格违规 term: "不是最便宜的" denies the claim."""
+    t = c.norm.text
+    if c.start <= c.clause_start or t[c.start - 1] not in _DENIAL_LAST or not _ABS_DENIAL.search(c.prefix):
+        return KEEP
+    after = c.after
+    if "吗" in after or after.endswith(("么", "嘛")) or _has(c.prefix, _QUESTION):
+        return KEEP
+    if _has(c.window(), _CLAIM_BACK):
+        return KEEP
+    return DROP
+
+
+# -- private deals: "扣1我私你，给你返现"
+
+# What makes "我私你" an off-platform deal rather than the shop's service messaging a buyer.
+_LURE_CTX = ("返", "红包", "便宜", "优惠", "福利", "价", "下单", "拍", "转账", "发货", "买", "券", "现金",
+             "钱", "内部", "名额")
+# What makes a cash-back private (a platform's own 满减返现 is not).
+_PRIVATE_MARKERS = ("私", "单独", "微信", "转账", "红包", "找我", "加我", "不走平台", "线下", "偷偷", "悄悄")
+_COMMENT_CODE = re.compile(r"扣[0-9一二三]")
+_DENY_PRIVATE = ("不会", "没有", "不能", "不") + _WARNINGS
+
+
+def _rule_lure(c: _Ctx) -> str:
+    """私你/私发你: the streamer contacting a buyer privately, with a deal in the sentence."""
+    if "客服" in c.prefix or c.prefix.endswith(_NEGATORS) or _has(c.prefix[-12:], _WARNINGS):
+        return DROP
+    w = c.window()
+    return KEEP if _has(w, _LURE_CTX) or _COMMENT_CODE.search(w) else DROP
+
+
+def _rule_private_cash(c: _Ctx) -> str:
+    """返现 arranged privately (私下/单独/微信/扣1), not a platform promotion."""
+    if _has(c.prefix[-8:], _DENY_PRIVATE):
+        return DROP
+    w = c.window()
+    return KEEP if _has(w, _PRIVATE_MARKERS) or _COMMENT_CODE.search(w) else DROP
+
+
+# -- a sound-alike word for a contact channel (加卫星下单): the contact verb must touch it
+
+_CONTACT_BEFORE = ("加", "私", "搜", "扫", "找我", "联系", "留", "关注")
+_CONTACT_AFTER = ("号", "联系", "聊", "私聊", "上聊", "上找", "找我", "私我", "转账", "下单", "发我", "发你",
+                  "加我", "搜")
+
+
+def _rule_contact_adjacent(c: _Ctx) -> str:
+    """For loose sound-alikes only (see phonetic.py): "加卫星" or "卫星号", not 卫星 with a
+    加购物车 somewhere in the sentence."""
+    if c.prefix.endswith(_CONTACT_BEFORE) or c.after.startswith(_CONTACT_AFTER):
+        return KEEP
+    return DROP
+
+
 RULES: dict[str, Callable[[_Ctx], str]] = {
     "ordinal": _rule_ordinal,
     "zui": _rule_zui,
@@ -331,4 +405,8 @@ RULES: dict[str, Callable[[_Ctx], str]] = {
     "result": _rule_result,
     "clean_result": _rule_clean_result,
     "jiawei": _rule_jiawei,
+    "negated_absolute": _rule_negated_absolute,
+    "lure": _rule_lure,
+    "private_cash": _rule_private_cash,
+    "contact_adjacent": _rule_contact_adjacent,
 }

@@ -309,7 +309,8 @@ def _rule_minor(c: _Ctx) -> str:
 
 # A denial right before an absolute term: 不是/并非/不算/没有 (+ a filler word) 最便宜的 ...
 _ABS_DENIAL = re.compile(r"(?:不是|并非|不算|算不上|称不上|谈不上|没有|没|未必是|不一定是|不能说是?|不敢说是?)"
-                         r"(?:什么|所谓的?|那种|这种|一个|一款|说|真的)?$")
+                         r"(?:什么|所谓的?|那种|这种|一个|一款|说|真的)?"
+                         r"(?:全网|全国|全球|全平台|市面上?|行业|同类|今天|这次)?$")  # 并非[全网]最低价
 # ... unless the sentence turns it back into a claim: a question (难道不是最好的吗), "没有最低
 #只有更低", or a guarantee tied to it (不是全网最低价就退差价).
 _QUESTION = ("难道", "岂不", "岂非", "谁说")
@@ -321,7 +322,7 @@ NEGATED_COMPARISON = re.compile(
     r"[^\n比]{0,6}比[^\n]{1,12}?(?:更|还要?)[^\n]{1,8}?(?:的|了)")
 
 
-_DENIAL_LAST = frozenset("是非算上没有说么谓的种个款真")
+_DENIAL_LAST = frozenset("是非算上没有说么谓的种个款真网国球台面业类天次")
 
 
 def _rule_negated_absolute(c: _Ctx) -> str:

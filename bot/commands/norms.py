@@ -28,7 +28,7 @@ OVERRIDE = {"放行", "override"}
 PAUSE = {"暂停", "pause", "stop"}
 RESUME = {"继续", "恢复", "resume"}
 EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
-            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5"}
+            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5", "script": "200"}
 
 
 
@@ -41,6 +41,8 @@ def show_value(ctx: Ctx, key: str, value: Any) -> str:
         return value or ctx.t("norms.off")
     if key == "latency_max":
         return f"{value} ms"
+    if key.startswith("script."):
+        return ctx.t("norms.script_" + key.split(".")[1], n=value)
     if isinstance(value, int):
         return ctx.t("norms.minutes", n=value) if value else ctx.t("norms.off")
     return str(value)

@@ -463,7 +463,12 @@ def _ascii_boundary_ok(norm: Normalized, s: int, e: int) -> bool:
 
 def _rule_names(term: Term) -> list[str]:
     """A term's context rules: the ``rule`` column may name several, joined by ``+``."""
-    return [r for r in term.rule.split("+") if r]
+    return list(_split_rules(term.rule))
+
+
+@lru_cache(maxsize=256)
+def _split_rules(rule: str) -> tuple[str, ...]:
+    return tuple(r for r in rule.split("+") if r)
 
 
 _COMPARATIVE = ("最", "第一")

@@ -57,7 +57,7 @@ GATING_RULES = frozenset({"contact", "contact_strict", "private", "lure", "priva
 DEAL_RULES = frozenset({"private", "lure", "private_cash"})  # verbs of a deal, not channel names
 CHANNEL_CATEGORY = "导流/私单"
 MAX_SYLLABLE = 6               # zhuang, chuang, shuang
-MAX_PATHS = 32                 # trie paths per term (heteronyms multiply them)
+MAX_PATHS = 4                  # trie paths per term (heteronyms multiply them); main readings first
 _END = "\x00e"
 
 
@@ -73,14 +73,14 @@ def _data_file() -> Path | None:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, str]:
-    """Character → its readings as pypinyin writes them ("zuì,jué,zhuó")."""
+    """Code point (decimal, as a string: the file's own keys, kept to save a second copy) →
+    the character's readings as pypinyin writes them ("zuì,jué,zhuó")."""
     path = _data_file()
     if path is not None:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {chr(int(k)): v for k, v in raw.items()}
+        return json.loads(path.read_text(encoding="utf-8"))
     from pypinyin.pinyin_dict import pinyin_dict  # the data file moved: take the whole library
 
-    return {chr(k): v for k, v in pinyin_dict.items()}
+    return {str(k): v for k, v in pinyin_dict.items()}
 
 
 def available() -> bool:
@@ -121,7 +121,7 @@ _NONE = Readings(frozenset(), frozenset(), ())
 
 @lru_cache(maxsize=16384)
 def readings(ch: str) -> Readings:
-    raw = _table().get(ch)
+    raw = _table().get(str(ord(ch))) if len(ch) == 1 else None
     if not raw:
         return _NONE
     listed = [unicodedata.normalize("NFC", r.strip().lower()) for r in raw.split(",") if r.strip()]
@@ -195,9 +195,10 @@ class Index:
         known readings or shorter than two characters."""
         if len(chars) < 2:
             return False
-        per_char = [readings(c).keys for c in chars]
-        if not all(per_char) or not all(readings(c).main_keys for c in chars):
+        if not all(readings(c).main_keys for c in chars):
             return False
+        per_char = [readings(c).main_keys + tuple(k for k in readings(c).keys if k not in readings(c).main_keys)
+                    for c in chars]
         self._chars.update(chars)
         self._key_cache.clear()
         for path in itertools.islice(itertools.product(*per_char), MAX_PATHS):
@@ -302,14 +303,17 @@ def _codes() -> dict[int, str]:
     the nasal-folded key of its main reading (characters of one sound share a code)."""
     ids: dict[str, str] = {}
     table: dict[int, str] = {}
-    for ch, raw in _table().items():
+    for point, raw in _table().items():
+        code_point = int(point)
+        if not (0x3400 <= code_point <= 0x9FFF):  # CJK and extension A: what scripts are written in
+            continue
         main = _toneless(raw.split(",", 1)[0].strip())
         if _is_syllable_shape(main):
             key = fold(main)
             code = ids.get(key)
             if code is None:
                 code = ids[key] = chr(0xF0000 + len(ids))
-            table[ord(ch)] = code
+            table[code_point] = code
     return table
 
 

@@ -37,6 +37,21 @@ def test_labelled_set_shape() -> None:
     assert all(r.severity in ("block", "warn") for r in rows if r.is_violation)
 
 
+def test_second_holdout_shape_and_floor() -> None:
+    """tests/data/compliance_holdout2.csv was written after the issue-15 changes and measured
+    once (docs/compliance.md): precision 0.881, recall 0.937. A floor against regressions,
+    not a target to tune to."""
+    from pathlib import Path
+
+    rows = load_rows(Path(__file__).parent / "data" / "compliance_holdout2.csv")
+    assert len(rows) >= 80
+    notes = " ".join(r.note for r in rows)
+    for kind in ("evasion", "negation", "schedule", "lure"):
+        assert kind in notes, kind
+    rep = evaluate(rows)
+    assert rep.overall.precision >= 0.85 and rep.overall.recall >= 0.9, format_report(rep, errors=True)
+
+
 def test_eval_targets() -> None:
     rep = evaluate()
     text = format_report(rep, errors=True)

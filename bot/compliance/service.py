@@ -229,8 +229,11 @@ def file_stem(name: str) -> str:
     return re.sub(r"[\W_]+", "", stem).lower()
 
 
+SIMILARITY_CHARS = 5000  # texts are compared on their first part (a 20,000-character script: ~5 ms less)
+
+
 def char_pairs(text: str) -> set[str]:
-    s = re.sub(r"[\W_]+", "", text.lower())
+    s = re.sub(r"[\W_]+", "", text[:SIMILARITY_CHARS].lower())
     return {s[i:i + 2] for i in range(len(s) - 1)}
 
 

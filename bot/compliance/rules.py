@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from bot.compliance.normalize import BREAK
 
 if TYPE_CHECKING:
-    from bot.compliance.matcher import Term
+    from bot.compliance.terms import Term
 
 NUM_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千万")
 

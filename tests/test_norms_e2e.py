@@ -281,6 +281,8 @@ async def test_script_review_opens_only_on_a_check_of_the_script(team):
     assert cp.status == DONE and cp.gate_record_id == 5
     [done] = [m for m in h.bot_messages() if m["message_id"] == card[0]["message_id"]]
     assert f"由 检查 R5（文字脚本，{len(SCRIPT_FIXED)} 字）通过" in h.text_of(done)
+    await h.say("member", "/规范 #1")
+    assert "脚本初审（T-2天） · 11-28 19:00 · 已完成 · R5" in h.text_of(h.last_reply())
 
 
 async def test_script_gate_thresholds_are_settings(team):

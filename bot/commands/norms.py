@@ -113,6 +113,7 @@ async def show_checkpoints(ctx: Ctx, ref: str) -> None:
     tz = ctx.svc.tz
     lines = [f"{ctx.t('norms.cp.' + c.kind)} · {c.due_at.astimezone(tz):%m-%d %H:%M} · "
              f"{ctx.t('norms.status.' + c.status)}" + (f" · {c.latency_ms} ms" if c.latency_ms is not None else "")
+             + (f" · R{c.gate_record_id}" if c.gate_record_id else "")
              for c in rows]
     await ctx.reply(card=Card(ctx.t("norms.checkpoints_title", id=stream.id)).markdown(
         "\n".join(escape_md(x) for x in lines) or "-"))

@@ -1,6 +1,6 @@
 """Evaluate the script compliance checker on tests/data/compliance_labelled.csv.
 
-Run:  .venv/bin/python -m tests.eval_compliance [--errors]
+Run:  .venv/bin/python -m tests.eval_compliance [--errors] [--data tests/data/other.csv]
 
 Prints precision/recall for "is a violation" (any hit, block or warn) overall and per
 category (one category vs the rest, over every row), severity agreement on the rows that
@@ -17,6 +17,13 @@ How the labelled set was built (the `note` column starts with the batch):
 * "holdout" rows (80, round 5) were written after all tuning and have never been tuned
   on: they are the honest estimate for unseen lines (precision 0.900 / recall 0.614 when
   written) and are reported on their own. Do not tune on them; write a new batch instead.
+Issue 15 added pinyin/homophone matching, negated absolutes, private-deal lures and the
+"建议改：需属实" outcome; a new holdout (tests/data/compliance_holdout2.csv, 120 rows) was
+written after those changes and measured once (figures in docs/compliance.md).
+
+A "需属实" hit (kind "verify": an allowed official title such as 国家级非遗 that must be true)
+is not counted as a violation: the labelled sets mark those lines "ok" (legal when true).
+
 The set is evaluated with a checker that declares the exemptions a team would (the
 product names used in the set), see EVAL_EXEMPTIONS.
 tests/test_compliance.py asserts the targets with the same code.
@@ -125,9 +132,11 @@ def run(rows: list[Row], checker: Checker | None = None) -> list[Outcome]:
     out: list[Outcome] = []
     for row in rows:
         res = check(row.text, checker)
-        cats = frozenset(h.category for h in res.hits)
-        sev = "" if res.verdict.value == "pass" else res.verdict.value
-        hits = tuple(f"{h.matched}→{h.term}/{h.category}/{h.severity}" for h in res.hits)
+        found = [h for h in res.hits if h.kind != "verify"]
+        cats = frozenset(h.category for h in found)
+        sev = "block" if any(h.severity == "block" for h in found) else "warn" if found else ""
+        hits = tuple(f"{h.matched}→{h.term}/{h.category}/{h.severity}{'/' + h.kind if h.kind else ''}"
+                     for h in res.hits)
         out.append(Outcome(row, cats, sev, hits))
     return out
 
@@ -192,7 +201,8 @@ def format_report(rep: Report, errors: bool = False) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    print(format_report(evaluate(), errors="--errors" in argv))
+    path = Path(argv[argv.index("--data") + 1]) if "--data" in argv else DATA
+    print(format_report(evaluate(load_rows(path)), errors="--errors" in argv))
     return 0
 
 

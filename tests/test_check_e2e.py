@@ -100,20 +100,36 @@ async def test_text_check_verdict_cards(harness):
     assert first.stream_id is None and first.team == "default"
 
 
-async def test_same_person_rechecking_links_to_the_previous_record(harness):
+async def test_only_a_revision_is_linked_as_a_recheck(harness):
     await harness.say("member", f"/检查 {BLOCK_TEXT}")
+    first_card = harness.last_reply()
     await harness.advance(600)
-    await harness.say("member", f"/检查 {PASS_TEXT}")
+    await harness.say("member", f"/检查 {PASS_TEXT}")  # the next check, about something else: not linked
+    assert "的复查" not in harness.text_of(harness.last_reply())
+    await harness.say("member", "/检查 这款面霜很好用，还能保湿")  # a revision of R1 (similar text)
     assert "这是对 **R1** 的复查" in harness.text_of(harness.last_reply())
     await harness.say("member", "/检查 复查 R1 这款面霜很好用")  # explicit link
+    await reply_to(harness, first_card, "streamer", "/检查 质地清爽，适合夏天")  # a reply to R1's card
+    assert "这是对 **R1** 的复查" in harness.text_of(harness.last_reply())
     await harness.advance(2 * 86400)
     await harness.say("member", f"/检查 {WARN_TEXT}")  # more than a day later: a new check
-    await harness.say("member", f"/检查 {WARN_TEXT}")  # R4 was not a pass: linked
+    await harness.say("member", f"/检查 {WARN_TEXT}")  # the same text again, R6 was not a pass: linked
     rows = await records(harness)
-    assert [r.previous_id for r in rows] == [None, 1, 1, None, 4]
+    assert [r.previous_id for r in rows] == [None, None, 1, 1, 1, None, 6]
+    assert all(r.card_key for r in rows)
     await harness.say("member", "/检查 记录 R1")
     text = harness.text_of(harness.last_reply())
-    assert "之后的复查：**R2**" in text
+    assert "之后的复查：**R3**" in text
+
+
+def test_revision_helpers():
+    from bot.compliance.service import char_pairs, dice, file_stem
+
+    assert file_stem("#1 面霜专场脚本-修改.txt") == file_stem("面霜专场脚本 v2.docx") == "面霜专场脚本"
+    assert file_stem("618面霜脚本 终版 2026-11-20.docx") == "618面霜脚本"
+    assert file_stem("口红脚本.docx") != file_stem("面霜脚本.docx")
+    assert dice(char_pairs(BLOCK_TEXT), char_pairs(PASS_TEXT)) < 0.2
+    assert dice(char_pairs(WARN_TEXT), char_pairs(WARN_TEXT + "！")) == 1.0
 
 
 async def test_long_text_card_stays_under_the_limit(harness):

@@ -37,6 +37,21 @@ def test_labelled_set_shape() -> None:
     assert all(r.severity in ("block", "warn") for r in rows if r.is_violation)
 
 
+def test_second_holdout_shape_and_floor() -> None:
+    """tests/data/compliance_holdout2.csv was written after the issue-15 changes and measured
+    once (docs/compliance.md): precision 0.881, recall 0.937. A floor against regressions,
+    not a target to tune to."""
+    from pathlib import Path
+
+    rows = load_rows(Path(__file__).parent / "data" / "compliance_holdout2.csv")
+    assert len(rows) >= 80
+    notes = " ".join(r.note for r in rows)
+    for kind in ("evasion", "negation", "schedule", "lure"):
+        assert kind in notes, kind
+    rep = evaluate(rows)
+    assert rep.overall.precision >= 0.85 and rep.overall.recall >= 0.9, format_report(rep, errors=True)
+
+
 def test_eval_targets() -> None:
     rep = evaluate()
     text = format_report(rep, errors=True)
@@ -153,10 +168,123 @@ def test_contact_false_positives(text: str) -> None:
     "第一款是连衣裙", "最佳食用期是开封后七天内", "最佳赏味期请参考包装", "积极品牌形象",
     "独特效果", "包裹到转运中心了", "黑科技加持", "唯一的缺点是有点贵", "100%纯棉面料",
     "第一，面料透气；第二，版型好", "最高立减50元", "本品不能代替药物治疗", "第一时间发货",
-    "建议最好饭后喝", "国家级非遗传承人手工制作", "招财猫摆件很可爱", "最多可以叠加两张券",
+    "建议最好饭后喝", "招财猫摆件很可爱", "最多可以叠加两张券",
 ])
 def test_classic_false_positives(text: str) -> None:
     assert hits_of(text) == [], text
+
+
+# --------------------------------------------------------------------------- sound-alikes (issue 15)
+
+def sound_hits(text: str) -> list[tuple[str, str, str]]:
+    return [(h.matched, h.term, h.severity) for h in check(text).hits if h.kind == "sound"]
+
+
+@pytest.mark.parametrize("text,matched,term", [
+    ("quan wang zui di jia", "quan wang zui di jia", "全网最低价"),
+    ("今天 quanwangzuidijia 哦", "quanwangzuidijia", "全网最低价"),
+    ("这个面霜 zui hao yong", "zui hao yong", "最好用"),
+    ("ZUI HAO YONG", "ZUI HAO YONG", "最好用"),          # upper case folds
+    ("这款zui好用", "zui好用", "最好用"),
+    ("全网zui低，冲", "全网zui低", "全网最低"),
+    ("蕞好用的一款", "蕞好用", "最好用"),                  # 蕞 zuì: an uncommon homophone
+    ("全网醉低价", "全网醉低价", "全网最低价"),            # 醉 zuì inside the term
+    ("想要的加卫星下单", "卫星", "微信"),                  # 卫星 ≈ 微信, with 加 … 下单 touching
+])
+def test_pinyin_and_homophones_are_read_as_the_term(text: str, matched: str, term: str) -> None:
+    res = check(text)
+    assert res.verdict is Verdict.BLOCK, text
+    [hit] = [h for h in res.hits if h.kind == "sound"]
+    assert (hit.matched, hit.term) == (matched, term)
+    assert f"读作「{term}」" in hit.note
+
+
+@pytest.mark.parametrize("text", [
+    "国家及地方标准都符合",        # 及 jí ≈ 级 at the edge of 国家级, and a common character
+    "帮我递一下剪刀",              # 递一 ≈ 第一
+    "她嘴好甜，大家都喜欢她",      # 嘴 zuǐ is not 最 zuì
+    "笑死我了，赶紧加购",          # 死 sǐ is not 私 sī
+    "快收藏，加购物车",            # 快收 ≈ 快手, but 快 is the term's own character
+    "支持北斗卫星定位，加购物车下单",  # 卫星 without a contact verb next to it
+    "我们家有粉丝群，关注就能进",  # 有 reads wěi only in classical texts: not 加微
+    "I like shopping and hanging out",
+    "wifi密码是 zhubo2024",
+    "最好用温水洗",                # allowed usage hint, literal
+])
+def test_sound_alike_false_positives(text: str) -> None:
+    assert sound_hits(text) == [], text
+
+
+def test_sound_alike_keeps_context_rules_and_exemptions() -> None:
+    # the term's own rules run on the clause with the term put in: 本店 → downgraded
+    [hit] = check("本店今日xiao liang di yi").hits
+    assert (hit.term, hit.severity) == ("销量第一", "warn")
+    # a declared product name covers a sound-alike inside it
+    checker = Checker.load_default().with_team(exemptions=[Exemption("醉好酒", "商品名")])
+    assert check("醉好酒上新了", checker).hits == []
+
+
+def test_sound_alike_pinyin_run_must_be_pinyin_throughout() -> None:
+    assert sound_hits("xzuihaoyongx") == []   # "x" is no syllable: not pinyin
+    assert sound_hits("zuihaoyong") == [("zuihaoyong", "最好用", "block")]
+
+
+# --------------------------------------------------------------------------- negation (issue 15)
+
+@pytest.mark.parametrize("text", [
+    "这款不是最便宜的，但是品质好", "我们并非全网最低价", "这个不算最好的", "没有最低价，价格以页面为准",
+    "不敢说是最好的，但是真的好用",
+])
+def test_a_denied_absolute_is_not_flagged(text: str) -> None:
+    assert categories(text) & {"绝对化", "价格违规"} == set(), text
+
+
+@pytest.mark.parametrize("text,category", [
+    ("没有比这更好的了", "绝对化"),              # an absolute claim made by a negation
+    ("全网找不到比它更便宜的", "绝对化"),
+    ("再也没有哪款比这个还好用的", "绝对化"),
+    ("难道不是最好的吗", "绝对化"),              # a question asserts it
+    ("没有最低，只有更低", "绝对化"),
+    ("不是全网最低价就退差价", "价格违规"),       # a guarantee tied to the claim
+    ("不仅是最好的，还是最便宜的", "绝对化"),     # 不仅是 is no denial
+])
+def test_claims_made_with_a_negation_are_still_flagged(text: str, category: str) -> None:
+    assert category in categories(text), text
+
+
+def test_negated_comparison_is_not_every_comparison() -> None:
+    assert check("没有比较就没有伤害").hits == []
+    assert check("今年没有比去年更热").hits == []
+
+
+# --------------------------------------------------------------------------- private deals (issue 15)
+
+@pytest.mark.parametrize("text", ["扣1我私你，给你返现", "想要的扣1，我私你发优惠券", "扣1，单独给你返现",
+                                  "私您一个专属价"])
+def test_private_deal_lures(text: str) -> None:
+    assert "导流/私单" in categories(text), text
+    assert check(text).verdict is Verdict.BLOCK
+
+
+@pytest.mark.parametrize("text", ["下单返现10元，平台活动", "客服会私你确认地址", "有问题我私你",
+                                  "我们不会私下返现，谨防受骗"])
+def test_private_deal_false_positives(text: str) -> None:
+    assert "导流/私单" not in categories(text), text
+
+
+# --------------------------------------------------------------------------- must be true (issue 15)
+
+def test_allowed_title_that_must_be_true_is_suggested_for_checking() -> None:
+    res = check("国家级非遗传承人手工制作")
+    assert res.verdict is Verdict.WARN
+    [hit] = res.hits
+    assert (hit.matched, hit.severity, hit.kind, hit.note) == ("国家级非遗", "warn", "verify", "需属实，请核对资质")
+    md = render_markdown(res)
+    assert "建议改" in md and "需属实，请核对资质" in md
+    assert "check the certificate" in render_markdown(res, "en_US")
+    # a plain 国家级 claim stays a must-change; other allow-list phrases stay silent
+    assert check("国家级品质").verdict is Verdict.BLOCK
+    assert check("最佳食用期是开封后七天内").hits == []
 
 
 # --------------------------------------------------------------------------- legal exemptions

@@ -245,7 +245,13 @@ async def test_weekly_announcement_sunday_evening(team):
     assert len(cards) == 1 and "#2" in h.text_of(cards[0])
 
 
-async def test_script_review_needs_a_clean_check_or_an_override(team):
+SCRIPT_BLOCK = "\n".join(["家人们晚上好，欢迎来到直播间", "今天给大家带来一款面霜", "这款面霜全网最好用，三天祛痘",
+                          "质地轻薄，适合日常使用", "喜欢的点击小黄车"])
+SCRIPT_FIXED = "\n".join(["家人们晚上好，欢迎来到直播间", "今天给大家带来一款面霜", "这款面霜很好用，口碑不错",
+                          "质地轻薄，适合日常使用", "喜欢的点击小黄车"])
+
+
+async def test_script_review_opens_only_on_a_check_of_the_script(team):
     h = team
     await h.say("ops", "/排期 添加 1号直播间 2026-11-30 19:00-23:00 主播 @李主播")
     await advance_to(h, local(2026, 11, 28, 19, 0))
@@ -254,12 +260,63 @@ async def test_script_review_needs_a_clean_check_or_an_override(team):
     value = button_value(card[0], "norms.done")
     answer = await h.press(card[0]["message_id"], "ops", value)
     assert "还没做合规检查" in answer["toast"]["content"]
+    # one sentence is not the script, flagged or clean
     await h.say("ops", "/检查 #1 这款面霜全网最好用，三天祛痘")
     answer = await h.press(card[0]["message_id"], "ops", value)
-    assert "必改" in answer["toast"]["content"]
+    assert "还不算脚本检查" in answer["toast"]["content"]
     await h.say("ops", "/检查 #1 这款面霜质地轻薄，适合日常使用")
+    answer = await h.press(card[0]["message_id"], "ops", value)
+    assert "还不算脚本检查" in answer["toast"]["content"] and "R2" in answer["toast"]["content"]
+    assert (await checkpoint(h, 1, "script")).status == OPEN
+    # the script (5 lines) with a must-change hit keeps it shut
+    await h.say("ops", f"/检查 #1 {SCRIPT_BLOCK}")
+    script_card = h.last_reply()
+    answer = await h.press(card[0]["message_id"], "ops", value)
+    assert "必改" in answer["toast"]["content"] and "R3" in answer["toast"]["content"]
+    # a clean sentence after it does not open it either
+    await h.say("ops", "/检查 #1 欢迎来到直播间")
+    answer = await h.press(card[0]["message_id"], "ops", value)
+    assert "R3" in answer["toast"]["content"] and (await checkpoint(h, 1, "script")).status == OPEN
+    # the fixed script, sent as a reply to R3's card without "#1": a revision of R3, same stream
+    await h.sim.send_text(h.chats["team"], h.users["member"], f"/检查 {SCRIPT_FIXED}",
+                          parent_id=script_card["message_id"])
+    await h.settle()
+    assert "这是对 **R3** 的复查" in h.text_of(h.last_reply())
     await h.press(card[0]["message_id"], "ops", value)
+    cp = await checkpoint(h, 1, "script")
+    assert cp.status == DONE and cp.gate_record_id == 5
+    [done] = [m for m in h.bot_messages() if m["message_id"] == card[0]["message_id"]]
+    assert f"由 检查 R5（文字脚本，{len(SCRIPT_FIXED)} 字）通过" in h.text_of(done)
+    await h.say("member", "/规范 #1")
+    assert "脚本初审（T-2天） · 11-28 19:00 · 已完成 · R5" in h.text_of(h.last_reply())
+
+
+async def test_script_gate_thresholds_are_settings(team):
+    h = team
+    await h.say("ops", "/排期 添加 1号直播间 2026-11-30 19:00-23:00 主播 @李主播")
+    await h.say("ops", "/规范 设置 脚本字数 10")
+    assert "脚本字数 = 10 字" in h.text_of(h.last_reply())
+    await h.say("ops", "/规范 设置 脚本行数 三行")
+    assert "不是 脚本行数 的有效值" in h.text_of(h.last_reply())
+    await h.say("ops", "/检查 #1 这款面霜质地轻薄，适合日常使用")  # 15 characters now count as a script
+    await advance_to(h, local(2026, 11, 28, 19, 0))
+    [card] = find(h, "检查点：脚本初审")
+    await h.press(card["message_id"], "ops", button_value(card, "norms.done"))
     assert (await checkpoint(h, 1, "script")).status == DONE
+
+
+async def test_script_gate_names_an_uploaded_file(team):
+    h = team
+    await h.say("ops", "/排期 添加 1号直播间 2026-11-30 19:00-23:00 主播 @李主播")
+    await h.sim.upload_file(h.chats["team"], h.users["ops"], "#1 面霜脚本.txt", "这款面霜质地轻薄".encode())
+    await h.settle()
+    await h.say("ops", "/检查 #1 这款面霜全网最好用")  # a later one-liner does not replace the script
+    await advance_to(h, local(2026, 11, 28, 19, 0))
+    [card] = find(h, "检查点：脚本初审")
+    await h.press(card["message_id"], "ops", button_value(card, "norms.done"))
+    assert (await checkpoint(h, 1, "script")).gate_record_id == 1
+    [done] = [m for m in h.bot_messages() if m["message_id"] == card["message_id"]]
+    assert "由 检查 R1（脚本 #1 面霜脚本.txt）通过" in h.text_of(done)
 
 
 async def test_ops_lead_override_is_recorded(team):

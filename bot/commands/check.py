@@ -182,7 +182,8 @@ def _is_script_file(msg: IncomingMessage) -> bool:
 async def check_uploaded_script(ctx: Ctx, msg: IncomingMessage) -> bool:
     tag = STREAM_TAG.search(msg.file_name or "")  # "#12 面霜脚本.docx": the script of stream 12
     stream_id = await _stream_id(ctx, tag.group(0)) if tag else None
-    await _check_file(ctx, msg.message_id, msg.file_key, msg.file_name, source="file", stream_id=stream_id)
+    await _check_file(ctx, msg.message_id, msg.file_key, msg.file_name, source="file", stream_id=stream_id,
+                      reply_to=msg.parent_id or None)
     return True
 
 
@@ -205,16 +206,17 @@ async def _stream_id(ctx: Ctx, tag: str, *, strict: bool = False) -> int | None:
 
 async def _run(ctx: Ctx, text: str, *, source: str, file_name: str | None = None,
                source_message_id: str | None = None, labels: list[str] | None = None,
-               previous_id: int | None = None, stream_id: int | None = None) -> None:
+               previous_id: int | None = None, stream_id: int | None = None, reply_to: str | None = None) -> None:
     if len(text) > MAX_CHARS:
         raise UserError("compliance.too_long", limit=MAX_CHARS)
     record, result = await service.run_check(
         ctx.session, text=text, chat_id=ctx.chat_id, user_id=ctx.user_id, now=ctx.now(), source=source,
         team=team(ctx), file_name=file_name, source_message_id=source_message_id, line_labels=labels,
-        previous_id=previous_id, stream_id=stream_id, years=years(ctx))
-    # the stream's T-2d script review (bot/commands/live.py script_gate) reads its latest record
+        previous_id=previous_id, stream_id=stream_id, reply_to=reply_to, years=years(ctx))
+    # the stream's T-2d script review reads its latest script-length record (bot/norms/script_gate.py)
     await retention.ensure(ctx.session, ctx.now(), ctx.svc.settings.timezone)  # daily purge, planned once
-    await ctx.reply(card=cards.check_card(ctx.t, ctx.locale, record, result, ctx.svc.tz, labels))
+    # kept so that a reply to this card is read as a revision of this record
+    record.card_key = await ctx.reply(card=cards.check_card(ctx.t, ctx.locale, record, result, ctx.svc.tz, labels))
 
 
 async def _check_text(ctx: Ctx, text: str, *, source: str, previous_id: int | None = None,
@@ -225,8 +227,9 @@ async def _check_text(ctx: Ctx, text: str, *, source: str, previous_id: int | No
         tagged = await _stream_id(ctx, text[:tag.end(1)])
         if tagged is not None:
             stream_id, text = tagged, tag.group(2).strip()
+    reply_to = ctx.message.parent_id if ctx.message and ctx.message.parent_id else None
     await _run(ctx, text, source=source, source_message_id=message_id, previous_id=previous_id,
-               stream_id=stream_id)
+               stream_id=stream_id, reply_to=reply_to)
 
 
 async def _check_message(ctx: Ctx, message_id: str, previous_id: int | None = None,
@@ -247,7 +250,8 @@ async def _check_message(ctx: Ctx, message_id: str, previous_id: int | None = No
 
 
 async def _check_file(ctx: Ctx, message_id: str, file_key: str, file_name: str, *, source: str,
-                      previous_id: int | None = None, stream_id: int | None = None) -> None:
+                      previous_id: int | None = None, stream_id: int | None = None,
+                      reply_to: str | None = None) -> None:
     data = await ctx.svc.platform.download(message_id, file_key)
     if not data:
         raise UserError("compliance.file_download_failed", name=file_name[:80])
@@ -256,7 +260,8 @@ async def _check_file(ctx: Ctx, message_id: str, file_key: str, file_name: str, 
     except ExtractError as err:
         raise UserError("compliance.file_unreadable", reason=err.message(ctx.locale)) from None
     await _run(ctx, to_text(lines), source=source, file_name=file_name, source_message_id=message_id,
-               labels=[line.label for line in lines], previous_id=previous_id, stream_id=stream_id)
+               labels=[line.label for line in lines], previous_id=previous_id, stream_id=stream_id,
+               reply_to=reply_to)
 
 
 # --------------------------------------------------------------------------- records

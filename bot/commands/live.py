@@ -19,7 +19,7 @@ from bot.commands.registry import command, command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
-from bot.norms import afterstream, cadence, checkpoints, config
+from bot.norms import afterstream, cadence, checkpoints, config, script_gate
 from bot.norms import cards as norm_cards
 from bot.norms.models import DONE, OPEN, Checkpoint, Explanation
 from bot.people import display_name
@@ -169,18 +169,6 @@ def parse_latency(text: str) -> int | None:
     return int(digits) if digits and len(digits) <= 6 else None
 
 
-async def script_gate(ctx: Ctx, stream_id: int) -> None:
-    """The script review can be confirmed once the latest check of this stream has no block hit."""
-    from bot.compliance.models import ComplianceRecord
-
-    record = (await ctx.session.execute(select(ComplianceRecord).where(ComplianceRecord.stream_id == stream_id)
-                                        .order_by(ComplianceRecord.id.desc()))).scalars().first()
-    if record is None:
-        raise UserError("norms.script_need_check", id=stream_id)
-    if record.verdict == "block" and record.status != "overridden":
-        raise UserError("norms.script_blocked", id=stream_id, ref=f"R{record.id}")
-
-
 async def confirm(ctx: Ctx, cp: Checkpoint, *, latency: str | None = None, message_id: str = "",
                   override: str = "") -> None:
     if cp.status == DONE:
@@ -192,8 +180,10 @@ async def confirm(ctx: Ctx, cp: Checkpoint, *, latency: str | None = None, messa
     stream = await schedule.stream_by_id(ctx.session, cp.stream_id)
     room = await schedule.room_by_id(ctx.session, stream.room_id)
     cfg = await config.effective(ctx.session, stream.room_id)
-    if cp.kind == "script" and not override:
-        await script_gate(ctx, stream.id)
+    gate = None
+    if cp.kind == "script" and not override:  # only a check of the stream's script opens it
+        gate = await script_gate.open_gate(ctx.session, stream.id, cfg)
+        cp.gate_record_id = gate.id
     if cp.kind == "equipment":
         ms = parse_latency(latency or "")
         if ms is None:
@@ -208,7 +198,7 @@ async def confirm(ctx: Ctx, cp: Checkpoint, *, latency: str | None = None, messa
         cp.override_reason = override[:500]
     await checkpoints.mark_done(ctx.session, stream.id, cp.kind, by=ctx.user_id, at=ctx.now())
     who = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
-    card = norm_cards.done_card(ctx, cp, stream, room, who)
+    card = norm_cards.done_card(ctx, cp, stream, room, who, gate=gate)
     if message_id:
         await ctx.update_card(message_id, card)
     else:

@@ -23,7 +23,7 @@ from bot.norms.models import Checkpoint
 from bot.schedule import service as schedule
 
 EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
-            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5"}
+            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5", "script": "200"}
 
 
 
@@ -36,6 +36,8 @@ def show_value(ctx: Ctx, key: str, value: Any) -> str:
         return value or ctx.t("norms.off")
     if key == "latency_max":
         return f"{value} ms"
+    if key.startswith("script."):
+        return ctx.t("norms.script_" + key.split(".")[1], n=value)
     if isinstance(value, int):
         return ctx.t("norms.minutes", n=value) if value else ctx.t("norms.off")
     return str(value)
@@ -128,6 +130,7 @@ async def show_checkpoints(ctx: Ctx, ref: str) -> None:
     tz = ctx.svc.tz
     lines = [f"{ctx.t('norms.cp.' + c.kind)} · {c.due_at.astimezone(tz):%m-%d %H:%M} · "
              f"{ctx.t('norms.status.' + c.status)}" + (f" · {c.latency_ms} ms" if c.latency_ms is not None else "")
+             + (f" · R{c.gate_record_id}" if c.gate_record_id else "")
              for c in rows]
     await ctx.reply(card=Card(ctx.t("norms.checkpoints_title", id=stream.id)).markdown(
         "\n".join(escape_md(x) for x in lines) or "-"))

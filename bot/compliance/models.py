@@ -48,6 +48,7 @@ class ComplianceRecord(SQLModel, table=True):
     exempted: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     line_labels: Optional[list] = Field(default=None, sa_column=Column(JSON))  # files only
     previous_id: Optional[int] = Field(default=None, index=True)  # the record this re-checks
+    card_key: Optional[str] = Field(default=None, max_length=200)  # outbox key of the answer card
     stream_id: Optional[int] = Field(default=None, index=True)  # linked by the schedule work
     status: str = Field(default="checked", max_length=16)  # checked | overridden
     overridden_by: Optional[str] = Field(default=None, max_length=128)

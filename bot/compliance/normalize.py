@@ -96,16 +96,24 @@ class Normalized:
         return self.offsets[start], self.offsets[end - 1] + 1
 
 
+_HEART = object()  # cache marker: a heart emoji (its reading depends on the previous character)
+_CACHE: dict[str, object] = {}
+
+
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` keeping a map back to original offsets (see module doc)."""
     chars: list[str] = []
     offsets: list[int] = []
+    cache = _CACHE
     last_break = True  # collapse runs of breaks, and drop leading ones
     for i, ch in enumerate(text):
-        if ch in _HEARTS:
+        folded = cache.get(ch)
+        if folded is None:
+            folded = _HEART if ch in _HEARTS else _fold(ch)
+            if len(cache) < 65536:
+                cache[ch] = folded
+        if folded is _HEART:
             folded = "信" if chars and chars[-1] in _HEART_AFTER else ""
-        else:
-            folded = _fold(ch)
         if not folded:
             continue
         if folded == BREAK:
@@ -116,9 +124,13 @@ def normalize(text: str) -> Normalized:
             offsets.append(i)
             continue
         last_break = False
-        for c in folded:
-            chars.append(c)
+        if len(folded) == 1:  # type: ignore[arg-type]
+            chars.append(folded)  # type: ignore[arg-type]
             offsets.append(i)
+        else:
+            for c in folded:  # type: ignore[union-attr]
+                chars.append(c)
+                offsets.append(i)
     return Normalized(source=text, text="".join(chars), offsets=tuple(offsets))
 
 

@@ -180,6 +180,7 @@ _NOTE_EN = {
         "Limited in time/place or a same-brand comparison: keep only with evidence (downgraded)",
     "品牌内/本店范围内比较，需有依据，降为建议改":
         "Same-brand/shop comparison: keep only with evidence (downgraded)",
+    "需属实，请核对资质": "Allowed only if true: check the certificate or official listing",  # matcher.VERIFY_NOTE
 }
 
 
@@ -188,6 +189,8 @@ def _note(note: str, locale: str) -> str:
         return note
     if note.startswith("已豁免"):
         return "Exempted " + note[len("已豁免"):]
+    if note.startswith("谐音/拼音写法，读作"):  # matcher.SOUND_NOTE
+        return "Pinyin or sound-alike spelling, read as " + note[len("谐音/拼音写法，读作"):]
     return _NOTE_EN.get(note, note)
 
 

@@ -5,12 +5,20 @@ Plain keyword-argument functions over an AsyncSession; nothing here sends messag
 command module (bot/commands/check.py) turns their results into cards.
 
 Re-checks: a record links to the one it corrects (``previous_id``), either explicitly
-(``/检查 复查 R12 ...``) or automatically: the same person checks again in the same chat
-within ``RELINK_WINDOW`` and their latest record there was not a pass and has no re-check yet.
+(``/检查 复查 R12 ...``) or automatically when it is a *revision* of it (``revision_of``):
+
+* it was sent as a reply to the earlier record's answer card (any age), or
+* within ``RELINK_WINDOW`` in the same chat, an earlier record that was not a pass and has no
+  re-check yet has the same file name (after dropping version marks: "面霜脚本-修改.docx" is
+  "面霜脚本.docx") or a similar text (``similarity`` ≥ ``SIMILAR``: character pairs shared).
+
+A next check about something else is not linked. A revision keeps the earlier record's
+stream unless it names one itself, so a fixed script reaches the stream's T-2d gate.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
@@ -32,6 +40,10 @@ from bot.store.models import Chat, Person
 
 DEFAULT_RETENTION_YEARS = 3
 RELINK_WINDOW = timedelta(days=1)
+SIMILAR = 0.4          # Dice coefficient of character pairs: a revision keeps most of them
+GENERIC_NAMES = {"脚本", "话术", "文案", "直播脚本", "直播话术", "script", "scripts", "新建文本文档", "新建文档",
+                 "文档", "document", "doc", "untitled", "未命名", "无标题"}
+RELINK_CANDIDATES = 10
 TEAM_BASIS = "团队规则"
 TERM_CATEGORIES = (*CATEGORIES, TEAM_CATEGORY)
 _HIT_FIELDS = {f.name for f in fields(Hit)}
@@ -126,11 +138,18 @@ async def run_check(session: AsyncSession, *, text: str, chat_id: str, user_id: 
                     source: str, team: str = DEFAULT_TEAM, file_name: str | None = None,
                     source_message_id: str | None = None, line_labels: list[str] | None = None,
                     previous_id: int | None = None, stream_id: int | None = None,
+                    reply_to: str | None = None,
                     years: int = DEFAULT_RETENTION_YEARS) -> tuple[ComplianceRecord, CheckResult]:
-    """Check ``text`` with the team's rules and store the record (flushed: it has an id)."""
+    """Check ``text`` with the team's rules and store the record (flushed: it has an id).
+    ``reply_to``: the message the check was sent in reply to (an earlier answer card links
+    the two)."""
     result = (await team_checker(session, team)).check(text)
     if previous_id is None:
-        previous_id = await _auto_previous(session, team=team, chat_id=chat_id, user_id=user_id, now=now)
+        previous = await revision_of(session, team=team, chat_id=chat_id, now=now, text=text,
+                                     file_name=file_name, reply_to=reply_to, stream_id=stream_id)
+        if previous is not None:
+            previous_id = previous.id
+            stream_id = stream_id if stream_id is not None else previous.stream_id
     record = ComplianceRecord(
         team=team, chat_id=chat_id, user_id=user_id, created_at=now, source=source,
         file_name=(file_name or None) and file_name[:255], source_message_id=source_message_id,
@@ -144,18 +163,81 @@ async def run_check(session: AsyncSession, *, text: str, chat_id: str, user_id: 
     return record, result
 
 
-async def _auto_previous(session: AsyncSession, *, team: str, chat_id: str, user_id: str,
-                         now: datetime) -> int | None:
-    last = (await session.execute(
+async def revision_of(session: AsyncSession, *, team: str, chat_id: str, now: datetime, text: str,
+                      file_name: str | None = None, reply_to: str | None = None,
+                      stream_id: int | None = None) -> ComplianceRecord | None:
+    """The earlier record a new check revises (see the module doc), or None. A record of
+    another stream is never one; a generic name ("脚本.docx") is no evidence."""
+    if reply_to:
+        carded = await record_by_card(session, team=team, chat_id=chat_id, message_id=reply_to)
+        if carded is not None:
+            return carded
+    recent = (await session.execute(
         select(ComplianceRecord).where(ComplianceRecord.team == team, ComplianceRecord.chat_id == chat_id,
-                                       ComplianceRecord.user_id == user_id,
-                                       ComplianceRecord.created_at >= now - RELINK_WINDOW)
-        .order_by(ComplianceRecord.id.desc()).limit(1))).scalars().first()
-    if last is None or last.verdict == Verdict.PASS.value:
+                                       ComplianceRecord.created_at >= now - RELINK_WINDOW,
+                                       ComplianceRecord.verdict != Verdict.PASS.value)
+        .order_by(ComplianceRecord.id.desc()).limit(RELINK_CANDIDATES))).scalars()
+    stem = file_stem(file_name) if file_name else ""
+    if stem in GENERIC_NAMES or len(stem) < 2:
+        stem = ""
+    pairs = None
+    for earlier in recent:
+        if stream_id is not None and earlier.stream_id is not None and earlier.stream_id != stream_id:
+            continue
+        if stem and earlier.file_name and file_stem(earlier.file_name) == stem:
+            pass
+        else:
+            pairs = pairs if pairs is not None else char_pairs(text)
+            if dice(pairs, char_pairs(earlier.text)) < SIMILAR:
+                continue
+        if await followup_of(session, earlier.id) is None:
+            return earlier
+    return None
+
+
+async def record_by_card(session: AsyncSession, *, team: str, chat_id: str, message_id: str) -> ComplianceRecord | None:
+    """The record whose answer card is the message ``message_id`` (its outbox row's result)."""
+    from bot.store.models import OutboxMessage
+
+    keyed = dict((await session.execute(
+        select(ComplianceRecord.card_key, ComplianceRecord.id).where(
+            ComplianceRecord.team == team, ComplianceRecord.chat_id == chat_id,
+            ComplianceRecord.card_key.is_not(None))
+        .order_by(ComplianceRecord.id.desc()).limit(200))).all())
+    if not keyed:
         return None
-    if await followup_of(session, last.id) is not None:
-        return None
-    return last.id
+    rows = (await session.execute(select(OutboxMessage.key, OutboxMessage.result).where(
+        OutboxMessage.key.in_(list(keyed))))).all()
+    for key, result in rows:
+        if isinstance(result, dict) and result.get("message_id") == message_id:
+            return await session.get(ComplianceRecord, keyed[key])
+    return None
+
+
+_VERSION_MARKS = re.compile(
+    r"(?i)[#＃]\s*\d+|v\d+(\.\d+)*|第?\d+版|版本\d*|最终版?|终版|定稿|修改稿?|修订版?|改版|新版|最新|"
+    r"final|new|draft|copy|副本|\(\d+\)|（\d+）|\d{4}[-.]?\d{2}[-.]?\d{2}|\d{1,2}[-.]\d{1,2}|[-_ ]\d{1,3}$")
+
+
+def file_stem(name: str) -> str:
+    """A file name without extension, stream tag, version or date marks and separators:
+    "#12 面霜脚本-修改v2.docx" and "面霜脚本.docx" → "面霜脚本"."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    for _ in range(3):
+        stem = _VERSION_MARKS.sub("", stem.strip())
+    return re.sub(r"[\W_]+", "", stem).lower()
+
+
+SIMILARITY_CHARS = 5000  # texts are compared on their first part (a 20,000-character script: ~5 ms less)
+
+
+def char_pairs(text: str) -> set[str]:
+    s = re.sub(r"[\W_]+", "", text[:SIMILARITY_CHARS].lower())
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+def dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 async def followup_of(session: AsyncSession, record_id: int | None) -> int | None:

@@ -9,6 +9,7 @@ from bot.cards import Button, Card, Input, escape_md
 from bot.commands.registry import card_action
 from bot.context import Ctx
 from bot.norms.models import DONE, Checkpoint
+from bot.norms.script_gate import describe
 from bot.schedule.cards import at
 from bot.schedule.models import Room, Stream
 from bot.schedule.service import span_text
@@ -53,12 +54,16 @@ def checkpoint_card(ctx: Ctx, cp: Checkpoint, stream: Stream, room: Room | None,
     return card
 
 
-def done_card(ctx: Ctx, cp: Checkpoint, stream: Stream, room: Room | None, who: str) -> Card:
+def done_card(ctx: Ctx, cp: Checkpoint, stream: Stream, room: Room | None, who: str,
+              gate: Any = None) -> Card:
+    """A confirmed checkpoint; ``gate``: the script check (ComplianceRecord) that opened it."""
     card = Card(ctx.t("norms.done_title", what=ctx.t(f"norms.cp.{cp.kind}")), template="green")
     card.markdown(stream_label(ctx, stream, room))
     extra = ctx.t("norms.latency_ok", ms=cp.latency_ms) if cp.latency_ms is not None else ""
     card.markdown(ctx.t("norms.done_by", who=escape_md(who), when=cp.done_at.astimezone(ctx.svc.tz).strftime(
         "%m-%d %H:%M") if cp.done_at else "") + extra)
+    if gate is not None:
+        card.markdown(describe(ctx.t, gate))
     if cp.override_reason:
         card.note(ctx.t("norms.override_note", reason=escape_md(cp.override_reason)))
     if cp.kind == "equipment" and cp.status == DONE:

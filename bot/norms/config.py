@@ -16,6 +16,9 @@ Keys and their defaults (minutes unless said otherwise; 0 switches a checkpoint 
   ``announce.monthly`` "1 09:00" (day of month and time); "" switches it off.
 * ``optional.selfeval`` / ``optional.learning`` / ``optional.innovation`` / ``optional.topic``:
   False; the norm reminders a team can switch on.
+* ``script.chars`` 200, ``script.lines`` 5: a compliance check of typed text counts as a check
+  of the stream's script (for the T-2d gate, bot/norms/script_gate.py) from this many
+  characters or non-empty lines; an uploaded or replied script file always counts.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "explain.hero": [8, 12], "explain.traffic": [3, 5],
     "after.export": 60, "after.escalate": 30, "ontime": 5, "far": 30,
     "announce.weekly": "7 20:00", "announce.monthly": "1 09:00",
+    "script.chars": 200, "script.lines": 5,
     **{f"optional.{k}": False for k in OPTIONAL},
 }
 ROOM_KEYS = {f"cadence.{k}" for k in CADENCE}  # the keys a room may override
@@ -66,6 +70,8 @@ NAMES = {
     "学习报告": "optional.learning", "learning": "optional.learning",
     "创新": "optional.innovation", "innovation": "optional.innovation",
     "选题会": "optional.topic", "topic": "optional.topic",
+    "脚本字数": "script.chars", "script-chars": "script.chars",
+    "脚本行数": "script.lines", "script-lines": "script.lines",
 }
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(天|d|days?|小时|h|hours?|分钟|分|min|mins|minutes?|m)?$", re.I)
@@ -119,6 +125,11 @@ def parse_value(key: str, text: str) -> Any:
         if hh > 23 or mm > 59 or (key == "announce.weekly" and day > 7):
             raise BadValue(text)
         return f"{day} {hh:02d}:{mm:02d}"
+    if key.startswith("script."):
+        digits = re.sub(r"\s*(字|行|chars?|lines?)$", "", text.lower())
+        if not digits.isdigit() or not 1 <= int(digits) <= 100_000:
+            raise BadValue(text)
+        return int(digits)
     if key == "latency_max":
         digits = re.sub(r"\s*(ms|毫秒)$", "", text.lower())
         if not digits.isdigit() or not 0 < int(digits) <= 5000:

@@ -55,6 +55,7 @@ class Checkpoint(SQLModel, table=True):
     reminders: int = 0
     escalated_at: Optional[datetime] = _ts(default=None)
     card_message_id: Optional[str] = Field(default=None, max_length=128)
+    gate_record_id: Optional[int] = None  # the script check (compliance record) that let it be confirmed
 
 
 class Explanation(SQLModel, table=True):

@@ -9,7 +9,7 @@ TEXTS: dict[str, str] = {
     "compliance.recheck_of": "↪ This re-checks **{ref}**",
     "compliance.followed_by": "↪ Re-checked later as **{ref}**",
     "compliance.note_pass": "\"Pass\" only means no known risky wording was found; it is not legal clearance. Important scripts still need legal/platform review.",
-    "compliance.note_fix": "Check again after editing; it is linked as a re-check automatically.",
+    "compliance.note_fix": "After editing, reply to this card with the new script (or upload the file under the same name): it is linked as a re-check.",
     "compliance.note_record": "Kept as {ref} until {until}.",
     "compliance.counts": "must change {block} · suggested {warn}",
     "compliance.sev_block": "must change",

@@ -9,7 +9,7 @@ TEXTS: dict[str, str] = {
     "compliance.recheck_of": "↪ 这是对 **{ref}** 的复查",
     "compliance.followed_by": "↪ 之后的复查：**{ref}**",
     "compliance.note_pass": "「通过」只表示没有发现词库里已知的风险用语，不等于法律合规确认；重要话术请以法务/平台审核为准。",
-    "compliance.note_fix": "改好后可以再发一次检查，会自动关联为复查。",
+    "compliance.note_fix": "改好后回复这张卡片发修改后的话术（或上传同名文件），会关联为复查。",
     "compliance.note_record": "已存档为 {ref}，保存至 {until}。",
     "compliance.counts": "必改 {block} · 建议改 {warn}",
     "compliance.sev_block": "必改",

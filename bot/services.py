@@ -28,6 +28,8 @@ class Services:
     registry: Registry = field(default_factory=lambda: REGISTRY)
     wake_sender: Callable[[], None] = lambda: None
     metrics: Any = None
+    # Learned once a group message that does not @ the bot arrives (bot.feishu.groupmode).
+    group_messages_seen: bool = False
     # Set whenever an event was handled or a row sent: tests and tools wait on it instead
     # of sleeping.
     pulse: asyncio.Event = field(default_factory=asyncio.Event)

@@ -15,7 +15,10 @@ def visible(ctx: Ctx) -> list[CommandSpec]:
 
 def overview(ctx: Ctx) -> Card:
     card = Card(ctx.t("help.title"), template="blue")
-    card.markdown(ctx.t("help.intro", bot=ctx.svc.bot.name))
+    if ctx.cmd("帮助").startswith("@"):  # @-only group: say how commands are written here
+        card.markdown(ctx.t("help.intro_mentions", bot=ctx.svc.bot.name, example=ctx.cmd(ctx.t("help.example_cmd"))))
+    else:
+        card.markdown(ctx.t("help.intro", bot=ctx.svc.bot.name))
     groups: dict[str, list[CommandSpec]] = {}
     for spec in visible(ctx):
         groups.setdefault(pick(ctx.locale, spec.group), []).append(spec)
@@ -23,9 +26,9 @@ def overview(ctx: Ctx) -> Card:
         lines = [f"**{group}**"]
         for spec in specs:
             first, second = (spec.en, spec.name) if ctx.locale == "en_US" else (spec.name, spec.en)
-            lines.append(f"- `/{first}` ({second}) {pick(ctx.locale, spec.summary)}")
+            lines.append(f"- `{ctx.cmd(first)}` ({second}) {pick(ctx.locale, spec.summary)}")
         card.markdown("\n".join(lines))
-    card.note(ctx.t("help.more") + " " + ctx.t("help.hidden"))
+    card.note(ctx.t("help.more_cmd", cmd=ctx.cmd(ctx.t("help.more_example"))) + " " + ctx.t("help.hidden"))
     return card
 
 
@@ -34,7 +37,7 @@ def detail(ctx: Ctx, spec: CommandSpec) -> Card:
                 subtitle=pick(ctx.locale, spec.summary))
     others = [n for n in spec.names if n != pick(ctx.locale, (spec.name, spec.en))]
     lines = [f"**{ctx.t('help.usage')}**\n{pick(ctx.locale, spec.usage)}",
-             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples_for(ctx.locale)),
+             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{ctx.cmd(e)}`" for e in spec.examples_for(ctx.locale)),
              f"**{ctx.t('help.aliases')}**：" + "、".join(f"/{n}" for n in others)]
     if spec.role != roles.MEMBER:
         lines.append(f"**{ctx.t('help.role')}**：{ctx.t('roles.' + spec.role)}")

@@ -5,6 +5,7 @@ from bot import roles
 from bot.cards import Card
 from bot.commands.registry import CommandSpec, action, command
 from bot.context import Ctx
+from bot.feishu import groupmode
 from bot.i18n import pick
 
 
@@ -15,8 +16,9 @@ def visible(ctx: Ctx) -> list[CommandSpec]:
 
 def overview(ctx: Ctx) -> Card:
     card = Card(ctx.t("help.title"), template="blue")
-    if ctx.cmd("帮助").startswith("@"):  # @-only group: say how commands are written here
-        card.markdown(ctx.t("help.intro_mentions", bot=ctx.svc.bot.name, example=ctx.cmd(ctx.t("help.example_cmd"))))
+    if not groupmode.all_messages(ctx.svc):  # @-only: say how commands are written in groups
+        example = groupmode.render(ctx.svc, ctx.t("help.example_cmd"))
+        card.markdown(ctx.t("help.intro_mentions", bot=ctx.svc.bot.name, example=example))
     else:
         card.markdown(ctx.t("help.intro", bot=ctx.svc.bot.name))
     groups: dict[str, list[CommandSpec]] = {}

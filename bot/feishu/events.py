@@ -212,7 +212,9 @@ def _replace_mentions(text: str, by_key: dict[str, Mention], bot_open_id: str) -
         return "" if mention.open_id == bot_open_id else f"@{mention.name}"
 
     text = _PLACEHOLDER.sub(sub, text)
-    return re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    # the bot's own mention leaves a space at a line's edge (a post's "@bot text" run)
+    return "\n".join(line.strip(" \t") for line in text.split("\n"))
 
 
 def _card_action(event_id: str, event: dict) -> CardAction:

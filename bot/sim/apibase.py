@@ -42,15 +42,19 @@ class ApiError(Exception):
     frequency limit) and ``{"code", "msg", "data", "error": {"log_id", ...}}``."""
 
     def __init__(self, code: int, msg: str, *, status: int = 400,
-                 headers: dict[str, str] | None = None, error: dict[str, Any] | None = None) -> None:
+                 headers: dict[str, str] | None = None, error: dict[str, Any] | None | bool = None) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status, self.headers = code, msg, status, headers
         self.error = error
 
     def response(self) -> web.Response:
-        error = dict(self.error) if self.error else {}
-        error.setdefault("log_id", random_hex(24))
-        body = {"code": self.code, "msg": self.msg, "data": {}, "error": error}
+        """``{"code", "msg", "error": {"log_id", ...}}`` like the docs' error examples (no
+        ``data``); ``error=False`` leaves the error object out (the 频控策略 429 example)."""
+        body: dict[str, Any] = {"code": self.code, "msg": self.msg}
+        if self.error is not False:
+            error = dict(self.error) if isinstance(self.error, dict) else {}
+            error.setdefault("log_id", random_hex(24))
+            body["error"] = error
         return web.json_response(body, status=self.status, headers=self.headers)
 
 
@@ -143,7 +147,7 @@ class ApiBase:
         if tripped is not None:
             limit, wait = tripped
             self.sim.stats["rate_limited_app"] += 1
-            raise ApiError(99991400, "request trigger frequency limit", status=429, headers={
+            raise ApiError(99991400, "request trigger frequency limit", status=429, error=False, headers={
                 "x-ogw-ratelimit-limit": str(limit), "x-ogw-ratelimit-reset": reset_header(wait)})
 
     def _limit_send(self, chat_id: str) -> None:

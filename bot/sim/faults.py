@@ -45,7 +45,7 @@ class Fault:
 
 
 def _json(status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = json.dumps({"code": code, "msg": msg, "data": {}})
+    body = json.dumps({"code": code, "msg": msg}, ensure_ascii=False)
     return web.Response(status=status, text=body, content_type="application/json", headers=headers)
 
 

@@ -10,7 +10,8 @@ task/v2/tasks/:guid (GET, PATCH). Anything else under /open-apis: HTTP 404 text,
 
 Every call is recorded (``sim.requests()``); armed faults fire first, then the tenant token is
 checked (missing: 99991661, unknown or expired: 99991663, both HTTP 400), then the handler
-runs. Errors are ``{"code", "msg", "data": {}}`` with HTTP 400 as Feishu answers them.
+runs. Errors are ``{"code", "msg", "error": {"log_id"}}`` with HTTP 400 as Feishu answers them
+(429 for the frequency limit; a missing scope is 99991672 with the scope hint, see scopes.py).
 
 Error codes the bot may meet: 230001 bad parameter (unknown ids, unparsable content),
 230002 bot not in the chat, 230020 per-chat/per-message rate limit, 230025 text/post too long,
@@ -129,7 +130,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                 resp = exc.response()
             except Exception:  # a simulator bug: answer like a Feishu 500, keep the trace
                 log.exception("simulator error on %s %s", request.method, request.path)
-                resp = web.json_response({"code": 1500, "msg": "internal error (simulator)", "data": {}},
+                resp = web.json_response({"code": 1500, "msg": "internal error (simulator)"},
                                          status=500)
             entry["status"] = resp.status
             entry["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)

@@ -97,7 +97,7 @@ async def press(sim: FeishuSimulator, message_id: str, user_ref: Any, value: dic
     }
     payload = sim.pusher.envelope("card.action.trigger", event, token=sim.verification_token,
                                   create_time=str(now_ms() * 1000))
-    info = await sim._push(payload, timeout=CALLBACK_TIMEOUT, kind="callback")
+    info = await sim._push(payload, timeout=sim.callback_timeout, kind="callback")
     answer = info.get("response")
     if info.get("status") != 200 or info.get("error") or not isinstance(answer, (dict, type(None))):
         # no answer in time, an error status or a non-JSON body: Feishu shows its own error

@@ -65,6 +65,8 @@ class FeishuSimulator:
             self.scopes.add(scope_table.GROUP_MSG)
         self.subscriptions: set[str] = set(SUBSCRIBED)  # the app's event/callback subscriptions
         self.contact_range: set[str] | None = None  # open_ids in the app's contact data range; None: all
+        self.callback_timeout = callbacks.CALLBACK_TIMEOUT  # Feishu waits 3 s for a callback's answer
+        self.url_check_timeout = URL_CHECK_TIMEOUT  # and 1 s for the URL check's
         self.tenant_key = stable_hex(app_id, "tenant", n=16)
         self.bot_open_id = "ou_bot" + stable_hex(app_id, "bot", n=26)
         self.bot_union_id = "on_bot" + stable_hex(app_id, "bot-union", n=26)
@@ -375,7 +377,7 @@ class FeishuSimulator:
         payload = {"challenge": random_hex(36), "token": self.verification_token or "",
                    "type": "url_verification"}
         info = await self.pusher.push(url or self.event_url, payload, self.encrypt_key, kind="url_verification",
-                                      timeout=URL_CHECK_TIMEOUT, signed=False)
+                                      timeout=self.url_check_timeout, signed=False)
         info["challenge"] = payload["challenge"]
         answer = info.get("response")
         info["ok"] = (info.get("status") == 200 and isinstance(answer, dict)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cards import BUDGET_ELEMENTS, Button, Card, count_elements, wire_size
 from bot.compliance import cards as compliance_cards
+from bot.compliance.matcher import check
 from bot.compliance.models import ComplianceRecord
 from bot.faults import cards as fault_cards
 from bot.faults.models import Fault
@@ -98,6 +99,16 @@ def test_compliance_records() -> None:
     card = compliance_cards.records_card(t, "zh_CN", records, TZ, {})
     data = as_feishu_gets_it(card)
     assert says_more(data)
+
+
+def test_compliance_check_with_thousands_of_hits() -> None:
+    result = check("\n".join(f"第{i}句：全网最低价，国家级产品，100%有效，加微信领取 {LONG}" for i in range(800)))
+    assert len(result.hits) > 1000
+    record = ComplianceRecord(id=7, chat_id="oc_a", user_id="ou_u", source="text", text=result.text,
+                              verdict=result.verdict.value, created_at=NOW, retention_until=NOW)
+    data = as_feishu_gets_it(compliance_cards.check_card(t, "zh_CN", record, result, TZ))
+    shown = json.dumps(data, ensure_ascii=False)
+    assert "未显示" in shown  # "还有 N 处未显示": fewer hits shown, and the card says how many were left
 
 
 def test_budget_counts_every_element_like_feishu() -> None:

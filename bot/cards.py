@@ -2,15 +2,28 @@
 
     Card("排期", template="blue").markdown("**今天** 3 场").buttons(
         Button("已完成", {"a": "cp.done", "id": 7}, kind="primary")).to_dict()
+
+Limits (Feishu refuses the card otherwise): at most 200 elements, every tagged object counted,
+``plain_text`` included ("卡片 JSON 2.0 结构"); a request body of at most 30 KB ("卡片及富文本消息
+请求体最大不能超过30KB"), and the card travels as an escaped JSON string inside that body, so
+it is measured that way. Cards stay under a budget with margin (``BUDGET_ELEMENTS``,
+``BUDGET_BYTES``): ``to_dict()`` cuts what does not fit from the end of the content — never the
+buttons and forms — and says so in a closing line ("还有 N 行没有显示", plus ``Card.more``, how to
+see the rest). ``to_dict(strict=True)`` raises CardTooLarge instead, for builders that have a
+better fallback of their own.
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_CARD_BYTES = 30 * 1024
 MAX_COMPONENTS = 200
+BUDGET_ELEMENTS = 180
+BUDGET_BYTES = 27 * 1024  # of the card as the escaped "content" string; the rest of the body fits in 3 KB
+INTERACTIVE = {"button", "form", "input", "select_static"}
 
 
 class CardTooLarge(ValueError):
@@ -94,6 +107,8 @@ class Card:
     template: str = "blue"
     subtitle: str = ""
     elements: list[dict] = field(default_factory=list)
+    more: str = ""  # how to see what did not fit, e.g. "用 `/任务 全部` 查看"
+    locale: str = ""  # of the closing "N more lines" note (default: the bot's default locale)
 
     def markdown(self, content: str) -> "Card":
         if content:
@@ -146,35 +161,96 @@ class Card:
                               "elements": [{"tag": "markdown", "content": content}]})
         return self
 
-    def to_dict(self) -> dict:
+    def _dict(self, elements: list[dict]) -> dict:
         header: dict[str, Any] = {"title": {"tag": "plain_text", "content": self.title},
                                   "template": self.template}
         if self.subtitle:
             header["subtitle"] = {"tag": "plain_text", "content": self.subtitle}
-        card = {"schema": "2.0", "config": {"update_multi": True, "width_mode": "fill"},
-                "header": header, "body": {"elements": self.elements}}
+        return {"schema": "2.0", "config": {"update_multi": True, "width_mode": "fill"},
+                "header": header, "body": {"elements": elements}}
+
+    def to_dict(self, *, strict: bool = False) -> dict:
+        card = self._dict(self.elements)
+        if fits(card):
+            return card
+        if strict:
+            check(card)  # over Feishu's own limits: say which
+            raise CardTooLarge(f"card is over the budget ({count_elements(card)} elements, "
+                               f"{wire_size(card)} bytes on the wire)")
+        card = self._dict(self._trimmed())
         check(card)
         return card
 
+    def _note(self, hidden: int) -> dict:
+        from bot.i18n import t
+
+        text = t(self.locale or None, "card.more_lines", n=hidden) + (" " + self.more if self.more else "")
+        return {"tag": "markdown", "content": f"<font color='grey'>{text}</font>", "text_size": "notation"}
+
+    def _trimmed(self) -> list[dict]:
+        """Cut content from the end (lines of markdown first, then whole elements) until the
+        card fits with a closing note that counts what was left out; buttons and forms stay."""
+        elements = copy.deepcopy(self.elements)
+        hidden = 0
+        while True:
+            idx = next((i for i in range(len(elements) - 1, -1, -1) if not _interactive(elements[i])), None)
+            if idx is None:
+                raise CardTooLarge("the card's buttons and forms alone are over Feishu's limits")
+            el = elements[idx]
+            lines = el["content"].split("\n") if el.get("tag") == "markdown" and isinstance(
+                el.get("content"), str) else []
+
+            def attempt(keep: int) -> list[dict]:
+                part = dict(el, content="\n".join(lines[:keep]))
+                return elements[:idx] + [part, self._note(hidden + len(lines) - keep)] + elements[idx + 1:]
+
+            if len(lines) > 1 and fits(self._dict(attempt(1))):
+                lo, hi = 1, len(lines) - 1  # the most lines that fit
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    lo, hi = (mid, hi) if fits(self._dict(attempt(mid))) else (lo, mid - 1)
+                return attempt(lo)
+            hidden += max(1, len(lines))
+            del elements[idx]
+            with_note = elements[:idx] + [self._note(hidden)] + elements[idx:]
+            if fits(self._dict(with_note)):
+                return with_note
+
+
+def _interactive(el: Any) -> bool:
+    if isinstance(el, dict):
+        return el.get("tag") in INTERACTIVE or any(_interactive(v) for v in el.values())
+    if isinstance(el, list):
+        return any(_interactive(v) for v in el)
+    return False
+
+
+def count_elements(node: Any) -> int:
+    """Every tagged object counts, text objects and icons included, as Feishu counts them."""
+    if isinstance(node, dict):
+        own = 1 if isinstance(node.get("tag"), str) else 0
+        return own + sum(count_elements(v) for k, v in node.items() if k != "chart_spec")
+    if isinstance(node, list):
+        return sum(count_elements(v) for v in node)
+    return 0
+
+
+def wire_size(card: dict) -> int:
+    """Bytes of the card as sent: a JSON string (quotes and newlines escaped) in the body."""
+    return len(json.dumps(json.dumps(card, ensure_ascii=False), ensure_ascii=False).encode("utf-8"))
+
+
+def fits(card: dict) -> bool:
+    return count_elements(card) <= BUDGET_ELEMENTS and wire_size(card) <= BUDGET_BYTES
+
 
 def check(card: dict) -> None:
-    size = len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
+    """Raise CardTooLarge when Feishu itself would refuse the card."""
+    size = wire_size(card)
     if size > MAX_CARD_BYTES:
         raise CardTooLarge(f"card is {size} bytes, over the {MAX_CARD_BYTES} limit")
-    if _count(card.get("body", {}).get("elements", [])) > MAX_COMPONENTS:
-        raise CardTooLarge("card has more than 200 components")
-
-
-def _count(elements: list) -> int:
-    total = 0
-    for el in elements:
-        if not isinstance(el, dict):
-            continue
-        total += 1
-        for key in ("elements", "columns"):
-            if isinstance(el.get(key), list):
-                total += _count(el[key])
-    return total
+    if count_elements(card) > MAX_COMPONENTS:
+        raise CardTooLarge("card has more than 200 elements")
 
 
 def escape_md(text: str) -> str:

@@ -6,6 +6,9 @@
     liveops check-config    validate the settings and print them with secrets masked
     liveops copy-data --to URL [--from URL] [--force]
                             copy all data to another database (e.g. SQLite -> PostgreSQL)
+    liveops doctor [--url URL]
+                            check the real Feishu app: token, bot identity, scopes, contact range,
+                            group-message mode, the request URL; exit 1 when something is missing
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--to", dest="target", required=True, help="target DATABASE_URL")
     copy.add_argument("--from", dest="source", help="source DATABASE_URL (default: the configured one)")
     copy.add_argument("--force", action="store_true", help="replace rows the target already has")
+    doctor = sub.add_parser("doctor", help="check the Feishu app's setup (scopes, identity, request URL)")
+    doctor.add_argument("--url", help="the public request URL to check, e.g. https://bot.example.com/feishu/events")
     args = parser.parse_args(argv)
     cmd = args.cmd or "run"
     if cmd == "copy-data":
@@ -57,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(settings, **overrides)
     logs.setup(settings.log_level, settings.log_json)
 
+    if cmd == "doctor":
+        return _doctor(settings, args.url)
     try:
         if cmd == "migrate":
             from bot.store.db import Database
@@ -117,6 +124,32 @@ def _copy_data(args: argparse.Namespace) -> int:
         print(f"copy-data failed: {exc.__class__.__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1
     return 0
+
+
+def _doctor(settings, url: str | None) -> int:
+    from bot import doctor
+
+    async def _run() -> int:
+        return await doctor.run(settings, url=url, group_messages_seen=await _seen(settings))
+
+    return asyncio.run(_run())
+
+
+async def _seen(settings) -> bool | None:
+    """What the bot detected about group messages, if its database can be read."""
+    from bot.feishu.groupmode import SEEN_FLAG, PlatformFlag
+    from bot.store.db import Database
+    from sqlmodel import select
+
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            row = (await session.execute(select(PlatformFlag).where(PlatformFlag.key == SEEN_FLAG))).first()
+            return row is not None
+    except Exception:  # noqa: BLE001 - no database yet: unknown
+        return None
+    finally:
+        await db.close()
 
 
 def _url_arg(flag: str, url: str) -> str:

@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}
 LOCALES = ("zh_CN", "en_US")
 TRANSPORTS = ("webhook", "ws")
+GROUP_MESSAGES = ("auto", "mentions", "all")
 
 
 class ConfigError(Exception):
@@ -45,6 +46,9 @@ class Settings:
     sandbox: bool = False
     lease_seconds: int = 60  # BOT_LEASE_SECONDS: how long a claimed event is held before another worker may retry it
     compliance_retention_years: int = 3  # BOT_COMPLIANCE_RETENTION_YEARS: keep check records (law: >= 3)
+    # BOT_GROUP_MESSAGES: auto | mentions | all — which group messages Feishu delivers
+    # (all needs the sensitive scope im:message.group_msg); auto detects it (bot.feishu.groupmode)
+    group_messages: str = "auto"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -135,6 +139,12 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         raise ConfigError("BOT_LEASE_SECONDS", f"'{raw_lease}' is not a number of seconds between 2 and 3600",
                           "Leave it unset (60) unless events take longer to handle.")
 
+    group_messages = get("BOT_GROUP_MESSAGES", "auto").lower()
+    if group_messages not in GROUP_MESSAGES:
+        raise ConfigError("BOT_GROUP_MESSAGES", f"'{group_messages}' is not auto, mentions or all",
+                          "Use auto (default: detect), mentions (only @-messages reach the bot) or all "
+                          "(the app holds im:message.group_msg).")
+
     data_dir = Path(get("BOT_DATA_DIR", "data"))
     want_sandbox = (not app_id) if sandbox is None else (sandbox or not app_id)
     database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / ('sandbox.db' if want_sandbox else 'liveops.db')}"
@@ -155,7 +165,7 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         locale=locale, admins=admins, host=get("BOT_HOST", "127.0.0.1"), port=port,
         data_dir=data_dir, log_json=_bool("BOT_LOG_JSON", get("BOT_LOG_JSON", "false")),
         log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox, lease_seconds=int(raw_lease),
-        compliance_retention_years=int(raw_years),
+        compliance_retention_years=int(raw_years), group_messages=group_messages,
         # Feature tuning knobs (BOT_SCHEDULE_MAX_HOURS, BOT_FAULT_* ...), read by each feature.
         extra={k: v for k, v in values.items() if k.startswith("BOT_") and isinstance(v, str)},
     )

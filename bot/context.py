@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
 from bot.cards import Card
+from bot.feishu import groupmode
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.i18n import t
 
@@ -50,6 +51,12 @@ class Ctx:
 
     def local_now(self) -> datetime:
         return self.svc.clock.now().astimezone(self.svc.tz)
+
+    def cmd(self, text: str) -> str:
+        """A command example as it must be typed here: "/排期 本周" in a direct chat or when every
+        group message reaches the bot, "@LiveOps 排期 本周" in a group in @-only mode."""
+        direct = self.message is not None and self.message.is_direct
+        return groupmode.render(self.svc, text, direct=direct)
 
     def key(self, label: str = "") -> str:
         self._seq += 1

@@ -29,6 +29,7 @@ from bot.commands.help import HELP_SHOW
 from bot.commands.registry import ActionSpec, CommandSpec, MessageHandler, VerbSpec
 from bot.context import Ctx
 from bot.errors import PermissionDenied, UsageError, UserError
+from bot.feishu import groupmode
 from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage
 from bot.i18n import pick, t
 from bot.services import Services
@@ -146,6 +147,7 @@ class Router:
         if msg.sender_type != "user" or not msg.sender_id:
             return
         ctx = await self._ctx(session, msg.event_id, msg.sender_id, msg.chat_id, msg.chat_type, message=msg)
+        await groupmode.observe(self.svc, session, msg)  # an un-@ group message: all messages arrive
         for mention in msg.mentions:  # learn names from mentions as they come by
             if mention.open_id and mention.name:
                 await session.execute(insert_ignore(self.svc.db, Person, open_id=mention.open_id,

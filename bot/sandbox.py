@@ -79,7 +79,9 @@ class Sandbox:
                                 verification_token=token, admins=admins, sandbox=True)
         self.clock = clock or ManualClock(frozen=False)
         self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key,
-                                   verification_token=token, bot_name="LiveOps", clock=self.clock)
+                                   verification_token=token, bot_name="LiveOps", clock=self.clock,
+                                   # a tenant that approved im:message.group_msg, unless the bot is set to @-only
+                                   group_msg=settings.group_messages != "mentions")
         self.bot: LiveOpsBot | None = None
         self.port = 0
         self.vchart: Path | None = VCHART if VCHART.is_file() else None

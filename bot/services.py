@@ -30,6 +30,8 @@ class Services:
     wake_sender: Callable[[], None] = lambda: None
     metrics: Any = None
     members: Members = field(default_factory=Members)  # group member lists for access checks
+    # Learned once a group message that does not @ the bot arrives (bot.feishu.groupmode).
+    group_messages_seen: bool = False
     # Set whenever an event was handled or a row sent: tests and tools wait on it instead
     # of sleeping.
     pulse: asyncio.Event = field(default_factory=asyncio.Event)

@@ -22,11 +22,14 @@ TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer
 
 class Harness:
     def __init__(self, db: Database, start: datetime, *, encrypt_key: str = ENCRYPT_KEY,
-                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60)) -> None:
+                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60), group_msg: bool = True) -> None:
         self.db = db
         self.clock = ManualClock(start, frozen=True)
+        # By default the simulated tenant approved the sensitive im:message.group_msg scope, so
+        # every group message reaches the bot (the end-to-end tests talk to it with un-@
+        # "/commands"). tests/test_mentions_only.py runs without it (the simulator's default).
         self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key or None,
-                                   verification_token=token or None, clock=self.clock)
+                                   verification_token=token or None, clock=self.clock, group_msg=group_msg)
         self.encrypt_key, self.token, self.lease = encrypt_key, token, lease
         self.users: dict[str, str] = {}
         self.chats: dict[str, str] = {}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cards import Button, Card, CardTooLarge, Input, escape_md
+from bot.cards import BUDGET_ELEMENTS, Button, Card, CardTooLarge, Input, count_elements, escape_md, fits
 
 
 def test_card_json_2_shape():
@@ -24,7 +24,9 @@ def test_button_value_must_be_an_object():
 
 def test_size_limit():
     with pytest.raises(CardTooLarge):
-        Card("big").markdown("字" * 12000).to_dict()
+        Card("big").markdown("字" * 12000).to_dict(strict=True)
+    cut = Card("big").markdown("字" * 12000).to_dict()  # cut, and says so
+    assert "1" in cut["body"]["elements"][-1]["content"] and fits(cut)
 
 
 def test_component_limit():
@@ -32,7 +34,10 @@ def test_component_limit():
     for i in range(201):
         card.markdown(str(i))
     with pytest.raises(CardTooLarge):
-        card.to_dict()
+        card.to_dict(strict=True)
+    cut = card.to_dict()
+    assert fits(cut) and count_elements(cut) <= BUDGET_ELEMENTS
+    assert "还有" in cut["body"]["elements"][-1]["content"]
 
 
 def test_escape_md():

@@ -144,7 +144,8 @@ class LiveBot:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live(tmp_path_factory):
     sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=ENCRYPT_KEY,
-                          verification_token=TOKEN)
+                          verification_token=TOKEN,
+                          group_msg=True)  # a tenant that approved im:message.group_msg: un-@ text in groups arrives
     sim.url = await sim.start()
     sim.add_user("王运营", open_id="ou_admin")
     sim.add_user("陈助播", open_id="ou_member")

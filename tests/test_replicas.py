@@ -120,7 +120,8 @@ async def test_three_replicas_one_answer_per_event_even_after_kill_9():
     db_url = await _scratch_db()
     if db_url is None:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    sim = FeishuSimulator(app_id=APP_ID, app_secret=SECRET, encrypt_key=KEY, verification_token=TOKEN)
+    # a tenant that approved im:message.group_msg: un-@ text in groups arrives
+    sim = FeishuSimulator(app_id=APP_ID, app_secret=SECRET, encrypt_key=KEY, verification_token=TOKEN, group_msg=True)
     sim_url = (await sim.start()).rstrip("/")
     user = sim.add_user("多副本测试", open_id="ou_replica_user")["open_id"]
     chat = sim.add_chat("副本群", [user], chat_id="oc_replicas")["chat_id"]

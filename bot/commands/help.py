@@ -7,6 +7,7 @@ from bot.access import Scope
 from bot.cards import Card
 from bot.commands.registry import REGISTRY, CommandSpec, card_action, command
 from bot.context import Ctx
+from bot.feishu import groupmode
 from bot.i18n import pick
 
 HELP_SHOW = card_action("help.show", label=("查看帮助", "show help"), scope=Scope.OPEN)
@@ -19,7 +20,11 @@ def visible(ctx: Ctx) -> list[CommandSpec]:
 
 def overview(ctx: Ctx) -> Card:
     card = Card(ctx.t("help.title"), template="blue")
-    card.markdown(ctx.t("help.intro", bot=ctx.svc.bot.name))
+    if not groupmode.all_messages(ctx.svc):  # @-only: say how commands are written in groups
+        example = groupmode.render(ctx.svc, ctx.t("help.example_cmd"))
+        card.markdown(ctx.t("help.intro_mentions", bot=ctx.svc.bot.name, example=example))
+    else:
+        card.markdown(ctx.t("help.intro", bot=ctx.svc.bot.name))
     groups: dict[str, list[CommandSpec]] = {}
     for spec in visible(ctx):
         groups.setdefault(pick(ctx.locale, spec.group), []).append(spec)
@@ -27,9 +32,9 @@ def overview(ctx: Ctx) -> Card:
         lines = [f"**{group}**"]
         for spec in specs:
             first, second = (spec.en, spec.name) if ctx.locale == "en_US" else (spec.name, spec.en)
-            lines.append(f"- `/{first}` ({second}) {pick(ctx.locale, spec.summary)}")
+            lines.append(f"- `{ctx.cmd(first)}` ({second}) {pick(ctx.locale, spec.summary)}")
         card.markdown("\n".join(lines))
-    card.note(ctx.t("help.more") + " " + ctx.t("help.hidden"))
+    card.note(ctx.t("help.more_cmd", cmd=ctx.cmd(ctx.t("help.more_example"))) + " " + ctx.t("help.hidden"))
     return card
 
 
@@ -39,13 +44,13 @@ def detail(ctx: Ctx, spec: CommandSpec) -> Card:
     verbs = []
     for verb in spec.verbs:
         role = "" if verb.role == roles.MEMBER else ctx.t("help.verb_role", role=ctx.t("roles." + verb.role))
-        line = f"- `{verb.usage_for(ctx.locale)}`{role}"
+        line = f"- `{ctx.cmd(verb.usage_for(ctx.locale))}`{role}"
         if not verb.single:
             line += f" {pick(ctx.locale, verb.summary)}"
         verbs.append(line)
     others = [n for n in spec.names if n != pick(ctx.locale, (spec.name, spec.en))]
     lines = [f"**{ctx.t('help.verbs')}**\n" + "\n".join(verbs),
-             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{e}`" for e in spec.examples_for(ctx.locale))]
+             f"**{ctx.t('help.examples')}**\n" + "\n".join(f"- `{ctx.cmd(e)}`" for e in spec.examples_for(ctx.locale))]
     if others:
         lines.append(f"**{ctx.t('help.aliases')}**：" + "、".join(f"/{n}" for n in others))
     card.markdown("\n\n".join(lines))

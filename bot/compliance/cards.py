@@ -40,7 +40,7 @@ def _fit(build: Callable[[int], Card]) -> dict:
     """The card as a dict, with fewer hits shown until it fits Feishu's limits."""
     for max_hits in HIT_STEPS:
         try:
-            return build(max_hits).to_dict()
+            return build(max_hits).to_dict(strict=True)
         except CardTooLarge:
             continue
     return build(0).to_dict()

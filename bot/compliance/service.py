@@ -447,9 +447,11 @@ class MessageContent:
 async def fetch_message(platform: Any, message_id: str) -> MessageContent | None:
     """Read a message through the Open API: text and post give their text, a file its key.
     None when the message cannot be read."""
+    from bot.feishu import groupmode
     from bot.feishu.events import _content_text  # the same reading as incoming events
 
     result = await platform.call("GET", "/open-apis/im/v1/messages/:message_id", paths={"message_id": message_id})
+    groupmode.check_group_read(result)  # @-only mode: say which scope reading it needs
     items = result.data.get("items") if result.ok else None
     if not items or not isinstance(items[0], dict):
         return None

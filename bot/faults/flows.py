@@ -207,7 +207,12 @@ async def add_members(ctx: Ctx, f: Fault, ids: list[str]) -> None:
 
 
 def ticket_card(ctx: Ctx, f: Fault):
-    return cards.ticket(f, f.locale, ctx.svc.tz, ack_due=ack_due(ctx, f))
+    from bot.feishu import groupmode
+
+    note = ""
+    if f.mode == GROUP and not groupmode.all_messages(ctx.svc):  # @-only: say how the timeline is fed
+        note = t(f.locale, "platform.timeline_mentions", bot=ctx.svc.bot.name)
+    return cards.ticket(f, f.locale, ctx.svc.tz, ack_due=ack_due(ctx, f), note=note)
 
 
 async def refresh_cards(ctx: Ctx, f: Fault, *, reporting_only: bool = False) -> None:

@@ -179,16 +179,20 @@ def _content_text(msg_type: str, content: dict, bot_open_id: str) -> tuple[str, 
             parts.append(str(title))
         for para in body.get("content") or []:
             line = []
+            after_bot = False  # the space after the bot's own @ is not part of the text
             for node in para if isinstance(para, list) else []:
                 if not isinstance(node, dict):
                     continue
                 tag = node.get("tag")
                 if tag in ("text", "a", "code_block"):
-                    line.append(str(node.get("text", "")))
+                    piece = str(node.get("text", ""))
+                    line.append(piece.lstrip(" ") if after_bot else piece)
+                    after_bot = False
                 elif tag == "at":
                     uid = str(node.get("user_id", ""))
                     ats.add(uid)
                     if uid == bot_open_id:
+                        after_bot = True
                         continue
                     line.append(f"@{node.get('user_name') or uid}" if not uid.startswith("@_") else uid)
                 elif tag == "img":

@@ -98,7 +98,7 @@ def list_card(title: str, streams: list[Stream], rooms: dict[int, Room], names: 
         card.markdown(block)
     card.note(t(locale, "schedule.tz_note", tz=str(zone)) + " " + t(locale, "schedule.count", n=len(streams)))
     try:
-        card.to_dict()
+        card.to_dict(strict=True)
     except CardTooLarge:  # a very busy month: fall back to counts per day
         card = Card(title, template=template, subtitle=subtitle)
         card.markdown("\n".join(f"**{day_label(d, locale)}** {len(v)}" for d, v in sorted(by_day.items())))

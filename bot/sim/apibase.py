@@ -11,7 +11,7 @@ import urllib.parse
 
 from aiohttp import web
 
-from .ratelimit import SlidingWindow, reset_header
+from .ratelimit import ApiLimiter, SlidingWindow, reset_header
 from .state import Chat, Message, SimState, User, random_hex
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ MAX_POST_BYTES = 30 * 1024
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 30 * 1024 * 1024
 PER_MESSAGE_QPS = 5
+CARD_LIFETIME_MS = 14 * 86400 * 1000  # JSON 2.0: interactive and updatable for 14 days
 MSG_TYPES = {"text", "post", "image", "file", "interactive", "audio", "media", "sticker",
              "share_chat", "share_user"}
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
@@ -37,14 +38,23 @@ Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 
 
 class ApiError(Exception):
+    """A refusal in Feishu's shape: HTTP status (400 for business errors, 429 for the
+    frequency limit) and ``{"code", "msg", "data", "error": {"log_id", ...}}``."""
+
     def __init__(self, code: int, msg: str, *, status: int = 400,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, error: dict[str, Any] | None | bool = None) -> None:
         super().__init__(msg)
         self.code, self.msg, self.status, self.headers = code, msg, status, headers
+        self.error = error
 
     def response(self) -> web.Response:
-        body = {"code": self.code, "msg": self.msg, "data": {},
-                "error": {"log_id": random_hex(24)}}
+        """``{"code", "msg", "error": {"log_id", ...}}`` like the docs' error examples (no
+        ``data``); ``error=False`` leaves the error object out (the 频控策略 429 example)."""
+        body: dict[str, Any] = {"code": self.code, "msg": self.msg}
+        if self.error is not False:
+            error = dict(self.error) if isinstance(self.error, dict) else {}
+            error.setdefault("log_id", random_hex(24))
+            body["error"] = error
         return web.json_response(body, status=self.status, headers=self.headers)
 
 
@@ -54,6 +64,7 @@ class Call:
     query: dict[str, str]
     body: Any
     entry: dict[str, Any]
+    raw_size: int = 0  # bytes of the HTTP request body as sent
 
     def field(self, name: str, kind: type | tuple[type, ...], *, required: bool = True,
               default: Any = None) -> Any:
@@ -94,7 +105,7 @@ def disposition(name: str) -> str:
 class ApiBase:
     def __init__(self, sim: FeishuSimulator) -> None:
         self.sim = sim
-        self.app_window = SlidingWindow()
+        self.limiter = ApiLimiter()
         self.chat_window = SlidingWindow()
         self.message_window = SlidingWindow()
 
@@ -128,22 +139,30 @@ class ApiBase:
     def _id_of(self, user: User, id_type: str) -> str:
         return {"union_id": user.union_id, "user_id": user.user_id}.get(id_type, user.open_id)
 
-    def _limit_send(self, chat_id: str) -> None:
+    def _limit_api(self, api: str) -> None:
+        """Per API, per app, per tenant: 50/s and 1000/min, either trips (频控策略)."""
         if not self.sim.rate_limits:
             return
-        wait = self.app_window.wait("app", self.sim.per_app_qps)
-        if wait is not None:
+        tripped = self.limiter.check(api, self.sim.per_app_qps, self.sim.per_app_qpm)
+        if tripped is not None:
+            limit, wait = tripped
             self.sim.stats["rate_limited_app"] += 1
-            raise ApiError(99991400, "request trigger frequency limit", status=429, headers={
-                "x-ogw-ratelimit-limit": str(self.sim.per_app_qps),
-                "x-ogw-ratelimit-reset": reset_header(wait)})
+            raise ApiError(99991400, "request trigger frequency limit", status=429, error=False, headers={
+                "x-ogw-ratelimit-limit": str(limit), "x-ogw-ratelimit-reset": reset_header(wait)})
+
+    def _limit_send(self, chat_id: str) -> None:
+        """"向同一用户发送消息的限频为 5 QPS、向同一群组发送消息的限频为群内机器人共享 5 QPS"
+        (发送消息 使用限制); over it: HTTP 400, code 230020."""
+        if not self.sim.rate_limits:
+            return
         if self.chat_window.wait(chat_id, self.sim.per_chat_qps) is not None:
             self.sim.stats["rate_limited_chat"] += 1
             raise ApiError(230020, "ratelimit triggered")
-        self.app_window.record("app")
         self.chat_window.record(chat_id)
 
     def _limit_message(self, message_id: str) -> None:
+        """"单条消息更新频控为 5 QPS" (更新已发送的消息卡片), "对同一条消息的 Pin 操作不能超过
+        5 QPS" (Pin 消息); the docs name no code for it: 230020 like the per-chat limit."""
         if not self.sim.rate_limits:
             return
         if self.message_window.wait(message_id, PER_MESSAGE_QPS) is not None:

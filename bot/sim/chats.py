@@ -21,7 +21,7 @@ class ChatsApi(ApiBase):
             "chat_type": "private", "chat_tag": "inner", "external": False,
             "tenant_key": self.sim.tenant_key, "join_message_visibility": "all_members",
             "leave_message_visibility": "all_members", "membership_approval": "no_approval_required",
-            "moderation_permission": "all_members", "urgent_setting": "all_members",
+            "moderation_permission": "all_members", "urgent_setting": chat.urgent_setting,
             "video_conference_setting": "all_members", "pin_manage_setting": "all_members",
             "hide_member_count_setting": "all_members",
             "user_count": str(len(chat.members)), "bot_count": "1" if chat.bot_in_chat else "0",
@@ -49,9 +49,11 @@ class ChatsApi(ApiBase):
             owner_id = owner.open_id
             members.insert(0, owner_id)
         members = list(dict.fromkeys(members))
+        urgent_setting = self._urgent_setting(call)
         chat = Chat(chat_id=self.state.new_chat_id(), name=name or "Group chat", chat_type="group",
                     members=members, bot_in_chat=True, description=description, owner_id=owner_id,
-                    created_by_bot=True)
+                    created_by_bot=True, urgent_setting=urgent_setting or "all_members",
+                    bot_is_admin=call.query.get("set_bot_manager") == "true")
         self.state.chats[chat.chat_id] = chat
         uuid = call.query.get("uuid")
         if uuid:
@@ -85,8 +87,17 @@ class ChatsApi(ApiBase):
             chat.name = name
         if description is not None:
             chat.description = description
+        urgent_setting = self._urgent_setting(call)
+        if urgent_setting is not None:
+            chat.urgent_setting = urgent_setting
         self.sim.notify()
         return ok({})
+
+    def _urgent_setting(self, call: Call) -> str | None:
+        value = call.field("urgent_setting", str, required=False)
+        if value is not None and value not in ("only_owner", "all_members"):
+            raise ApiError(99992402, "field validation failed: urgent_setting is only_owner or all_members")
+        return value
 
     async def add_members(self, call: Call) -> web.Response:
         chat = self._chat(call.request.match_info["chat_id"], chat_api=True)

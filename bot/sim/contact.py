@@ -28,7 +28,9 @@ class ContactApi(ApiBase):
     async def get_user(self, call: Call) -> web.Response:
         id_type = call.query.get("user_id_type", "open_id")
         user = self._user(call.request.match_info["user_id"], id_type)
-        if user is None:
+        # Outside the app's contact data range ("配置应用数据权限") a user is not readable.
+        in_range = self.sim.contact_range is None or (user is not None and user.open_id in self.sim.contact_range)
+        if user is None or not in_range:
             raise ApiError(41050, "no user authority error")
         return ok({"user": self._api_user(user, id_type)})
 

@@ -152,20 +152,23 @@ class EventPusher:
         }
 
     @staticmethod
-    def encode(payload: dict[str, Any], encrypt_key: str | None) -> tuple[bytes, dict[str, str]]:
-        """The raw body and headers Feishu would send."""
+    def encode(payload: dict[str, Any], encrypt_key: str | None, *,
+               signed: bool = True) -> tuple[bytes, dict[str, str]]:
+        """The raw body and headers Feishu would send. ``signed=False`` is the request-URL
+        check: encrypted when an Encrypt Key is set, but with no X-Lark-Signature / timestamp /
+        nonce headers ("Encrypt Key 加密配置示例": the signature check "不包括请求网址校验";
+        lark-oapi event/dispatcher_handler.py answers url_verification before _verify_sign)."""
         text = json.dumps(payload, ensure_ascii=False)
         if encrypt_key:
             text = json.dumps({"encrypt": crypto.encrypt(encrypt_key, text)})
         body = text.encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Go-http-client/1.1"}
+        if not signed:
+            return body, headers
         timestamp = str(int(wall_seconds()))
         nonce = secrets.token_hex(8)
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Lark-Request-Timestamp": timestamp,
-            "X-Lark-Request-Nonce": nonce,
-            "User-Agent": "Go-http-client/1.1",
-        }
+        headers["X-Lark-Request-Timestamp"] = timestamp
+        headers["X-Lark-Request-Nonce"] = nonce
         if encrypt_key:
             headers["X-Lark-Signature"] = crypto.signature(timestamp, nonce, encrypt_key, body)
         return body, headers
@@ -174,7 +177,7 @@ class EventPusher:
         return self._sent.get(event_id)
 
     async def push(self, url: str | None, payload: dict[str, Any], encrypt_key: str | None,
-                   *, kind: str) -> dict[str, Any]:
+                   *, kind: str, timeout: float | None = None, signed: bool = True) -> dict[str, Any]:
         header = payload.get("header") or {}
         event_id = header.get("event_id", "")
         if event_id:
@@ -191,16 +194,18 @@ class EventPusher:
             "elapsed_ms": 0,
             "error": None,
             "payload": payload,
+            "kind": kind,
         }
         if not url:
             info["error"] = "no event_url set"
             append_capped(self.log, info)
             return info
-        body, headers = self.encode(payload, encrypt_key)
+        body, headers = self.encode(payload, encrypt_key, signed=signed)
+        info["headers"] = dict(headers)
         started = time.monotonic()
         try:
-            timeout = aiohttp.ClientTimeout(total=self.timeout)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
+            limit = aiohttp.ClientTimeout(total=self.timeout if timeout is None else timeout)
+            async with aiohttp.ClientSession(timeout=limit) as session:
                 async with session.post(url, data=body, headers=headers) as resp:
                     raw = await resp.read()
                     info["status"] = resp.status

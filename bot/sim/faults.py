@@ -11,6 +11,12 @@ so it also hits the token endpoint when the pattern matches it):
 - ``"230020"``: HTTP 400, code 230020 (per-chat rate limit)
 - ``"token_expired"``: HTTP 400, code 99991663 (the token itself stays valid)
 - ``"permanent"``: HTTP 400, code 230002 (bot not in the chat)
+- temporary codes Feishu answers while something is in progress (issue 13 / platform notes;
+  their msg texts are not in the docs corpus, so the texts here are descriptive):
+  ``"230049"`` (the message is still being sent), ``"232068"`` (the group is still being
+  created), ``"232019"`` (the chat's own rate limit), ``"1470422"`` (Tasks v2: a concurrent
+  call with the same client_token, larksuite/cli shortcuts/task ErrCodeTaskConflict), all
+  HTTP 400; ``"99991400"`` is the same as ``"429"``.
 """
 from __future__ import annotations
 
@@ -20,7 +26,13 @@ import json
 
 from aiohttp import web
 
-KINDS = ("5xx", "timeout", "nonjson", "429", "230020", "token_expired", "permanent")
+TEMPORARY = {
+    "230049": "The message is being sent, please retry later.",
+    "232068": "The chat is being created, please retry later.",
+    "232019": "The request has triggered the chat's frequency limit, please retry later.",
+    "1470422": "Concurrent calls with the same client_token conflict, please retry later.",
+}
+KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", *TEMPORARY)
 
 
 @dataclass
@@ -33,7 +45,7 @@ class Fault:
 
 
 def _json(status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = json.dumps({"code": code, "msg": msg, "data": {}})
+    body = json.dumps({"code": code, "msg": msg}, ensure_ascii=False)
     return web.Response(status=status, text=body, content_type="application/json", headers=headers)
 
 
@@ -88,7 +100,9 @@ class FaultInjector:
         if kind == "nonjson":
             return web.Response(status=200, content_type="text/html",
                                 text="<html><body>maintenance</body></html>")
-        if kind == "429":
+        if kind in TEMPORARY:
+            return _json(400, int(kind), TEMPORARY[kind])
+        if kind in ("429", "99991400"):
             return _json(429, 99991400, "request trigger frequency limit",
                          {"x-ogw-ratelimit-limit": "50", "x-ogw-ratelimit-reset": "1"})
         if kind == "230020":

@@ -28,6 +28,9 @@ Reading
   payload}]`` (payload: the envelope as sent, before encryption)
 - ``GET /_sim/clock`` → ``{"now": ISO, "adjustable": bool}``
 - ``GET /_sim/faults`` → armed faults
+- ``GET /_sim/scopes`` → ``{granted: [scope], group_msg: bool, subscriptions: [event type]}``
+- ``GET /_sim/toasts?user=open_id`` → toasts shown to pressers, newest last: ``[{message_id,
+  user, type, content, source: "bot"|"feishu", time}]`` (also in each message's ``toasts``)
 
 Acting
 - ``POST /_sim/users {name, mobile?, email?}`` → the new user
@@ -39,10 +42,16 @@ Acting
   the bot, plus ``delivery``
 - ``POST /_sim/chats/{chat_id}/files`` multipart ``user`` + ``file`` → a file message
 - ``POST /_sim/cards/{message_id}/actions {user, value, form_value?}`` →
-  ``{"response": <the bot's answer>, "message": <the card message now>}``
+  ``{"response": <the bot's answer>, "message": <the card message now>, "toast": <what the
+  presser saw, the bot's toast or Feishu's own error/expiry notice, or null>}``
 - ``POST /_sim/clock/advance {"seconds": N}`` (0 < N ≤ 366 days) → ``{"now", "adjustable"}``
 - ``POST /_sim/faults {kind, path_contains?, times?, seconds?}``; ``DELETE /_sim/faults``
 - ``POST /_sim/tokens/expire`` invalidates every tenant token
+- ``POST /_sim/scopes {grant?: [scope], revoke?: [scope], group_msg?: bool}`` changes what the
+  tenant granted → the same as GET
+- ``POST /_sim/chats/{chat_id}/settings {urgent_setting: "all_members"|"only_owner", bot_is_admin?}``
+- ``POST /_sim/url-check {url?}`` → Feishu's request-URL check against event_url (or url):
+  ``{ok, status, response, elapsed_ms, error, challenge}``
 """
 from __future__ import annotations
 
@@ -202,8 +211,50 @@ class Inspect:
         if form_value is not None and not isinstance(form_value, dict):
             raise SimError("form_value must be an object")
         message_id = request.match_info["message_id"]
-        response = await self.sim.press_button(message_id, _str(data, "user") or "", value, form_value)
-        return web.json_response({"response": response, "message": self.sim.message(message_id)})
+        result = await self.sim.press(message_id, _str(data, "user") or "", value, form_value)
+        return web.json_response({"response": result["response"] or {}, "message": self.sim.message(message_id),
+                                  "toast": result["toast"]})
+
+    async def scopes(self, request: web.Request) -> web.Response:
+        if request.method == "POST":
+            data = await _body(request)
+            for key, apply in (("grant", self.sim.scopes.add), ("revoke", self.sim.scopes.discard)):
+                names = data.get(key, [])
+                if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                    raise SimError(f"{key} must be a list of scope names")
+                for name in names:
+                    apply(name)
+            if "group_msg" in data:
+                if not isinstance(data["group_msg"], bool):
+                    raise SimError("group_msg must be true or false")
+                self.sim.group_msg = data["group_msg"]
+        return web.json_response({"granted": sorted(self.sim.scopes), "group_msg": self.sim.group_msg,
+                                  "subscriptions": sorted(self.sim.subscriptions)})
+
+    async def toasts(self, request: web.Request) -> web.Response:
+        user = request.query.get("user")
+        rows = [{"message_id": m.message_id, **t} for m in self.sim.state.messages.values() for t in m.toasts
+                if user is None or t["user"] == user]
+        return web.json_response(sorted(rows, key=lambda r: r["time"]))
+
+    async def chat_settings(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        chat = self.sim._chat(request.match_info["chat_id"])
+        setting = data.get("urgent_setting", chat.urgent_setting)
+        if setting not in ("all_members", "only_owner"):
+            raise SimError("urgent_setting is all_members or only_owner")
+        admin = data.get("bot_is_admin", chat.bot_is_admin)
+        if not isinstance(admin, bool):
+            raise SimError("bot_is_admin must be true or false")
+        chat.urgent_setting, chat.bot_is_admin = setting, admin
+        return web.json_response(chat_view(self.sim.state, chat))
+
+    async def url_check(self, request: web.Request) -> web.Response:
+        data = await _body(request) if request.can_read_body else {}
+        url = _str(data, "url", required=False)
+        info = await self.sim.url_check(url)
+        return web.json_response({k: info.get(k) for k in ("ok", "status", "response", "elapsed_ms", "error",
+                                                           "challenge")})
 
     async def message(self, request: web.Request) -> web.Response:
         return web.json_response(self.sim.message(request.match_info["message_id"]))
@@ -307,6 +358,11 @@ def add_routes(app: web.Application, sim: FeishuSimulator) -> None:
         ("POST", "/_sim/faults", i.faults),
         ("DELETE", "/_sim/faults", i.faults),
         ("POST", "/_sim/tokens/expire", i.expire),
+        ("GET", "/_sim/scopes", i.scopes),
+        ("POST", "/_sim/scopes", i.scopes),
+        ("GET", "/_sim/toasts", i.toasts),
+        ("POST", "/_sim/chats/{chat_id}/settings", i.chat_settings),
+        ("POST", "/_sim/url-check", i.url_check),
     ]
     for method, path, handler in table:
         r.add_route(method, path, _guard(handler))

@@ -10,7 +10,8 @@ task/v2/tasks/:guid (GET, PATCH). Anything else under /open-apis: HTTP 404 text,
 
 Every call is recorded (``sim.requests()``); armed faults fire first, then the tenant token is
 checked (missing: 99991661, unknown or expired: 99991663, both HTTP 400), then the handler
-runs. Errors are ``{"code", "msg", "data": {}}`` with HTTP 400 as Feishu answers them.
+runs. Errors are ``{"code", "msg", "error": {"log_id"}}`` with HTTP 400 as Feishu answers them
+(429 for the frequency limit; a missing scope is 99991672 with the scope hint, see scopes.py).
 
 Error codes the bot may meet: 230001 bad parameter (unknown ids, unparsable content),
 230002 bot not in the chat, 230020 per-chat/per-message rate limit, 230025 text/post too long,
@@ -30,8 +31,9 @@ from typing import Any, Awaitable, Callable
 from bot.clock import wall_seconds
 from aiohttp import web
 
-from . import cards
-from .apibase import (MAX_POST_BYTES, MAX_TEXT_BYTES, MESSAGE_UUID_TTL, MSG_TYPES, TOKEN_TTL, ApiError, Call,
+from . import cards, scopes
+from .scopes import API_SCOPES
+from .apibase import (CARD_LIFETIME_MS, MAX_POST_BYTES, MAX_TEXT_BYTES, MESSAGE_UUID_TTL, MSG_TYPES, TOKEN_TTL, ApiError, Call,
                       Handler, disposition, ok)
 from .chats import ChatsApi
 from .contact import ContactApi
@@ -56,8 +58,9 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             ("GET", f"{p}/im/v1/messages/{{message_id}}", self.get_message, True),
             ("PATCH", f"{p}/im/v1/messages/{{message_id}}", self.patch_message, True),
             ("POST", f"{p}/im/v1/messages/{{message_id}}/reply", self.reply_message, True),
-            ("PATCH", f"{p}/im/v1/messages/{{message_id}}/{{kind:urgent_(?:app|sms|phone)}}",
-             self.urgent, True),
+            ("PATCH", f"{p}/im/v1/messages/{{message_id}}/urgent_app", self.urgent, True),
+            ("PATCH", f"{p}/im/v1/messages/{{message_id}}/urgent_sms", self.urgent, True),
+            ("PATCH", f"{p}/im/v1/messages/{{message_id}}/urgent_phone", self.urgent, True),
             ("GET", f"{p}/im/v1/messages/{{message_id}}/resources/{{file_key}}", self.get_resource, True),
             ("POST", f"{p}/im/v1/chats", self.create_chat, True),
             ("GET", f"{p}/im/v1/chats", self.list_chats, True),
@@ -77,10 +80,11 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             ("PATCH", f"{p}/task/v2/tasks/{{guid}}", self.patch_task, True),
         ]
         for method, path, handler, auth in routes:
-            r.add_route(method, path, self._wrap(handler, auth=auth))
+            r.add_route(method, path, self._wrap(handler, auth=auth, api=(method, path)))
         r.add_route("*", f"{p}/{{tail:.*}}", self._wrap(self.not_found, auth=False))
 
-    def _wrap(self, handler: Handler, *, auth: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _wrap(self, handler: Handler, *, auth: bool,
+              api: tuple[str, str] | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             started = time.monotonic()
             entry: dict[str, Any] = {
@@ -102,6 +106,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             try:
                 if request.content_type != "multipart/form-data" and request.can_read_body:
                     raw = await request.read()
+                    call.raw_size = len(raw)
                     if raw:
                         try:
                             call.body = json.loads(raw)
@@ -117,12 +122,15 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                 else:
                     if auth:
                         self._check_token(request)
+                    if api is not None:
+                        self._limit_api(f"{api[0]} {api[1]}")
+                        self._check_scopes(API_SCOPES.get(api, ((), ""))[0])
                     resp = await handler(call)
             except ApiError as exc:
                 resp = exc.response()
             except Exception:  # a simulator bug: answer like a Feishu 500, keep the trace
                 log.exception("simulator error on %s %s", request.method, request.path)
-                resp = web.json_response({"code": 1500, "msg": "internal error (simulator)", "data": {}},
+                resp = web.json_response({"code": 1500, "msg": "internal error (simulator)"},
                                          status=500)
             entry["status"] = resp.status
             entry["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
@@ -146,6 +154,22 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             self.sim.stats["token_rejections"] += 1
             raise ApiError(99991663, "Invalid access token for authorization. "
                                      "Please make a request with token attached.")
+
+    def _check_scopes(self, required: tuple[str, ...]) -> None:
+        """The app must hold one of the API's scopes (99991672 with the scope hint)."""
+        if scopes.missing(required, self.sim.scopes):
+            self.sim.stats["scope_rejections"] += 1
+            log_id = random_hex(24)
+            msg, error = scopes.refusal(self.sim.app_id, required, log_id)
+            raise ApiError(99991672, msg, error=error)
+
+    def _check_body_size(self, msg_type: Any, raw_size: int) -> None:
+        """"文本消息请求体最大不能超过150KB；卡片及富文本消息请求体最大不能超过30KB"
+        (更新应用发送的消息卡片 / 发送消息): the HTTP request body as sent, not the card alone."""
+        limit = MAX_TEXT_BYTES if msg_type == "text" else MAX_POST_BYTES
+        if msg_type in ("text", "post", "interactive") and raw_size > limit:
+            raise ApiError(230025, f"The message content is too long: the request body is {raw_size} bytes, "
+                                   f"over the {limit // 1024} KB limit for {msg_type}.")
 
     def _check_content(self, msg_type: Any, content: Any) -> None:
         if not isinstance(msg_type, str) or msg_type not in MSG_TYPES:
@@ -197,7 +221,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                 content = json.dumps({**parsed, "file_name": res.name}, ensure_ascii=False)
         m = Message(message_id="om_" + random_hex(), chat_id=chat.chat_id, sender_id=self.sim.app_id,
                     sender_type="app", msg_type=msg_type, content=content,
-                    seq=self.state.next_seq(), uuid=uuid)
+                    seq=self.state.next_seq(), uuid=uuid, clock_ms=self.sim.clock_ms())
         if parent is not None:
             m.parent_id = parent.message_id
             m.root_id = parent.root_id or parent.message_id
@@ -271,6 +295,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
         existing = self._dedupe(self.state.message_uuids, uuid, MESSAGE_UUID_TTL)
         if existing and existing in self.state.messages:
             return ok(api_message(self.state.messages[existing], self.sim.tenant_key))
+        self._check_body_size(msg_type, call.raw_size)
         self._check_content(msg_type, content)
         self._chat(chat.chat_id)
         self._limit_send(chat.chat_id)
@@ -286,6 +311,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
         existing = self._dedupe(self.state.message_uuids, uuid, MESSAGE_UUID_TTL)
         if existing and existing in self.state.messages:
             return ok(api_message(self.state.messages[existing], self.sim.tenant_key))
+        self._check_body_size(msg_type, call.raw_size)
         self._check_content(msg_type, content)
         chat = self._chat(parent.chat_id)
         self._limit_send(chat.chat_id)
@@ -294,7 +320,11 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
 
     async def get_message(self, call: Call) -> web.Response:
         m = self._message(call.request.match_info["message_id"])
-        self._chat(m.chat_id)
+        chat = self._chat(m.chat_id)
+        if chat.chat_type == "group":
+            # "获取群聊消息 需先申请单聊场景的任一权限，此外应用还必须开启 获取群组中所有消息
+            # （im:message.group_msg） 权限" (获取指定消息的内容, 注意事项 1.2)
+            self._check_scopes((scopes.GROUP_MSG,))
         return ok({"items": [api_message(m, self.sim.tenant_key)]})
 
     async def patch_message(self, call: Call) -> web.Response:
@@ -304,6 +334,12 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             raise ApiError(230027, "Lack of necessary permissions: only the bot's own messages can be updated")
         if m.msg_type != "interactive":
             raise ApiError(230001, "invalid message: only interactive (card) messages can be updated")
+        if self.sim.card_age_ms(m) > CARD_LIFETIME_MS:
+            # "仅支持更新 14 天内发送的消息" (更新已发送的消息卡片); JSON 2.0 "卡片可交互和可更新时间
+            # 统一为 14 天". The code is 230031 (issue 13); its msg text is not in the docs corpus.
+            raise ApiError(230031, "The message has exceeded the 14-day update window and can no longer "
+                                   "be updated.")
+        self._check_body_size("interactive", call.raw_size)
         self._check_content("interactive", content)
         if not cards.is_shared(m.parsed()) or not cards.is_shared(json.loads(content)):
             raise ApiError(230099, "Failed to update card content: the card is not a shared card "
@@ -317,8 +353,13 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
         return ok({})
 
     async def urgent(self, call: Call) -> web.Response:
+        """Buzz (发送应用内加急 urgent_app / urgent_sms / urgent_phone): only the bot's own
+        messages ("只能加急机器人自己发送的消息"); the bot must be in the chat; targets not in the
+        chat come back in invalid_user_id_list, and when none is in it: 230001; a group that
+        lets only its owner/admins buzz ("仅群主或管理员可以加急", urgent_sms 前提条件) refuses a
+        bot that is not an admin: 230052 (code per issue 13 / platform notes)."""
         m = self._message(call.request.match_info["message_id"])
-        kind = call.request.match_info["kind"].split("_", 1)[1]
+        kind = call.request.path.rsplit("/", 1)[1].split("_", 1)[1]
         id_type = call.query.get("user_id_type")
         if id_type not in ("open_id", "union_id", "user_id"):
             raise ApiError(99992402, "field validation failed: user_id_type is required")
@@ -326,6 +367,9 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
         if m.sender_type != "app":
             raise ApiError(230027, "Lack of necessary permissions: only the bot's own messages can be buzzed")
         chat = self._chat(m.chat_id)
+        if chat.chat_type == "group" and chat.urgent_setting != "all_members" and not chat.bot_is_admin:
+            raise ApiError(230052, "The group only allows its owner and admins to send urgent messages, "
+                                   "and the bot is not an admin.")
         valid: list[str] = []
         invalid: list[str] = []
         for any_id in ids:
@@ -334,11 +378,12 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                 invalid.append(str(any_id))
             else:
                 valid.append(user.open_id)
-        if valid:
-            m.urgent.append({"kind": kind, "users": valid, "time": iso_ms(now_ms())})
-            self.state.touch(m)
-            self.sim.stats["buzzes"] += 1
-            self.sim.notify()
+        if not valid:
+            raise ApiError(230001, "invalid user_id_list: none of the target users is in the chat.")
+        m.urgent.append({"kind": kind, "users": valid, "time": iso_ms(now_ms())})
+        self.state.touch(m)
+        self.sim.stats["buzzes"] += 1
+        self.sim.notify()
         return ok({"invalid_user_id_list": invalid})
 
     async def get_resource(self, call: Call) -> web.StreamResponse:

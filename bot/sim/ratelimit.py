@@ -1,4 +1,12 @@
-"""Sliding one-second windows, counted in real monotonic time (as Feishu's gateway does)."""
+"""Sliding windows, counted in real monotonic time (as Feishu's gateway does), and the
+per-API limiter built from them.
+
+Feishu's frequency control ("频控策略", open.feishu.cn/document/ukTMukTMukTM/uUzN04SN3QjL1cDN,
+api-call-guide/frequency-control): limits apply per API, per app, per tenant; the common tier is
+"1000 次/分钟、50 次/秒" and "请求速率达到任意上限（QPS 或 QPM）都会触发限流". Over a limit the answer
+is HTTP 429, code 99991400, with ``x-ogw-ratelimit-limit`` and ``x-ogw-ratelimit-reset``
+(seconds to wait) headers. One API's window never affects another API's.
+"""
 from __future__ import annotations
 
 from collections import deque
@@ -36,3 +44,26 @@ class SlidingWindow:
 def reset_header(wait: float) -> str:
     """x-ogw-ratelimit-reset is whole seconds, at least 1."""
     return str(max(1, math.ceil(wait)))
+
+
+class ApiLimiter:
+    """Both windows of every API: a hit is accepted only when it fits the second AND the
+    minute window of its own API (then it is counted in both)."""
+
+    def __init__(self) -> None:
+        self.second = SlidingWindow(1.0)
+        self.minute = SlidingWindow(60.0)
+
+    def check(self, api: str, per_second: int, per_minute: int) -> tuple[int, float] | None:
+        """None if accepted (and counted); else (the limit that tripped, seconds to wait)."""
+        for window, limit in ((self.second, per_second), (self.minute, per_minute)):
+            wait = window.wait(api, limit)
+            if wait is not None:
+                return limit, wait
+        self.second.record(api)
+        self.minute.record(api)
+        return None
+
+    def clear(self) -> None:
+        self.second.clear()
+        self.minute.clear()

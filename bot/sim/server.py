@@ -6,21 +6,24 @@ another aiohttp app (``sim.add_routes(app)``): ``/open-apis/...`` (see ``openapi
 (``send_text``, ``press_button`` ...), which store the message and push the event to
 ``event_url`` exactly as Feishu would (schema 2.0, optional encryption and signature).
 
-Timestamps in messages and events are real time. ``clock`` is only the bot's injected clock,
-shown and advanced through ``/_sim/clock``.
+Timestamps in messages and events are real time. ``clock`` is the bot's injected clock, shown
+and advanced through ``/_sim/clock``; the simulator reads it for the 14-day card lifetime.
+
+The tenant's scopes are ``scopes`` (default: what docs/feishu-setup.md asks for, see scopes.py).
+Group messages reach the bot only when they @ it, unless the tenant approved the sensitive
+``im:message.group_msg`` scope (``group_msg=True``) — "接收消息" im.message.receive_v1, 注意事项.
 """
 from __future__ import annotations
 
-from bot.clock import wall_seconds
 import asyncio
 from collections import defaultdict
 import json
 import mimetypes
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from aiohttp import web
 
-from . import cards, inspect
+from . import callbacks, inspect, scopes as scope_table
 from .events import EventPusher, Person, post_content, text_content
 from .faults import FaultInjector
 from .apibase import image_type
@@ -29,8 +32,12 @@ from .state import (Chat, Message, Resource, SimError, SimState, User, chat_view
                     random_hex, stable_hex)
 
 STAT_KEYS = ("requests", "rate_limited_chat", "rate_limited_app", "rate_limited_message",
-             "faults_injected", "token_rejections", "uuid_dedupe_hits", "messages_sent", "buzzes",
-             "chats_created", "tasks_created", "events_delivered", "events_failed")
+             "faults_injected", "token_rejections", "scope_rejections", "uuid_dedupe_hits", "messages_sent",
+             "buzzes", "chats_created", "tasks_created", "events_delivered", "events_failed",
+             "events_not_delivered", "callbacks_failed")
+URL_CHECK_TIMEOUT = 1.0  # "必须在 1 秒内，将接收到的 challenge 值以 JSON 格式原样返回" (事件订阅 常见问题)
+SUBSCRIBED = frozenset({"im.message.receive_v1", "im.chat.member.bot.added_v1", "im.chat.member.bot.deleted_v1",
+                        "card.action.trigger"})
 
 UserRef = str | dict[str, Any]
 
@@ -39,7 +46,9 @@ class FeishuSimulator:
     def __init__(self, *, app_id: str = "cli_sandbox", app_secret: str = "sandbox-secret",
                  encrypt_key: str | None = None, verification_token: str | None = None,
                  bot_name: str = "LiveOps", event_url: str | None = None, clock: Any = None,
-                 rate_limits: bool = True, per_chat_qps: int = 5, per_app_qps: int = 50) -> None:
+                 rate_limits: bool = True, per_chat_qps: int = 5, per_app_qps: int = 50,
+                 per_app_qpm: int = 1000, group_msg: bool = False,
+                 scopes: Iterable[str] | None = None) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.encrypt_key = encrypt_key
@@ -49,9 +58,15 @@ class FeishuSimulator:
         self.clock = clock
         self.rate_limits = rate_limits
         self.per_chat_qps = per_chat_qps
-        self.per_app_qps = per_app_qps
-        # Without group_msg scope Feishu only delivers group messages that @ the bot.
-        self.receive_all_group_messages = True
+        self.per_app_qps = per_app_qps  # per API (频控策略: 50 次/秒)
+        self.per_app_qpm = per_app_qpm  # per API (频控策略: 1000 次/分钟)
+        self.scopes: set[str] = set(scope_table.DEFAULT_GRANTED if scopes is None else scopes)
+        if group_msg:
+            self.scopes.add(scope_table.GROUP_MSG)
+        self.subscriptions: set[str] = set(SUBSCRIBED)  # the app's event/callback subscriptions
+        self.contact_range: set[str] | None = None  # open_ids in the app's contact data range; None: all
+        self.callback_timeout = callbacks.CALLBACK_TIMEOUT  # Feishu waits 3 s for a callback's answer
+        self.url_check_timeout = URL_CHECK_TIMEOUT  # and 1 s for the URL check's
         self.tenant_key = stable_hex(app_id, "tenant", n=16)
         self.bot_open_id = "ou_bot" + stable_hex(app_id, "bot", n=26)
         self.bot_union_id = "on_bot" + stable_hex(app_id, "bot-union", n=26)
@@ -63,6 +78,24 @@ class FeishuSimulator:
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
         self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def group_msg(self) -> bool:
+        """The tenant approved im:message.group_msg: every group message reaches the bot."""
+        return scope_table.GROUP_MSG in self.scopes
+
+    @group_msg.setter
+    def group_msg(self, on: bool) -> None:
+        (self.scopes.add if on else self.scopes.discard)(scope_table.GROUP_MSG)
+
+    def clock_ms(self) -> int:
+        """Now on the simulator's clock (the bot's injected clock when given), in ms."""
+        if self.clock is None:
+            return now_ms()
+        return int(self.clock.now().timestamp() * 1000)
+
+    def card_age_ms(self, m: Message) -> int:
+        return self.clock_ms() - (m.clock_ms or m.create_ms)
 
     # serving -------------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -193,8 +226,7 @@ class FeishuSimulator:
         m = Message(message_id="om_" + random_hex(), chat_id=chat.chat_id, sender_id=user.open_id,
                     sender_type="user", msg_type=msg_type,
                     content=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
-                    seq=self.state.next_seq(),
-                    mentions=mentions)
+                    seq=self.state.next_seq(), mentions=mentions, clock_ms=self.clock_ms())
         if parent_id:
             parent = self.state.messages.get(parent_id)
             if parent is None or parent.chat_id != chat.chat_id:
@@ -206,7 +238,7 @@ class FeishuSimulator:
         self.notify()
         delivery = None
         mentions_bot = any(x["id"].get("open_id") == self.bot_open_id for x in mentions)
-        if chat.bot_in_chat and (chat.chat_type == "p2p" or self.receive_all_group_messages or mentions_bot):
+        if chat.bot_in_chat and self._receives(chat, mentions_bot):
             message: dict[str, Any] = {
                 "message_id": m.message_id, "root_id": m.root_id, "parent_id": m.parent_id,
                 "create_time": str(m.create_ms), "update_time": str(m.create_ms),
@@ -259,60 +291,31 @@ class FeishuSimulator:
         self.state.resources[key] = Resource(key, "image", bytes(data), key, ctype)
         return await self._user_message(chat_id, user, "image", {"image_key": key}, [])
 
+    def _receives(self, chat: Chat, mentions_bot: bool) -> bool:
+        """Does a user's message in this chat reach the bot? ("接收消息" 注意事项: p2p needs
+        im:message.p2p_msg:readonly; a group message needs im:message.group_msg, or
+        im:message.group_at_msg:readonly when it @s the bot.)"""
+        if "im.message.receive_v1" not in self.subscriptions:
+            return False
+        if chat.chat_type == "p2p":
+            return scope_table.P2P_MSG in self.scopes
+        return self.group_msg or (mentions_bot and scope_table.GROUP_AT_MSG in self.scopes)
+
     async def press_button(self, message_id: str, user: UserRef, value: dict[str, Any],
                            form_value: dict[str, Any] | None = None, *, check: bool = True) -> dict[str, Any]:
-        """The user presses a button on a card (card.action.trigger). Returns the JSON the bot
-        answered ({} when it answered nothing usable); a {"card":{"type":"raw","data":...}} in it
-        replaces the card. With check=True the value must belong to a button on the card."""
-        m = self.state.messages.get(message_id)
-        if m is None:
-            raise SimError(f"unknown message {message_id!r}", 404)
-        if m.msg_type != "interactive" or m.sender_type != "app":
-            raise SimError("only the bot's cards have buttons")
-        if not isinstance(value, dict):
-            raise SimError("a button value is an object")
-        if form_value is not None and not isinstance(form_value, dict):
-            raise SimError("form_value is an object")
-        chat = self._chat(m.chat_id)
-        u = self._user(user)
-        self._member_check(chat, u)
-        found = [b for b in cards.buttons(m.parsed()) if b["value"] == value]
-        if check and not found:
-            known = [b["value"] for b in cards.buttons(m.parsed())]
-            raise SimError(f"no button with value {value!r} on this card; buttons: {known!r}")
-        action: dict[str, Any] = {"value": value, "tag": "button"}
-        if found and found[0].get("name"):
-            action["name"] = found[0]["name"]
-        if form_value is not None:
-            action["form_value"] = form_value
-        token = "c-" + random_hex(40)
-        self.state.card_tokens[token] = {"message_id": m.message_id, "expires": wall_seconds() + 1800, "uses": 2}
-        event = {
-            "operator": {"tenant_key": self.tenant_key, **u.ids()},
-            "token": token,
-            "action": action,
-            "host": "im_message",
-            "context": {"open_message_id": m.message_id, "open_chat_id": chat.chat_id},
-        }
-        payload = self.pusher.envelope("card.action.trigger", event, token=self.verification_token,
-                                       create_time=str(now_ms() * 1000))
-        info = await self._push(payload)
-        response = info.get("response")
-        if not isinstance(response, dict):
-            return {}
-        card = response.get("card")
-        if isinstance(card, dict) and card.get("type") == "raw":
-            data = card.get("data")
-            try:
-                cards.check_card(data, len(json.dumps(data, ensure_ascii=False).encode("utf-8")))
-            except cards.CardError as exc:
-                info["card_error"] = str(exc)
-            else:
-                m.content = json.dumps(data, ensure_ascii=False)
-                m.updated = True
-                self.state.touch(m)
-                self.notify()
-        return response
+        """The user presses a button on a card (card.action.trigger, delivered once, never
+        retried). Returns the JSON the bot answered ({} when it answered nothing usable); a
+        {"card":{"type":"raw","data":...}} in it replaces the card, a toast is shown to the
+        presser (see ``press`` for what the presser saw). With check=True the value must belong
+        to a button on the card."""
+        result = await callbacks.press(self, message_id, user, value, form_value, check=check)
+        return result["response"] or {}
+
+    async def press(self, message_id: str, user: UserRef, value: dict[str, Any],
+                    form_value: dict[str, Any] | None = None, *, check: bool = True) -> dict[str, Any]:
+        """Like press_button, with everything: {response, toast (what the presser saw), delivery,
+        expired}."""
+        return await callbacks.press(self, message_id, user, value, form_value, check=check)
 
     async def add_bot_to_chat(self, chat_id: str, operator: UserRef) -> dict[str, Any]:
         """The operator adds the bot to a group (im.chat.member.bot.added_v1)."""
@@ -326,6 +329,10 @@ class FeishuSimulator:
                  "operator_tenant_key": self.tenant_key, "name": chat.name,
                  "i18n_names": {"zh_cn": chat.name, "en_us": chat.name, "ja_jp": ""}}
         return await self.deliver("im.chat.member.bot.added_v1", event)
+
+    def _event_allowed(self, event_type: str) -> bool:
+        needed = scope_table.EVENT_SCOPES.get(event_type, ())
+        return event_type in self.subscriptions and not scope_table.missing(needed, self.scopes)
 
     async def remove_bot_from_chat(self, chat_id: str, operator: UserRef) -> dict[str, Any]:
         chat = self._chat(chat_id)
@@ -343,8 +350,15 @@ class FeishuSimulator:
     async def deliver(self, event_type: str, event: dict[str, Any], *,
                       event_id: str | None = None) -> dict[str, Any]:
         """Push any event to event_url. Returns {event_id, type, time, status, response (parsed
-        JSON or text), elapsed_ms, error}; status is None when the bot could not be reached."""
+        JSON or text), elapsed_ms, error}; status is None when the bot could not be reached.
+        An event the app did not subscribe to (or lacks the scope for) is not pushed: the
+        result then has status None and ``not_delivered`` set."""
         payload = self.pusher.envelope(event_type, event, token=self.verification_token, event_id=event_id)
+        if not self._event_allowed(event_type):
+            self.stats["events_not_delivered"] += 1
+            return {"event_id": payload["header"]["event_id"], "type": event_type, "status": None,
+                    "response": None, "error": None, "not_delivered": "not subscribed or scope missing",
+                    "payload": payload}
         return await self._push(payload)
 
     async def redeliver(self, event_id: str) -> dict[str, Any]:
@@ -354,17 +368,27 @@ class FeishuSimulator:
             raise SimError(f"no event {event_id!r} was delivered", 404)
         return await self._push(payload)
 
-    async def verify_url(self) -> dict[str, Any]:
-        """The request-URL check Feishu does when the URL is saved."""
+    async def url_check(self, url: str | None = None) -> dict[str, Any]:
+        """The request-URL check Feishu does when an app saves its event/callback URL ("配置请求
+        地址" / 事件订阅 常见问题): a POST of ``{"challenge", "token", "type": "url_verification"}``,
+        encrypted when an Encrypt Key is set, WITHOUT X-Lark-Signature / timestamp / nonce
+        headers; the answer must be ``{"challenge": ...}`` (JSON, 200) within 1 s.
+        Returns the push record plus ``challenge`` and ``ok``."""
         payload = {"challenge": random_hex(36), "token": self.verification_token or "",
                    "type": "url_verification"}
-        info = await self.pusher.push(self.event_url, payload, self.encrypt_key, kind="url_verification")
+        info = await self.pusher.push(url or self.event_url, payload, self.encrypt_key, kind="url_verification",
+                                      timeout=self.url_check_timeout, signed=False)
         info["challenge"] = payload["challenge"]
-        info["ok"] = isinstance(info.get("response"), dict) and info["response"].get("challenge") == payload["challenge"]
+        answer = info.get("response")
+        info["ok"] = (info.get("status") == 200 and isinstance(answer, dict)
+                      and answer.get("challenge") == payload["challenge"])
         return info
 
-    async def _push(self, payload: dict[str, Any]) -> dict[str, Any]:
-        info = await self.pusher.push(self.event_url, payload, self.encrypt_key, kind="event")
+    verify_url = url_check  # the old name
+
+    async def _push(self, payload: dict[str, Any], *, timeout: float | None = None,
+                    kind: str = "event") -> dict[str, Any]:
+        info = await self.pusher.push(self.event_url, payload, self.encrypt_key, kind=kind, timeout=timeout)
         if info["status"] == 200:
             self.stats["events_delivered"] += 1
         else:
@@ -407,7 +431,8 @@ class FeishuSimulator:
         self.state.tokens.clear()
 
     def reset_rate_limits(self) -> None:
-        for window in (self.api.app_window, self.api.chat_window, self.api.message_window):
+        self.api.limiter.clear()
+        for window in (self.api.chat_window, self.api.message_window):
             window.clear()
 
     # waiting without sleeping --------------------------------------------------------------

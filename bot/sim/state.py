@@ -68,6 +68,10 @@ class Chat:
     created_by_bot: bool = False
     p2p_user: str | None = None
     create_ms: int = field(default_factory=now_ms)
+    # 群设置 "谁可以加急" (群信息 urgent_setting): "all_members" or "only_owner" (owner and
+    # admins); urgent_app answers 230052 to a bot that is not an admin when it is "only_owner"
+    urgent_setting: str = "all_members"
+    bot_is_admin: bool = False  # e.g. created with set_bot_manager=true
 
 
 @dataclass
@@ -89,6 +93,8 @@ class Message:
     urgent: list[dict[str, Any]] = field(default_factory=list)
     pinned: bool = False
     uuid: str | None = None
+    clock_ms: int = 0  # the simulator clock when sent (the 14-day card window); 0 = create_ms
+    toasts: list[dict[str, Any]] = field(default_factory=list)  # shown to pressers of this card
 
     def parsed(self) -> Any:
         try:
@@ -229,6 +235,7 @@ def message_view(state: SimState, m: Message, bot_name: str) -> dict[str, Any]:
         "updated": m.updated,
         "urgent": [dict(u) for u in m.urgent],
         "pinned": m.pinned,
+        "toasts": [dict(t) for t in m.toasts],
     }
 
 
@@ -243,6 +250,8 @@ def chat_view(state: SimState, chat: Chat) -> dict[str, Any]:
         "description": chat.description,
         "owner_id": chat.owner_id,
         "created_by_bot": chat.created_by_bot,
+        "urgent_setting": chat.urgent_setting,
+        "bot_is_admin": chat.bot_is_admin,
         "message_count": len(msgs),
         "last_seq": max((m.seq for m in msgs), default=0),
     }

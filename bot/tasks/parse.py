@@ -130,6 +130,9 @@ async def message_text(ctx: Ctx, message_id: str) -> str | None:
                                              paths={"message_id": message_id})
     except Exception:  # noqa: BLE001
         return None
+    from bot.feishu import groupmode
+
+    groupmode.check_group_read(result)  # @-only mode: say which scope reading it needs
     if not result.ok:
         return None
     items = (result.data or {}).get("items") or []

@@ -74,7 +74,8 @@ async def run(groups: int, pg: bool) -> dict:
     it would in production, on the real clock: the groups subscribe to the next minute that is
     at least 25 s away."""
     clock = ManualClock(datetime.now(timezone.utc), frozen=False)
-    sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=None, verification_token=None, clock=clock)
+    sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=None, verification_token=None, clock=clock,
+                          group_msg=True)  # a tenant that approved im:message.group_msg
     sim_url = await sim.start()
     db_url = await scratch(pg)
     db = Database(db_url)

@@ -260,7 +260,8 @@ async def run_config(k: int, events: int, concurrency: int, warmup: int, workdir
 
     name = f"liveops_bench_replicas_{os.getpid()}_{k}"
     db_url = await scratch_db(name)
-    sim = FeishuSimulator(app_id=APP_ID, app_secret=SECRET, encrypt_key=KEY, verification_token=TOKEN)
+    # a tenant that approved im:message.group_msg: un-@ text in groups arrives
+    sim = FeishuSimulator(app_id=APP_ID, app_secret=SECRET, encrypt_key=KEY, verification_token=TOKEN, group_msg=True)
     sim_url = (await sim.start()).rstrip("/")
     replicas = [Replica(sim_url, db_url, workdir / f"replica{k}_{i}.log") for i in range(k)]
     db = Database(db_url)

@@ -39,7 +39,7 @@ class LiveOpsBot:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.db = db or Database(settings.database_url)
         self.platform = platform or Platform(settings.domain, settings.app_id, settings.app_secret)
-        self.metrics = Metrics()
+        self.metrics = Metrics(transport=settings.transport, sandbox=settings.sandbox)
         self.svc = Services(settings=settings, db=self.db, clock=clock or SystemClock(),
                             platform=self.platform, metrics=self.metrics)
         self.router = Router(self.svc)
@@ -76,27 +76,9 @@ class LiveOpsBot:
         return web.json_response({"status": "ok"})
 
     async def metrics_page(self, request: web.Request) -> web.Response:
-        await self._refresh_gauges()
+        await self.metrics.refresh(self.db, wall_now())
         body, content_type = self.metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def _refresh_gauges(self) -> None:
-        from sqlalchemy import func, select
-
-        from bot.store.models import InboxEvent
-
-        try:
-            async with self.db.session() as session:
-                pending, oldest = (await session.execute(
-                    select(func.count(), func.min(OutboxMessage.created_at))
-                    .where(OutboxMessage.status.in_(("pending", "sending"))))).one()
-                waiting = (await session.execute(select(func.count()).select_from(InboxEvent).where(
-                    InboxEvent.status.in_(("pending", "claimed"))))).scalar()
-        except Exception:  # noqa: BLE001 - metrics never fail the scrape
-            return
-        self.metrics.outbox_backlog.set(pending)
-        self.metrics.outbox_oldest_age.set((wall_now() - oldest).total_seconds() if oldest else 0)
-        self.metrics.inbox_backlog.set(waiting)
 
     async def readyz(self, request: web.Request) -> web.Response:
         db_ok = await self.db.ping()

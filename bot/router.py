@@ -154,6 +154,8 @@ class Router:
             except Exception:  # noqa: BLE001 - chatter is never answered, errors are only logged
                 await savepoint.rollback()
                 log.exception("chatter handler failed", extra={"event_id": ctx.cause, "chat_id": ctx.chat_id})
+                if self.svc.metrics:
+                    self.svc.metrics.handler_failed("chatter")
                 continue
             await savepoint.commit()
             if taken:
@@ -199,6 +201,8 @@ class Router:
             log.exception("handler failed", extra={"ref": ref, "event_id": ctx.cause,
                                                    "chat_id": ctx.chat_id,
                                                    "command": spec.en if spec else ""})
+            if self.svc.metrics:
+                self.svc.metrics.handler_failed(spec.en if spec else "card" if ctx.action else "message")
             await ctx.reply(ctx.t("error.unexpected", ref=ref))
             return True
         await savepoint.commit()

@@ -416,6 +416,8 @@ class Sender:
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         row.error_code, row.last_error = code, why
         log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
+        if self.metrics:
+            self.metrics.send_failures.labels(code=str(code if code is not None else "none")).inc()
         async with self.db.session() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,

@@ -44,11 +44,13 @@ async def run_server(settings: Settings) -> None:
     if settings.transport == "ws":
         from bot.feishu.longconn import LongConnection
 
-        longconn = LongConnection(settings, bot.ingress, asyncio.get_running_loop())
+        longconn = LongConnection(settings, bot.ingress, asyncio.get_running_loop(), metrics=bot.metrics)
         longconn.start()
     try:
         await wait_for_stop()
     finally:
         log.info("stopping")
+        if longconn is not None:
+            longconn.stop()
         await bot.stop()
         await runner.cleanup()

@@ -83,8 +83,10 @@ class InboxWorkers:
             return
         self._last_housekeeping = now
         try:
-            if await inbox.give_up_exhausted(self.svc.db, wall_now()):
+            if given_up := await inbox.give_up_exhausted(self.svc.db, wall_now()):
                 log.error("events that failed repeatedly were set aside (status failed)")
+                if self.svc.metrics:
+                    self.svc.metrics.events_given_up.inc(given_up)
         except Exception:  # noqa: BLE001
             log.exception("inbox housekeeping failed")
 
@@ -108,6 +110,8 @@ class InboxWorkers:
         except Exception:  # noqa: BLE001 - infrastructure trouble: leave it for a retry
             ref = new_ref()
             log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
+            if self.svc.metrics:
+                self.svc.metrics.event_failures.inc()
             return
         self.processed += 1
         self.svc.pulse.set()

@@ -25,6 +25,7 @@ from bot.data import cards, importer, kpi, parse, report, sources, store  # noqa
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
+from bot.metrics import imported
 from bot.schedule import service as schedule
 from bot.schedule.models import Stream
 from bot.store.models import Chat
@@ -372,6 +373,7 @@ async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *
     except parse.ParseError as exc:
         if quiet_if_foreign:
             return False  # not a data export: leave it to the other file handlers
+        imported(ctx, "data", "unreadable")
         await ctx.reply(exc.message(ctx.locale))
         return True
     if outcome.choices:
@@ -381,6 +383,7 @@ async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *
         return True
     if outcome.stream is None:
         raise UserError("data.no_stream")
+    imported(ctx, "data", "ok", len(outcome.rejected))
     await ctx.reply(card=cards.import_card(ctx.t, ctx.locale, stream_label=await stream_label(ctx, outcome.stream),
                                            stream_id=outcome.stream.id, file_name=file_name, parts=outcome.parts,
                                            ignored=outcome.ignored, rejected=outcome.rejected,

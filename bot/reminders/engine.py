@@ -215,9 +215,12 @@ class TimerEngine:
                 .order_by(Timer.next_due).limit(self.batch)
                 .with_for_update(skip_locked=True))).scalars())
             cache: dict[tuple[str, str], tuple[str, set[str]]] = {}
+            seen = [(timer.kind, (now - timer.next_due).total_seconds()) for timer in rows]
             params = [await self._fire(session, timer, now, cache, safe) for timer in rows]
             if params:
                 await session.execute(_ADVANCE, params)
+        if self.svc.metrics:  # committed: count each fire once, even when the batch was redone
+            self.svc.metrics.timers_fired(seen, params)
         ran = sum(p["inc"] for p in params)
         self.fired += ran
         self.skipped += len(params) - ran

@@ -3,6 +3,7 @@ the sandbox can swap any of them. Background tasks are tracked and stopped toget
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot import outbox
+from bot import httpguard, outbox
 from bot.clock import Clock, SystemClock, wall_now
 from bot.commands import load_all
 from bot.config import Settings
@@ -57,19 +58,32 @@ class LiveOpsBot:
         self.started = False
 
     async def _store(self, **fields) -> bool:
+        fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
         return await self.inbox_writer.store(now=wall_now(), **fields)
 
     # -- HTTP -------------------------------------------------------------------------------
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application, *, metrics: bool = True) -> None:
         app.router.add_post("/feishu/events", self.ingress.handle)
         app.router.add_post("/feishu/cards", self.ingress.handle)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
-        app.router.add_get("/metrics", self.metrics_page)
+        if metrics:
+            app.router.add_get("/metrics", self.metrics_page)
+
+    def middlewares(self) -> list:
+        """Request ids, no 500s, the /metrics token, the body read timeout (bot.httpguard)."""
+        return [httpguard.request_ids, error_middleware, httpguard.metrics_guard(self.settings.metrics_token),
+                httpguard.body_timeout(self.settings.http_timeout)]
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
-        self.add_routes(app)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=self.middlewares())
+        self.add_routes(app, metrics=not self.settings.metrics_port)
+        return app
+
+    def metrics_app(self) -> web.Application:
+        """/metrics alone, for BOT_METRICS_PORT."""
+        app = web.Application(middlewares=self.middlewares())
+        app.router.add_get("/metrics", self.metrics_page)
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -176,6 +190,28 @@ class LiveOpsBot:
                                  lane=f"user:{admin}", target=admin,
                                  payload={"receive_id_type": "open_id", "msg_type": "text",
                                           "content": {"text": text}})
+
+def without_token(payload: str | dict, token: str) -> str | dict:
+    """The event as the inbox keeps it: without the verification token (header.token, or the
+    top-level token of a schema 1.0 event), which is a secret. A card's own token stays."""
+    if isinstance(payload, str):
+        if token and token in payload:  # the usual case: drop the known secret wherever it is
+            return payload.replace(token, "")
+        if '"token"' not in payload:
+            return payload
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return payload
+        cleaned = without_token(body, token) if isinstance(body, dict) else body
+        return payload if cleaned is body else json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+    header = payload.get("header")
+    if isinstance(header, dict) and header.get("token"):
+        return {**payload, "header": {**header, "token": ""}}
+    if payload.get("type") == "event_callback" and payload.get("token"):
+        return {**payload, "token": ""}
+    return payload
+
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):

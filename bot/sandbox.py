@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import roles
-from bot.app import LiveOpsBot, error_middleware
+from bot.app import LiveOpsBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES
@@ -85,8 +85,9 @@ class Sandbox:
         self.vchart: Path | None = VCHART if VCHART.is_file() else None
 
     def web_app(self) -> web.Application:
+        assert self.bot is not None
         app = web.Application(client_max_size=max(MAX_BODY_BYTES, 40 * 1024 * 1024),
-                              middlewares=[error_middleware])
+                              middlewares=self.bot.middlewares())
         assert self.bot is not None
         self.bot.add_routes(app)
         self.sim.add_routes(app)

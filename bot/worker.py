@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 from bot.clock import wall_now
+from bot import logs
 from bot.logs import Repeated
 from bot.feishu import events
 from bot.router import Router, new_ref
@@ -73,7 +74,7 @@ class InboxWorkers:
                         pass
                     continue
                 self._wake.set()  # there may be more: let a sibling look too
-                await self.process(row, name)
+                await logs.bound_call(self.process(row, name), event_id=row.event_id, worker=name)
         finally:
             self.alive -= 1
 

@@ -2,6 +2,12 @@
 
 Bad input answers 4xx ``{"error": "..."}``; unknown users/chats/messages answer 404.
 
+Only this server's own pages and tools may drive it (the sandbox has no login): every request
+must name this server in ``Host`` (its address, or localhost on loopback; DNS rebinding
+fails here), an ``Origin``, when sent, must be the same host (a web page elsewhere cannot post
+here: CSRF), and a body must be ``application/json`` (``multipart/form-data`` for files), which
+an HTML form cannot send. Refusals answer 403 (host, origin) or 400 (content type).
+
 Reading
 - ``GET /_sim/bot`` → ``{open_id, union_id, name, app_id}``
 - ``GET /_sim/users`` → ``[{open_id, union_id, user_id, name, mobile, email}]``
@@ -69,8 +75,51 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _guard(fn: Route) -> Route:
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+SIM_KEY = web.AppKey("liveops_sim", object)  # the simulator serving this app (for its allowed_hosts)
+
+
+def _split_host(value: str) -> tuple[str, int | None]:
+    """``"[::1]:8080"`` → ("::1", 8080); ``"localhost"`` → ("localhost", None)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, _, port = value.partition(":")
+    return name, (int(port) if port.isdigit() else None)
+
+
+def refusal(request: web.Request, *, files: bool = False) -> tuple[int, str] | None:
+    """Why a /_sim request is not from this server's own page or a local tool (None: fine)."""
+    sock = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sock:
+        return None  # not a TCP connection (aiohttp test utilities): nothing to compare
+    local_ip, local_port = str(sock[0]).lower(), int(sock[1])
+    names = {local_ip, *getattr(request.app.get(SIM_KEY), "allowed_hosts", ())}
+    if local_ip.startswith("127.") or local_ip in ("::1", "::ffff:127.0.0.1"):
+        names.update(LOOPBACK_NAMES)
+    host = request.headers.get("Host", "")
+    name, port = _split_host(host)
+    if name not in names or (port or 80) != local_port:
+        return 403, f"Host {host[:100]!r} is not this server; use http://127.0.0.1:{local_port}/"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or _split_host(rest.split("/", 1)[0]) != (name, port):
+            return 403, "requests from another site's page are refused"
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:
+        wanted = ("application/json", "multipart/form-data") if files else ("application/json",)
+        if request.content_type not in wanted:
+            return 400, f"send {' or '.join(wanted)} (got {request.content_type})"
+    return None
+
+
+def _guard(fn: Route, *, files: bool = False) -> Route:
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        refused = refusal(request, files=files)
+        if refused is not None:
+            return _error(*refused)
         try:
             return await fn(request)
         except SimError as exc:
@@ -308,5 +357,6 @@ def add_routes(app: web.Application, sim: FeishuSimulator) -> None:
         ("DELETE", "/_sim/faults", i.faults),
         ("POST", "/_sim/tokens/expire", i.expire),
     ]
+    app[SIM_KEY] = sim
     for method, path, handler in table:
-        r.add_route(method, path, _guard(handler))
+        r.add_route(method, path, _guard(handler, files=handler == i.post_file))

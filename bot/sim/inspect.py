@@ -17,7 +17,8 @@ Reading
 - ``GET /_sim/chats/{chat_id}/messages?after=SEQ`` → messages with seq > SEQ in the order they
   were sent: ``[{seq, message_id, chat_id, sender: {id, type: "user"|"app", name}, msg_type,
   content (parsed JSON), create_time, update_time (ISO 8601 with ms), parent_id, root_id,
-  thread_id, mentions: [{key, open_id, name}], updated, urgent: [{kind, users, time}], pinned}]``.
+  thread_id, mentions: [{key, open_id, name}], updated, urgent: [{kind, users, time}], pinned,
+  clock_time (the bot's clock when it was sent, null without a clock)}]``.
   ``seq`` is global and increasing; a message that changes (card patched or replaced by a
   callback answer, buzzed, pinned) gets a new seq, so a poller with ``?after=`` receives its
   current version once more: upsert by message_id and remember the highest seq seen.
@@ -32,7 +33,8 @@ Reading
   uuid dedupe hits, messages sent, events delivered/failed ...)
 - ``GET /_sim/events`` → deliveries ``[{event_id, type, time, status, response, elapsed_ms, error,
   payload}]`` (payload: the envelope as sent, before encryption)
-- ``GET /_sim/clock`` → ``{"now": ISO, "adjustable": bool}``
+- ``GET /_sim/clock`` → ``{"now": ISO, "adjustable": bool}``, plus ``"jumps": [{"from", "to"}]``
+  (the last fast-forwards) when the clock records them
 - ``GET /_sim/faults`` → armed faults
 
 Acting
@@ -290,7 +292,11 @@ class Inspect:
         clock = self.sim.clock
         now = clock.now() if clock is not None else datetime.now(timezone.utc)
         adjustable = clock is not None and bool(getattr(clock, "adjustable", True)) and hasattr(clock, "advance")
-        return {"now": now.isoformat(timespec="milliseconds"), "adjustable": adjustable}
+        view: dict[str, Any] = {"now": now.isoformat(timespec="milliseconds"), "adjustable": adjustable}
+        if getattr(clock, "stepwise", False):
+            view["jumps"] = [{"from": a.isoformat(timespec="milliseconds"), "to": b.isoformat(timespec="milliseconds")}
+                             for a, b in getattr(clock, "jumps", [])]
+        return view
 
     async def clock(self, request: web.Request) -> web.Response:
         return web.json_response(self._clock_view())

@@ -58,6 +58,7 @@ def test_dockerfile():
     text = (DEPLOY / "Dockerfile").read_text()
     assert "-slim" in text.splitlines()[next(i for i, l in enumerate(text.splitlines()) if l.startswith("FROM"))]
     assert "\nUSER liveops" in text and "HEALTHCHECK" in text and 'CMD ["liveops", "run"]' in text
+    assert "--sandbox" not in text  # without credentials the image refuses to start, it never plays sandbox
 
 
 def test_systemd_unit():
@@ -102,6 +103,13 @@ def _filled(expr: str) -> str:
 @needs_promtool
 def test_alert_rules_pass_promtool():
     result = promtool("check", "rules", str(ALERTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 16 rules found" in result.stdout
+
+
+@needs_promtool
+def test_example_prometheus_config_loads_the_rules():
+    result = promtool("check", "config", "prometheus.example.yml", cwd=ALERTS.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 16 rules found" in result.stdout
 

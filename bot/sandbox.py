@@ -34,6 +34,7 @@ from bot.clock import ManualClock, wall_now
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES
 from bot.server import serve, wait_for_stop
+from bot.sim.inspect import refusal
 from bot.sim.server import FeishuSimulator
 
 log = logging.getLogger("bot.sandbox")
@@ -100,7 +101,7 @@ class Sandbox:
     def web_app(self) -> web.Application:
         assert self.bot is not None
         app = web.Application(client_max_size=max(MAX_BODY_BYTES, 40 * 1024 * 1024),
-                              middlewares=self.bot.middlewares())
+                              middlewares=[same_host, *self.bot.middlewares()])
         assert self.bot is not None
         self.bot.add_routes(app)
         self.sim.add_routes(app)
@@ -219,6 +220,16 @@ class Sandbox:
         if self.bot is not None:
             await self.bot.stop()
         await self.runner.cleanup()
+
+
+@web.middleware
+async def same_host(request: web.Request, handler):
+    """Every path of the sandbox's port (the page, the simulator's Open API, the bot) answers
+    only requests that name this server: a DNS-rebinding page cannot drive the sandbox."""
+    refused = refusal(request, body=False)
+    if refused is not None:
+        return web.json_response({"error": refused[1]}, status=refused[0])
+    return await handler(request)
 
 
 def _is_ip(host: str) -> bool:

@@ -272,3 +272,25 @@ def test_explicit_sandbox_listens_on_loopback_only(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+async def test_every_path_of_the_sandbox_refuses_a_rebound_host(tmp_path):
+    from bot.config import Settings
+    from bot.sandbox import Sandbox
+
+    box = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"))
+    url = await box.start("127.0.0.1", 0)
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    try:
+        async with aiohttp.ClientSession() as s:
+            for path in ("", "static/app.js", "open-apis/bot/v3/info", "_sim/users", "metrics"):
+                async with s.get(url + path, headers={"Host": f"rebind.example:{port}"}) as r:
+                    assert r.status == 403, path
+                async with s.get(url + path) as r:
+                    assert r.status in (200, 400), path  # the Open API answers 400 without a token
+            async with s.post(url + "open-apis/auth/v3/tenant_access_token/internal",
+                              json={"app_id": box.settings.app_id, "app_secret": box.settings.app_secret},
+                              headers={"Origin": "https://evil.example"}) as r:
+                assert r.status == 403
+    finally:
+        await box.stop()

@@ -92,8 +92,9 @@ def _split_host(value: str) -> tuple[str, int | None]:
     return name, (int(port) if port.isdigit() else None)
 
 
-def refusal(request: web.Request, *, files: bool = False) -> tuple[int, str] | None:
-    """Why a /_sim request is not from this server's own page or a local tool (None: fine)."""
+def refusal(request: web.Request, *, files: bool = False, body: bool = True) -> tuple[int, str] | None:
+    """Why a /_sim request is not from this server's own page or a local tool (None: fine).
+    ``body=False``: Host and Origin only (the sandbox checks every path of its port so)."""
     sock = request.transport.get_extra_info("sockname") if request.transport else None
     if not sock:
         return None  # not a TCP connection (aiohttp test utilities): nothing to compare
@@ -110,7 +111,7 @@ def refusal(request: web.Request, *, files: bool = False) -> tuple[int, str] | N
         scheme, _, rest = origin.partition("://")
         if scheme not in ("http", "https") or _split_host(rest.split("/", 1)[0]) != (name, port):
             return 403, "requests from another site's page are refused"
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:
+    if body and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:
         wanted = ("application/json", "multipart/form-data") if files else ("application/json",)
         if request.content_type not in wanted:
             return 400, f"send {' or '.join(wanted)} (got {request.content_type})"

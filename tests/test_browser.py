@@ -303,7 +303,10 @@ async def test_fast_forward_jump_and_fold_in_chromium(async_playwright, tmp_path
                 assert await page.locator(".msg.folded").count() == 0
                 await page.screenshot(path=str(tmp_path / "after_hour.png"))
 
-                # jump to 09:30 tomorrow
+                # jump to 09:30 tomorrow: the daily briefing subscribed for 09:30 arrives, in view
+                await page.fill("#input", "/日报 订阅 09:30")
+                await page.press("#input", "Enter")
+                await page.locator(".msg.from-bot", has_text="已订阅日报").last.wait_for()
                 await page.select_option("#jumpDay", "1")
                 await page.fill("#jumpTime", "09:30")
                 await page.locator("#jumpBtn").click()
@@ -311,6 +314,9 @@ async def test_fast_forward_jump_and_fold_in_chromium(async_playwright, tmp_path
                 assert "09:30" in await page.locator("#clockNow").inner_text()
                 now = sandbox.clock.now().astimezone(sandbox.settings.tz)
                 assert (now.hour, now.minute) == (9, 30) and now.date() == (local + timedelta(days=1)).date()
+                briefing = bot_card(page, "直播日报").last
+                await briefing.wait_for()
+                assert await briefing.is_visible() and await page.locator(".msg.folded").count() >= 3
                 await page.screenshot(path=str(tmp_path / "after_jump.png"))
             finally:
                 await browser.close()

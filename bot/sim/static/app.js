@@ -567,10 +567,14 @@
       if (j >= 0) (runs[j] = runs[j] || []).push(id);
     });
     Object.keys(runs).forEach(function (j) {
-      var ids = runs[j];
-      var hidden = ids.filter(function (id) { return !addressesMe(S.msgs[id]); });
+      var ids = runs[j], jump = S.jumps[j], key = jump.from.toISOString(), open = !!S.unfolded[key];
+      // what @s you, and what arrived at the time jumped to (its last minute), stay in view
+      var arrival = jump.to.getTime() - 60000;
+      var hidden = ids.filter(function (id) {
+        var m = S.msgs[id];
+        return !addressesMe(m) && parseTime(m.clock_time).getTime() < arrival;
+      });
       if (hidden.length < FOLD_MIN) return;
-      var jump = S.jumps[j], key = jump.from.toISOString(), open = !!S.unfolded[key];
       if (!open) hidden.forEach(function (id) { S.nodes[id].classList.add('folded'); });
       var counts = {}, order = [];
       hidden.forEach(function (id) { var k = kindOf(S.msgs[id]); if (!counts[k]) order.push(k); counts[k] = (counts[k] || 0) + 1; });
@@ -580,7 +584,7 @@
       var fold = h('div', { class: 'jump-fold' + (open ? ' open' : ''), 'data-jump': key },
         h('div', { class: 'jump-fold-head' }, '⏩ 快进 ' + fmtMsgTime(jump.from) + ' → ' + fmtMsgTime(jump.to) +
           ' 期间，机器人在本群按时发了 ' + ids.length + ' 条消息' +
-          (shown ? '，@你的 ' + shown + ' 条照常显示' : '')),
+          (shown ? '，@你的和刚到的 ' + shown + ' 条照常显示' : '')),
         h('div', { class: 'jump-fold-kinds' }, (open ? '' : '已折叠：') + kinds),
         h('button', { type: 'button', class: 'jump-fold-btn', onclick: function () {
           if (S.unfolded[key]) delete S.unfolded[key]; else S.unfolded[key] = true;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set-up and entry point for a fresh machine (only Python and pip needed).
 
-    python3 dev.py run     create .venv if needed, install, start the bot (sandbox without credentials)
+    python3 dev.py run     create .venv if needed, install, start the bot (the sandbox, with
+                           --sandbox, when no FEISHU_APP_ID is set in the environment or .env)
     python3 dev.py test    create .venv if needed, install with test extras, run the test suite
     python3 dev.py bench   the same set-up, then every benchmark (tests/bench/run_all.py) and one table
 
@@ -73,6 +74,20 @@ def fetch_vchart() -> None:
               "the sandbox page draws charts with its own SVG", flush=True)
 
 
+def has_credentials() -> bool:
+    """FEISHU_APP_ID set in the environment or in .env (as `liveops` reads them)."""
+    if os.environ.get("FEISHU_APP_ID", "").strip():
+        return True
+    env = ROOT / ".env"
+    if not env.is_file():
+        return False
+    for line in env.read_text("utf-8", "replace").splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == "FEISHU_APP_ID" and value.strip().strip("'\"").strip():
+            return True
+    return False
+
+
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else "run"
     rest = argv[1:]
@@ -83,7 +98,9 @@ def main(argv: list[str]) -> int:
     fetch_vchart()
     os.chdir(ROOT)
     if what == "run":
-        cmd = [str(BIN / "liveops"), "run", *rest]
+        # A fresh machine has no Feishu app: start the local sandbox (`liveops run` alone never does).
+        sandbox = [] if has_credentials() or "--sandbox" in rest else ["--sandbox"]
+        cmd = [str(BIN / "liveops"), "run", *sandbox, *rest]
     elif what == "bench":
         cmd = [str(BIN / "python"), "-m", "tests.bench.run_all", *rest]
     else:

@@ -3,6 +3,7 @@ the sandbox can swap any of them. Background tasks are tracked and stopped toget
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot import outbox
+from bot import httpguard, outbox
 from bot.clock import Clock, SystemClock, wall_now
 from bot.commands import load_all
 from bot.commands.registry import REGISTRY
@@ -41,7 +42,7 @@ class LiveOpsBot:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.db = db or Database(settings.database_url)
         self.platform = platform or Platform(settings.domain, settings.app_id, settings.app_secret)
-        self.metrics = Metrics()
+        self.metrics = Metrics(transport=settings.transport, sandbox=settings.sandbox)
         self.svc = Services(settings=settings, db=self.db, clock=clock or SystemClock(),
                             platform=self.platform, metrics=self.metrics)
         self.router = Router(self.svc)
@@ -59,46 +60,41 @@ class LiveOpsBot:
         self.started = False
 
     async def _store(self, **fields) -> bool:
+        fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
         return await self.inbox_writer.store(now=wall_now(), **fields)
 
     # -- HTTP -------------------------------------------------------------------------------
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application, *, metrics: bool = True) -> None:
         app.router.add_post("/feishu/events", self.ingress.handle)
         app.router.add_post("/feishu/cards", self.ingress.handle)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
-        app.router.add_get("/metrics", self.metrics_page)
+        if metrics:
+            app.router.add_get("/metrics", self.metrics_page)
+
+    def middlewares(self) -> list:
+        """Request ids, no 500s, the /metrics token, the body read timeout (bot.httpguard)."""
+        return [httpguard.request_ids, error_middleware, httpguard.metrics_guard(self.settings.metrics_token),
+                httpguard.body_timeout(self.settings.http_timeout)]
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
-        self.add_routes(app)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=self.middlewares())
+        self.add_routes(app, metrics=not self.settings.metrics_port)
+        return app
+
+    def metrics_app(self) -> web.Application:
+        """/metrics alone, for BOT_METRICS_PORT."""
+        app = web.Application(middlewares=self.middlewares())
+        app.router.add_get("/metrics", self.metrics_page)
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     async def metrics_page(self, request: web.Request) -> web.Response:
-        await self._refresh_gauges()
+        await self.metrics.refresh(self.db, wall_now())
         body, content_type = self.metrics.render()
         return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def _refresh_gauges(self) -> None:
-        from sqlalchemy import func, select
-
-        from bot.store.models import InboxEvent
-
-        try:
-            async with self.db.session() as session:
-                pending, oldest = (await session.execute(
-                    select(func.count(), func.min(OutboxMessage.created_at))
-                    .where(OutboxMessage.status.in_(("pending", "sending"))))).one()
-                waiting = (await session.execute(select(func.count()).select_from(InboxEvent).where(
-                    InboxEvent.status.in_(("pending", "claimed"))))).scalar()
-        except Exception:  # noqa: BLE001 - metrics never fail the scrape
-            return
-        self.metrics.outbox_backlog.set(pending)
-        self.metrics.outbox_oldest_age.set((wall_now() - oldest).total_seconds() if oldest else 0)
-        self.metrics.inbox_backlog.set(waiting)
 
     async def readyz(self, request: web.Request) -> web.Response:
         db_ok = await self.db.ping()
@@ -196,6 +192,28 @@ class LiveOpsBot:
                                  lane=f"user:{admin}", target=admin,
                                  payload={"receive_id_type": "open_id", "msg_type": "text",
                                           "content": {"text": text}})
+
+def without_token(payload: str | dict, token: str) -> str | dict:
+    """The event as the inbox keeps it: without the verification token (header.token, or the
+    top-level token of a schema 1.0 event), which is a secret. A card's own token stays."""
+    if isinstance(payload, str):
+        if token and token in payload:  # the usual case: drop the known secret wherever it is
+            return payload.replace(token, "")
+        if '"token"' not in payload:
+            return payload
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return payload
+        cleaned = without_token(body, token) if isinstance(body, dict) else body
+        return payload if cleaned is body else json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+    header = payload.get("header")
+    if isinstance(header, dict) and header.get("token"):
+        return {**payload, "header": {**header, "token": ""}}
+    if payload.get("type") == "event_callback" and payload.get("token"):
+        return {**payload, "token": ""}
+    return payload
+
 
 @web.middleware
 async def error_middleware(request: web.Request, handler):

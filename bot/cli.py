@@ -1,7 +1,8 @@
 """The ``liveops`` command.
 
-    liveops                 run: the real bot with Feishu credentials, else the sandbox
-    liveops run --sandbox   force the sandbox (bot + local Feishu simulator + web chat page)
+    liveops                 run the real bot (needs FEISHU_APP_ID and FEISHU_APP_SECRET)
+    liveops run --sandbox   the local sandbox (bot + Feishu simulator + web chat page) on
+                            127.0.0.1 and its own data/sandbox.db; never started otherwise
     liveops migrate         apply database migrations and exit
     liveops check-config    validate the settings and print them with secrets masked
     liveops copy-data --to URL [--from URL] [--force]
@@ -26,9 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="liveops", description="LiveOps bot for Feishu/Lark")
     sub = parser.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="run the bot (default)")
-    run.add_argument("--sandbox", action="store_true", help="run the local sandbox even with credentials")
+    run.add_argument("--sandbox", action="store_true",
+                     help="run the local sandbox (a simulated Feishu, demo team, web chat page)")
     run.add_argument("--port", type=int, help="override BOT_PORT")
-    run.add_argument("--host", help="override BOT_HOST")
+    run.add_argument("--host", help="override BOT_HOST (the sandbox listens on 127.0.0.1 unless given)")
     run.add_argument("--keep-data", action="store_true", help="sandbox: keep the previous demo database")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("check-config", help="validate settings")
@@ -52,14 +54,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
         return 2
     if cmd == "run":
-        overrides = {}
+        if not settings.sandbox and not settings.has_credentials:
+            print(f"配置错误 / configuration error: {no_credentials(settings)}", file=sys.stderr)
+            return 2
+        overrides: dict = {}
         if args.port is not None:
             overrides["port"] = args.port
-        if args.host:
+        if settings.sandbox:  # BOT_HOST (e.g. 0.0.0.0 in a container) never exposes the sandbox
+            overrides["host"] = args.host or "127.0.0.1"
+        elif args.host:
             overrides["host"] = args.host
-        if overrides:
-            from dataclasses import replace
-            settings = replace(settings, **overrides)
+        from dataclasses import replace
+        settings = replace(settings, **overrides)
     logs.setup(settings.log_level, settings.log_json)
 
     if cmd == "doctor":
@@ -77,14 +83,15 @@ def main(argv: list[str] | None = None) -> int:
             print("migrations applied")
             return 0
         if cmd == "check-config":
-            for key, value in sorted(vars(settings).items()):
-                if key in ("app_secret", "encrypt_key", "verification_token") and value:
-                    value = "***"
+            for key, value in config.redacted(settings):
                 print(f"{key} = {value}")
             return 0
         if settings.sandbox:
             from bot.sandbox import run_sandbox
 
+            if not is_loopback(settings.host):
+                print(f"注意 / warning: the sandbox has no login; anyone who can reach {settings.host}:"
+                      f"{settings.port} can act as any demo user.", file=sys.stderr)
             asyncio.run(run_sandbox(settings, fresh=not args.keep_data))
         else:
             from bot.server import run_server
@@ -99,6 +106,22 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def no_credentials(settings: config.Settings) -> str:
+    """Why `liveops run` will not start without Feishu credentials, and what to do."""
+    if not (settings.database_url.startswith("sqlite") and is_loopback(settings.host)):
+        return ("FEISHU_APP_ID: 没有飞书应用凭据，而 DATABASE_URL 或 BOT_HOST 指向服务器，不会启动沙盒 / no Feishu "
+                "app credentials while DATABASE_URL or BOT_HOST point at a server, so nothing is started (the "
+                "sandbox never starts by itself). Set FEISHU_APP_ID, FEISHU_APP_SECRET and "
+                "FEISHU_VERIFICATION_TOKEN from the developer console; to try the bot on your own machine "
+                "instead, run liveops run --sandbox there.")
+    return ("FEISHU_APP_ID: 没有飞书应用凭据 / no Feishu app credentials. Set FEISHU_APP_ID and FEISHU_APP_SECRET "
+            "to run the bot, or try the local sandbox: liveops run --sandbox (python3 dev.py run does that).")
 
 
 def _copy_data(args: argparse.Namespace) -> int:

@@ -12,6 +12,9 @@ import time
 from typing import Awaitable, Callable, Protocol
 
 Listener = Callable[[datetime], Awaitable[None] | None]
+# When is the next thing due after ``now`` and no later than ``until`` (None: nothing)?
+StopSource = Callable[[datetime, datetime], Awaitable[datetime | None]]
+MAX_STEPS = 2000  # a stepping advance stops at most this many times, then jumps the rest
 
 
 class Clock(Protocol):
@@ -38,11 +41,17 @@ class SystemClock:
 class ManualClock:
     """A clock that starts at a given instant and runs along with real time, plus any
     offset added by advance(). With ``frozen=True`` it stands still between advances
-    (tests); unfrozen it keeps ticking (the sandbox, whose users also fast-forward it)."""
+    (tests); unfrozen it keeps ticking (the sandbox, whose users also fast-forward it).
+
+    With ``stepwise=True`` (the sandbox) an advance is lived through rather than jumped: the
+    clock stops at each time something falls due on the way (asked of the stop sources, the
+    timer engine's next due time), tells the listeners there, and goes on, so a fast-forward
+    fires every timer at its own time, on time, as a bot that was running would have.
+    ``jumps`` keeps the (from, to) of the last advances, for the sandbox page."""
 
     adjustable = True
 
-    def __init__(self, start: datetime | None = None, *, frozen: bool = True) -> None:
+    def __init__(self, start: datetime | None = None, *, frozen: bool = True, stepwise: bool = False) -> None:
         base = start or datetime.now(timezone.utc)
         if base.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
@@ -51,6 +60,9 @@ class ManualClock:
         self._mono0 = _monotonic()
         self._offset = timedelta(0)
         self._listeners: list[Listener] = []
+        self._stops: list[StopSource] = []
+        self.stepwise = stepwise
+        self.jumps: list[tuple[datetime, datetime]] = []
 
     def now(self) -> datetime:
         running = timedelta(0) if self._frozen else timedelta(seconds=_monotonic() - self._mono0)
@@ -59,11 +71,37 @@ class ManualClock:
     def add_listener(self, fn: Listener) -> None:
         self._listeners.append(fn)
 
+    def add_stop_source(self, fn: StopSource) -> None:
+        self._stops.append(fn)
+
     async def advance(self, seconds: float) -> datetime:
-        """Move forward and tell listeners (the timer engine re-plans its next wake-up)."""
+        """Move forward and tell listeners (the timer engine fires what fell due and re-plans)."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        self._offset += timedelta(seconds=seconds)
+        start = self.now()
+        target = start + timedelta(seconds=seconds)
+        if self.stepwise and self._stops:
+            for _ in range(MAX_STEPS):
+                stop = await self._next_stop(target)
+                if stop is None:
+                    break
+                self._move_to(stop)
+                await self._tell()
+        self._move_to(target)
+        now = await self._tell()
+        if seconds:  # ends once the listeners are done (the sandbox's messages of the last stop)
+            self.jumps = [*self.jumps[-49:], (start, self.now())]
+        return now
+
+    async def _next_stop(self, target: datetime) -> datetime | None:
+        now = self.now()
+        found = [due for fn in self._stops if (due := await fn(now, target)) is not None and now < due <= target]
+        return min(found, default=None)
+
+    def _move_to(self, when: datetime) -> None:
+        self._offset += max(timedelta(0), when - self.now())
+
+    async def _tell(self) -> datetime:
         now = self.now()
         for fn in list(self._listeners):
             result = fn(now)

@@ -49,6 +49,10 @@ class Settings:
     # BOT_GROUP_MESSAGES: auto | mentions | all — which group messages Feishu delivers
     # (all needs the sensitive scope im:message.group_msg); auto detects it (bot.feishu.groupmode)
     group_messages: str = "auto"
+    http_timeout: float = 30.0  # BOT_HTTP_TIMEOUT: seconds a client has to send a request's headers, and its body
+    metrics_port: int = 0  # BOT_METRICS_PORT: serve /metrics on this port only (0: on BOT_PORT)
+    metrics_token: str = ""  # BOT_METRICS_TOKEN: /metrics asks for "Authorization: Bearer <token>"
+    database_from_env: bool = False  # DATABASE_URL was set (the sandbox never uses it)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -144,11 +148,29 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         raise ConfigError("BOT_GROUP_MESSAGES", f"'{group_messages}' is not auto, mentions or all",
                           "Use auto (default: detect), mentions (only @-messages reach the bot) or all "
                           "(the app holds im:message.group_msg).")
+    raw_timeout = get("BOT_HTTP_TIMEOUT", "30")
+    try:
+        http_timeout = float(raw_timeout)
+        if not 1 <= http_timeout <= 600:
+            raise ValueError
+    except ValueError:
+        raise ConfigError("BOT_HTTP_TIMEOUT", f"'{raw_timeout}' is not a number of seconds from 1 to 600",
+                          "Leave it unset (30) unless clients upload large files over slow links.") from None
+
+    raw_metrics_port = get("BOT_METRICS_PORT", "0")
+    if not raw_metrics_port.isdigit() or int(raw_metrics_port) > 65535 or (
+            raw_metrics_port != "0" and raw_metrics_port == raw_port):
+        raise ConfigError("BOT_METRICS_PORT", f"'{raw_metrics_port}' is not a free port number other than BOT_PORT",
+                          "Use e.g. 9464, or leave it unset to serve /metrics on BOT_PORT.")
 
     data_dir = Path(get("BOT_DATA_DIR", "data"))
-    want_sandbox = (not app_id) if sandbox is None else (sandbox or not app_id)
-    database_url = get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / ('sandbox.db' if want_sandbox else 'liveops.db')}"
-    database_url = normalise_db_url(database_url)
+    # The sandbox only ever starts when asked for (liveops run --sandbox), and always on its own
+    # SQLite file: it seeds a demo team and deletes its database at each start.
+    want_sandbox = bool(sandbox)
+    if want_sandbox:
+        database_url = f"sqlite+aiosqlite:///{data_dir / 'sandbox.db'}"
+    else:
+        database_url = normalise_db_url(get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'liveops.db'}")
 
     if transport == "ws" and not app_id and not want_sandbox:
         raise ConfigError("BOT_TRANSPORT", "ws needs app credentials",
@@ -165,7 +187,9 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         locale=locale, admins=admins, host=get("BOT_HOST", "127.0.0.1"), port=port,
         data_dir=data_dir, log_json=_bool("BOT_LOG_JSON", get("BOT_LOG_JSON", "false")),
         log_level=get("BOT_LOG_LEVEL", "INFO").upper(), sandbox=want_sandbox, lease_seconds=int(raw_lease),
-        compliance_retention_years=int(raw_years), group_messages=group_messages,
+        compliance_retention_years=int(raw_years), group_messages=group_messages, http_timeout=http_timeout,
+        metrics_port=int(raw_metrics_port), metrics_token=get("BOT_METRICS_TOKEN"),
+        database_from_env=bool(get("DATABASE_URL")),
         # Feature tuning knobs (BOT_SCHEDULE_MAX_HOURS, BOT_FAULT_* ...), read by each feature.
         extra={k: v for k, v in values.items() if k.startswith("BOT_") and isinstance(v, str)},
     )
@@ -181,3 +205,32 @@ def normalise_db_url(url: str) -> str:
         raise ConfigError("DATABASE_URL", "is neither PostgreSQL nor SQLite",
                           "Use postgresql://user@host/db or sqlite:///data/liveops.db.")
     return url
+
+
+SECRETS = ("app_secret", "encrypt_key", "verification_token", "metrics_token")
+_SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "KEY")
+
+
+def redact_url(url: str) -> str:
+    """``postgresql+asyncpg://user:pw@host/db`` → ``postgresql+asyncpg://user:***@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    auth, _, host = rest.partition("@")
+    user, colon, _password = auth.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def redacted(settings: Settings) -> list[tuple[str, str]]:
+    """Every setting as ``(name, printable value)``, with secrets and passwords masked."""
+    out: list[tuple[str, str]] = []
+    for key, value in sorted(vars(settings).items()):
+        if key in SECRETS and value:
+            value = "***"
+        elif key == "database_url":
+            value = redact_url(str(value))
+        elif key == "extra":
+            value = {k: ("***" if any(w in k.upper() for w in _SECRET_WORDS) and v else redact_url(v))
+                     for k, v in sorted(value.items())}
+        out.append((key, str(value)))
+    return out

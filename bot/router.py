@@ -188,6 +188,8 @@ class Router:
             except Exception:  # noqa: BLE001 - chatter is never answered, errors are only logged
                 await savepoint.rollback()
                 log.exception("chatter handler failed", extra={"event_id": ctx.cause, "chat_id": ctx.chat_id})
+                if self.svc.metrics:
+                    self.svc.metrics.handler_failed("chatter")
                 continue
             await savepoint.commit()
             if taken:
@@ -291,7 +293,7 @@ class Router:
                                                    "chat_id": ctx.chat_id,
                                                    "command": verb.label("en_US") if verb else ""})
             if self.svc.metrics:
-                self.svc.metrics.handler_errors.inc()
+                self.svc.metrics.handler_failed(spec.en if spec else "card" if ctx.action else "message")
             await self._answer_error(ctx, ctx.t("error.unexpected", ref=ref))
             return True
         await savepoint.commit()

@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import wall_now
+from bot import logs
 from bot.logs import Repeated
 from bot.feishu.platform import ApiResult, Platform
 from bot.outbox import feishu_uuid
@@ -218,7 +219,8 @@ class Sender:
                         trouble.failed()
                         await asyncio.sleep(1.0)
                 for row in rows:
-                    inflight[asyncio.create_task(self._send(row))] = row
+                    context = logs.context_for(**logs.from_key(row.key))  # its lines carry the cause
+                    inflight[asyncio.create_task(self._send(row), context=context)] = row
                 if rows and len(inflight) < self.batch:
                     await asyncio.sleep(0)  # let them start, then look for more
                     continue
@@ -399,6 +401,7 @@ class Sender:
                     log.error("no outbox callback named %s", row.callback)
                 else:
                     await fn(self.callback_env, row, {**result, "session": session})
+        log.info("sent", extra={"op": row.op})
         if self.metrics:
             self.metrics.sent.labels(op=row.op).inc()
         if row.callback:
@@ -416,6 +419,8 @@ class Sender:
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         row.error_code, row.last_error = code, why
         log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
+        if self.metrics:
+            self.metrics.send_failures.labels(code=str(code if code is not None else "none")).inc()
         async with self.db.session() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,

@@ -13,8 +13,13 @@ from bot.config import Settings
 log = logging.getLogger("bot.server")
 
 
-async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def serve(app: web.Application, host: str, port: int, *,
+                timeout: float = 30.0) -> tuple[web.AppRunner, int]:
+    """``timeout``: a connection must send its request headers within it, and sits idle between
+    requests no longer than that (the body's limit is the body_timeout middleware's). A body
+    left unread (a 408 or 413 answer) is drained for 2 seconds at most, then the connection closes."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=timeout,
+                           lingering_time=min(2.0, timeout))
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
@@ -35,8 +40,13 @@ async def wait_for_stop() -> None:
 
 async def run_server(settings: Settings) -> None:
     bot = LiveOpsBot(settings)
-    runner, port = await serve(bot.web_app(), settings.host, settings.port)
+    runner, port = await serve(bot.web_app(), settings.host, settings.port, timeout=settings.http_timeout)
     log.info("listening on http://%s:%s (health: /healthz, ready: /readyz)", settings.host, port)
+    metrics_runner = None
+    if settings.metrics_port:
+        metrics_runner, _ = await serve(bot.metrics_app(), settings.host, settings.metrics_port,
+                                        timeout=settings.http_timeout)
+        log.info("metrics on http://%s:%s/metrics", settings.host, settings.metrics_port)
     if settings.transport == "webhook":
         log.info("Feishu request URL: https://<your-public-host>/feishu/events")
     await bot.start()
@@ -44,11 +54,15 @@ async def run_server(settings: Settings) -> None:
     if settings.transport == "ws":
         from bot.feishu.longconn import LongConnection
 
-        longconn = LongConnection(settings, bot.ingress, asyncio.get_running_loop())
+        longconn = LongConnection(settings, bot.ingress, asyncio.get_running_loop(), metrics=bot.metrics)
         longconn.start()
     try:
         await wait_for_stop()
     finally:
         log.info("stopping")
+        if longconn is not None:
+            longconn.stop()
         await bot.stop()
         await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()

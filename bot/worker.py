@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 from bot.clock import wall_now
+from bot import logs
 from bot.logs import Repeated
 from bot.feishu import events
 from bot.router import Router, new_ref
@@ -73,7 +74,7 @@ class InboxWorkers:
                         pass
                     continue
                 self._wake.set()  # there may be more: let a sibling look too
-                await self.process(row, name)
+                await logs.bound_call(self.process(row, name), event_id=row.event_id, worker=name)
         finally:
             self.alive -= 1
 
@@ -83,8 +84,10 @@ class InboxWorkers:
             return
         self._last_housekeeping = now
         try:
-            if await inbox.give_up_exhausted(self.svc.db, wall_now()):
+            if given_up := await inbox.give_up_exhausted(self.svc.db, wall_now()):
                 log.error("events that failed repeatedly were set aside (status failed)")
+                if self.svc.metrics:
+                    self.svc.metrics.events_given_up.inc(given_up)
         except Exception:  # noqa: BLE001
             log.exception("inbox housekeeping failed")
 
@@ -108,6 +111,8 @@ class InboxWorkers:
         except Exception:  # noqa: BLE001 - infrastructure trouble: leave it for a retry
             ref = new_ref()
             log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
+            if self.svc.metrics:
+                self.svc.metrics.event_failures.inc()
             return
         self.processed += 1
         self.svc.pulse.set()

@@ -14,9 +14,12 @@ from sqlmodel import SQLModel
 
 import bot.store.tables  # noqa: F401
 from bot.store.db import Database
+from tests import scratch_pg
 from tests.harness import Harness
 
-PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# The server's own maintenance database: every PostgreSQL server has it, and the test run only
+# connects there to create (and at the end drop) a scratch database of its own.
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)  # Thu 14:00 in Asia/Shanghai
 _pg_state: dict[str, object] = {}
 
@@ -28,18 +31,10 @@ async def _pg_db_url() -> str | None:
     name = f"liveops_test_{os.getpid()}"
 
     async def create() -> str | None:
-        admin = Database(PG_ADMIN_URL)
-        try:
-            async with admin.engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            _pg_state["why"] = f"{exc.__class__.__name__}: {exc}"[:200]
+        url = await scratch_pg.create(PG_ADMIN_URL, name)
+        if url is None:
+            _pg_state["why"] = scratch_pg.why(PG_ADMIN_URL)
             return None
-        finally:
-            await admin.close()
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         db = Database(url)
         await db.migrate()
         await db.close()
@@ -66,6 +61,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if shutil.which("promtool") is None:
+        terminalreporter.write_line("NOTICE: promtool is missing, the alert rule checks were SKIPPED "
+                                    "(apt-get install prometheus)", yellow=True, bold=True)
     if _pg_state.get("url") is None and "name" in _pg_state:
         terminalreporter.write_line(
             f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_state.get('why')}", red=True, bold=True)
@@ -96,7 +94,7 @@ async def database(request, tmp_path, sqlite_template):
     else:
         url = await _pg_db_url()
         if url is None:
-            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {_pg_state.get('why')}")
+            pytest.skip(str(_pg_state.get("why")))
         db = Database(url)
         async with db.engine.begin() as conn:
             existing = set((await conn.execute(text(

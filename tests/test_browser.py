@@ -10,6 +10,7 @@ Playwright's own browser downloads are never used.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import os
 import shutil
 
@@ -227,4 +228,101 @@ async def test_card_charts_in_chromium(async_playwright, chart_sandbox, tmp_path
         shutil.copy(shot, os.path.join(os.environ["LIVEOPS_SCREENSHOTS"], name))
         shutil.copy(tmp_path / "patched.png", os.path.join(os.environ["LIVEOPS_SCREENSHOTS"], "patched_" + name))
     assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert errors == []
+
+
+# ---- an honest sandbox (issue 18): fast-forward on time, sandbox times, jump to, folded pile-ups
+
+async def test_fast_forward_jump_and_fold_in_chromium(async_playwright, tmp_path):
+    from sqlalchemy import select
+
+    from bot.reminders.models import Timer
+
+    sandbox = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"))
+    url = await sandbox.start("127.0.0.1", 0)
+    errors: list[str] = []
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 860})
+                page.set_default_timeout(WAIT_MS)
+                page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+                page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+                await page.goto(url)
+                await page.locator(".chat-item", has_text="运营群").first.click()
+                await page.wait_for_selector("#input:not([disabled])")
+
+                # the member counts of the sidebar and the header agree (the bot counts)
+                for name in ("运营群", "技术群"):
+                    item = page.locator(".chat-item", has_text=name).first
+                    await item.click()
+                    await page.locator(".chat-title", has_text=name).wait_for()
+                    side = await item.locator(".chat-item-subtext").inner_text()
+                    head = await page.locator("details.members summary").inner_text()
+                    assert side.strip() == head.strip().lstrip(), (name, side, head)
+                await page.locator(".chat-item", has_text="运营群").first.click()
+                await page.wait_for_selector("#input:not([disabled])")
+
+                await page.fill("#input", "/提醒 30分钟后 对样品")
+                await page.press("#input", "Enter")
+                await bot_card(page, "提醒已设置").last.wait_for()
+                # Enter on an @name typed in full sends (the suggestion list was open)
+                await page.click("#input")
+                await page.keyboard.type("/帮助 @LiveOps")
+                assert await page.locator("#mentionPop").is_visible()
+                await page.keyboard.press("Enter")
+                await bot_card(page, "LiveOps 命令帮助").last.wait_for()
+                assert await page.input_value("#input") == ""
+                await page.keyboard.type("收到 @陈")  # a name to complete: Enter picks it, the next one sends
+                await page.keyboard.press("Enter")
+                assert await page.input_value("#input") == "收到 @陈助播 "
+                await page.keyboard.press("Enter")
+                await page.locator(".msg.mine", has_text="收到 @陈助播").wait_for()
+                assert await page.input_value("#input") == ""
+                async with sandbox.bot.db.session() as s:
+                    due = (await s.execute(select(Timer.next_due).where(Timer.kind == "reminder"))).scalar_one()
+
+                # +1 hour: the reminder fires on time, stamped with the sandbox's time
+                await page.locator(".ff-btn", has_text="+1小时").click()
+                await page.locator(".toast-success", has_text="已按时发出").wait_for()
+                fired = bot_card(page, "⏰ 提醒 #1").last
+                await fired.wait_for()
+                text = await fired.inner_text()
+                assert "对样品" in text and "晚了" not in text and "不在线" not in text
+                local = due.astimezone(sandbox.settings.tz)
+                shown = await fired.locator(".msg-time").inner_text()
+                assert shown in (f"{local:%H:%M}", f"{local + timedelta(minutes=1):%H:%M}"), (shown, local)
+                # what else fell due in that hour is folded into one summary, the reminder stays in view
+                fold = page.locator(".jump-fold").last
+                await fold.wait_for()
+                assert "按时发了" in await fold.inner_text()
+                hidden = await page.locator(".msg.folded").count()
+                assert hidden >= 3 and await fired.is_visible()
+                await fold.locator(".jump-fold-btn").click()
+                assert await page.locator(".msg.folded").count() == 0
+                await page.screenshot(path=str(tmp_path / "after_hour.png"))
+
+                # jump to 09:30 tomorrow: the daily briefing subscribed for 09:30 arrives, in view
+                await page.fill("#input", "/日报 订阅 09:30")
+                await page.press("#input", "Enter")
+                await page.locator(".msg.from-bot", has_text="已订阅日报").last.wait_for()
+                await page.select_option("#jumpDay", "1")
+                await page.fill("#jumpTime", "09:30")
+                await page.locator("#jumpBtn").click()
+                await page.locator(".toast-success", has_text="已跳到").wait_for(timeout=60_000)
+                assert "09:30" in await page.locator("#clockNow").inner_text()
+                now = sandbox.clock.now().astimezone(sandbox.settings.tz)
+                assert (now.hour, now.minute) == (9, 30) and now.date() == (local + timedelta(days=1)).date()
+                briefing = bot_card(page, "直播日报").last
+                await briefing.wait_for()
+                assert await briefing.is_visible() and await page.locator(".msg.folded").count() >= 3
+                await page.screenshot(path=str(tmp_path / "after_jump.png"))
+            finally:
+                await browser.close()
+    finally:
+        await sandbox.stop()
+    if os.environ.get("LIVEOPS_SCREENSHOTS"):
+        for name in ("after_hour.png", "after_jump.png"):
+            shutil.copy(tmp_path / name, os.path.join(os.environ["LIVEOPS_SCREENSHOTS"], name))
     assert errors == []

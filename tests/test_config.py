@@ -10,11 +10,20 @@ import pytest
 from bot import config
 
 
-def test_defaults_run_the_sandbox():
+def test_defaults():
     s = config.load({}, env_file=None)
-    assert s.sandbox and s.timezone == "Asia/Shanghai" and s.locale == "zh_CN"
+    assert not s.sandbox and s.timezone == "Asia/Shanghai" and s.locale == "zh_CN"  # never implicitly
     assert s.host == "127.0.0.1" and s.port == 8080 and s.transport == "webhook"
-    assert s.database_url.startswith("sqlite+aiosqlite:///") and s.database_url.endswith("sandbox.db")
+    assert s.database_url.startswith("sqlite+aiosqlite:///") and s.database_url.endswith("liveops.db")
+    assert s.http_timeout == 30 and s.metrics_port == 0 and s.metrics_token == ""
+
+
+def test_the_sandbox_only_when_asked_and_on_its_own_database():
+    env = {"DATABASE_URL": "postgresql://liveops:pw@db/liveops", "FEISHU_APP_ID": "cli_abc",
+           "FEISHU_APP_SECRET": "x", "FEISHU_VERIFICATION_TOKEN": "v"}
+    assert not config.load(env, env_file=None).sandbox
+    s = config.load(env, env_file=None, sandbox=True)
+    assert s.sandbox and s.database_url.endswith("data/sandbox.db") and s.database_from_env
 
 
 def test_real_app_settings():
@@ -36,6 +45,9 @@ def test_real_app_settings():
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"FEISHU_DOMAIN": "example.com"}, "FEISHU_DOMAIN"),
     ({"FEISHU_APP_ID": "cli_abc", "FEISHU_APP_SECRET": "x"}, "FEISHU_VERIFICATION_TOKEN"),
+    ({"BOT_HTTP_TIMEOUT": "0"}, "BOT_HTTP_TIMEOUT"),
+    ({"BOT_METRICS_PORT": "8080"}, "BOT_METRICS_PORT"),
+    ({"BOT_METRICS_PORT": "port"}, "BOT_METRICS_PORT"),
 ])
 def test_invalid_settings_name_the_setting(env, setting):
     with pytest.raises(config.ConfigError) as info:

@@ -77,7 +77,7 @@ async def target(request, tmp_path):
     name = f"liveops_copy_{os.getpid()}"
     url = await _scratch_pg(name)
     if url is None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+        pytest.skip(scratch_pg.why(PG_ADMIN_URL))
     yield url
     await _drop_pg(name)
 

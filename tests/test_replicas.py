@@ -119,7 +119,7 @@ async def _deliver(sim: FeishuSimulator, replicas: list[Replica], live: list[Rep
 async def test_three_replicas_one_answer_per_event_even_after_kill_9():
     db_url = await _scratch_db()
     if db_url is None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+        pytest.skip(scratch_pg.why(PG_ADMIN_URL))
     # a tenant that approved im:message.group_msg: un-@ text in groups arrives
     sim = FeishuSimulator(app_id=APP_ID, app_secret=SECRET, encrypt_key=KEY, verification_token=TOKEN, group_msg=True)
     sim_url = (await sim.start()).rstrip("/")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Ctx
 from bot.data.models import BriefingSend, BriefingSubscription
+from bot.metrics import count
 from bot.reminders import timers
 from bot.reminders.workdays import is_holiday
 from bot.store.db import insert_ignore
@@ -97,14 +98,19 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
     day = due.astimezone(tz).date()
     now = ctx.now()
     send = now - due <= LATE_LIMIT and not (sub.holidays == "skip" and is_holiday(day))
+    if not send:
+        count(ctx, "briefings", kind="daily", outcome="skipped_late" if now - due > LATE_LIMIT else "skipped_holiday")
     if send and await claim(ctx.session, sub.chat_id, day, "daily", now):
         await ctx.send(sub.chat_id, card=await build.daily_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now, tz))
+        count(ctx, "briefings", kind="daily", outcome="sent")
         if sub.weekly and day.weekday() == 0 and await claim(ctx.session, sub.chat_id, day, "weekly", now):
             await ctx.send(sub.chat_id, card=await build.period_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now,
                                                                      tz, "weekly"))
+            count(ctx, "briefings", kind="weekly", outcome="sent")
         if sub.monthly and day.day == 1 and await claim(ctx.session, sub.chat_id, day, "monthly", now):
             await ctx.send(sub.chat_id, card=await build.period_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now,
                                                                      tz, "monthly"))
+            count(ctx, "briefings", kind="monthly", outcome="sent")
     await timers.schedule(ctx.session, key=timer.key, kind=KIND, due=next_due(sub, max(now, due), tz),
                           payload=timer.payload, chat_id=sub.chat_id, ref=timer.ref, created_by=timer.created_by,
                           tz=str(tz))

@@ -27,6 +27,7 @@ from bot.data import cards, checks, exports, importer, kpi, ledger, parse, repor
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
+from bot.metrics import imported
 from bot.schedule import service as schedule
 from bot.schedule.models import Stream
 from bot.store.models import Chat
@@ -421,6 +422,7 @@ async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *
     except parse.ParseError as exc:
         if quiet_if_foreign:
             return False  # not a data export: leave it to the other file handlers
+        imported(ctx, "data", "unreadable")
         await ctx.reply(exc.message(ctx.locale))
         return True
     except uploads.Refused as exc:
@@ -430,6 +432,8 @@ async def run_import(ctx: Ctx, message_id: str, file_key: str, file_name: str, *
     outcome = await importer.import_tables(ctx.session, tables, digest=digest, file_name=file_name, stream_id=stream_id,
                                            chat_id=ctx.chat_id, by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz,
                                            locale=ctx.locale, part=part)
+    imported(ctx, "data", "ok" if outcome.placed else "rejected" if outcome.refused else "asked",
+             len(outcome.rejected))
     if outcome.placed or outcome.refused or not outcome.asked:
         await ctx.reply(card=await import_card(ctx, file_name, outcome, digest))
     ref = {"m": message_id, "k": file_key, "n": file_name[:100]}

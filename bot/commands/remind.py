@@ -271,6 +271,12 @@ async def resume_button(ctx: Ctx, act: CardAction) -> None:
     await _manage_button(ctx, act, "resume")
 
 
+def _late(act: CardAction) -> float:
+    """Seconds late the reminder went out, as its card's buttons recorded at the firing."""
+    value = act.value.get("late") or 0
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(bool(value))
+
+
 @cards.DONE.handle
 async def done_button(ctx: Ctx, act: CardAction) -> None:
     rem, timer = await _load(ctx, _action_id(act))
@@ -282,7 +288,7 @@ async def done_button(ctx: Ctx, act: CardAction) -> None:
     name = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
     outcome = ctx.t("remind.done_by", name=name, time=when_text(ctx, ctx.now()))
     if act.message_id:
-        await ctx.update_card(act.message_id, fired_card(ctx, rem, timer, due, late=bool(act.value.get("late")),
+        await ctx.update_card(act.message_id, fired_card(ctx, rem, timer, due, late=_late(act),
                                                          outcome=outcome))
 
 
@@ -301,7 +307,7 @@ async def snooze_button(ctx: Ctx, act: CardAction) -> None:
     name = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
     outcome = ctx.t("remind.snoozed_by", name=name, time=when_text(ctx, until))
     if act.message_id:
-        await ctx.update_card(act.message_id, fired_card(ctx, rem, timer, due, late=bool(act.value.get("late")),
+        await ctx.update_card(act.message_id, fired_card(ctx, rem, timer, due, late=_late(act),
                                                          outcome=outcome))
 
 

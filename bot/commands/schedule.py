@@ -19,6 +19,7 @@ from bot.context import Ctx
 from bot.data import visibility
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
+from bot.metrics import imported
 from bot.people import display_name
 from bot.reminders.timeparse import TimeParseError
 from bot.schedule import cards, export, fields, importer, service
@@ -395,6 +396,7 @@ async def run_import(ctx: Ctx, sheet: importer.Sheet, source: str) -> None:
     result = await importer.import_sheet(ctx.session, sheet, locale=ctx.locale, tz=tz_name(ctx),
                                          today=ctx.local_now().date(), now=ctx.now(), by=ctx.user_id,
                                          chat_id=await team_chat(ctx), max_hours=max_hours(ctx))
+    imported(ctx, "schedule", "rejected" if result.rejected else "ok", len(result.rejected))
     await ctx.reply(card=cards.import_card(result, ctx.locale, source=source))
 
 

@@ -22,6 +22,7 @@ from bot.context import Ctx
 from bot.faults import flows, service
 from bot.faults.models import ACKED, OPEN, RESOLVED
 from bot.i18n import t
+from bot.metrics import count
 from bot.reminders import timers
 from bot.sender import on_failed, on_sent
 
@@ -67,6 +68,7 @@ async def fire(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
         if f.mode == "group" and f.group_chat_id:
             await ctx.send(f.chat_id, t(f.locale, "faults.breach_report", id=f.id, minutes=minutes))
         await service.add_event(ctx.session, f.id, "breach", at=now, minutes=minutes, paid=paid or "-")
+        count(ctx, "sla_breaches", kind="ack")
         await flows.refresh_cards(ctx, f)
     elif step == "nudge" and f.status == ACKED:
         n = int(payload.get("n", 1))
@@ -84,6 +86,7 @@ async def fire(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
                                    leads=flows.mentions(ids) or "-"))
         await flows.buzz(ctx, f, ids)
         await service.add_event(ctx.session, f.id, "resolve_breach", at=now, minutes=minutes)
+        count(ctx, "sla_breaches", kind="resolve")
 
 
 def _ctx(svc, session, f, label: str) -> Ctx:

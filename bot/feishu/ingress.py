@@ -110,6 +110,7 @@ class Ingress:
             self.metrics.events_received.labels(event_type=event_type,
                                                  outcome="new" if fresh else "duplicate").inc()
         if fresh:
+            log.info("event accepted", extra={"event_id": event_id, "event_type": event_type, "source": source})
             self.on_stored()
         else:
             log.info("duplicate delivery ignored", extra={"event_id": event_id})

@@ -45,9 +45,12 @@ class InboxFeed:
 
 
 class LongConnection:
-    def __init__(self, settings: Settings, ingress: Ingress, loop: asyncio.AbstractEventLoop) -> None:
-        self.settings, self.feed = settings, InboxFeed(ingress, loop)
+    def __init__(self, settings: Settings, ingress: Ingress, loop: asyncio.AbstractEventLoop,
+                 metrics=None) -> None:
+        self.settings, self.feed, self.metrics = settings, InboxFeed(ingress, loop), metrics
         self.thread = threading.Thread(target=self._run, name="feishu-ws", daemon=True)
+        self.client = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         self.thread.start()
@@ -62,5 +65,17 @@ class LongConnection:
         client = lark.ws.Client(self.settings.app_id, self.settings.app_secret,
                                 event_handler=self.feed, domain=self.settings.domain,
                                 log_level=lark.LogLevel.INFO, auto_reconnect=True)
+        if self.metrics is not None:  # the SDK keeps its socket in _conn (None while down)
+            self.metrics.longconn_connected.set_function(lambda: float(client._conn is not None))
+            client.on_reconnecting = self.metrics.longconn_reconnects.inc
+        self.client, self.loop = client, loop
         log.info("long connection starting")
         client.start()
+
+    def stop(self) -> None:
+        """Close the connection and do not reconnect (the thread then idles until exit)."""
+        client, loop = self.client, self.loop
+        if client is None or loop is None or loop.is_closed():
+            return
+        client._auto_reconnect = False
+        asyncio.run_coroutine_threadsafe(client._disconnect(), loop)

@@ -35,7 +35,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import roles
+from bot import logs, roles
 from bot.clock import wall_now
 from bot.context import Ctx
 from bot.reminders import holiday_store, timers
@@ -226,9 +226,13 @@ class TimerEngine:
                 .order_by(Timer.next_due).limit(self.batch)
                 .with_for_update(skip_locked=True))).scalars())
             cache: dict[tuple[str, str], tuple[str, set[str]]] = {}
-            params = [await self._fire(session, timer, now, cache, safe) for timer in rows]
+            seen = [(timer.kind, (now - timer.next_due).total_seconds()) for timer in rows]
+            params = [await logs.bound_call(self._fire(session, timer, now, cache, safe), timer=timer.key,
+                                            cause=cause_of(timer.id or 0, timer.next_due)) for timer in rows]
             if params:
                 await session.execute(_ADVANCE, params)
+        if self.svc.metrics:  # committed: count each fire once, even when the batch was redone
+            self.svc.metrics.timers_fired(seen, params)
         ran = sum(p["inc"] for p in params)
         self.fired += ran
         self.skipped += len(params) - ran

@@ -149,14 +149,19 @@ def summary_card(ctx: Ctx, rem: Reminder, timer: Timer, *, new: bool = False,
     return card
 
 
-def fired_card(ctx: Ctx, rem: Reminder, timer: Timer, due: datetime, *, late: bool = False,
+def fired_card(ctx: Ctx, rem: Reminder, timer: Timer, due: datetime, *, late: float = 0,
                outcome: str = "") -> Card:
-    """What the chat sees when the reminder is due; ``outcome`` replaces the buttons once pressed."""
+    """What the chat sees when the reminder is due; ``outcome`` replaces the buttons once pressed.
+
+    ``late``: how many seconds after ``due`` it went out, as measured when it fired (0: on
+    time). The buttons carry it, so the card redrawn on a press the next morning still says
+    how late it was sent, not how long ago it was due. (Cards from before kept ``1``.)"""
     card = Card(ctx.t("remind.fired_title", id=rem.id), template="green" if outcome.startswith("✅") else "orange")
     card.markdown(f"{mentions_md(rem)} {escape_md(rem.text)}".strip())
-    if late:
-        card.note(ctx.t("remind.late", due=when_text(ctx, due),
-                        late=duration_text(ctx, (ctx.now() - due).total_seconds())))
+    if late and late > 1:
+        card.note(ctx.t("remind.late", due=when_text(ctx, due), late=duration_text(ctx, late)))
+    elif late:
+        card.note(ctx.t("remind.late_unknown", due=when_text(ctx, due)))
     card.note(ctx.t("remind.footer", id=rem.id, who=escape_md(rem.creator_name or rem.created_by[-6:]),
                     repeat=repeat_text(ctx, timer)))
     if outcome:
@@ -164,7 +169,7 @@ def fired_card(ctx: Ctx, rem: Reminder, timer: Timer, due: datetime, *, late: bo
         return card
     base = {"id": rem.id, "due": stamp(due)}
     if late:
-        base["late"] = 1
+        base["late"] = int(late)
     card.buttons(Button(ctx.t("remind.btn_done"), DONE(**base), kind="primary"),
                  Button(ctx.t("remind.btn_snooze10"), SNOOZE(m=10, **base)),
                  Button(ctx.t("remind.btn_snooze60"), SNOOZE(m=60, **base)))
@@ -206,4 +211,5 @@ async def fire(ctx: Ctx, timer: Timer, *, due: datetime, late: bool) -> None:
     if rem is None:
         log.warning("reminder timer without its reminder", extra={"timer": timer.key})
         return
-    await ctx.send(timer.chat_id, card=fired_card(ctx, rem, timer, due, late=late))
+    lateness = (ctx.now() - due).total_seconds() if late else 0
+    await ctx.send(timer.chat_id, card=fired_card(ctx, rem, timer, due, late=lateness))

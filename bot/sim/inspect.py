@@ -2,6 +2,12 @@
 
 Bad input answers 4xx ``{"error": "..."}``; unknown users/chats/messages answer 404.
 
+Only this server's own pages and tools may drive it (the sandbox has no login): every request
+must name this server in ``Host`` (its address, or localhost on loopback; DNS rebinding
+fails here), an ``Origin``, when sent, must be the same host (a web page elsewhere cannot post
+here: CSRF), and a body must be ``application/json`` (``multipart/form-data`` for files), which
+an HTML form cannot send. Refusals answer 403 (host, origin) or 400 (content type).
+
 Reading
 - ``GET /_sim/bot`` → ``{open_id, union_id, name, app_id}``
 - ``GET /_sim/users`` → ``[{open_id, union_id, user_id, name, mobile, email}]``
@@ -11,7 +17,8 @@ Reading
 - ``GET /_sim/chats/{chat_id}/messages?after=SEQ`` → messages with seq > SEQ in the order they
   were sent: ``[{seq, message_id, chat_id, sender: {id, type: "user"|"app", name}, msg_type,
   content (parsed JSON), create_time, update_time (ISO 8601 with ms), parent_id, root_id,
-  thread_id, mentions: [{key, open_id, name}], updated, urgent: [{kind, users, time}], pinned}]``.
+  thread_id, mentions: [{key, open_id, name}], updated, urgent: [{kind, users, time}], pinned,
+  clock_time (the bot's clock when it was sent, null without a clock)}]``.
   ``seq`` is global and increasing; a message that changes (card patched or replaced by a
   callback answer, buzzed, pinned) gets a new seq, so a poller with ``?after=`` receives its
   current version once more: upsert by message_id and remember the highest seq seen.
@@ -26,7 +33,8 @@ Reading
   uuid dedupe hits, messages sent, events delivered/failed ...)
 - ``GET /_sim/events`` → deliveries ``[{event_id, type, time, status, response, elapsed_ms, error,
   payload}]`` (payload: the envelope as sent, before encryption)
-- ``GET /_sim/clock`` → ``{"now": ISO, "adjustable": bool}``
+- ``GET /_sim/clock`` → ``{"now": ISO, "adjustable": bool}``, plus ``"jumps": [{"from", "to"}]``
+  (the last fast-forwards) when the clock records them
 - ``GET /_sim/faults`` → armed faults
 - ``GET /_sim/scopes`` → ``{granted: [scope], group_msg: bool, subscriptions: [event type]}``
 - ``GET /_sim/toasts?user=open_id`` → toasts shown to pressers, newest last: ``[{message_id,
@@ -78,8 +86,52 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _guard(fn: Route) -> Route:
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+SIM_KEY = web.AppKey("liveops_sim", object)  # the simulator serving this app (for its allowed_hosts)
+
+
+def _split_host(value: str) -> tuple[str, int | None]:
+    """``"[::1]:8080"`` → ("::1", 8080); ``"localhost"`` → ("localhost", None)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, _, port = value.partition(":")
+    return name, (int(port) if port.isdigit() else None)
+
+
+def refusal(request: web.Request, *, files: bool = False, body: bool = True) -> tuple[int, str] | None:
+    """Why a /_sim request is not from this server's own page or a local tool (None: fine).
+    ``body=False``: Host and Origin only (the sandbox checks every path of its port so)."""
+    sock = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sock:
+        return None  # not a TCP connection (aiohttp test utilities): nothing to compare
+    local_ip, local_port = str(sock[0]).lower(), int(sock[1])
+    names = {local_ip, *getattr(request.app.get(SIM_KEY), "allowed_hosts", ())}
+    if local_ip.startswith("127.") or local_ip in ("::1", "::ffff:127.0.0.1"):
+        names.update(LOOPBACK_NAMES)
+    host = request.headers.get("Host", "")
+    name, port = _split_host(host)
+    if name not in names or (port or 80) != local_port:
+        return 403, f"Host {host[:100]!r} is not this server; use http://127.0.0.1:{local_port}/"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or _split_host(rest.split("/", 1)[0]) != (name, port):
+            return 403, "requests from another site's page are refused"
+    if body and request.method in ("POST", "PUT", "PATCH", "DELETE") and request.body_exists:
+        wanted = ("application/json", "multipart/form-data") if files else ("application/json",)
+        if request.content_type not in wanted:
+            return 400, f"send {' or '.join(wanted)} (got {request.content_type})"
+    return None
+
+
+def _guard(fn: Route, *, files: bool = False) -> Route:
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        refused = refusal(request, files=files)
+        if refused is not None:
+            return _error(*refused)
         try:
             return await fn(request)
         except SimError as exc:
@@ -292,7 +344,11 @@ class Inspect:
         clock = self.sim.clock
         now = clock.now() if clock is not None else datetime.now(timezone.utc)
         adjustable = clock is not None and bool(getattr(clock, "adjustable", True)) and hasattr(clock, "advance")
-        return {"now": now.isoformat(timespec="milliseconds"), "adjustable": adjustable}
+        view: dict[str, Any] = {"now": now.isoformat(timespec="milliseconds"), "adjustable": adjustable}
+        if getattr(clock, "stepwise", False):
+            view["jumps"] = [{"from": a.isoformat(timespec="milliseconds"), "to": b.isoformat(timespec="milliseconds")}
+                             for a, b in getattr(clock, "jumps", [])]
+        return view
 
     async def clock(self, request: web.Request) -> web.Response:
         return web.json_response(self._clock_view())
@@ -364,5 +420,6 @@ def add_routes(app: web.Application, sim: FeishuSimulator) -> None:
         ("POST", "/_sim/chats/{chat_id}/settings", i.chat_settings),
         ("POST", "/_sim/url-check", i.url_check),
     ]
+    app[SIM_KEY] = sim
     for method, path, handler in table:
-        r.add_route(method, path, _guard(handler))
+        r.add_route(method, path, _guard(handler, files=handler == i.post_file))

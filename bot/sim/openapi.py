@@ -104,7 +104,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             call = Call(request, dict(request.query), None, entry)
             resp: web.StreamResponse
             try:
-                if request.content_type != "multipart/form-data" and request.can_read_body:
+                if request.content_type != "multipart/form-data" and request.body_exists:
                     raw = await request.read()
                     call.raw_size = len(raw)
                     if raw:

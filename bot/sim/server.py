@@ -71,6 +71,7 @@ class FeishuSimulator:
         self.bot_open_id = "ou_bot" + stable_hex(app_id, "bot", n=26)
         self.bot_union_id = "on_bot" + stable_hex(app_id, "bot-union", n=26)
         self.state = SimState(app_id)
+        self.state.clock = clock
         self.faults = FaultInjector()
         self.stats: dict[str, int] = defaultdict(int, {k: 0 for k in STAT_KEYS})
         self.pusher = EventPusher(app_id=app_id, tenant_key=self.tenant_key, log=self.state.events)

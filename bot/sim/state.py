@@ -142,6 +142,7 @@ class SimState:
         self.pins: dict[str, dict[str, Any]] = {}
         # card callback token -> {message_id, expires (real time), uses left}
         self.card_tokens: dict[str, dict[str, Any]] = {}
+        self.clock: Any = None  # the bot's injected clock, when the simulator was given one
         self._seq = 0
 
     # ids -----------------------------------------------------------------------------------
@@ -196,6 +197,8 @@ class SimState:
         return None
 
     def add_message(self, message: Message) -> Message:
+        if self.clock is not None and not message.clock_ms:
+            message.clock_ms = int(self.clock.now().timestamp() * 1000)
         self.messages[message.message_id] = message
         self.chat_messages.setdefault(message.chat_id, []).append(message.message_id)
         return message
@@ -227,6 +230,7 @@ def message_view(state: SimState, m: Message, bot_name: str) -> dict[str, Any]:
         "content": m.parsed(),
         "create_time": iso_ms(m.create_ms),
         "update_time": iso_ms(m.update_ms or m.create_ms),
+        "clock_time": iso_ms(m.clock_ms) if m.clock_ms else None,
         "parent_id": m.parent_id,
         "root_id": m.root_id,
         "thread_id": m.thread_id,

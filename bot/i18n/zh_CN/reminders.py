@@ -22,6 +22,7 @@ TEXTS: dict[str, str] = {
     "remind.btn_snooze10": "稍后提醒 10 分钟",
     "remind.btn_snooze60": "稍后提醒 1 小时",
     "remind.late": "⚠️ 本应在 {due} 提醒，晚了 {late}（机器人当时不在线）。",
+    "remind.late_unknown": "⚠️ 本应在 {due} 提醒，发出时已晚（机器人当时不在线）。",
     "remind.footer": "#{id} · {who} 设置 · {repeat}",
     "remind.done_by": "✅ {name} 已完成（{time}）",
     "remind.snoozed_by": "⏰ {name} 推迟到 {time}",

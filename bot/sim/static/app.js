@@ -127,6 +127,8 @@
     if (diff === -1) return '昨天 · ' + base;
     return base;
   }
+  /** When a message was sent, on the bot's (the sandbox's) clock; real time without one. */
+  function msgTime(m) { return parseTime(m.clock_time || m.create_time); }
   function fmtFull(d) { var p = sh(d); return p.y + '-' + pad(p.mo) + '-' + pad(p.d) + ' ' + pad(p.h) + ':' + pad(p.mi) + ':' + pad(p.s) + '（北京时间）'; }
 
   function fmtNum(v) {
@@ -169,6 +171,8 @@
     lastSeq: 0,
     lastDay: null,
     clock: { now: null, at: 0, adjustable: false },
+    jumps: [],              // fast-forwards [{from: Date, to: Date}] (GET /_sim/clock)
+    unfolded: {},           // jump start ISO -> true once its messages were expanded
     online: true
   };
 
@@ -182,6 +186,11 @@
     return S.names[id] || id;
   }
   function chatById(id) { for (var i = 0; i < S.chats.length; i++) if (S.chats[i].chat_id === id) return S.chats[i]; return null; }
+  /** People in a group as Feishu counts them: the members and, when it is in, the bot. */
+  function memberCount(c) {
+    var humans = (c.members || []).filter(function (id) { return id !== S.bot.open_id; }).length;
+    return humans + (c.bot_in_chat && c.chat_type !== 'p2p' ? 1 : 0);
+  }
   function chatTitle(c) {
     if (c.name) return c.name;
     if (c.chat_type === 'p2p') return S.bot.name + '（单聊）';
@@ -350,7 +359,7 @@
     var ul = $('chatList');
     var vis = visibleChats();
     var sig = JSON.stringify([S.me, S.current, S.chatsLoaded, $('chatFilter').value, S.bot.name, vis.map(function (c) {
-      return [c.chat_id, chatTitle(c), c.description, c.chat_type, c.bot_in_chat, c.created_by_bot, (c.members || []).length, unreadOf(c), !!S.fresh[c.chat_id]];
+      return [c.chat_id, chatTitle(c), c.description, c.chat_type, c.bot_in_chat, c.created_by_bot, memberCount(c), unreadOf(c), !!S.fresh[c.chat_id]];
     })]);
     if (sig === listSig) return;
     listSig = sig;
@@ -360,7 +369,7 @@
       var unread = unreadOf(c);
       total += unread;
       var isP2p = c.chat_type === 'p2p';
-      var sub = c.description || (isP2p ? '与机器人的单聊' : (c.members || []).length + ' 位成员');
+      var sub = c.description || (isP2p ? '与机器人的单聊' : memberCount(c) + ' 位成员');
       var tags = [], subTags = [];
       if (S.fresh[c.chat_id]) tags.push(h('span', { class: 'tag tag-new' }, '新'));
       if (c.created_by_bot && !isP2p) subTags.push(h('span', { class: 'tag tag-bot' }, '机器人建'));
@@ -413,7 +422,7 @@
       c.created_by_bot && !isP2p ? h('span', { class: 'tag tag-bot' }, '机器人创建') : null,
       !isP2p ? (c.bot_in_chat ? h('span', { class: 'tag tag-ok' }, '机器人已入群') : h('span', { class: 'tag tag-warn' }, '机器人未入群')) : null,
       h('details', { class: 'members' },
-        h('summary', null, h('span', { html: ICONS.group }), ' ' + (members.length + (c.bot_in_chat ? 1 : 0)) + ' 位成员'),
+        h('summary', null, h('span', { html: ICONS.group }), ' ' + memberCount(c) + ' 位成员'),
         memberList)));
     if (c.description) box.appendChild(h('div', { class: 'chat-desc', title: c.description }, c.description));
   }
@@ -506,7 +515,7 @@
       }
       S.msgs[m.message_id] = m;
       S.order.push(m.message_id);
-      var d = parseTime(m.create_time);
+      var d = msgTime(m);
       if (d) {
         var k = dayKey(d);
         if (k !== S.lastDay) { S.lastDay = k; $('messages').appendChild(h('div', { class: 'day-divider' }, h('span', null, fmtDay(d)))); }
@@ -518,8 +527,79 @@
     });
     var c = chatById(S.current);
     if (c) S.seen[S.current] = Math.max(c.message_count || 0, S.order.length);
+    refold();
     if (stick || appendedMine) scrollToBottom();
     else if (appendedOther) $('newMsgPill').hidden = false;
+  }
+
+  // ---- messages that piled up during a fast-forward: one summary per jump, per group
+
+  var FOLD_MIN = 3; // fewer than this are shown as they are
+
+  function jumpOf(m) {
+    if (!S.jumps.length || !m.clock_time || !m.sender || m.sender.type !== 'app') return -1;
+    var t = parseTime(m.clock_time).getTime();
+    for (var i = S.jumps.length - 1; i >= 0; i--) {
+      var j = S.jumps[i];
+      if (t > j.from.getTime() && t <= j.to.getTime() + 1000) return i;
+    }
+    return -1;
+  }
+  function kindOf(m) { // "📋 检查点：设备联调（T-2小时）" -> "📋 检查点", "⏰ 提醒 #1" -> "⏰ 提醒"
+    var c = m.content || {};
+    var s = m.msg_type === 'interactive' ? textOf((cardHeader(c) || {}).title || '') : preview(m);
+    s = String(s || '').split(/[：:\n（(]/)[0].replace(/[#\d].*$/, '').replace(/\s+/g, ' ').trim();
+    return Array.from(s).slice(0, 12).join('') || '[' + m.msg_type + ']';
+  }
+  /** Messages that @ the person the page acts as (or everyone) stay in view in a fold. */
+  function addressesMe(m) {
+    if ((m.mentions || []).some(function (x) { return x.open_id === S.me; })) return true;
+    var raw = JSON.stringify(m.content || '');
+    return raw.indexOf(S.me) >= 0 || /<at (?:user_)?id=\\?"?all|"user_id":"all"/.test(raw);
+  }
+  function refold() {
+    var box = $('messages');
+    Array.prototype.forEach.call(box.querySelectorAll('.jump-fold'), function (n) { n.remove(); });
+    Array.prototype.forEach.call(box.querySelectorAll('.folded'), function (n) { n.classList.remove('folded'); });
+    var runs = {};
+    S.order.forEach(function (id) {
+      var j = jumpOf(S.msgs[id]);
+      if (j >= 0) (runs[j] = runs[j] || []).push(id);
+    });
+    Object.keys(runs).forEach(function (j) {
+      var ids = runs[j], jump = S.jumps[j], key = jump.from.toISOString(), open = !!S.unfolded[key];
+      // what @s you, and what arrived at the time jumped to (its last minute), stay in view
+      var arrival = jump.to.getTime() - 60000;
+      var hidden = ids.filter(function (id) {
+        var m = S.msgs[id];
+        return !addressesMe(m) && parseTime(m.clock_time).getTime() < arrival;
+      });
+      if (hidden.length < FOLD_MIN) return;
+      if (!open) hidden.forEach(function (id) { S.nodes[id].classList.add('folded'); });
+      var counts = {}, order = [];
+      hidden.forEach(function (id) { var k = kindOf(S.msgs[id]); if (!counts[k]) order.push(k); counts[k] = (counts[k] || 0) + 1; });
+      order.sort(function (a, b) { return counts[b] - counts[a]; });
+      var kinds = order.slice(0, 6).map(function (k) { return k + ' ×' + counts[k]; }).join(' · ') + (order.length > 6 ? ' …' : '');
+      var shown = ids.length - hidden.length;
+      var fold = h('div', { class: 'jump-fold' + (open ? ' open' : ''), 'data-jump': key },
+        h('div', { class: 'jump-fold-head' }, '⏩ 快进 ' + fmtMsgTime(jump.from) + ' → ' + fmtMsgTime(jump.to) +
+          ' 期间，机器人在本群按时发了 ' + ids.length + ' 条消息' +
+          (shown ? '，@你的和刚到的 ' + shown + ' 条照常显示' : '')),
+        h('div', { class: 'jump-fold-kinds' }, (open ? '' : '已折叠：') + kinds),
+        h('button', { type: 'button', class: 'jump-fold-btn', onclick: function () {
+          if (S.unfolded[key]) delete S.unfolded[key]; else S.unfolded[key] = true;
+          refold();
+          if (!S.unfolded[key]) scrollToBottom();
+        } }, open ? '收起' : '展开 ' + hidden.length + ' 条'));
+      var first = S.nodes[hidden[0]];
+      first.parentNode.insertBefore(fold, first);
+    });
+    // a day divider whose next message is folded goes with it
+    Array.prototype.forEach.call(box.querySelectorAll('.day-divider'), function (d) {
+      var n = d.nextElementSibling;
+      while (n && n.classList.contains('jump-fold')) n = n.nextElementSibling;
+      if (n && n.classList.contains('folded')) d.classList.add('folded');
+    });
   }
 
   function reRenderMessages() {
@@ -551,7 +631,7 @@
     var isBot = sender.type === 'app';
     var isOurBot = isBot && (!S.bot.open_id || sender.id === S.bot.open_id || (S.bot.app_id && sender.id === S.bot.app_id) || sender.name === S.bot.name);
     var mine = !isBot && sender.id === S.me;
-    var d = parseTime(m.create_time);
+    var d = msgTime(m);
     var senderName = sender.name || nameOf(sender.id) || '未知';
 
     var meta = h('div', { class: 'msg-meta' },
@@ -1679,7 +1759,7 @@
     if (!m) return closeMention();
     var items = mentionCandidates(m[2]);
     if (!items.length) return closeMention();
-    mention = { open: true, items: items, idx: 0, start: before.length - m[2].length - 1 };
+    mention = { open: true, items: items, idx: 0, start: before.length - m[2].length - 1, query: m[2] };
     drawMention();
   }
   function drawMention() {
@@ -1713,7 +1793,10 @@
       if (mention.open) {
         if (e.key === 'ArrowDown') { e.preventDefault(); mention.idx = (mention.idx + 1) % mention.items.length; drawMention(); return; }
         if (e.key === 'ArrowUp') { e.preventDefault(); mention.idx = (mention.idx - 1 + mention.items.length) % mention.items.length; drawMention(); return; }
-        if ((e.key === 'Enter' || e.key === 'Tab') && !e.isComposing) { e.preventDefault(); pickMention(mention.idx); return; }
+        // Enter on a name typed in full has nothing left to complete: it sends, as it would without the list
+        var typed = mention.items[mention.idx] && mention.items[mention.idx].name.toLowerCase() === String(mention.query || '').toLowerCase();
+        if (e.key === 'Enter' && typed && !e.shiftKey && !e.isComposing) closeMention();
+        else if ((e.key === 'Enter' || e.key === 'Tab') && !e.isComposing) { e.preventDefault(); pickMention(mention.idx); return; }
         if (e.key === 'Escape') { closeMention(); return; }
       }
       if (e.key === 'Escape' && replyTo) { clearReply(); return; }
@@ -1765,12 +1848,15 @@
     var d = parseTime(c.now);
     if (!d) return;
     S.clock = { now: d, at: Date.now(), adjustable: !!c.adjustable };
+    var jumps = (c.jumps || []).map(function (j) { return { from: parseTime(j.from), to: parseTime(j.to) }; })
+      .filter(function (j) { return j.from && j.to; });
+    if (jumps.length !== S.jumps.length) { S.jumps = jumps; refold(); }
     $('clockFF').hidden = !S.clock.adjustable;
     $('clock').classList.toggle('adjustable', S.clock.adjustable);
     drawClock();
   }
   function drawClock() {
-    if (!S.clock.now) return;
+    if (!S.clock.now || $('clock').classList.contains('busy')) return;
     var now = botNow();
     var el = $('clockNow');
     var txt = fmtClock(now);
@@ -1778,25 +1864,37 @@
     el.title = '机器人时间：' + fmtFull(now);
   }
 
-  function advance(seconds, btn) {
+  function advance(seconds, btn, jumpedTo) {
     if (!(seconds > 0)) { toast('请输入大于 0 的分钟数', 'warning'); return; }
     var btns = document.querySelectorAll('.ff-btn');
     Array.prototype.forEach.call(btns, function (b) { b.disabled = true; });
     if (btn) btn.classList.add('loading');
+    $('clock').classList.add('busy');
+    $('clockNow').textContent = '快进中…';
     api('POST', '/_sim/clock/advance', { seconds: seconds }).then(function (res) {
       if (res && res.now) setClock(Object.assign({ adjustable: true }, res));
       return fetchClock();
     }).then(function () {
       var label = seconds % 86400 === 0 ? (seconds / 86400) + ' 天' : seconds % 3600 === 0 ? (seconds / 3600) + ' 小时' : (Math.round(seconds / 6) / 10) + ' 分钟';
-      toast('时钟已快进 ' + label + '，现在 ' + fmtClock(botNow()), 'success');
+      toast((jumpedTo ? '已跳到 ' + fmtClock(jumpedTo) : '时钟已快进 ' + label + '，现在 ' + fmtClock(botNow())) +
+        '；途中到期的提醒已按时发出', 'success');
     }, function (e) {
       toast('快进失败：' + e.message, 'error');
     }).then(function () {
       Array.prototype.forEach.call(btns, function (b) { b.disabled = false; });
       if (btn) btn.classList.remove('loading');
+      $('clock').classList.remove('busy');
+      drawClock();
+      reRenderMessages(); // times and day dividers are relative to the sandbox's (new) today
       pollMsgs.kick(); pollChats.kick();
       setTimeout(function () { pollMsgs.kick(); pollChats.kick(); }, 800);
     });
+  }
+
+  /** dayOffset days from the sandbox's today, at hour:minute Beijing time (UTC+8). */
+  function jumpTarget(dayOffset, hour, minute) {
+    var p = sh(botNow());
+    return new Date(Date.UTC(p.y, p.mo - 1, p.d + dayOffset, hour - 8, minute));
   }
 
   function bindClock() {
@@ -1809,6 +1907,16 @@
       if (!(v > 0)) { toast('请输入大于 0 的分钟数', 'warning'); return; }
       advance(Math.round(v * 60), this.querySelector('button'));
       $('ffMinutes').value = '';
+    });
+    $('ffJump').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var hm = /^(\d{1,2}):(\d{2})$/.exec($('jumpTime').value || '');
+      if (!hm) { toast('请选择要跳到的时间，例如 09:30', 'warning'); return; }
+      var target = jumpTarget(Number($('jumpDay').value), Number(hm[1]), Number(hm[2]));
+      // a second past the minute: the page's clock may run a little ahead of the sandbox's
+      var seconds = Math.ceil((target.getTime() - botNow().getTime()) / 1000) + 1;
+      if (seconds <= 0) { toast(fmtClock(target) + ' 已经过了（现在 ' + fmtClock(botNow()) + '），时钟只能往后走', 'warning'); return; }
+      advance(seconds, this.querySelector('button'), target);
     });
     setInterval(drawClock, 1000);
   }

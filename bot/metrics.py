@@ -69,7 +69,7 @@ class Metrics:
         self.sla_breaches = Counter("liveops_sla_breaches_total", "Fault SLA breaches by kind (ack, resolve)",
                                     ["kind"], registry=r)
         self.imports = Counter("liveops_imports_total", "File imports by kind (schedule, data) and outcome "
-                               "(ok, rejected, unreadable)", ["kind", "outcome"], registry=r)
+                               "(ok, rejected, asked, unreadable)", ["kind", "outcome"], registry=r)
         self.import_rejected_rows = Counter("liveops_import_rejected_rows_total", "Rows an import refused",
                                             ["kind"], registry=r)
         self.send_failures = Counter("liveops_send_failures_total", "Outbox rows that failed for good, by Feishu "

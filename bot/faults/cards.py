@@ -105,7 +105,7 @@ def ticket(f: Fault, locale: str, tz: ZoneInfo, *, ack_due: datetime, note: str 
         card.markdown(f"**{t(locale, 'faults.f.cause')}**：{escape_md(f.cause) or '-'}\n"
                       f"**{t(locale, 'faults.f.fix')}**：{escape_md(f.fix) or '-'}")
         return card
-    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(first_steps(Category(f.category), locale), 1))
+    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(first_steps(Category(f.category), locale, f.text), 1))
     card.markdown(f"**{t(locale, 'faults.f.steps')}**\n{steps}")
     sla = t(locale, "faults.sla_ack", when=hm(ack_due, tz)) if f.status != ACKED else ""
     if f.ack_breached:

@@ -8,3 +8,4 @@ from bot.reviews import models as _reviews  # noqa: F401
 from bot.schedule import models as _schedule  # noqa: F401
 from bot.tasks import models as _tasks  # noqa: F401
 from bot.data import models as _data  # noqa: F401
+from bot import leads as _leads  # noqa: F401

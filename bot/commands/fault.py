@@ -18,7 +18,7 @@ from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
-from bot.faults.classify import classify
+from bot.faults.classify import asks, classify
 from bot.faults.stats import Record, compute
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names
@@ -172,9 +172,9 @@ async def maybe_fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
 
     rooms = await schedule.list_rooms(ctx.session)
     named = [r.name for r in find_rooms(msg.text, [RoomRef(str(r.id), r.name, tuple(r.aliases or ())) for r in rooms])]
-    terms = [*named, *(o for o in cls.objects if not any(o in n for n in named))]
-    if not terms:
+    if not asks(cls, named):
         return False
+    terms = [*named, *(o for o in cls.objects if not any(o in n for n in named))]
     what = "、".join(f"「{w}」" for w in terms[:4])
     await ctx.reply(card=cards.ask(msg.text.strip(), what, ctx.user_id, ctx.locale, message_id=msg.message_id,
                                    images=list(msg.image_keys)))

@@ -308,6 +308,12 @@ def written_as_command(text: str) -> bool:
     return REGISTRY.parses_as_command(text)
 
 
+def asks(cls: Classification, rooms: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether to ask "这是故障吗？": not a fault, nothing rules it out (``unsure``), and it names
+    a room (``rooms``, found by the caller from the team's rooms) or a live-stream term."""
+    return not cls.is_fault and cls.unsure and bool(rooms or cls.objects)
+
+
 def reads_as_fault(text: str) -> bool:
     """For a command's ``accepts``: "@LiveOps 检查 the mic in room 1, no sound" is a fault report."""
     return classify(text).is_fault

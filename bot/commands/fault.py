@@ -12,13 +12,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import records, roles
-from bot.faults.rooms import RoomRef, find_rooms
 from bot.access import Scope
 from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
 from bot.faults.classify import asks, classify
+from bot.faults.rooms import RoomRef, find_rooms
 from bot.faults.stats import Record, compute
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names

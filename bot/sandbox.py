@@ -217,6 +217,9 @@ class Sandbox:
             from bot.faults.oncall import seed_demo as seed_oncall  # 赵技术 → 孙技术, a week each
 
             await seed_oncall(session, [open_id("zhao"), open_id("sun")], now, self.settings.tz)
+            from bot.leads import set_team_ops_leads  # 王运营, the 运营主管, gets the escalations
+
+            await set_team_ops_leads(session, [open_id("wang")], by="sandbox", now=now)
 
     async def stop(self) -> None:
         if self.bot is not None:

@@ -315,3 +315,84 @@ def test_runbook_unknown_locale_falls_back_to_chinese():
     # a returned list is a copy
     first_steps(Category.AUDIO).append("x")
     assert "x" not in first_steps(Category.AUDIO)
+
+
+# ------------------------------------------------------------------ issue 15: missed reports
+
+
+@pytest.mark.parametrize(
+    "text, category, step",
+    [
+        ("小黄车链接挂不上去", Category.LISTING, "购物车"),
+        ("美妆间购物车点不开", Category.LISTING, "购物车"),
+        ("新品链接上架失败 审核不通过", Category.LISTING, "审核"),
+        ("推流码过期了", Category.STREAM_KEY, "推流码"),
+        ("推流失败，推流地址失效了", Category.STREAM_KEY, "推流码"),  # the cause outweighs the symptom
+        ("OBS says the stream key is invalid", Category.STREAM_KEY, "推流码"),
+        ("评论区刷不出来", Category.INTERACTION, "评论"),
+        ("公屏不显示了", Category.INTERACTION, "评论"),
+        ("comments are not showing in room 3", Category.INTERACTION, "评论"),
+    ],
+)
+def test_new_vocabulary_is_a_fault_with_fitting_first_steps(text, category, step):
+    result = classify(text)
+    assert result.is_fault and result.category == category, result.reasons
+    assert result.severity == DEFAULT_SEVERITY[category] == Severity.P1
+    assert step in " ".join(first_steps(category, "zh_CN", text))
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("链接价格挂错了", Category.PRICE_STOCK),  # up but wrong: still price/stock
+        ("链接错了", Category.PRICE_STOCK),
+        ("小黄车链接打不开", Category.LISTING),  # the same word, cannot be opened
+        ("摄像头设置错了", Category.CAMERA),  # "设置错" said of a camera is the camera's
+        ("服务器地址填错了 推不出去", Category.STREAM_KEY),
+    ],
+)
+def test_a_shared_object_goes_where_the_symptom_points(text, category):
+    result = classify(text)
+    assert result.is_fault and result.category == category, result.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["推流码多久过期一次?", "新的推流码已经发群里了", "评论区炸了 好多人扣1", "3号链接已经挂上了",
+             "公屏上有人骂人 场控处理一下", "上行带宽够不够"],
+)
+def test_new_vocabulary_look_alikes_are_not_faults(text):
+    assert not classify(text).is_fault
+
+
+@pytest.mark.parametrize("text", ["采集卡没信号 黑屏", "1号间采集卡黑屏了", "capture card shows black screen"])
+def test_capture_card_black_screen_is_the_camera_with_capture_card_steps(text):
+    result = classify(text)
+    assert result.is_fault and result.category == Category.CAMERA, result.reasons
+    steps = " ".join(first_steps(result.category, "zh_CN", text))
+    assert "采集卡" in steps and "备用线路" not in steps
+    assert "capture card" in " ".join(first_steps(result.category, "en_US", text))
+    # the stream itself going black is still the stream
+    assert classify("直播间黑屏了 摄像头是好的").category == Category.STREAM_DOWN
+
+
+def test_unsure_mentions_name_what_they_are_about():
+    room_only = classify("@LiveOps 1号直播间怎么回事")
+    assert not room_only.is_fault and room_only.unsure and "直播间" in room_only.objects
+    weak = classify("小黄车看一下")
+    assert weak.unsure and weak.objects == ("小黄车",)
+    # ruled out by a gate or a healthy phrase: not unsure
+    assert not classify("3号直播间几点开播?").unsure
+    assert not classify("推流没断").unsure
+
+
+def test_second_holdout_guards_a_regression():
+    """fault_holdout_2.csv was written after the issue-15 changes and never tuned on (figures in
+    docs/faults.md: precision 0.93, recall 0.93); this only guards a regression."""
+    from tests.eval_faults import HOLDOUT_2
+
+    holdout = load_rows(HOLDOUT_2)
+    assert len(holdout) >= 60
+    report = evaluate(holdout)
+    assert report.fault.precision >= 0.90 and report.fault.recall >= 0.85
+    valid = {c.value for c in Category}
+    assert all((r.category in valid) if r.is_fault else r.category == "" for r in holdout)

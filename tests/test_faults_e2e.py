@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot import leads
 from bot.faults import oncall
 from bot.faults.models import Fault
 from bot.schedule import service as schedule
@@ -17,7 +18,7 @@ from bot.store.models import Chat
 
 async def seed(h, *, rotation: bool = True, live_room3: bool = True) -> None:
     """Rooms 1 and 3, the team's titles, room 3 live now (field control 张场控, tech 赵技术),
-    the tech group, and a weekly rotation 赵技术 → 孙技术."""
+    the tech group, 王运营 as the team's ops lead, and a weekly rotation 赵技术 → 孙技术."""
     h.users["tech2"] = h.sim.add_user("孙技术", open_id="ou_tech2")["open_id"]
     h.sim.state.chats[h.chats["tech"]].members.append(h.users["tech2"])
     now = h.clock.now()
@@ -35,6 +36,8 @@ async def seed(h, *, rotation: bool = True, live_room3: bool = True) -> None:
         assert r1.id
         await s.execute(insert_ignore(h.db, Chat, chat_id=h.chats["tech"], name="技术群", chat_type="group",
                                       kind="tech", internal=True, first_seen=now))
+        # the team's ops lead (运营主管) gets the escalations (bot.leads), not every ops-role holder
+        await leads.set_team_ops_leads(s, [h.users["admin"]], by="test", now=now)
         if rotation:
             await oncall.set_rotation(s, category=oncall.ALL, members=[h.users["tech"], h.users["tech2"]],
                                       starts_on=oncall.monday((now + timedelta(hours=8)).date()), by="test", now=now)
@@ -94,7 +97,7 @@ async def test_p0_report_group_ladder_ack_resolve_summary_stats(team):
     assert "无人认领，已升级给主管" in texts(h, h.chats["team"])
     (f,) = await faults(h)
     assert f.ack_breached and f.status == "open"
-    assert set(h.sim.message(gcard["message_id"])["urgent"][-1]["users"]) >= {u["ops"], u["admin"]}
+    assert set(h.sim.message(gcard["message_id"])["urgent"][-1]["users"]) >= {u["admin"]}  # the ops lead
 
     await h.press(gcard["message_id"], "tech", {"a": "fault.ack", "id": 1})
     (f,) = await faults(h)
@@ -159,6 +162,8 @@ async def test_outsider_button_and_late_ack(team):
     await h.say("streamer", "@LiveOps 3号直播间推流断了")
     card = h.last_reply()
     answer = await h.press(card["message_id"], "member", {"a": "fault.ack", "id": 1})
+    (f,) = await faults(h)
+    assert f.status == "open" and not f.acked_by  # refused
     assert "不在故障 #1 的处理人员中" in answer["toast"]["content"]
     await h.say("tech", "/故障 解决 #1 原因 网线松了 处理 重新插好")
     (f,) = await faults(h)

@@ -55,7 +55,8 @@ async def test_review_card_items_tasks_summary_and_reminders(harness):
     text = harness.text_of(card)
     assert f"直播复盘 #{stream_id} · 1号间 11-26 10:00 花西子" in text
     assert "故障#1（P1）直播间卡顿掉帧，8 分钟处理完" in text  # pre-filled from the fault ticket
-    assert "¥500,000" not in text  # the GMV target is a sales figure: the team group is not internal
+    # the target is known, but the team group is not internal: no amount on the card (bot.data.fmt)
+    assert "目标GMV" in text and "仅内部群可见" in text and "500,000" not in text and "50万" not in text
 
     # Two people fill the card's form.
     await harness.press(card["message_id"], "ops", {"a": "review.add", "id": 1},
@@ -176,3 +177,35 @@ def _button_values(message: dict) -> list[dict]:
 
     walk(message["content"])
     return out
+
+
+async def test_review_is_prefilled_from_the_data_as_suggestions_and_masks_amounts(harness):
+    """Issue 15: KPIs missed become 不足 suggestions, KPIs beaten 亮点 suggestions, marked 建议;
+    the card in a group that is not internal shows no amount."""
+    from bot.data import store
+    from bot.store.models import Chat
+
+    stream_id = await ended_stream(harness)  # target GMV 50万
+    await harness.say("ops", "/复盘")  # opened before the data arrives: nothing to suggest yet
+    assert "来自数据" not in harness.text_of(harness.last_reply())
+    async with harness.db.session() as s:
+        await store.save_values(s, stream_id, {"gmv": 410000, "uv": 40000, "buyers": 2400, "avg_dwell": 75},
+                                source="test", by=harness.users["ops"], now=harness.clock.now())
+    await harness.say("ops", "/复盘")
+    text = harness.text_of(harness.last_reply()).replace(" 〔", "〔")
+    highlights, rest = text.split("**⚠️ 不足**")
+    shortcomings = rest.split("**🛠 改进**")[0]
+    assert "观看-成交转化率达标 6.00%（目标 ≥ 5%）〔建议·来自数据〕" in highlights
+    assert "GMV（成交金额）未达标 达成 82%〔建议·来自数据〕" in shortcomings
+    assert "人均观看时长未达标 1分15秒（目标 ≥ 1分30秒）" in shortcomings
+    assert text.count("来自数据") == 3
+    assert "410,000" not in text and "41万" not in text and "50万" not in text  # not an internal group
+    async with harness.db.session() as s:
+        items = list((await s.execute(select(ReviewItem).where(ReviewItem.source == "kpi"))).scalars())
+        assert {i.kind for i in items} == {"highlight", "shortcoming"} and len(items) == 3
+        chat = await s.get(Chat, harness.chats["team"])
+        chat.internal = True
+    await harness.say("ops", "/复盘")
+    text = harness.text_of(harness.last_reply())
+    assert "¥41万" in text and "82%" in text  # an internal group sees the amounts in the header
+    assert text.count("来自数据") == 3  # suggested once

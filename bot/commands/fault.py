@@ -1,8 +1,11 @@
 """/故障 (/fault) and free-text fault reports ("@LiveOps 3号直播间推流断了").
 
 An @mention that the classifier calls a fault opens ticket #id (or joins the same room's
-open ticket of the same category); any other @mention is left to the next handler and,
-in the end, the help reply. The card buttons: 认领, 已解决 (with cause/fix), 升级, 改类别/级别.
+open ticket of the same category); any other @mention is left to the next handler. Last of
+all (priority 95), a mention that names a room or a live-stream term (直播间, 小黄车, 评论区 …)
+but no symptom the classifier knows, and that nothing rules out (a question, a negation …),
+gets "这是故障吗？" with 是故障，登记 / 不是; the rest get the help reply. The ticket card
+buttons: 认领, 已解决 (with cause/fix), 升级, 改类别/级别.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
-from bot.faults.classify import classify
+from bot.faults.classify import asks, classify
+from bot.faults.rooms import RoomRef, find_rooms
 from bot.faults.stats import Record, compute
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names
@@ -158,6 +162,25 @@ async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
+@on_mention(priority=95, match=lambda msg: bool(msg.text.strip()), scope=Scope.OPEN)
+async def maybe_fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
+    """Names a room or a live-stream term, no known symptom, nothing rules it out: ask."""
+    cls = classify(msg.text)
+    if cls.is_fault or not cls.unsure:
+        return False
+    from bot.schedule import service as schedule
+
+    rooms = await schedule.list_rooms(ctx.session)
+    named = [r.name for r in find_rooms(msg.text, [RoomRef(str(r.id), r.name, tuple(r.aliases or ())) for r in rooms])]
+    if not asks(cls, named):
+        return False
+    terms = [*named, *(o for o in cls.objects if not any(o in n for n in named))]
+    what = "、".join(f"「{w}」" for w in terms[:4])
+    await ctx.reply(card=cards.ask(msg.text.strip(), what, ctx.user_id, ctx.locale, message_id=msg.message_id,
+                                   images=list(msg.image_keys)))
+    return True
+
+
 @on_chatter(priority=50, match=lambda msg: True)
 async def fault_chatter(ctx: Ctx, msg: IncomingMessage) -> bool:
     """Replies and images in an active fault group are kept on its timeline as evidence
@@ -208,3 +231,50 @@ async def change_save(ctx: Ctx, act: CardAction) -> None:
                                  room=str(form.get("room") or "").strip() or None)
     await ctx.send(ctx.chat_id, ctx.t("faults.changed", id=_id(act), what="、".join(changed)) if changed
                    else ctx.t("faults.unchanged", id=_id(act)))
+
+
+def _asked(ctx: Ctx, act: CardAction) -> tuple[str, str] | None:
+    """(author, text) of a "这是故障吗？" card; None (and a toast) when the press may not decide."""
+    author, text = str(act.value.get("by") or ""), str(act.value.get("text") or "").strip()
+    if not author or not text:
+        ctx.toast(ctx.t("access.stale_button"), "warning")
+        return None
+    if ctx.user_id != author and not roles.allowed(ctx.roles, roles.OPS):
+        ctx.toast(ctx.t("faults.ask_not_yours"), "warning")
+        return None
+    return author, text
+
+
+@cards.ASK_FILE.handle
+async def ask_file(ctx: Ctx, act: CardAction) -> None:
+    asked = _asked(ctx, act)
+    if asked is None:
+        return
+    author, text = asked
+    images = [str(k) for k in act.value.get("img") or [] if k][:3]
+    f, merged = await flows.report(ctx, text, classify(text), reporter=author,
+                                   message_id=str(act.value.get("msg") or ""), images=images, confirmed_by=ctx.user_id)
+    if merged:
+        line = ctx.t("faults.ask_merged", id=f.id, where=cards.room_text(f, ctx.locale),
+                     state=ctx.t(f"faults.state.{f.status}"))
+    else:
+        line = ctx.t("faults.ask_filed", id=f.id, who=await flows.display(ctx, ctx.user_id))
+    await _answered(ctx, act, line, "success")
+
+
+@cards.ASK_NO.handle
+async def ask_no(ctx: Ctx, act: CardAction) -> None:
+    if _asked(ctx, act) is None:
+        return
+    line = ctx.t("faults.ask_dismissed", who=await flows.display(ctx, ctx.user_id))
+    await _answered(ctx, act, line, "info")
+
+
+async def _answered(ctx: Ctx, act: CardAction, line: str, kind: str) -> None:
+    """The question card loses its buttons: in the callback's answer (at once) and patched
+    through the outbox (durable, and for every member's view); the presser gets a toast."""
+    card = cards.ask_answered(ctx.t("faults.ask_title"), line)
+    ctx.respond_card(card)
+    if act.message_id:
+        await ctx.update_card(act.message_id, card)
+    ctx.toast(line, kind)

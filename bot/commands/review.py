@@ -22,6 +22,7 @@ from bot.faults.classify import reads_as_fault
 from bot.data import visibility
 from bot.errors import UserError
 from bot.feishu.events import CardAction
+from bot.leads import escalation_targets
 from bot.people import names as names_of
 from bot.reminders import timers
 from bot.reviews import cards, service
@@ -140,7 +141,7 @@ async def current(ctx: Ctx, ref: str, *, create: bool = True) -> Review:
             if stream is None:
                 raise UserError("reviews.stream_not_found", ref=ref)
             review, _ = await service.open_review(ctx.session, chat_id=ctx.chat_id, stream=stream, by=ctx.user_id,
-                                                  now=ctx.now(), tz=ctx.svc.tz)
+                                                  now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
         if review is None:
             raise UserError("reviews.not_found", ref=ref)
         await ctx.load(records.REVIEW, review.id)
@@ -149,7 +150,7 @@ async def current(ctx: Ctx, ref: str, *, create: bool = True) -> Review:
     if review is None:
         stream = await service.latest_ended_stream(ctx.session, ctx.chat_id)
         review, _ = await service.open_review(ctx.session, chat_id=ctx.chat_id, stream=stream, by=ctx.user_id,
-                                              now=ctx.now(), tz=ctx.svc.tz)
+                                              now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
     return review
 
 
@@ -161,7 +162,7 @@ async def open_(ctx: Ctx, text: str) -> None:
         if stream is None:
             raise UserError("reviews.stream_not_found", ref=text[:30])
         review, _ = await service.open_review(ctx.session, chat_id=ctx.chat_id, stream=stream, by=ctx.user_id,
-                                              now=ctx.now(), tz=ctx.svc.tz)
+                                              now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
     else:
         stream = await service.latest_ended_stream(ctx.session, ctx.chat_id)
         found = await service.review_for_stream(ctx.session, stream.id) if stream is not None else None
@@ -171,7 +172,10 @@ async def open_(ctx: Ctx, text: str) -> None:
             review = found
         else:
             review, _ = await service.open_review(ctx.session, chat_id=ctx.chat_id, stream=stream, by=ctx.user_id,
-                                                  now=ctx.now(), tz=ctx.svc.tz)
+                                                  now=ctx.now(), tz=ctx.svc.tz, locale=ctx.locale)
+    if review.status != DONE and review.stream_id is not None:  # data imported since it was opened
+        await service.prefill_kpis(ctx.session, review, await service.get_stream(ctx.session, review.stream_id),
+                                   ctx.now(), ctx.locale)
     card = await render(ctx, review)
     key = await ctx.reply(card=card)
     if review.status != DONE:
@@ -248,7 +252,7 @@ async def render(ctx: Ctx, review: Review):
     # the card lives in the review's group (and may be answered here): sales hidden if either hides them
     hide = any([await visibility.sales_hidden(ctx.session, chat, held=ctx.roles if chat == ctx.chat_id else None)
                 for chat in {review.chat_id, ctx.chat_id}])
-    figures = await service.stream_figures(ctx.session, stream, hide_sales=hide) if stream is not None else []
+    figures = await service.stream_figures(ctx.session, stream, ctx.locale, masked=hide) if stream is not None else []
     return cards.review_card(ctx.t, review, items, task_map, names, members, figures, ctx.svc.tz, ctx.locale)
 
 
@@ -336,12 +340,13 @@ async def review_missing(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
     chat = stream.chat_id or timer.chat_id
     label = f"#{stream.id} " + await service.stream_label(ctx.session, stream, ctx.svc.tz)
     text = cards.overdue_text(ctx.t, label, stream.actual_end or stream.ends_at, ctx.svc.tz, ctx.locale)
-    settings = await tasks.settings_for(ctx.session, chat)
+    owner = stream.created_by or ""  # the ops owner of the stream, who is late with the review
     if timer.payload.get("stage") == "escalate":
-        people = await notify.ops_leads(ctx, settings, [])
+        people = await escalation_targets(ctx.session, chat_id=chat, late=[owner], admins=ctx.svc.settings.admins)
         text = ctx.t("reviews.missing_escalated") + text
     else:
-        people = [stream.created_by] if stream.created_by else await notify.ops_leads(ctx, settings, [])
+        people = [owner] if owner else await escalation_targets(ctx.session, chat_id=chat,
+                                                                admins=ctx.svc.settings.admins)
     for person in people:
         await ctx.dm(person, text)
     if chat:

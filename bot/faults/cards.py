@@ -28,6 +28,11 @@ ESCALATE = card_action("fault.escalate", label=("升级故障", "escalate the fa
 CHANGE = card_action("fault.change", label=("修改故障", "change the fault"), scope=Scope.RECORD, record=records.FAULT)
 CHANGE_SAVE = card_action("fault.change_save", label=("保存修改", "save the change"), scope=Scope.RECORD,
                           record=records.FAULT)
+# "这是故障吗？": anyone may report a fault (Scope.OPEN); the handler lets only the message's
+# author or ops decide (a toast tells anyone else), since the value names the author.
+ASK_FILE = card_action("fault.ask_file", label=("登记为故障", "file it as a fault"), scope=Scope.OPEN)
+ASK_NO = card_action("fault.ask_no", label=("不是故障", "not a fault"), scope=Scope.OPEN)
+ASK_TEXT_MAX = 500
 
 def at(open_id: str) -> str:
     return f"<at id={open_id}></at>" if open_id else ""
@@ -105,7 +110,7 @@ def ticket(f: Fault, locale: str, tz: ZoneInfo, *, ack_due: datetime, note: str 
         card.markdown(f"**{t(locale, 'faults.f.cause')}**：{escape_md(f.cause) or '-'}\n"
                       f"**{t(locale, 'faults.f.fix')}**：{escape_md(f.fix) or '-'}")
         return card
-    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(first_steps(Category(f.category), locale), 1))
+    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(first_steps(Category(f.category), locale, f.text), 1))
     card.markdown(f"**{t(locale, 'faults.f.steps')}**\n{steps}")
     sla = t(locale, "faults.sla_ack", when=hm(ack_due, tz)) if f.status != ACKED else ""
     if f.ack_breached:
@@ -122,6 +127,24 @@ def ticket(f: Fault, locale: str, tz: ZoneInfo, *, ack_due: datetime, note: str 
         Input("fix", t(locale, "faults.f.fix"), placeholder=t(locale, "faults.ph.fix")),
     ], Button(t(locale, "faults.b.resolve"), RESOLVE(**value), kind="primary"))
     return card
+
+
+def ask(text: str, what: str, author: str, locale: str, *, message_id: str, images: list[str]) -> Card:
+    """"这是故障吗？" for a mention that names a room or a live-stream term but no symptom; the
+    buttons carry what filing needs (the author, the text, the message and its images)."""
+    value = {"by": author, "text": text[:ASK_TEXT_MAX], "msg": message_id, "img": images[:3]}
+    card = Card(t(locale, "faults.ask_title"), template="yellow")
+    card.markdown(t(locale, "faults.ask_body", what=escape_md(what), text=escape_md(text[:ASK_TEXT_MAX]),
+                    who=at(author)))
+    card.buttons(Button(t(locale, "faults.b.ask_file"), ASK_FILE(**value), kind="primary"),
+                 Button(t(locale, "faults.b.ask_no"), ASK_NO(**value)))
+    card.note(t(locale, "faults.ask_note"))
+    return card
+
+
+def ask_answered(title: str, line: str) -> Card:
+    """The question card once answered: no buttons left."""
+    return Card(title, template="grey").markdown(line)
 
 
 def change_form(f: Fault, locale: str) -> Card:

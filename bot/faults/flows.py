@@ -19,7 +19,7 @@ from bot import outbox, roles
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.faults import cards, service
-from bot.faults.classify import DEFAULT_SEVERITY, Category, Classification, raise_severity
+from bot.faults.classify import DEFAULT_SEVERITY, Category, Classification, category_label, raise_severity
 from bot.faults.models import FALLBACK, GROUP, OPEN, RESOLVED, THREAD, Fault
 from bot.faults.policy import SEVERITIES, Policy, load
 from bot.i18n import t
@@ -47,40 +47,57 @@ def ack_due(ctx: Ctx, f: Fault) -> datetime:
 
 
 # -- opening ------------------------------------------------------------------------------------
-async def report(ctx: Ctx, text: str, cls: Classification, *, manual: bool = False) -> Fault:
-    """A fault report: merged into an active ticket of the same room and category, or a new one."""
+async def report(ctx: Ctx, text: str, cls: Classification, *, manual: bool = False, reporter: str = "",
+                 message_id: str | None = None, images: list[str] | None = None,
+                 confirmed_by: str = "") -> tuple[Fault, bool]:
+    """A fault report: merged into an active ticket of the same room and category (of the same
+    group and category when it names no room), or a new one; returns the ticket and whether
+    the report was merged. ``reporter``/``message_id``/``images`` default to the message being
+    handled; a report confirmed with the "这是故障吗？" button names its original author and
+    message, and ``confirmed_by`` who pressed."""
     now, pol = ctx.now(), policy(ctx)
-    category = cls.category if cls.is_fault and cls.category else Category.OTHER
-    place = await service.locate(ctx.session, text, ctx.user_id, now)
-    images = list(ctx.message.image_keys) if ctx.message else []
-    same = await service.mergeable(ctx.session, room_id=place.room_id, category=category.value, now=now,
-                                   minutes=pol.merge_minutes)
+    reporter = reporter or ctx.user_id
+    category = cls.category if cls.is_fault and cls.category else (cls.guess or Category.OTHER)
+    place = await service.locate(ctx.session, text, reporter, now, ctx.chat_id)
+    if images is None:
+        images = list(ctx.message.image_keys) if ctx.message else []
+    if message_id is None:
+        message_id = ctx.message.message_id if ctx.message else ""
+    same = await service.mergeable(ctx.session, room_id=place.room_id, chat_id=ctx.chat_id, category=category.value,
+                                   now=now, minutes=pol.merge_minutes)
     if same is not None:
-        await merge(ctx, same, text, images)
-        return same
+        await merge(ctx, same, text, images, reporter=reporter)
+        return same, True
     base = cls.severity.value if cls.is_fault and cls.severity else DEFAULT_SEVERITY[category].value
     severity = raise_severity(base, place.live == "live", place.live == "soon").value
-    reasons = list(cls.reasons) if cls.is_fault else [ctx.t("faults.reason_manual")]
+    label = category_label(category, ctx.locale)
+    if cls.is_fault:
+        reasons = list(cls.reasons)
+    elif confirmed_by:
+        reasons = [ctx.t("faults.reason_confirmed", who=await display(ctx, confirmed_by), category=label)]
+    else:
+        reasons = [ctx.t("faults.reason_manual", category=label)]
     if place.guessed:
         reasons.append(ctx.t("faults.reason_room_guessed", room=place.room_name))
+    if place.from_group:
+        reasons.append(ctx.t("faults.reason_room_group", room=place.room_name))
     if place.candidates:
         reasons.append(ctx.t("faults.reason_room_many", rooms="、".join(place.candidates), room=place.room_name))
     if place.room_id is None:
         reasons.append(ctx.t("faults.reason_room_unknown"))
     if severity != base:
         reasons.append(ctx.t(f"faults.reason_raised_{place.live}", base=base, sev=severity))
-    crew = await service.crew_for(ctx.session, category=category.value, place=place, reporter=ctx.user_id,
-                                  now=now, tz=ctx.svc.tz, admins=ctx.svc.settings.admins)
+    crew = await service.crew_for(ctx.session, category=category.value, place=place, reporter=reporter, now=now,
+                                  tz=ctx.svc.tz, admins=ctx.svc.settings.admins, chat_id=ctx.chat_id)
     fault = Fault(category=category.value, severity=severity, base_severity=base, room_id=place.room_id,
                   room_name=place.room_name, stream_id=place.stream.id if place.stream is not None else None,
                   live=place.live, text=text[:2000], reasons=reasons, confidence=cls.confidence,
-                  locale=ctx.locale, chat_id=ctx.chat_id, reporter_id=ctx.user_id,
-                  report_message_id=ctx.message.message_id if ctx.message else "",
+                  locale=ctx.locale, chat_id=ctx.chat_id, reporter_id=reporter, report_message_id=message_id or "",
                   oncall_ids=crew.oncall, backup_ids=crew.backup, field_control_id=crew.field_control,
                   lead_ids=crew.leads, tech_lead_ids=crew.tech_leads, created_at=now, updated_at=now)
     ctx.session.add(fault)
     await ctx.session.flush()
-    await service.add_event(ctx.session, fault.id, "reported", by=ctx.user_id, at=now, text=text,
+    await service.add_event(ctx.session, fault.id, "reported", by=reporter, at=now, text=text,
                             images=len(images), image_keys=images[:9])
     if pol.wants_group(severity):
         fault.mode, fault.group_name = GROUP, cards.group_name(fault, fault.locale)
@@ -98,7 +115,7 @@ async def report(ctx: Ctx, text: str, cls: Classification, *, manual: bool = Fal
         await notify_first(ctx, fault)
     await schedule_ack(ctx, fault)
     await schedule_resolve(ctx, fault)
-    return fault
+    return fault, False
 
 
 async def tech_chat(ctx: Ctx) -> str:
@@ -399,15 +416,17 @@ async def display(ctx: Ctx, open_id: str) -> str:
     return await display_name(ctx, open_id) or open_id[-6:]
 
 
-async def merge(ctx: Ctx, f: Fault, text: str, images: list[str]) -> None:
+async def merge(ctx: Ctx, f: Fault, text: str, images: list[str], *, reporter: str = "") -> None:
+    reporter = reporter or ctx.user_id
     f.reports += 1
     f.updated_at = ctx.now()
-    await service.add_event(ctx.session, f.id, "merged", by=ctx.user_id, at=ctx.now(), text=text,
+    await service.add_event(ctx.session, f.id, "merged", by=reporter, at=ctx.now(), text=text,
                             images=len(images), image_keys=images[:9])
-    if ctx.user_id != f.reporter_id:
-        await add_members(ctx, f, [ctx.user_id])
-    state = t(ctx.locale, f"faults.state.{f.status}")
-    await ctx.reply(ctx.t("faults.merged", id=f.id, state=state, where=cards.room_text(f, ctx.locale)))
+    if reporter != f.reporter_id:
+        await add_members(ctx, f, [reporter])
+    if ctx.action is None:  # a press (这是故障吗？) is answered on the card itself
+        state = t(ctx.locale, f"faults.state.{f.status}")
+        await ctx.reply(ctx.t("faults.merged", id=f.id, state=state, where=cards.room_text(f, ctx.locale)))
     await refresh_cards(ctx, f)
 
 

@@ -22,6 +22,10 @@ CATEGORY_WORDS: dict[str, Category] = {
     "价格": Category.PRICE_STOCK, "库存": Category.PRICE_STOCK, "链接": Category.PRICE_STOCK,
     "price": Category.PRICE_STOCK, "stock": Category.PRICE_STOCK,
     "灯光": Category.LIGHTING, "补光灯": Category.LIGHTING, "灯": Category.LIGHTING, "lighting": Category.LIGHTING,
+    "推流码": Category.STREAM_KEY, "推流地址": Category.STREAM_KEY, "密钥": Category.STREAM_KEY,
+    "小黄车": Category.LISTING, "购物车": Category.LISTING,
+    "listing": Category.LISTING, "评论": Category.INTERACTION, "评论区": Category.INTERACTION,
+    "互动": Category.INTERACTION, "公屏": Category.INTERACTION, "comments": Category.INTERACTION,
     "其他": Category.OTHER, "其它": Category.OTHER,
 }
 ALL_WORDS = {"全部", "所有", "all", "通用", "*"}

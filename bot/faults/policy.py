@@ -8,7 +8,9 @@ Settings (environment / .env, read through ``Settings.extra`` or the environment
   BOT_FAULT_NUDGE_MINUTES    "P0=10,P1=15,P2=60,P3=240"  (acked, not resolved: nudge every …)
   BOT_FAULT_PAID_URGENT      "" | sms | phone  (paid buzz at the breach step; off by default)
   BOT_FAULT_GROUP_SEVERITIES "P0,P1"  (severities that get a dedicated group; others a thread)
-  BOT_FAULT_MERGE_MINUTES    10
+  BOT_FAULT_MERGE_MINUTES    30  (a report without a room joins the same group's open ticket of
+                             its category with activity in the last N minutes; a report with a
+                             room joins that room's open ticket of its category, however old)
   BOT_FAULT_OFFICE_HOURS     "09:00-18:00" (on working days of the Chinese calendar)
 
 Two escalation paths, chosen when the fault is reported (``Policy.ladder``):
@@ -47,7 +49,7 @@ class Policy:
     nudge_minutes: dict[str, int] = field(default_factory=lambda: {"P0": 10, "P1": 15, "P2": 60, "P3": 240})
     paid_urgent: str = ""  # "", "sms" or "phone"
     group_severities: tuple[str, ...] = ("P0", "P1")
-    merge_minutes: int = 10
+    merge_minutes: int = 30  # reports without a room: same group and category within this
     office_start: time = time(9, 0)
     office_end: time = time(18, 0)
 

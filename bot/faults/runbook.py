@@ -1,11 +1,16 @@
 """First steps per fault category, from the domain note's fault table.
 
 Three to five concrete steps each, zh_CN first, en_US second. The last step of every list
-says who owns the fault, since the seed's KPI is fault handling ≤ 10 minutes.
+says who owns the fault, since the seed's KPI is fault handling ≤ 10 minutes. A category may
+have variants for what the report names: a capture card (采集卡, HDMI) gets capture-card
+steps rather than a webcam's.
 """
 from __future__ import annotations
 
-from .classify import Category
+import re
+import unicodedata
+
+from .categories import Category
 
 _STEPS: dict[str, dict[Category, list[str]]] = {
     "zh_CN": {
@@ -15,6 +20,13 @@ _STEPS: dict[str, dict[Category, list[str]]] = {
             "检查推流端口 1935 是否被防火墙/路由器拦截，推流地址和推流码是否过期",
             "场控在评论区/口播告知观众稍等，恢复后补发福袋留住人",
             "技术 10 分钟内反馈，记录断流开始与恢复时间",
+        ],
+        Category.STREAM_KEY: [
+            "在开播后台（直播伴侣「第三方推流」或网页开播页）重新获取本场、本账号的推流地址和推流码",
+            "在 OBS「设置 → 直播」里整段替换服务器地址和推流码（不要带空格），保存后重新开始推流",
+            "提示被占用：确认没有另一台电脑/手机在用同一个推流码推流，先停掉那一路",
+            "仍推不上去就改用直播伴侣或手机直接开播，场控口播请观众稍等",
+            "技术 10 分钟内反馈；以后在设备联调（T-2h）时一并确认推流码有效期",
         ],
         Category.SANCTION: [
             "立即停止违规话术/商品/画面（触发违规的那条线），不要继续重复",
@@ -53,6 +65,20 @@ _STEPS: dict[str, dict[Category, list[str]]] = {
             "核对后台订单：已按错价/超卖成交的订单记录下来，交运营决定如何处理",
             "改完后由助播在观众端复核一遍链接",
         ],
+        Category.LISTING: [
+            "中控在店铺后台查商品状态：在售、审核通过、有库存、没有被下架，账号有该类目的带货权限",
+            "在直播中控台重新把商品加入购物车（小黄车），仍不行就删掉重加或换备用链接",
+            "助播用观众端手机刷新直播间，确认小黄车和讲解卡能打开",
+            "挂不上时主播先讲下一款并口播稍后上车；审核被驳回的截图原因交运营",
+            "中控 10 分钟内反馈处理结果",
+        ],
+        Category.INTERACTION: [
+            "用观众端手机进直播间看评论区/公屏，分清是主播端看不到还是观众都看不到",
+            "主播端看不到：重开直播伴侣的评论/弹幕窗口或插件，检查是否误开了评论关键词屏蔽、仅粉丝可评论",
+            "观众都发不出或看不到：看平台站内信是否被限制评论（按「平台违规」处理并截图）",
+            "恢复前场控口播引导互动（扣1、福袋口令），助播用手机盯评论，差评 3 分钟内回应",
+            "场控/技术 10 分钟内反馈",
+        ],
         Category.LIGHTING: [
             "换上备用灯（或把其他机位的灯挪过来）",
             "检查电源、插线板和灯的开关/调光旋钮，频闪时把相机快门调到与电源频率匹配（50 Hz 用 1/50 或 1/100）",
@@ -73,6 +99,13 @@ _STEPS: dict[str, dict[Category, list[str]]] = {
             "Check that port 1935 is not blocked by the firewall/router and the stream URL/key has not expired",
             "Field control tells viewers to hold on; drop a lucky bag when back to keep them",
             "Technician reports back within 10 minutes; log when the stream dropped and recovered",
+        ],
+        Category.STREAM_KEY: [
+            "Get a fresh push URL and stream key for this stream and account in the platform's console (直播伴侣 third-party push, or the web go-live page)",
+            "In OBS (Settings → Stream) replace the server URL and the key whole (no spaces), save, and start streaming again",
+            "\"Key in use\": make sure no other PC or phone is pushing with the same key; stop that one first",
+            "If it still will not push, go live from 直播伴侣 or a phone; field control asks viewers to hold on",
+            "Technician reports back within 10 minutes; check the key's validity at the T-2h equipment test from now on",
         ],
         Category.SANCTION: [
             "Stop the offending line / product / visual at once and do not repeat it",
@@ -111,6 +144,20 @@ _STEPS: dict[str, dict[Category, list[str]]] = {
             "Check orders already placed at the wrong price or oversold and hand them to ops to decide",
             "After the fix, the assistant re-checks the link from the viewer side",
         ],
+        Category.LISTING: [
+            "Console operator (中控) checks the product in the shop back end: on sale, approved, in stock, not taken down, category allowed for the account",
+            "Add the product to the cart (小黄车) again from the live console; if it still fails, remove and re-add it or use the backup link",
+            "The assistant refreshes the room on a viewer's phone and checks the cart and product card open",
+            "Meanwhile the streamer moves to the next product and says this one comes shortly; screenshot a rejection reason for ops",
+            "Console operator reports back within 10 minutes",
+        ],
+        Category.INTERACTION: [
+            "Open the room on a viewer's phone: is it only the streamer's side that shows no comments, or everyone?",
+            "Streamer side only: reopen the comment / danmaku window or plug-in in 直播伴侣; check keyword filters and fans-only comments were not switched on",
+            "Nobody can comment or see comments: check the platform's notices for a comment restriction (handle it as a platform violation, screenshot it)",
+            "Until it is back, field control prompts interaction by voice (扣1, lucky-bag code) and the assistant watches comments on a phone; answer negative comments within 3 minutes",
+            "Field control / technician reports back within 10 minutes",
+        ],
         Category.LIGHTING: [
             "Put up the spare light (or borrow one from another set)",
             "Check power, power strip and the light's switch/dimmer; for flicker set the camera shutter to match mains (1/50 or 1/100 at 50 Hz)",
@@ -127,8 +174,33 @@ _STEPS: dict[str, dict[Category, list[str]]] = {
 }
 
 
-def first_steps(category: Category | str, locale: str = "zh_CN") -> list[str]:
-    """3–5 first steps for a fault category; unknown locales fall back to zh_CN."""
+# Variants: (pattern on the report's text, steps per locale); the first that matches wins.
+_CAPTURE = {
+    "zh_CN": [
+        "看采集卡指示灯和相机：相机开着、HDMI 输出已打开（干净输出/关闭屏显），分辨率帧率在采集卡支持范围内（如 1080p60）",
+        "重新插拔 HDMI 线和采集卡（换 USB 3.0 口、换一根线），相机和采集卡都重新上电",
+        "在 OBS 里删除并重新添加视频采集设备源，选对采集卡和分辨率；关掉其他占用采集卡的软件",
+        "先切到备用机位或手机画面撑住直播，技术 10 分钟内反馈",
+    ],
+    "en_US": [
+        "Check the capture card's light and the camera: camera on, HDMI output enabled (clean output, no on-screen display), resolution and frame rate within what the card takes (e.g. 1080p60)",
+        "Re-seat the HDMI cable and the capture card (another USB 3.0 port, another cable); power-cycle camera and card",
+        "Remove and re-add the video capture source in OBS with the right card and resolution; close other programs using the card",
+        "Cover with the backup camera angle or a phone feed; technician reports back within 10 minutes",
+    ],
+}
+_VARIANTS: dict[Category, list[tuple[re.Pattern[str], dict[str, list[str]]]]] = {
+    Category.CAMERA: [(re.compile(r"采集卡|hdmi|capture card|采集"), _CAPTURE)],
+}
+
+
+def first_steps(category: Category | str, locale: str = "zh_CN", text: str = "") -> list[str]:
+    """3–5 first steps for a fault category (the variant for what ``text`` names, if any);
+    unknown locales fall back to zh_CN."""
     cat = Category(category)
+    low = unicodedata.normalize("NFKC", text).lower()
+    for pattern, steps in _VARIANTS.get(cat, []):
+        if low and pattern.search(low):
+            return list(steps.get(locale, steps["zh_CN"]))
     table = _STEPS.get(locale, _STEPS["zh_CN"])
     return list(table[cat])

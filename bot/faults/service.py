@@ -1,7 +1,7 @@
 """Fault tickets in the store: plain functions over an AsyncSession.
 
 Locating a report (room, stream, live status), the people of a fault (on-call, backup,
-field control, ops leads, tech leads), merging duplicates, the timeline, and the two
+field control, ops leads from bot.leads, tech leads), merging duplicates, the timeline, and the two
 state changes that race (ack, resolve) done as conditional updates: the first one wins.
 """
 from __future__ import annotations
@@ -13,13 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import roles
 from bot.faults.models import ACKED, ACTIVE_STATES, OPEN, RESOLVED, Fault, FaultEvent
 from bot.faults.oncall import duty_at
 from bot.faults.rooms import RoomRef, find_rooms
-from bot.store.models import RoleGrant
 
-OPS_TITLES = ("运营", "运营主管")
 TECH_LEAD_TITLES = ("技术主管", "技术负责人", "技术经理")
 SOON = timedelta(hours=2)
 
@@ -32,10 +29,13 @@ class Place:
     stream: Any = None  # bot.schedule.models.Stream: live now, else the next within 2 hours
     live: str = ""  # "live" | "soon" | ""
     guessed: bool = False  # from the reporter's own stream, not the text
+    from_group: bool = False  # from the room's field-control group the report was posted in
 
 
-async def locate(session: AsyncSession, text: str, reporter: str, now: datetime) -> Place:
-    """Which room the report is about and whether it is live now or within 2 hours."""
+async def locate(session: AsyncSession, text: str, reporter: str, now: datetime, chat_id: str = "") -> Place:
+    """Which room the report is about and whether it is live now or within 2 hours: the room
+    the text names; else the room whose field-control group the report was posted in; else
+    the reporter's own live or upcoming stream, when there is exactly one."""
     from bot.schedule import service as schedule
 
     rooms = await schedule.list_rooms(session)
@@ -44,6 +44,9 @@ async def locate(session: AsyncSession, text: str, reporter: str, now: datetime)
     found = [by_id[ref.id] for ref in find_rooms(text, refs)]
     place = Place(candidates=[r.name for r in found] if len(found) > 1 else [])
     room = found[0] if found else None
+    if room is None and chat_id:
+        room = await schedule.field_room(session, chat_id)
+        place.from_group = room is not None
     current = await schedule.current_streams(session, now, SOON)
     if room is None:
         # The reporter's own stream, when they are in exactly one live or upcoming stream.
@@ -61,11 +64,6 @@ async def locate(session: AsyncSession, text: str, reporter: str, now: datetime)
     if upcoming:
         place.stream, place.live = upcoming[0], "soon"
     return place
-
-
-async def holders_of(session: AsyncSession, role: str) -> list[str]:
-    return list((await session.execute(select(RoleGrant.open_id).where(RoleGrant.role == role)
-                                       .order_by(RoleGrant.id))).scalars())
 
 
 async def staff_with_titles(session: AsyncSession, titles: tuple[str, ...]) -> list[str]:
@@ -86,29 +84,37 @@ class Crew:
 
 
 async def crew_for(session: AsyncSession, *, category: str, place: Place, reporter: str, now: datetime,
-                   tz, admins: tuple[str, ...]) -> Crew:
+                   tz, admins: tuple[str, ...], chat_id: str = "") -> Crew:
+    """The people of a new fault. The ops leads are whoever bot.leads says gets escalations in
+    the reporting group, never the on-call who would be late to ack it."""
+    from bot.leads import escalation_targets
+
     duty = await duty_at(session, category, now, tz)
     oncall, backup = ([duty.primary] if duty.primary else []), ([duty.backup] if duty.backup else [])
     from_rotation = bool(oncall)
     stream = place.stream
     if not oncall and stream is not None and stream.tech_id:
         oncall = [stream.tech_id]  # no rotation: the stream's technician
-    leads = list(dict.fromkeys([*await holders_of(session, roles.OPS),
-                                *await staff_with_titles(session, OPS_TITLES)]))
-    tech_leads = await staff_with_titles(session, TECH_LEAD_TITLES) or list(admins)
+    leads = await escalation_targets(session, chat_id=chat_id, late=oncall, admins=admins)
+    tech_leads = [t for t in await staff_with_titles(session, TECH_LEAD_TITLES) or list(admins) if t not in oncall]
     return Crew(oncall=oncall, backup=[b for b in backup if b not in oncall],
                 field_control=(stream.field_control_id or "") if stream is not None else "",
                 leads=leads, tech_leads=tech_leads, from_rotation=from_rotation)
 
 
-async def mergeable(session: AsyncSession, *, room_id: int | None, category: str, now: datetime,
+async def mergeable(session: AsyncSession, *, room_id: int | None, chat_id: str, category: str, now: datetime,
                     minutes: int) -> Fault | None:
-    """An active fault of the same room and category reported within the merge window."""
-    if room_id is None:
-        return None
-    return (await session.execute(select(Fault).where(
-        Fault.room_id == room_id, Fault.category == category, Fault.status.in_(ACTIVE_STATES),
-        Fault.created_at >= now - timedelta(minutes=minutes)).order_by(Fault.id.desc()))).scalars().first()
+    """The active ticket a new report of ``category`` joins: of the same room while it is open
+    (however long ago it was reported); for a report without a room, of the same reporting
+    group, reported (first or again) within the last ``minutes``."""
+    q = select(Fault).where(Fault.category == category, Fault.status.in_(ACTIVE_STATES))
+    if room_id is not None:
+        q = q.where(Fault.room_id == room_id)
+    else:
+        recent = select(FaultEvent.id).where(FaultEvent.fault_id == Fault.id, FaultEvent.kind.in_(("reported", "merged")),
+                                             FaultEvent.at >= now - timedelta(minutes=minutes))
+        q = q.where(Fault.chat_id == chat_id, recent.exists())
+    return (await session.execute(q.order_by(Fault.id.desc()))).scalars().first()
 
 
 async def add_event(session: AsyncSession, fault_id: int, kind: str, *, by: str = "", at: datetime,

@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import roles
 from bot.context import Ctx
+from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.models import CANCELLED, DONE, OPEN, SKIPPED, Checkpoint
 from bot.reminders import timers
 from bot.schedule import service as schedule
 from bot.schedule.models import CANCELLED as S_CANCELLED, ENDED, LIVE, Stream
-from bot.store.models import RoleGrant
 
 KIND = "norms.cp"
 BEFORE = config.CHECKPOINTS
@@ -43,13 +42,6 @@ async def staff_with(session: AsyncSession, *titles: str) -> str | None:
         for person in await schedule.list_staff(session, title=title):
             return person.open_id
     return None
-
-
-async def ops_leads(session: AsyncSession, admins: tuple[str, ...] = ()) -> list[str]:
-    """Who gets escalations: holders of the ops role, else the admins."""
-    held = list((await session.execute(select(RoleGrant.open_id).where(RoleGrant.role == roles.OPS)
-                                       .order_by(RoleGrant.open_id))).scalars())
-    return list(dict.fromkeys(held)) or list(admins)
 
 
 async def owner_of(session: AsyncSession, stream: Stream, kind: str) -> str | None:
@@ -197,7 +189,9 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
     stage = timer.payload.get("stage", "card")
     cfg = await config.effective(ctx.session, stream.room_id)
     room = await schedule.room_by_id(ctx.session, stream.room_id)
-    leads = await ops_leads(ctx.session, ctx.svc.settings.admins) if stage == "escalate" else []
+    # escalated to the ops lead (bot.leads), never to the owner who is late
+    leads = await escalation_targets(ctx.session, chat_id=stream.chat_id, late=[cp.owner_id or ""],
+                                     admins=ctx.svc.settings.admins) if stage == "escalate" else []
     if stage == "remind":
         cp.reminders += 1
     if stage == "escalate":

@@ -56,8 +56,10 @@ def sections(t: T, items: list[ReviewItem], tasks: dict[int, Task], names: dict[
 
 
 def _header(t: T, card: Card, review: Review, figures: list[tuple[str, str]]) -> None:
+    """The key figures (bot.reviews.service.stream_figures: labels and values already shown,
+    amounts already hidden where they may not be seen)."""
     if figures:
-        card.fields([(t(f"reviews.figure.{label}"), value) for label, value in figures])
+        card.fields(figures)
 
 
 def review_card(t: T, review: Review, items: list[ReviewItem], tasks: dict[int, Task], names: dict[str, str],

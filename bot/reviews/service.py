@@ -11,8 +11,14 @@ Hooks for other features:
 * ``stream_shortcomings(session, stream)`` - pre-filled 不足: the stream's fault tickets
   (bot.faults), its missed checkpoints and its overtime product explanations (bot.norms,
   ``checkpoint_shortcomings``).
-* ``stream_figures(session, stream)`` - key figures vs targets (only the GMV target today;
-  add actual figures once stream data is imported).
+* ``kpi_suggestions(session, stream)`` - pre-filled from the stream's imported data (bot.data):
+  each KPI with a target (GMV attainment, 观看-成交转化率, 人均观看时长, and any other the team
+  set a target for) becomes a 不足 suggestion when missed and a 亮点 suggestion when beaten,
+  stored with source "kpi" and shown marked 建议. Their text never holds an amount (GMV as its
+  attainment rate): a review card may be shown where sales figures may not (bot.data.fmt).
+  Added when the review is opened, or later once the data is imported (``prefill_kpis``).
+* ``stream_figures(session, stream, locale, masked=...)`` - the key figures against their
+  targets for the card's header, amounts hidden when ``masked``.
 """
 from __future__ import annotations
 
@@ -25,15 +31,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
+from bot.i18n import t
 from bot.reminders import timers
 from bot.reminders.recurrence import Recurrence
-from bot.reviews.models import DONE, IMPROVEMENT, KINDS, OPEN, SHORTCOMING, Review, ReviewItem
+from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, KINDS, OPEN, SHORTCOMING, Review, ReviewItem
 
 log = logging.getLogger("bot.reviews")
 REVIEW_WITHIN = timedelta(hours=24)  # the seed: a review within 24 hours of the stream
 ESCALATE_AFTER = timedelta(hours=48)
 SWEEP_KEY = "reviews.sweep"
 MAX_ITEM = 500
+KPI = "kpi"  # ReviewItem.source of the data's suggestions
 
 
 # --------------------------------------------------------------------------- streams (optional)
@@ -162,13 +170,78 @@ async def checkpoint_shortcomings(session: AsyncSession, stream: Any) -> list[st
     return await _guarded(session, read) or []
 
 
-async def stream_figures(session: AsyncSession, stream: Any, *, hide_sales: bool = False) -> list[tuple[str, str]]:
-    """(label, value) pairs of key figures vs targets; today only the GMV target is known.
-    ``hide_sales`` (bot.data.visibility): the GMV target is a sales figure, left out."""
+HEADER_KPIS = ("gmv", "view_conv", "avg_dwell")  # the seed's per-stream KPIs
+
+
+async def _stream_kpis(session: AsyncSession, stream: Any) -> tuple[dict, dict]:
+    """(values, figures) of the stream's imported data against its targets; empty without data."""
+    async def read():
+        from bot.data import kpi, store
+
+        values = await store.values_of(session, stream.id)
+        return values, kpi.figures(values, await store.targets_for(session, stream=stream))
+
+    return await _guarded(session, read) or ({}, {})
+
+
+async def stream_figures(session: AsyncSession, stream: Any, locale: str = "zh_CN", *,
+                         masked: bool = True) -> list[tuple[str, str]]:
+    """(label, value) lines of the key figures against their targets (bot.data.fmt: amounts
+    hidden when ``masked``, GMV then shown as its attainment only). Before any data is
+    imported, only the GMV target (when the stream has one)."""
+    from bot.data import fmt
+    from bot.data.kpi import Figure
+
+    values, figures = await _stream_kpis(session, stream)
+    if not values:
+        if not getattr(stream, "target_gmv", None):
+            return []
+        target = Figure("gmv", None, "missing", ("gmv",), float(stream.target_gmv))
+        shown = t(locale, "data.masked") if masked else fmt.target_text(target, locale)
+        return [(t(locale, "reviews.figure.target_gmv"), shown)]
+    return [(fmt.label(m, locale), fmt.show(figures[m], locale, masked=masked)) for m in HEADER_KPIS
+            if m in figures and (figures[m].value is not None or figures[m].target is not None)]
+
+
+async def kpi_suggestions(session: AsyncSession, stream: Any, locale: str = "zh_CN") -> list[tuple[str, str]]:
+    """(kind, text): 不足 for each KPI missed, 亮点 for each beaten (see the module docstring)."""
+    from bot.data import fmt, kpi
+
+    values, figures = await _stream_kpis(session, stream)
+    if not values:
+        return []
+    order = [*HEADER_KPIS, *(m for m in figures if m not in HEADER_KPIS)]
     out: list[tuple[str, str]] = []
-    if getattr(stream, "target_gmv", None) and not hide_sales:
-        out.append(("target_gmv", f"¥{stream.target_gmv:,}"))
+    for metric in order:
+        fig = figures.get(metric)
+        if fig is None or fig.met is None:
+            continue
+        if metric == "gmv":
+            shown = t(locale, "data.achievement", pct=f"{fig.achievement * 100:.0f}%")
+        elif metric in kpi.SALES:  # an amount: only whether it met its target
+            shown = ""
+        else:
+            shown = f"{fmt.number(fig.value, fig.kind, locale)}（{fmt.target_text(fig, locale)}）"
+        key = "reviews.kpi_beaten" if fig.met else "reviews.kpi_missed"
+        out.append((HIGHLIGHT if fig.met else SHORTCOMING,
+                    t(locale, key, metric=fmt.label(metric, locale), value=shown).strip()))
     return out
+
+
+async def prefill_kpis(session: AsyncSession, review: Review, stream: Any, now: datetime,
+                       locale: str = "zh_CN") -> int:
+    """Add the data's suggestions to an open review that has none yet (idempotent)."""
+    if review.status != OPEN or stream is None:
+        return 0
+    have = (await session.execute(select(func.count()).select_from(ReviewItem).where(
+        ReviewItem.review_id == review.id, ReviewItem.source == KPI))).scalar_one()
+    if have:
+        return 0
+    found = await kpi_suggestions(session, stream, locale)
+    for kind, text in found:
+        session.add(ReviewItem(review_id=review.id, kind=kind, text=text[:MAX_ITEM], by="", at=now, source=KPI))
+    await session.flush()
+    return len(found)
 
 
 # --------------------------------------------------------------------------- reviews
@@ -196,12 +269,13 @@ async def by_ref(session: AsyncSession, chat_id: str, ref: str) -> Review | None
 
 
 async def open_review(session: AsyncSession, *, chat_id: str, stream: Any, by: str, now: datetime,
-                      tz) -> tuple[Review, bool]:
-    """The stream's review (created with its pre-filled shortcomings if there is none yet),
-    or a review of no stream when ``stream`` is None."""
+                      tz, locale: str = "zh_CN") -> tuple[Review, bool]:
+    """The stream's review (created with its pre-filled shortcomings and the data's
+    suggestions if there is none yet), or a review of no stream when ``stream`` is None."""
     if stream is not None:
         found = await review_for_stream(session, stream.id)
         if found is not None:
+            await prefill_kpis(session, found, stream, now, locale)
             return found, False
         title = await stream_label(session, stream, tz)
         review = Review(chat_id=chat_id or stream.chat_id, stream_id=stream.id, title=title, created_by=by,
@@ -215,6 +289,7 @@ async def open_review(session: AsyncSession, *, chat_id: str, stream: Any, by: s
             session.add(ReviewItem(review_id=review.id, kind=SHORTCOMING, text=text, by="", at=now,
                                    source="fault" if text.startswith("故障#") else "checkpoint"))
         await session.flush()
+        await prefill_kpis(session, review, stream, now, locale)
     return review, True
 
 

@@ -10,3 +10,4 @@ from bot.tasks import models as _tasks  # noqa: F401
 from bot.data import models as _data  # noqa: F401
 from bot.reminders import holiday_store as _holidays  # noqa: F401
 from bot.feishu import groupmode as _groupmode  # noqa: F401
+from bot import leads as _leads  # noqa: F401

@@ -6,12 +6,13 @@ import logging
 
 from sqlalchemy import select
 
-from bot import outbox, roles
+from bot import outbox
 from bot.context import Ctx
 from bot.i18n import t as translate
+from bot.leads import escalation_targets
 from bot.people import names as names_of
 from bot.sender import on_sent
-from bot.store.models import Chat, RoleGrant
+from bot.store.models import Chat
 from bot.tasks import cards, service
 from bot.tasks.models import Task, TaskSettings
 
@@ -58,18 +59,10 @@ async def overdue(ctx: Ctx, task: Task, day: int) -> None:
         await ctx.dm(owner, card=card)
 
 
-async def ops_leads(ctx: Ctx, settings: TaskSettings, owners: list[str]) -> list[str]:
-    """The chat's ops lead if set; else ops-role holders who are not the owners; else admins."""
-    if settings.ops_lead:
-        return [settings.ops_lead]
-    held = (await ctx.session.execute(select(RoleGrant.open_id).where(RoleGrant.role == roles.OPS))).scalars()
-    leads = [o for o in dict.fromkeys(held) if o not in owners]
-    return leads or [a for a in ctx.svc.settings.admins if a not in owners] or list(ctx.svc.settings.admins)
-
-
 async def escalate(ctx: Ctx, task: Task, day: int, settings: TaskSettings) -> None:
     owners = (await service.owners_of(ctx.session, [task.id]))[task.id]
-    leads = await ops_leads(ctx, settings, owners)
+    # the group's 主管, else the team's ops lead, … (bot.leads), never an owner who is late
+    leads = await escalation_targets(ctx.session, chat_id=task.chat_id, late=owners, admins=ctx.svc.settings.admins)
     card, _, names = await card_for(ctx, task, banner=ctx.t("tasks.escalate_banner", days=day),
                                     extra_names=leads)
     for lead in leads:

@@ -66,6 +66,13 @@ def count(h, needle: str, chat: str = "team") -> int:
     return sum(needle in t for t in texts(h, chat))
 
 
+async def confirm_far(h, action: str) -> None:
+    """/开播 or /下播 far from the schedule asks first on a card: press its button."""
+    ask = h.last_reply()
+    [value] = [v for v in values(ask) if v.get("a") == action]
+    await h.press(ask["message_id"], "ops", value)
+
+
 def values(msg: dict) -> list[dict]:
     return [b["value"] for b in buttons(msg["content"])]
 
@@ -120,7 +127,9 @@ async def test_done_means_import_week_card_checkpoint_live_cadence_and_reminder(
     assert count(h, "互动提醒（") == 0  # not in the team group
 
     # 5. /下播 → the cadence stops; the data export is reminded at T+1h
-    await h.say("ops", "/下播 #1")
+    await h.say("ops", "/下播 #1")  # 3½ hours before the scheduled end: asked first
+    assert "确认现在下播" in h.text_of(h.last_reply())
+    await confirm_far(h, "norms.end_confirm")
     assert "数据导出截止" in h.text_of(h.last_reply())
     before = len(h.bot_messages("tech"))
     await h.advance(30 * MIN)
@@ -166,7 +175,9 @@ async def test_live_stream_across_midnight_keeps_its_cadence_until_off_air(team)
     assert len([m for m in find(h, "检查点：设备联调") if "#1" in h.text_of(m)]) == 1
     await advance_to(h, local(2026, 11, 26, 23, 30))
     await h.say("ops", "/开播 1号直播间")
-    assert "晚" in h.text_of(h.last_reply())  # 4½ hours late, still recorded
+    assert "确认现在开播" in h.text_of(h.last_reply())  # 4½ hours late: asked first
+    await confirm_far(h, "norms.live_confirm")
+    assert "晚" in h.text_of(h.last_reply())  # then still recorded
     for _ in range(18):  # 23:35 … 01:00, across midnight (a jump would skip them as stale)
         await h.advance(5 * MIN)
     assert count(h, "互动提醒（", "tech") == 18

@@ -63,8 +63,8 @@ async def test_done_means_upload_fix_confirm_find(harness):
     done = button_value(card, "norms.done")
 
     # pressing 已完成 before any check: refused with a reason
-    await h.press(card["message_id"], "ops", done)
-    assert "还没做合规检查" in h.text_of(h.last_reply())
+    answer = await h.press(card["message_id"], "ops", done)
+    assert "还没做合规检查" in answer["toast"]["content"]
 
     # the script, linked to stream 1 by its file name: a marked-up answer
     await h.sim.upload_file(team, ops, "#1 面霜专场脚本.txt", SCRIPT.encode())
@@ -82,8 +82,7 @@ async def test_done_means_upload_fix_confirm_find(harness):
     assert {x["line"] for x in first.hits} <= {2, 3, 4, 5, 6}  # nothing on the trap lines 7–9
 
     # the checkpoint cannot be confirmed while a 必改 hit remains
-    await h.press(card["message_id"], "ops", done)
-    refusal = h.text_of(h.last_reply())
+    refusal = (await h.press(card["message_id"], "ops", done))["toast"]["content"]
     assert "必改" in refusal and "R1" in refusal
     assert (await checkpoint(h, 1, "script")).status == OPEN
 

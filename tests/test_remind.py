@@ -281,8 +281,8 @@ async def test_an_ambiguous_hour_says_which_reading_and_the_button_moves_it(harn
     assert "“3点”按下午 15:00 理解；如果是凌晨 03:00，请写“凌晨3点”。" in text
     other = button(card, "remind.reread", id=1)
     assert "改为 2026-11-27（周五）03:00" in {b["text"]["content"] for b in _raw_buttons(card)}
-    await h.press(card["message_id"], "tech", other)  # neither target, creator nor ops
-    assert "只有提醒对象、设置人或运营/管理员" in h.text_of(h.last_reply())
+    answer = await h.press(card["message_id"], "tech", other)  # neither target, creator nor ops
+    assert "找不到提醒 #1，或者它属于别的群、你无权查看" in answer["toast"]["content"]
     (_r, timer), = await stored(h)
     assert timer.next_due == datetime(2026, 11, 27, 15, 0, tzinfo=SH)
     await h.press(card["message_id"], "member", other)
@@ -298,8 +298,8 @@ async def test_an_ambiguous_hour_says_which_reading_and_the_button_moves_it(harn
     await h.advance(9 * 3600)  # 03:03 on Friday
     msg, = fired(h)
     assert "开会" in h.text_of(msg)
-    await h.press(card["message_id"], "member", back)  # already fired: nothing to move
-    assert "已经结束" in h.text_of(h.last_reply())
+    answer = await h.press(card["message_id"], "member", back)  # already fired: nothing to move
+    assert "已经结束" in answer["toast"]["content"]
 
 
 async def test_a_repeating_rule_with_an_ambiguous_hour_can_switch(harness):

@@ -11,6 +11,7 @@ so it also hits the token endpoint when the pattern matches it):
 - ``"230020"``: HTTP 400, code 230020 (per-chat rate limit)
 - ``"token_expired"``: HTTP 400, code 99991663 (the token itself stays valid)
 - ``"permanent"``: HTTP 400, code 230002 (bot not in the chat)
+- a code from ``CODES`` (``"230031"``, ``"230049"`` ...): HTTP 400 with that code and Feishu's message
 """
 from __future__ import annotations
 
@@ -20,7 +21,17 @@ import json
 
 from aiohttp import web
 
-KINDS = ("5xx", "timeout", "nonjson", "429", "230020", "token_expired", "permanent")
+# Feishu's answers by code, for the sender's tests (bot.feishu.codes has their sources).
+CODES: dict[str, str] = {
+    "230031": "The message is too old to update (cards can be updated within 14 days).",
+    "230001": "invalid param: no target user is in the chat",
+    "230052": "Only the group owner and admins can send urgent messages in this group.",
+    "230049": "The message is being sent, please retry later.",
+    "232068": "The chat is being created, please retry later.",
+    "232019": "Request trigger frequency limit.",
+    "1470422": "Concurrent requests with the same client_token.",
+}
+KINDS = ("5xx", "timeout", "nonjson", "429", "230020", "token_expired", "permanent", *CODES)
 
 
 @dataclass
@@ -96,4 +107,6 @@ class FaultInjector:
         if kind == "token_expired":
             return _json(400, 99991663, "Invalid access token for authorization. "
                                         "Please make a request with token attached.")
+        if kind in CODES:
+            return _json(400, int(kind), CODES[kind])
         return _json(400, 230002, "Bot/User can NOT be out of the chat.")

@@ -165,4 +165,11 @@ TEXTS: dict[str, str] = {
     "oncall.wd4": "Fri",
     "oncall.wd5": "Sat",
     "oncall.wd6": "Sun",
+    "faults.buzz_fallback_note": "⚠️ Buzz refused: switched to @mention and direct message",
+    "faults.buzz_fallback_text": "⚠️ Fault #{id}: {who} the buzz did not reach you ({why}); see the fault card above and press Ack.",
+    "faults.buzz_fallback_dm": "🚨 Fault #{id} \"{title}\" needs you: the buzz did not reach you ({why}). Please see {where} and ack it.",
+    "faults.buzz_why.not_member": "not a member of the chat",
+    "faults.buzz_why.230052": "the group lets only its owner and admins buzz",
+    "faults.buzz_why.other": "buzz refused",
+    "faults.ev.buzz_fallback": "Buzz refused ({why}); @mention and direct message instead: {n} people",
 }

@@ -19,8 +19,8 @@ BULK (3)   what runs in ``with outbox.priority(BULK)``: the daily briefing fan-o
 
 An explicit ``priority=`` to ``enqueue`` wins over all of these.
 
-After a commit that queued rows, this process's senders are told (with the best priority
-queued), so a sender with nothing due reads nothing until then.
+After a commit that queued rows, this process's senders are told which priorities were
+queued (a bit per priority), so a sender with nothing due reads nothing until then.
 """
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update
 MASKED = ("send", "reply", "patch", "urgent")
 PAGE, PERSON, ROUTINE, BULK = 0, 1, 2, 3
 PRIORITIES = (PAGE, PERSON, ROUTINE, BULK)
+ALL = 0b1111  # every priority (a bit each, for the senders' wake-ups)
 _scope: contextvars.ContextVar[int | None] = contextvars.ContextVar("outbox_priority", default=None)
-_listeners: list[Callable[[int], None]] = []  # senders to tell after a commit that queued rows
+_listeners: list[Callable[[int], None]] = []  # senders to tell (priority bits) after a commit that queued rows
 
 
 def priority_for(key: str, op: str) -> int:
@@ -98,8 +99,7 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
                        {"key": key, "op": op, "lane": lane[:128], "target": target, "payload": payload,
                         "callback": callback, "status": "pending", "attempts": 0, "created_at": now,
                         "next_attempt_at": now, "priority": level, "reported": False})
-    queued = session.info.get("outbox_queued")
-    session.info["outbox_queued"] = level if queued is None else min(queued, level)
+    session.info["outbox_queued"] = session.info.get("outbox_queued", 0) | 1 << level
 
 
 @functools.cache
@@ -108,7 +108,8 @@ def _insert_ignore(dialect: str):
 
 
 def listen(fn: Callable[[int], None]) -> None:
-    """Call ``fn(best priority)`` after every commit in this process that queued rows."""
+    """Call ``fn(bits)`` after every commit in this process that queued rows (bit ``1 << p``
+    for each priority ``p`` queued)."""
     _listeners.append(fn)
 
 
@@ -117,23 +118,22 @@ def unlisten(fn: Callable[[int], None]) -> None:
         _listeners.remove(fn)
 
 
-def queued(session: AsyncSession | Session, level: int = ROUTINE) -> None:
+def queued(session: AsyncSession | Session, bits: int = ALL) -> None:
     """Say that this transaction made rows due (not through ``enqueue``): the senders look
     after the commit."""
-    info = session.info
-    info["outbox_queued"] = min(info.get("outbox_queued", level), level)
+    session.info["outbox_queued"] = session.info.get("outbox_queued", 0) | bits
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the real commit is still to come
         return
-    level = session.info.pop("outbox_queued", None)
-    if level is None:
+    bits = session.info.pop("outbox_queued", 0)
+    if not bits:
         return
     for fn in list(_listeners):
         try:
-            fn(level)
+            fn(bits)
         except Exception:  # noqa: BLE001 - a wake-up must never break a commit
             log.exception("outbox listener failed")
 

@@ -27,8 +27,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import insert, select, update
 
 from bot import outbox, outbox_digest
 from bot.clock import wall_now
@@ -38,6 +37,7 @@ from bot.logs import Repeated
 from bot.outbox import BULK, PERSON
 from bot.sendcalls import SEND_API, Job, keys_for, made_at, perform, request_for, result_of, too_old
 from bot.sendlimits import Limits
+from bot.sendstore import behind, claim_ids, claim_update, finish, lowest, next_due
 from bot.store.db import Database, claim_settings
 from bot.store.models import OutboxMessage
 
@@ -74,6 +74,9 @@ def on_failed(name: str) -> Callable[[Callback], Callback]:
     return wrap
 
 
+HIGH = outbox.ALL & ~(1 << BULK)  # the bits of pages, answers and routine rows
+
+
 class Sender:
     def __init__(self, db: Database, platform: Platform, worker_id: str, *, limits: Limits | None = None,
                  batch: int = 50, callback_env: Any = None, metrics: Any = None,
@@ -87,27 +90,30 @@ class Sender:
         self.pulse = pulse or asyncio.Event()
         self.running = False
         self.stopping = False
-        self.looks = 0  # claim queries made: tests and profiles read it
+        self.looks = 0  # claim transactions made: tests and profiles read it
         self.ready: list[Job] = []
         self.inflight: dict[asyncio.Task, Job] = {}
         self._event = asyncio.Event()
-        self._hint: int | None = None  # best priority queued since the last look
+        self._bits = 0  # priorities queued (bot.outbox bits) since the last look
+        self._full = True  # the next look also takes over expired leases and plans the next due row
         self._last_look = -math.inf
-        self._next_look = 0.0  # monotonic: a retry falls due, the bulk window reopens, the safety poll
+        self._next_look = math.inf  # monotonic: a retry of ours falls due, the bulk window reopens
+        self._next_full = 0.0  # monotonic: the safety poll, or another process's lease runs out
         self._bulk_more = False  # the last look left bulk rows behind (the bulk share was used up)
         self._orphans: set[int] = set()  # rows this process claimed but could not finish
 
     # -- waking ----------------------------------------------------------------------------
     def wake(self) -> None:
-        """Look for due rows now (tools and tests)."""
-        self._note(BULK)
+        """Look for due rows now, everywhere (tools and tests)."""
+        self._full = True
+        self._note(outbox.ALL)
 
     def nudge(self) -> None:
         """Something happened (an event was handled): costs nothing unless rows were queued."""
         self._event.set()
 
-    def _note(self, level: int) -> None:
-        self._hint = level if self._hint is None else min(self._hint, level)
+    def _note(self, bits: int) -> None:
+        self._bits |= bits
         self._event.set()
 
     def stop(self) -> None:
@@ -122,7 +128,6 @@ class Sender:
     async def run(self) -> None:
         self.running = True
         outbox.listen(self._note)
-        self._hint = BULK  # rows left from before the start
         trouble = Repeated(log, "outbox claim failed")
         try:
             while not self.stopping:
@@ -135,8 +140,8 @@ class Sender:
                         trouble.ok()
                     except Exception:  # noqa: BLE001 - database hiccup: look again in a second
                         trouble.failed()
-                        self._hint = None
-                        self._next_look = time.monotonic() + 1.0
+                        self._bits, self._full = 0, True
+                        self._next_full = time.monotonic() + 1.0
                 now = time.monotonic()
                 wait = self._dispatch(now)
                 if self._bulk_more:
@@ -165,12 +170,12 @@ class Sender:
             pass
 
     def _timeout(self, wait: float, now: float) -> float:
-        """Until the next blocked job may go, the next planned look, or a throttled hint's look;
+        """Until the next blocked job may go, the next planned look, or a throttled look;
         anything else (a commit that queued rows, a send finishing) sets the event."""
         timeout = min(wait, SAFETY_POLL)
         if self._room(BULK) > 0:
-            timeout = min(timeout, self._next_look - now)
-        if self._hint is not None and self._room(self._hint) > 0:
+            timeout = min(timeout, self._next_look - now, self._next_full - now)
+        if self._bits and self._room(lowest(self._bits)) > 0:
             timeout = min(timeout, self._last_look + LOOK_GAP - now)
         return timeout
 
@@ -182,15 +187,21 @@ class Sender:
     def _should_look(self, now: float) -> bool:
         if self.stopping:
             return False
-        if self._hint is not None and self._room(self._hint) > 0:
-            return self._hint <= PERSON or now - self._last_look >= LOOK_GAP
-        return now >= self._next_look and self._room(BULK) > 0
+        if self._bits and self._room(lowest(self._bits)) > 0:
+            return lowest(self._bits) <= PERSON or now - self._last_look >= LOOK_GAP
+        return now >= min(self._next_look, self._next_full) and self._room(BULK) > 0
 
     # -- claiming --------------------------------------------------------------------------
     async def _look(self, mono: float) -> None:
-        self._hint = None
+        bits, full = self._bits, self._full or mono >= self._next_full
+        timed = mono >= self._next_look  # a retry of ours or the bulk window: both kinds
+        want_high = full or timed or bool(bits & HIGH)
+        want_bulk = full or timed or bool(bits & (1 << BULK)) or self._bulk_more
+        self._bits, self._full = 0, False
         self._last_look = mono
-        self._next_look = mono + SAFETY_POLL
+        self._next_look = math.inf
+        if full:
+            self._next_full = mono + SAFETY_POLL
         self.looks += 1
         now = wall_now()
         held = len(self.ready) + len(self.inflight)
@@ -199,51 +210,34 @@ class Sender:
         bulk_cap = max(0, min(self.batch - held, self.limits.bulk_room(SEND_API, mono) - bulk_waiting))
         async with self.db.session() as session:
             await claim_settings(await session.connection())
-            stale = await self._ids(session, and_(OutboxMessage.status == "sending",
-                                                  OutboxMessage.claimed_until < now), high_room)
-            high = await self._ids(session, and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                                                 OutboxMessage.priority < BULK), high_room - len(stale))
-            bulk = await self._ids(session, and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                                                 OutboxMessage.priority >= BULK), bulk_cap) if bulk_cap else []
-            self._bulk_more = len(bulk) == bulk_cap
+            stale = await self._ids(session, "stale", high_room, now) if full else []
+            high = await self._ids(session, "high", high_room - len(stale), now) if want_high else []
+            bulk = await self._ids(session, "bulk", bulk_cap, now) if want_bulk and bulk_cap else []
+            if want_bulk:
+                self._bulk_more = len(bulk) == bulk_cap
             if len(stale) + len(high) >= high_room:
-                self._hint = PERSON  # more pages may wait: look again when room frees
-            ids = stale + high + bulk
+                self._bits |= 1 << PERSON  # more pages may wait: look again when room frees
             rows: list[OutboxMessage] = []
-            if ids:
-                due = (and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                       | and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now))
-                rows = list((await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
-                    .values(status="sending", claimed_by=self.worker_id, claimed_until=now + LEASE)
-                    .returning(OutboxMessage))).scalars().all())
-            if not self._bulk_more and self._hint is None:
+            if stale or high or bulk:
+                rows = list((await session.execute(claim_update(), {
+                    "ids": stale + high + bulk, "now": now, "who": self.worker_id, "until": now + LEASE})).scalars())
+            if full:
                 await self._plan_next(session, now, mono)
             self.ready += await self._resolve(session, sorted(rows, key=lambda r: r.id))
 
-    async def _ids(self, session, wanted, limit: int) -> list[int]:
-        """Ids of the first live row of each lane matching ``wanted``, most urgent first (a LIMIT 1
-        subquery, not NOT EXISTS, see inbox.claim; one status per query, so each follows its index)."""
+    async def _ids(self, session, kind: str, limit: int, now: datetime) -> list[int]:
         if limit <= 0:
             return []
-        earlier = aliased(OutboxMessage)
-        first_in_lane = (select(earlier.id).where(earlier.lane == OutboxMessage.lane, earlier.id < OutboxMessage.id,
-                                                  earlier.status.in_(("pending", "sending")))
-                         .limit(1).scalar_subquery().is_(None))
-        return list((await session.execute(
-            select(OutboxMessage.id).where(wanted, first_in_lane)
-            .order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
-            .with_for_update(skip_locked=True))).scalars())
+        return list((await session.execute(claim_ids(kind), {"now": now, "lim": limit})).scalars())
 
     async def _plan_next(self, session, now: datetime, mono: float) -> None:
-        """Everything due is claimed: sleep until the next retry or an expiring lease."""
-        nxt = (await session.execute(select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now))).scalar()
-        lease = (await session.execute(select(func.min(OutboxMessage.claimed_until)).where(
-            OutboxMessage.status == "sending", OutboxMessage.claimed_by != self.worker_id))).scalar()
-        for when in (nxt, lease):
-            if when is not None:
-                self._next_look = min(self._next_look, mono + max(0.01, (when - now).total_seconds() + 0.01))
+        """Rows not due yet (retries left by a process that stopped) and other processes' leases:
+        look again when the first of them is due."""
+        retry, lease = (await session.execute(next_due(), {"now": now, "who": self.worker_id})).one()
+        if retry is not None:
+            self._next_look = min(self._next_look, mono + max(0.01, (retry - now).total_seconds() + 0.01))
+        if lease is not None:
+            self._next_full = min(self._next_full, mono + max(0.01, (lease - now).total_seconds() + 0.01))
 
     async def _resolve(self, session, rows: list[OutboxMessage]) -> list[Job]:
         """Real targets ("@key" points at another row's result), and whether a PATCH must be a
@@ -313,7 +307,7 @@ class Sender:
         if task.cancelled() or exc is not None:  # e.g. the database went away mid-send
             log.error("send interrupted", extra={"key": job.row.key}, exc_info=exc)
             self._orphans.add(job.row.id)
-            self._note(PERSON)
+            self._note(1 << PERSON)
         self.pulse.set()
         self._event.set()
 
@@ -362,9 +356,8 @@ class Sender:
     async def _done(self, job: Job, result: dict) -> None:
         row = job.row
         async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="sent", sent_at=wall_now(), result=result, attempts=row.attempts + 1,
-                claimed_until=None))
+            await session.execute(finish(), self._outcome(row, "sent", sent=wall_now(), result=result,
+                                                           error=row.last_error, code=row.error_code))
             if job.mode == "fresh" and job.origin and result.get("message_id"):
                 await self._adopt(session, job, result)
             if row.callback and row.callback in CALLBACKS:
@@ -398,13 +391,20 @@ class Sender:
 
     async def _set_pending(self, session, row: OutboxMessage, delay: float, why: str, code: int | None, *,
                            count: bool, payload: dict | None = None) -> None:
-        values: dict[str, Any] = dict(status="pending", next_attempt_at=wall_now() + timedelta(seconds=delay),
-                                      attempts=row.attempts + (1 if count else 0), last_error=why[:500],
-                                      error_code=code, claimed_until=None)
+        await session.execute(finish(), self._outcome(
+            row, "pending", attempts=row.attempts + (1 if count else 0), error=why[:500], code=code,
+            due=wall_now() + timedelta(seconds=delay)))
         if payload is not None:
-            values["payload"] = payload
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=payload))
         self._next_look = min(self._next_look, time.monotonic() + delay)
+
+    @staticmethod
+    def _outcome(row: OutboxMessage, status: str, *, attempts: int | None = None, sent: datetime | None = None,
+                 result: dict | None = None, error: str | None = None, code: int | None = None,
+                 due: datetime | None = None, reported: bool = False) -> dict:
+        return {"rid": row.id, "v_status": status, "v_attempts": row.attempts + 1 if attempts is None else attempts,
+                "v_sent": sent, "v_result": result if result is not None else row.result, "v_next": due,
+                "v_error": error, "v_code": code, "v_reported": reported}
 
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         async with self.db.session() as session:
@@ -418,9 +418,8 @@ class Sender:
         row.error_code, row.last_error = code, why
         log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
         digest_row = row.key.startswith(outbox_digest.PREFIX)
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-            status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,
-            claimed_until=None, sent_at=wall_now(), reported=digest_row))
+        await session.execute(finish(), self._outcome(row, "failed", sent=wall_now(), error=why[:500], code=code,
+                                                       reported=digest_row))
         hook = FAILURE_CALLBACKS.get(row.callback or "")
         if hook is not None:
             savepoint = await session.begin_nested()
@@ -435,8 +434,5 @@ class Sender:
 
     async def _after(self, session, row: OutboxMessage) -> None:
         """A row of this lane is finished: if another waits behind it, look again."""
-        behind = (await session.execute(select(OutboxMessage.id).where(
-            OutboxMessage.lane == row.lane, OutboxMessage.status == "pending", OutboxMessage.id != row.id)
-            .limit(1))).first()
-        if behind is not None:
-            outbox.queued(session, PERSON)
+        if (await session.execute(behind(), {"lane": row.lane, "rid": row.id})).first() is not None:
+            outbox.queued(session)

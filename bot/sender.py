@@ -434,5 +434,6 @@ class Sender:
 
     async def _after(self, session, row: OutboxMessage) -> None:
         """A row of this lane is finished: if another waits behind it, look again."""
-        if (await session.execute(behind(), {"lane": row.lane, "rid": row.id})).first() is not None:
-            outbox.queued(session)
+        nxt = (await session.execute(behind(), {"lane": row.lane, "rid": row.id})).first()
+        if nxt is not None:
+            outbox.queued(session, 1 << nxt[0])

@@ -55,8 +55,9 @@ def next_due():
 
 @functools.cache
 def behind():
-    return (select(_T.c.id).where(_T.c.lane == bindparam("lane"), _T.c.status == "pending", _T.c.id != bindparam("rid"))
-            .limit(1))
+    """The priority of the next row waiting in a lane."""
+    return (select(_T.c.priority).where(_T.c.lane == bindparam("lane"), _T.c.status == "pending",
+                                        _T.c.id != bindparam("rid")).order_by(_T.c.id).limit(1))
 
 
 @functools.cache

@@ -21,6 +21,7 @@ replicas' leases).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import math
 import time
@@ -97,7 +98,8 @@ class Sender:
         self._bits = 0  # priorities queued (bot.outbox bits) since the last look
         self._full = True  # the next look also takes over expired leases and plans the next due row
         self._last_look = -math.inf
-        self._next_look = math.inf  # monotonic: a retry of ours falls due, the bulk window reopens
+        self._due: list[float] = []  # heap, monotonic: when rows put back for a retry fall due
+        self._bulk_at = math.inf  # monotonic: when the bulk share of the send window reopens
         self._next_full = 0.0  # monotonic: the safety poll, or another process's lease runs out
         self._bulk_more = False  # the last look left bulk rows behind (the bulk share was used up)
         self._orphans: set[int] = set()  # rows this process claimed but could not finish
@@ -145,7 +147,7 @@ class Sender:
                 now = time.monotonic()
                 wait = self._dispatch(now)
                 if self._bulk_more:
-                    self._next_look = min(self._next_look, now + max(LOOK_GAP, self.limits.bulk_opens(SEND_API, now)))
+                    self._bulk_at = min(self._bulk_at, now + max(LOOK_GAP, self.limits.bulk_opens(SEND_API, now)))
                 await self._sleep(self._timeout(wait, now))
         finally:
             outbox.unlisten(self._note)
@@ -174,7 +176,7 @@ class Sender:
         anything else (a commit that queued rows, a send finishing) sets the event."""
         timeout = min(wait, SAFETY_POLL)
         if self._room(BULK) > 0:
-            timeout = min(timeout, self._next_look - now, self._next_full - now)
+            timeout = min(timeout, self._next_time() - now)
         if self._bits and self._room(lowest(self._bits)) > 0:
             timeout = min(timeout, self._last_look + LOOK_GAP - now)
         return timeout
@@ -189,17 +191,22 @@ class Sender:
             return False
         if self._bits and self._room(lowest(self._bits)) > 0:
             return lowest(self._bits) <= PERSON or now - self._last_look >= LOOK_GAP
-        return now >= min(self._next_look, self._next_full) and self._room(BULK) > 0
+        return now >= self._next_time() and self._room(BULK) > 0
+
+    def _next_time(self) -> float:
+        return min(self._due[0] if self._due else math.inf, self._bulk_at, self._next_full)
 
     # -- claiming --------------------------------------------------------------------------
     async def _look(self, mono: float) -> None:
         bits, full = self._bits, self._full or mono >= self._next_full
-        timed = mono >= self._next_look  # a retry of ours or the bulk window: both kinds
+        timed = bool(self._due) and self._due[0] <= mono  # a retry fell due: its priority is unknown
+        while self._due and self._due[0] <= mono:
+            heapq.heappop(self._due)
+        bulk_timed, self._bulk_at = mono >= self._bulk_at, math.inf
         want_high = full or timed or bool(bits & HIGH)
-        want_bulk = full or timed or bool(bits & (1 << BULK)) or self._bulk_more
+        want_bulk = full or timed or bulk_timed or bool(bits & (1 << BULK)) or self._bulk_more
         self._bits, self._full = 0, False
         self._last_look = mono
-        self._next_look = math.inf
         if full:
             self._next_full = mono + SAFETY_POLL
         self.looks += 1
@@ -235,7 +242,7 @@ class Sender:
         look again when the first of them is due."""
         retry, lease = (await session.execute(next_due(), {"now": now, "who": self.worker_id})).one()
         if retry is not None:
-            self._next_look = min(self._next_look, mono + max(0.01, (retry - now).total_seconds() + 0.01))
+            heapq.heappush(self._due, mono + max(0.01, (retry - now).total_seconds() + 0.01))
         if lease is not None:
             self._next_full = min(self._next_full, mono + max(0.01, (lease - now).total_seconds() + 0.01))
 
@@ -396,7 +403,7 @@ class Sender:
             due=wall_now() + timedelta(seconds=delay)))
         if payload is not None:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=payload))
-        self._next_look = min(self._next_look, time.monotonic() + delay)
+        heapq.heappush(self._due, time.monotonic() + delay + 0.005)
 
     @staticmethod
     def _outcome(row: OutboxMessage, status: str, *, attempts: int | None = None, sent: datetime | None = None,

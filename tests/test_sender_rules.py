@@ -196,3 +196,15 @@ async def test_idle_sender_reads_nothing_while_chatter_flows(harness):
         await outbox.enqueue(s, key="wake:1", op="send", lane="oc_team", target="oc_team", payload=text("醒来"))
     await h.settle()
     assert h.bot.sender.looks > looks and bot_texts(h, "oc_team")[-1]["content"]["text"] == "醒来"
+
+
+async def test_a_retry_stays_due_when_other_rows_wake_the_sender_first(harness):
+    h = harness
+    h.sim.faults.add("5xx", path_contains="/open-apis/im/v1/messages", times=1)
+    async with h.db.session() as s:
+        await outbox.enqueue(s, key="retry:a", op="send", lane="oc_team", target="oc_team", payload=text("重试"))
+    await until(h, lambda: h.sim.stats["faults_injected"] == 1)
+    async with h.db.session() as s:  # another commit wakes the sender before the retry is due
+        await outbox.enqueue(s, key="retry:b", op="send", lane="oc_tech", target="oc_tech", payload=text("别的群"))
+    await h.settle(timeout=10)  # well before the once-a-minute poll: the retry's own time was kept
+    assert [m["content"]["text"] for m in bot_texts(h, "oc_team")] == ["重试"]

@@ -1,6 +1,6 @@
 """The admins' digest of sends that failed for good: one card per admin, at most once an hour.
 
-A row that fails for good (bot.feishu.codes: permanent, or temporary for ~15 minutes) is
+A row that fails for good (bot.feishu.codes: permanent, or temporary for about 13 minutes) is
 recorded as ``failed`` (/状态 lists it) and, in the same transaction, makes sure the timer
 ``outbox:digest`` is due: ``GATHER`` after the first failure, and never sooner than ``EVERY``
 after the previous digest. When it fires, every failed row not yet reported is counted by

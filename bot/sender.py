@@ -45,7 +45,7 @@ from bot.store.models import OutboxMessage
 __all__ = ["Sender", "on_sent", "on_failed", "request_for", "result_of", "CALLBACKS", "FAILURE_CALLBACKS"]
 log = logging.getLogger("bot.sender")
 
-MAX_ATTEMPTS = 20  # temporary errors: ~15 minutes of retries (backoff 0.5 s doubling to 60 s)
+MAX_ATTEMPTS = 20  # temporary errors: about 13 minutes of retries (backoff 0.5 s doubling to 60 s)
 LEASE = timedelta(seconds=60)
 SAFETY_POLL = 60.0  # seconds between looks while nothing is known to be due
 LOOK_GAP = 0.05  # at most this often for routine and bulk rows (pages and answers: at once)
@@ -354,6 +354,8 @@ class Sender:
             await self._retry(row, api.retry_after, f"chat rate limited ({api.code})", api.code, count=False)
         elif api.kind in ("temporary", "token") and row.attempts + 1 < MAX_ATTEMPTS:
             await self._retry(row, min(60.0, 0.5 * 2 ** row.attempts), api.msg or f"HTTP {api.status}", api.code)
+        elif api.kind in ("temporary", "token"):
+            await self._fail(row, api.code, f"gave up after {MAX_ATTEMPTS} attempts: {api.msg or f'HTTP {api.status}'}")
         else:
             await self._fail(row, api.code, api.msg or f"HTTP {api.status}")
         if self.metrics and not api.ok:

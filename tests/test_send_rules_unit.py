@@ -115,9 +115,9 @@ def test_priority_comes_from_what_queued_the_row():
 
 
 def test_briefings_are_released_at_the_pace_the_bulk_share_allows():
-    assert fanout.offset(0) == 0 and fanout.offset(24) == 0
-    assert fanout.offset(25) == pytest.approx(25 / 45)
-    assert fanout.offset(899) == pytest.approx(875 / 45)
+    assert fanout.offset(0) == 0 and fanout.offset(fanout.BLOCK - 1) == 0
+    assert fanout.offset(fanout.BLOCK) == pytest.approx(fanout.BLOCK / 45)
+    assert fanout.offset(899) == pytest.approx((900 - fanout.BLOCK) / 45)
     assert fanout.offset(900) == 60.0  # the minute window is full: the next minute
     assert fanout.floor_seconds(1000) == pytest.approx(60 + 100 / 45)
     assert fanout.floor_seconds(45) == pytest.approx(1.0)

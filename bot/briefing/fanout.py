@@ -4,9 +4,10 @@ Each subscribed group has one timer, ``briefing:<chat_id>``, due at its local ti
 spread that follows the share of Feishu's send window the sender gives bulk rows
 (bot.sendlimits: 45 a second and 900 a minute of the API's 50 and 1,000; the rest is kept for
 fault pages and answers): the n-th group of one time is due at
-``(n // 900) minutes + (n % 900) / 45 seconds`` (in blocks of 25, so the timer engine fires a
-block in one transaction). 1,000 groups at 09:30 are thus released at the pace they can be
-sent, in subscription order: the first 900 in 20 s, the last 100 when the minute window has
+``(n // 900) minutes + (n % 900) / 45 seconds``, in blocks of 5 (the timer engine fires a block
+in one transaction, and a short one: on SQLite it holds the one writer while it builds the
+cards, and with blocks of 25 a fault report waited up to 6 s to be handled). 1,000 groups at
+09:30 are thus released at the pace they can be sent, in subscription order: the first 900 in 20 s, the last 100 when the minute window has
 room again (09:31:00–09:31:02), instead of all on the minute; a fault reported meanwhile is
 paged at once (the cards are BULK rows, bot.outbox).
 A fire writes the card and a ``briefing_sends`` row (unique per group, day and kind) in one
@@ -32,7 +33,7 @@ from bot.store.db import insert_ignore
 KIND = "briefing.daily"
 RATE = float(BULK_PER_SECOND)  # groups released per second: the bulk share of 50 messages/s
 PER_MINUTE = BULK_PER_MINUTE  # groups per minute: the bulk share of 1,000 messages/min
-BLOCK = 25  # released together, so the timer engine claims and commits them as one batch
+BLOCK = 5  # released together: the timer engine claims and commits them in one short transaction
 LATE_LIMIT = timedelta(hours=3)  # a briefing more than 3 hours late is skipped, not sent
 
 

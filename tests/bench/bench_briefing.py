@@ -148,6 +148,8 @@ async def run(groups: int, pg: bool) -> dict:
                 con.close()
                 print("written per second:", [sum(1 for x in made if i <= x < i + 1) for i in range(int(made[-1]) + 1)])
         sizes = [len(m.content.encode()) for c in chats[:5] for m in sim.state.chat_message_list(c)]
+        if reported:
+            page.update(await breakdown(db_url))
         if reported and "card" not in page:  # why not: the report's delivery as the simulator saw it
             print("fault report deliveries:", [{k: e.get(k) for k in ("status", "error", "elapsed_ms")}
                                                for e in list(sim.state.events)[-3:]])
@@ -164,10 +166,34 @@ async def run(groups: int, pg: bool) -> dict:
     floor = floor_of(groups)
     return {"groups": groups, "elapsed": elapsed, "floor": floor, "ratio": elapsed / floor,
             "page_card": page.get("card", float("nan")), "page_group": page.get("group", float("nan")),
-            "page_after": page.get("sent_in_fanout", 0),
+            "page_after": page.get("sent_in_fanout", 0), "page_inbox": page.get("inbox", float("nan")),
+            "page_outbox": page.get("outbox", float("nan")),
             "rate_limited": sim.stats["rate_limited_app"] + sim.stats["rate_limited_chat"],
             "missing": sum(1 for n in counts if n == 0), "duplicates": sum(1 for n in counts if n > 1),
             "card_bytes": max(sizes) if sizes else 0}
+
+
+async def breakdown(db_url: str) -> dict[str, float]:
+    """Where the page's time went: the report from stored to handled (the inbox workers), and
+    the answer from queued to sent (the outbox sender)."""
+    db = Database(db_url)
+    try:
+        async with db.engine.connect() as conn:
+            inbox = (await conn.execute(text(
+                "SELECT received_at, done_at FROM inbox WHERE event_type = 'im.message.receive_v1' "
+                "ORDER BY id LIMIT 1"))).first()
+            outbox = (await conn.execute(text(
+                "SELECT created_at, sent_at FROM outbox WHERE key LIKE 'evt:%' ORDER BY id LIMIT 1"))).first()
+    finally:
+        await db.close()
+
+    def seconds(row) -> float:
+        if not row or row[0] is None or row[1] is None:
+            return float("nan")
+        a, b = (datetime.fromisoformat(v) if isinstance(v, str) else v for v in row)
+        return (b - a).total_seconds()
+
+    return {"inbox": seconds(inbox), "outbox": seconds(outbox)}
 
 
 def floor_of(groups: int) -> float:
@@ -214,7 +240,8 @@ def main() -> None:
     print(f"briefing fan-out, {r['groups']} groups, {db}: last card {r['elapsed']:.1f} s after 09:30:00; "
           f"floor {r['floor']:.1f} s (bulk share of 50/s and 1,000/min) → ratio {r['ratio']:.3f} (target ≤ 1.15)")
     print(f"fault reported {PAGE_AT:.0f} s into the fan-out (after {r['page_after']} cards): fault card "
-          f"{r['page_card']:.2f} s, fault group card {r['page_group']:.2f} s (target ≤ 2 s)")
+          f"{r['page_card']:.2f} s, fault group card {r['page_group']:.2f} s (target ≤ 2 s); of which the report "
+          f"waited {r['page_inbox']:.2f} s to be handled and its answer {r['page_outbox']:.2f} s in the outbox")
     print(f"rate-limit errors {r['rate_limited']} · groups without a card {r['missing']} · "
           f"groups with two {r['duplicates']} · largest card {r['card_bytes'] / 1024:.1f} KB")
     ok = (r["ratio"] <= 1.15 and r["rate_limited"] == 0 and r["missing"] == 0 and r["duplicates"] == 0

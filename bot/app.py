@@ -18,11 +18,10 @@ from bot.commands.registry import REGISTRY
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
-from bot.i18n import t
 from bot.metrics import Metrics
 from bot.reminders.engine import TimerEngine
 from bot.router import Router
-from bot.sender import FAILURE_CALLBACKS, Sender
+from bot.sender import Sender
 from bot.services import Services
 from bot.store import inbox
 from bot.store.db import Database
@@ -49,8 +48,8 @@ class LiveOpsBot:
         self.workers = InboxWorkers(self.svc, self.router, self.worker_id, concurrency=concurrency,
                                     lease=lease or timedelta(seconds=settings.lease_seconds))
         self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc, metrics=self.metrics,
-                             on_failure=self._send_failed, pulse=self.svc.pulse)
-        self.svc.wake_sender = self.sender.wake
+                             pulse=self.svc.pulse, clock=self.svc.clock)
+        self.svc.wake_sender = self.sender.nudge  # a commit that queued rows wakes it anyway (bot.outbox)
         self.timers = TimerEngine(self.svc, self.router.locale_for, self.worker_id)
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
@@ -171,27 +170,6 @@ class LiveOpsBot:
         self._tasks.clear()
         self.started = False
 
-    async def _send_failed(self, row: OutboxMessage, session) -> None:
-        """A row failed for good (inside the sender's transaction): let the feature that
-        queued it fall back (e.g. no fault group), and tell the admins once."""
-        hook = FAILURE_CALLBACKS.get(row.callback or "")
-        if hook is not None:
-            savepoint = await session.begin_nested()
-            try:
-                await hook(self.svc, row, {"session": session})
-                await savepoint.commit()
-            except Exception:  # noqa: BLE001
-                await savepoint.rollback()
-                log.exception("failure callback %s failed", row.callback)
-        if row.key.startswith("notice:") or not self.settings.admins:
-            return
-        text = t(self.settings.locale, "notice.send_failed", code=row.error_code,
-                 reason=(row.last_error or "")[:100], target=row.target[:40])
-        for admin in self.settings.admins:
-            await outbox.enqueue(session, key=f"notice:{row.key}:{admin}", op="send",
-                                 lane=f"user:{admin}", target=admin,
-                                 payload={"receive_id_type": "open_id", "msg_type": "text",
-                                          "content": {"text": text}})
 
 def without_token(payload: str | dict, token: str) -> str | dict:
     """The event as the inbox keeps it: without the verification token (header.token, or the

@@ -1,42 +1,58 @@
 """The outbox sender: takes due rows, keeps Feishu's limits, sends, records the outcome.
 
-Ordering: only the oldest unfinished row of each lane (a chat, a user) is sent, so one
-chat's messages arrive in order while different chats go in parallel.
-Limits: ≤ 5/s per lane and ≤ 50/s for the app (in-process windows), a pause for the whole
-app on 429/99991400 until x-ogw-ratelimit-reset, a lane pause on 230020.
-Failures: timeouts, 5xx and non-JSON answers are retried with exponential backoff; permanent
-errors (230002, 230099, ...) are not retried: the row is marked failed, logged, counted, and
-shown by /状态. A crash between sending and marking is harmless: the retry carries the same
-Feishu uuid, which Feishu (and the simulator) dedupe for an hour.
+Ordering: only the oldest unfinished row of each lane (a chat, a user) is sent, so one chat's
+messages arrive in order while different chats go in parallel. Among the lanes' heads the most
+urgent go first (bot.outbox priorities: pages, answers to people, routine, bulk).
+Limits (bot.sendlimits): per API 50 a second and 1,000 a minute, per lane and per message 5 a
+second; bulk rows use at most 90 % of each API window, so a big fan-out never takes a page's
+slot; a 429 pauses only its API, a 230020 only its lane.
+Failures (bot.feishu.codes): temporary errors are retried with backoff; permanent ones mark
+the row failed (shown by /状态), run the feature's fallback (``on_failed``) and go into the
+admins' hourly digest (bot.outbox_digest). A crash between sending and marking is harmless: the
+retry carries the same Feishu uuid, which Feishu (and the simulator) dedupe for an hour.
+Cards older than 14 days are sent afresh instead of patched (bot.sendcalls); a refused buzz
+is recorded as ``refused`` for the row's callback to reach those people another way.
+
+Idle costs nothing: the sender reads the database only when a commit in this process queued
+rows (bot.outbox tells it), when a retry it scheduled is due, when one of its sends finished
+with more rows behind it in the lane, or once a minute (rows of other processes, dead
+replicas' leases).
 """
 from __future__ import annotations
 
 import asyncio
-import collections
-import json
+import heapq
 import logging
+import math
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import insert, select, update
 
+from bot import outbox, outbox_digest
 from bot.clock import wall_now
 from bot import logs
+from bot.feishu.codes import CARD_TOO_OLD
+from bot.feishu.platform import Platform
 from bot.logs import Repeated
-from bot.feishu.platform import ApiResult, Platform
-from bot.outbox import feishu_uuid
-from bot.store.db import Database
+from bot.outbox import BULK, PERSON
+from bot.sendcalls import SEND_API, Job, keys_for, made_at, perform, request_for, result_of, too_old
+from bot.sendlimits import Limits
+from bot.sendstore import behind, claim_ids, claim_update, finish, lowest, next_due
+from bot.store.db import Database, claim_settings
 from bot.store.models import OutboxMessage
 
+__all__ = ["Sender", "on_sent", "on_failed", "request_for", "result_of", "CALLBACKS", "FAILURE_CALLBACKS"]
 log = logging.getLogger("bot.sender")
 
-MAX_TRANSIENT_ATTEMPTS = 8
+MAX_ATTEMPTS = 20  # temporary errors: about 13 minutes of retries (backoff 0.5 s doubling to 60 s)
 LEASE = timedelta(seconds=60)
-BUSY_RECHECK = 0.2  # seconds between looks for new rows while every waiting chat has a send in flight
+SAFETY_POLL = 60.0  # seconds between looks while nothing is known to be due
+LOOK_GAP = 0.05  # at most this often for routine and bulk rows (pages and answers: at once)
 Callback = Callable[[Any, OutboxMessage, dict], Awaitable[None]]
 CALLBACKS: dict[str, Callback] = {}
+FAILURE_CALLBACKS: dict[str, Callback] = {}
 
 
 def on_sent(name: str) -> Callable[[Callback], Callback]:
@@ -47,9 +63,6 @@ def on_sent(name: str) -> Callable[[Callback], Callback]:
         return fn
 
     return wrap
-
-
-FAILURE_CALLBACKS: dict[str, Callback] = {}
 
 
 def on_failed(name: str) -> Callable[[Callback], Callback]:
@@ -63,206 +76,249 @@ def on_failed(name: str) -> Callable[[Callback], Callback]:
     return wrap
 
 
-class RateWindow:
-    """Sliding one-second windows: per lane and for the whole app. Feishu counts a request
-    when it arrives; here it counts while in flight and then from when its answer came back
-    (always at or after the arrival), so any one-second span Feishu looks at holds no more
-    requests than the limit, whatever the network jitter."""
-
-    SPAN = 1.0
-
-    def done(self, lane: str) -> None:
-        """Count a request from when its answer came back: Feishu counted it on arrival,
-        somewhere between start and answer, so counting requests in flight plus those answered
-        within the window never undercounts (per lane and for the app). Only the head of a
-        lane is in flight, so the lane's last entry is that request."""
-        now = time.monotonic()
-        window = self.lanes.get(lane)
-        if window:
-            window[-1] = now
-        self.in_flight = max(0, self.in_flight - 1)
-        self.app.append(now)
-
-    def __init__(self, per_lane: int = 5, per_app: int = 50) -> None:
-        self.per_lane, self.per_app = per_lane, per_app
-        self.lanes: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
-        self.app: collections.deque[float] = collections.deque()  # answers within the window
-        self.in_flight = 0  # app requests started and not answered yet
-        self.paused_until = 0.0
-        self.lane_paused: dict[str, float] = {}
-
-    def delay(self, lane: str, now: float) -> float:
-        wait = max(0.0, self.paused_until - now, self.lane_paused.get(lane, 0.0) - now)
-        for window, limit, extra in ((self.lanes[lane], self.per_lane, 0), (self.app, self.per_app, self.in_flight)):
-            while window and now - window[0] >= self.SPAN:
-                window.popleft()
-            if len(window) + extra >= limit:
-                # the oldest entry leaves the window then; with only requests in flight, look again soon
-                wait = max(wait, self.SPAN - (now - window[0]) + 0.001 if window else 0.005)
-        return wait
-
-    def take(self, lane: str, now: float) -> None:
-        self.lanes[lane].append(now)
-        self.in_flight += 1
-        if len(self.lanes) > 5000:  # forget idle lanes
-            for key in [k for k, w in self.lanes.items() if not w or now - w[-1] > 2]:
-                del self.lanes[key]
-
-    async def acquire(self, lane: str) -> None:
-        while True:
-            now = time.monotonic()
-            wait = self.delay(lane, now)
-            if wait <= 0:
-                self.take(lane, now)
-                return
-            await asyncio.sleep(wait)
-
-
-def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, Any]:
-    """(method, path, paths, query, body) of one outbox row."""
-    p = row.payload
-    uuid = feishu_uuid(row.key)
-    def content(value: Any) -> str:
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-    if row.op == "send":
-        return ("POST", "/open-apis/im/v1/messages", {}, {"receive_id_type": p.get("receive_id_type", "chat_id")},
-                {"receive_id": target, "msg_type": p["msg_type"], "content": content(p["content"]), "uuid": uuid})
-    if row.op == "reply":
-        return ("POST", "/open-apis/im/v1/messages/:message_id/reply", {"message_id": target}, {},
-                {"msg_type": p["msg_type"], "content": content(p["content"]),
-                 "reply_in_thread": bool(p.get("reply_in_thread")), "uuid": uuid})
-    if row.op == "patch":
-        return ("PATCH", "/open-apis/im/v1/messages/:message_id", {"message_id": target}, {},
-                {"content": content(p["content"])})
-    if row.op == "urgent":
-        kind = p.get("kind", "app")
-        return ("PATCH", f"/open-apis/im/v1/messages/:message_id/urgent_{kind}", {"message_id": target},
-                {"user_id_type": "open_id"}, {"user_id_list": p["user_ids"]})
-    if row.op == "create_chat":
-        body = {k: v for k, v in p.items() if k in ("name", "description", "owner_id", "user_id_list",
-                                                    "bot_id_list", "chat_mode", "chat_type")}
-        return ("POST", "/open-apis/im/v1/chats", {}, {"user_id_type": "open_id", "set_bot_manager": "true",
-                                                      "uuid": uuid}, body)
-    if row.op == "add_members":
-        return ("POST", "/open-apis/im/v1/chats/:chat_id/members", {"chat_id": target},
-                {"member_id_type": "open_id", "succeed_type": "1"}, {"id_list": p["ids"]})
-    if row.op == "update_chat":
-        return ("PUT", "/open-apis/im/v1/chats/:chat_id", {"chat_id": target}, {"user_id_type": "open_id"},
-                dict(p))
-    if row.op == "pin":
-        return ("POST", "/open-apis/im/v1/pins", {}, {}, {"message_id": target})
-    if row.op == "create_task":
-        return ("POST", "/open-apis/task/v2/tasks", {}, {"user_id_type": "open_id"},
-                {**p, "client_token": uuid})
-    raise ValueError(f"cannot send op {row.op}")
-
-
-def result_of(row: OutboxMessage, api: ApiResult) -> dict:
-    data = api.data or {}
-    if row.op in ("send", "reply", "send_file"):
-        return {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", "")}
-    if row.op == "create_chat":
-        return {"chat_id": data.get("chat_id", ""), "name": data.get("name", "")}
-    if row.op == "create_task":
-        task = data.get("task") or {}
-        return {"guid": task.get("guid", ""), "url": task.get("url", "")}
-    if row.op == "add_members":
-        return {"invalid": data.get("invalid_id_list") or [], "missing": data.get("not_existed_id_list") or []}
-    return {}
+HIGH = outbox.ALL & ~(1 << BULK)  # the bits of pages, answers and routine rows
 
 
 class Sender:
-    def __init__(self, db: Database, platform: Platform, worker_id: str, *,
-                 window: RateWindow | None = None, batch: int = 50,
-                 callback_env: Any = None, metrics: Any = None,
-                 on_failure: Callable[[OutboxMessage, Any], Awaitable[None]] | None = None,
-                 pulse: asyncio.Event | None = None) -> None:
+    def __init__(self, db: Database, platform: Platform, worker_id: str, *, limits: Limits | None = None,
+                 batch: int = 50, callback_env: Any = None, metrics: Any = None,
+                 pulse: asyncio.Event | None = None, clock: Any = None) -> None:
         self.db, self.platform, self.worker_id = db, platform, worker_id
-        self.window = window or RateWindow()
+        self.limits = limits or Limits()
         self.batch = batch
         self.callback_env = callback_env
         self.metrics = metrics
-        self.on_failure = on_failure
-        self._wake = asyncio.Event()
+        self.clock = clock
         self.pulse = pulse or asyncio.Event()
         self.running = False
         self.stopping = False
+        self.looks = 0  # claim transactions made: tests and profiles read it
+        self.ready: list[Job] = []
+        self.inflight: dict[asyncio.Task, Job] = {}
+        self._event = asyncio.Event()
+        self._bits = 0  # priorities queued (bot.outbox bits) since the last look
+        self._full = True  # the next look also takes over expired leases and plans the next due row
+        self._last_look = -math.inf
+        self._due: list[float] = []  # heap, monotonic: when rows put back for a retry fall due
+        self._bulk_at = math.inf  # monotonic: when the bulk share of the send window reopens
+        self._next_full = 0.0  # monotonic: the safety poll, or another process's lease runs out
+        self._bulk_more = False  # the last look left bulk rows behind (the bulk share was used up)
         self._orphans: set[int] = set()  # rows this process claimed but could not finish
 
+    # -- waking ----------------------------------------------------------------------------
     def wake(self) -> None:
-        self._wake.set()
+        """Look for due rows now, everywhere (tools and tests)."""
+        self._full = True
+        self._note(outbox.ALL)
+
+    def nudge(self) -> None:
+        """Something happened (an event was handled): costs nothing unless rows were queued."""
+        self._event.set()
+
+    def _note(self, bits: int) -> None:
+        self._bits |= bits
+        self._event.set()
 
     def stop(self) -> None:
         """Finish the rows in hand, then leave the loop."""
         self.stopping = True
-        self._wake.set()
+        self._event.set()
 
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else wall_now()
+
+    # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
-        """Keep up to ``batch`` sends in flight: more rows are claimed as soon as some finish,
-        so the pipeline never stalls on the slowest send of a batch (which would cap a
-        fan-out well below Feishu's 50 messages/s)."""
         self.running = True
-        inflight: dict[asyncio.Task, OutboxMessage] = {}
+        outbox.listen(self._note)
         trouble = Repeated(log, "outbox claim failed")
         try:
             while not self.stopping:
-                rows: list[OutboxMessage] = []
-                room = self.batch - len(inflight)
-                if room > 0:
-                    self._wake.clear()  # before looking: a row written meanwhile wakes the idle wait
+                self._event.clear()  # set again by anything that happens from here on
+                now = time.monotonic()
+                if self._should_look(now):
                     try:
                         await self._release_orphans()
-                        rows = await self.claim(room)
+                        await self._look(now)
                         trouble.ok()
-                    except Exception:  # noqa: BLE001 - database hiccup: wait and try again
+                    except Exception:  # noqa: BLE001 - database hiccup: look again in a second
                         trouble.failed()
-                        await asyncio.sleep(1.0)
-                for row in rows:
-                    context = logs.context_for(**logs.from_key(row.key))  # its lines carry the cause
-                    inflight[asyncio.create_task(self._send(row), context=context)] = row
-                if rows and len(inflight) < self.batch:
-                    await asyncio.sleep(0)  # let them start, then look for more
-                    continue
-                if inflight and rows:  # full: wait for a send to finish
-                    done, _ = await asyncio.wait(list(inflight), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-                    self._finished(done, inflight)
-                    continue
-                if inflight:
-                    await self._wait_busy(inflight)
-                    continue
-                await self._idle()
+                        self._bits, self._full = 0, True
+                        self._next_full = time.monotonic() + 1.0
+                now = time.monotonic()
+                wait = self._dispatch(now)
+                if self._bulk_more:
+                    self._bulk_at = min(self._bulk_at, now + max(LOOK_GAP, self.limits.bulk_opens(SEND_API, now)))
+                await self._sleep(self._timeout(wait, now))
         finally:
-            if inflight:  # finish the rows in hand
-                done, _ = await asyncio.wait(list(inflight))
-                self._finished(done, inflight)
+            outbox.unlisten(self._note)
+            if self.inflight:  # finish the rows in hand
+                await asyncio.wait(list(self.inflight))
+            if self.ready:  # claimed, never started: due again at once
+                self._orphans |= {j.row.id for j in self.ready}
+                self.ready = []
+                try:
+                    await self._release_orphans()
+                except Exception:  # noqa: BLE001 - their lease runs out instead
+                    pass
             self.running = False
 
-    async def _wait_busy(self, inflight: dict[asyncio.Task, OutboxMessage]) -> None:
-        """Nothing was claimable though sends are in flight (every waiting row is behind one of
-        them in its chat, or not due yet). Look again when a send finishes (its chat is free),
-        or when new rows arrive but at most every BUSY_RECHECK seconds: each look reads the
-        waiting rows, and while Feishu is slow every handled event wakes the sender."""
-        looked = time.monotonic()
-        wake = asyncio.ensure_future(self._wake.wait())
+    async def _sleep(self, timeout: float) -> None:
+        if timeout <= 0:
+            await asyncio.sleep(0)
+            return
         try:
-            done, _ = await asyncio.wait([*inflight, wake], timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            wake.cancel()
-        done.discard(wake)
-        if not done:
-            await asyncio.sleep(max(0.0, looked + BUSY_RECHECK - time.monotonic()))
-        self._finished(done, inflight)
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
 
-    def _finished(self, done: set[asyncio.Task], inflight: dict[asyncio.Task, OutboxMessage]) -> None:
-        for task in done:
-            row = inflight.pop(task)
-            exc = task.exception()
-            if exc is not None:  # e.g. the database went away mid-send
-                log.error("send interrupted", extra={"key": row.key}, exc_info=exc)
-                self._orphans.add(row.id)
-        if done:
-            self.pulse.set()
+    def _timeout(self, wait: float, now: float) -> float:
+        """Until the next blocked job may go, the next planned look, or a throttled look;
+        anything else (a commit that queued rows, a send finishing) sets the event."""
+        timeout = min(wait, SAFETY_POLL)
+        if self._room(BULK) > 0:
+            timeout = min(timeout, self._next_time() - now)
+        if self._bits and self._room(lowest(self._bits)) > 0:
+            timeout = min(timeout, self._last_look + LOOK_GAP - now)
+        return timeout
+
+    def _room(self, level: int) -> int:
+        """Rows that may still be claimed: ``batch`` in hand, twice that for pages and answers."""
+        held = len(self.ready) + len(self.inflight)
+        return (2 * self.batch if level < BULK else self.batch) - held
+
+    def _should_look(self, now: float) -> bool:
+        if self.stopping:
+            return False
+        if self._bits and self._room(lowest(self._bits)) > 0:
+            return lowest(self._bits) <= PERSON or now - self._last_look >= LOOK_GAP
+        return now >= self._next_time() and self._room(BULK) > 0
+
+    def _next_time(self) -> float:
+        return min(self._due[0] if self._due else math.inf, self._bulk_at, self._next_full)
+
+    # -- claiming --------------------------------------------------------------------------
+    async def _look(self, mono: float) -> None:
+        bits, full = self._bits, self._full or mono >= self._next_full
+        timed = bool(self._due) and self._due[0] <= mono  # a retry fell due: its priority is unknown
+        while self._due and self._due[0] <= mono:
+            heapq.heappop(self._due)
+        bulk_timed, self._bulk_at = mono >= self._bulk_at, math.inf
+        want_high = full or timed or bool(bits & HIGH)
+        want_bulk = full or timed or bulk_timed or bool(bits & (1 << BULK)) or self._bulk_more
+        self._bits, self._full = 0, False
+        self._last_look = mono
+        if full:
+            self._next_full = mono + SAFETY_POLL
+        self.looks += 1
+        now = wall_now()
+        held = len(self.ready) + len(self.inflight)
+        high_room = 2 * self.batch - held
+        bulk_waiting = sum(1 for j in self.ready if j.row.priority >= BULK)
+        bulk_cap = max(0, min(self.batch - held, self.limits.bulk_room(SEND_API, mono) - bulk_waiting))
+        async with self.db.session() as session:
+            await claim_settings(await session.connection())
+            stale = await self._ids(session, "stale", high_room, now) if full else []
+            high = await self._ids(session, "high", high_room - len(stale), now) if want_high else []
+            bulk = await self._ids(session, "bulk", bulk_cap, now) if want_bulk and bulk_cap else []
+            if want_bulk:
+                self._bulk_more = len(bulk) == bulk_cap
+            if len(stale) + len(high) >= high_room:
+                self._bits |= 1 << PERSON  # more pages may wait: look again when room frees
+            rows: list[OutboxMessage] = []
+            if stale or high or bulk:
+                rows = list((await session.execute(claim_update(), {
+                    "ids": stale + high + bulk, "now": now, "who": self.worker_id, "until": now + LEASE})).scalars())
+            if full:
+                await self._plan_next(session, now, mono)
+            self.ready += await self._resolve(session, sorted(rows, key=lambda r: r.id))
+
+    async def _ids(self, session, kind: str, limit: int, now: datetime) -> list[int]:
+        if limit <= 0:
+            return []
+        return list((await session.execute(claim_ids(kind), {"now": now, "lim": limit})).scalars())
+
+    async def _plan_next(self, session, now: datetime, mono: float) -> None:
+        """Rows not due yet (retries left by a process that stopped) and other processes' leases:
+        look again when the first of them is due."""
+        retry, lease = (await session.execute(next_due(), {"now": now, "who": self.worker_id})).one()
+        if retry is not None:
+            heapq.heappush(self._due, mono + max(0.01, (retry - now).total_seconds() + 0.01))
+        if lease is not None:
+            self._next_full = min(self._next_full, mono + max(0.01, (lease - now).total_seconds() + 0.01))
+
+    async def _resolve(self, session, rows: list[OutboxMessage]) -> list[Job]:
+        """Real targets ("@key" points at another row's result), and whether a PATCH must be a
+        fresh card; rows that must wait or cannot go are settled here."""
+        refs = {r.target[1:] for r in rows if r.target.startswith("@")}
+        deps: dict[str, OutboxMessage] = {}
+        if refs:
+            deps = {d.key: d for d in (await session.execute(
+                select(OutboxMessage).where(OutboxMessage.key.in_(sorted(refs))))).scalars()}
+        now = self._now()
+        jobs: list[Job] = []
+        for row in rows:
+            fresh = bool((row.payload or {}).get("fresh_card"))
+            chat = row.lane if row.lane.startswith("oc_") else ""
+            if not row.target.startswith("@"):
+                job = Job(row, row.target, "fresh" if fresh and chat else "", chat)
+            else:
+                dep = deps.get(row.target[1:])
+                if dep is None and row.op == "patch" and chat:  # the card's row was cleaned up
+                    job = Job(row, "", "fresh", chat, origin=row.target[1:])
+                elif dep is None or dep.status == "failed":
+                    await self._fail_in(session, row, None, "dependency failed or missing")
+                    continue
+                elif dep.status != "sent":
+                    await self._set_pending(session, row, 1.0, "waiting for the row it refers to", None, count=False)
+                    continue
+                else:
+                    res = dep.result or {}
+                    target = res.get("message_id") or res.get("chat_id") or ""
+                    chat = res.get("chat_id") or chat
+                    old = row.op == "patch" and (fresh or too_old(made_at(res, dep.sent_at), now))
+                    job = Job(row, target, "fresh" if old and chat else "", chat, origin=dep.key)
+            try:
+                job.keys = keys_for(job)
+            except ValueError as exc:  # an op the sender cannot send
+                await self._fail_in(session, row, None, str(exc))
+                continue
+            jobs.append(job)
+        return jobs
+
+    # -- sending ---------------------------------------------------------------------------
+    def _dispatch(self, now: float) -> float:
+        """Start every ready job the limits allow, most urgent first; seconds until the next
+        blocked one may go (inf: when a send in flight finishes)."""
+        if not self.ready:
+            return math.inf
+        wait = math.inf
+        keep: list[Job] = []
+        for job in sorted(self.ready, key=lambda j: (j.row.priority, j.row.id)):
+            w = self.limits.wait(job.keys, now, bulk=job.row.priority >= BULK)
+            if w > 0:
+                keep.append(job)
+                wait = min(wait, w)
+                continue
+            self.limits.take(job.keys)
+            context = logs.context_for(**logs.from_key(job.row.key))  # its log lines carry the cause
+            task = asyncio.create_task(self._send(job), context=context)
+            self.inflight[task] = job
+            task.add_done_callback(self._finished)
+        self.ready = keep
+        return wait
+
+    def _finished(self, task: asyncio.Task) -> None:
+        job = self.inflight.pop(task, None)
+        if job is None:
+            return
+        exc = None if task.cancelled() else task.exception()
+        if task.cancelled() or exc is not None:  # e.g. the database went away mid-send
+            log.error("send interrupted", extra={"key": job.row.key}, exc_info=exc)
+            self._orphans.add(job.row.id)
+            self._note(1 << PERSON)
+        self.pulse.set()
+        self._event.set()
 
     async def _release_orphans(self) -> None:
         """Rows whose send or outcome could not be recorded (the database was away) are not
@@ -276,164 +332,122 @@ class Sender:
                 OutboxMessage.claimed_by == self.worker_id).values(status="pending", claimed_until=None))
         self._orphans.clear()
 
-    async def _idle(self) -> None:
-        timeout = 1.0
-        try:
-            async with self.db.session() as session:
-                nxt = (await session.execute(select(func.min(OutboxMessage.next_attempt_at))
-                                             .where(OutboxMessage.status == "pending"))).scalar()
-            if nxt is not None:
-                timeout = min(1.0, max(0.01, (nxt - wall_now()).total_seconds()))
-        except Exception:  # noqa: BLE001
-            pass
-        if self.stopping:
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
-
-    async def claim(self, limit: int | None = None) -> list[OutboxMessage]:
-        now = wall_now()
-        earlier = aliased(OutboxMessage)
-        due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-                  and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now))
-        # first live row of its lane; a LIMIT 1 subquery, not NOT EXISTS (see inbox.claim)
-        first_in_lane = (select(earlier.id).where(earlier.lane == OutboxMessage.lane, earlier.id < OutboxMessage.id,
-                                                  earlier.status.in_(("pending", "sending")))
-                         .limit(1).scalar_subquery().is_(None))
-        async with self.db.session() as session:
-            # one status per query, so each follows the backlog on its index rather than
-            # walking the primary key through the history of sent rows (an OR does that)
-            ids: list[int] = []
-            for wanted in (and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
-                           and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)):
-                room = (limit or self.batch) - len(ids)
-                if room <= 0:
-                    break
-                ids += list((await session.execute(
-                    select(OutboxMessage.id).where(wanted, first_in_lane).order_by(OutboxMessage.id)
-                    .limit(room).with_for_update(skip_locked=True))).scalars())
-            if not ids:
-                return []
-            rows = (await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids), due)
-                .values(status="sending", claimed_by=self.worker_id, claimed_until=now + LEASE)
-                .returning(OutboxMessage))).scalars().all()
-        return sorted(rows, key=lambda r: r.id)
-
-    async def _resolve(self, row: OutboxMessage) -> tuple[str | None, str]:
-        """The real target id; "@key" points at another row's result."""
-        if not row.target.startswith("@"):
-            return row.target, ""
-        async with self.db.session() as session:
-            dep = (await session.execute(select(OutboxMessage).where(
-                OutboxMessage.key == row.target[1:]))).scalar_one_or_none()
-        if dep is None or dep.status == "failed":
-            return None, "dependency failed or missing"
-        if dep.status != "sent":
-            return None, "wait"
-        res = dep.result or {}
-        return res.get("message_id") or res.get("chat_id") or "", ""
-
-    async def _send(self, row: OutboxMessage) -> None:
-        target, problem = await self._resolve(row)
-        if target is None:
-            if problem == "wait":
-                await self._retry(row, 1.0, "waiting for the row it refers to", None, count=False)
-            else:
-                await self._fail(row, None, problem)
-            return
-        await self.window.acquire(row.lane)
+    async def _send(self, job: Job) -> None:
+        row = job.row
         started = time.monotonic()
         try:
-            if row.op == "send_file":
-                api = await self._send_file(row, target)
-            else:
-                method, path, paths, query, body = request_for(row, target)
-                api = await self.platform.call(method, path, query=query, body=body, paths=paths)
+            out = await perform(self.platform, job, self._now().isoformat())
         finally:
-            self.window.done(row.lane)
+            self.limits.done(job.keys)
+        api = out.api
         if self.metrics:
             self.metrics.send_latency.observe(time.monotonic() - started)
-        if api.ok:
-            await self._done(row, result_of(row, api))
+        if api.ok or out.handled:
+            await self._done(job, out.result)
+        elif row.op == "patch" and api.code == CARD_TOO_OLD and job.mode != "fresh" and job.chat:
+            await self._retry(row, 0.0, "card older than 14 days: sent afresh", api.code, count=False,
+                              payload={**row.payload, "fresh_card": True})
         elif api.kind == "rate":
-            self.window.paused_until = time.monotonic() + api.retry_after
+            for name in job.keys.apis:
+                self.limits.pause_api(name, api.retry_after)
             await self._retry(row, api.retry_after, f"rate limited ({api.code})", api.code, count=False)
         elif api.kind == "chat_rate":
-            self.window.lane_paused[row.lane] = time.monotonic() + api.retry_after
-            await self._retry(row, api.retry_after, "chat rate limited (230020)", api.code, count=False)
-        elif api.kind in ("transient", "token") and row.attempts + 1 < MAX_TRANSIENT_ATTEMPTS:
-            backoff = min(60.0, 0.5 * 2 ** row.attempts)
-            await self._retry(row, backoff, api.msg or f"HTTP {api.status}", api.code)
+            self.limits.pause_lane(row.lane, api.retry_after)
+            await self._retry(row, api.retry_after, f"chat rate limited ({api.code})", api.code, count=False)
+        elif api.kind in ("temporary", "token") and row.attempts + 1 < MAX_ATTEMPTS:
+            await self._retry(row, min(60.0, 0.5 * 2 ** row.attempts), api.msg or f"HTTP {api.status}", api.code)
+        elif api.kind in ("temporary", "token"):
+            await self._fail(row, api.code, f"gave up after {MAX_ATTEMPTS} attempts: {api.msg or f'HTTP {api.status}'}")
         else:
             await self._fail(row, api.code, api.msg or f"HTTP {api.status}")
         if self.metrics and not api.ok:
             self.metrics.send_errors.labels(code=str(api.code if api.code is not None else api.status)).inc()
 
-    async def _send_file(self, row: OutboxMessage, target: str) -> ApiResult:
-        """Upload, then post the file message (a retry uploads again: harmless)."""
-        import base64
-        import io
-
-        p = row.payload
-        stream = io.BytesIO(base64.b64decode(p["data_b64"]))
-        stream.name = p["file_name"]
-        upload = await self.platform.call("POST", "/open-apis/im/v1/files", body={
-            "file_type": p.get("file_type", "stream"), "file_name": p["file_name"], "file": stream})
-        if not upload.ok:
-            return upload
-        file_key = upload.data.get("file_key", "")
-        return await self.platform.call(
-            "POST", "/open-apis/im/v1/messages", query={"receive_id_type": p.get("receive_id_type", "chat_id")},
-            body={"receive_id": target, "msg_type": "file", "content": json.dumps({"file_key": file_key}),
-                  "uuid": feishu_uuid(row.key)})
-
-    async def _done(self, row: OutboxMessage, result: dict) -> None:
+    # -- outcomes --------------------------------------------------------------------------
+    async def _done(self, job: Job, result: dict) -> None:
+        row = job.row
         async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="sent", sent_at=wall_now(), result=result, attempts=row.attempts + 1,
-                claimed_until=None))
-            if row.callback:
-                fn = CALLBACKS.get(row.callback)
-                if fn is None:
-                    log.error("no outbox callback named %s", row.callback)
-                else:
-                    await fn(self.callback_env, row, {**result, "session": session})
+            await session.execute(finish(), self._outcome(row, "sent", sent=wall_now(), result=result,
+                                                           error=row.last_error, code=row.error_code))
+            if job.mode == "fresh" and job.origin and result.get("message_id"):
+                await self._adopt(session, job, result)
+            if row.callback and row.callback in CALLBACKS:
+                await CALLBACKS[row.callback](self.callback_env, row, {**result, "session": session})
+            elif row.callback:
+                log.error("no outbox callback named %s", row.callback)
+            await self._after(session, row)
         log.info("sent", extra={"op": row.op})
         if self.metrics:
             self.metrics.sent.labels(op=row.op).inc()
-        if row.callback:
-            self.wake()
 
-    async def _retry(self, row: OutboxMessage, delay: float, why: str, code: int | None,
-                     *, count: bool = True) -> None:
+    async def _adopt(self, session, job: Job, result: dict) -> None:
+        """The row that made a card now stands for the fresh one: every record holding its key
+        ("@key": fault, task and review cards) updates the new card from now on."""
+        card = {"message_id": result["message_id"], "chat_id": result.get("chat_id", job.chat), "at": result["at"],
+                "replaced": job.target}
+        done = await session.execute(update(OutboxMessage).where(OutboxMessage.key == job.origin).values(
+            result=card, sent_at=wall_now()))
+        if not done.rowcount:  # cleaned up by housekeeping: a row to hold the card again
+            now = wall_now()
+            await session.execute(insert(OutboxMessage).values(
+                key=job.origin, op="send", lane=job.row.lane, target=job.chat, payload={}, status="sent",
+                attempts=1, created_at=now, next_attempt_at=now, sent_at=now, result=card,
+                priority=job.row.priority, reported=False))
+        log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message": result["message_id"]})
+
+    async def _retry(self, row: OutboxMessage, delay: float, why: str, code: int | None, *, count: bool = True,
+                     payload: dict | None = None) -> None:
         async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="pending", next_attempt_at=wall_now() + timedelta(seconds=delay),
-                attempts=row.attempts + (1 if count else 0), last_error=why[:500], error_code=code,
-                claimed_until=None))
+            await self._set_pending(session, row, delay, why, code, count=count, payload=payload)
         log.info("send retry", extra={"key": row.key, "why": why, "delay": delay})
 
+    async def _set_pending(self, session, row: OutboxMessage, delay: float, why: str, code: int | None, *,
+                           count: bool, payload: dict | None = None) -> None:
+        await session.execute(finish(), self._outcome(
+            row, "pending", attempts=row.attempts + (1 if count else 0), error=why[:500], code=code,
+            due=wall_now() + timedelta(seconds=delay)))
+        if payload is not None:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=payload))
+        heapq.heappush(self._due, time.monotonic() + delay + 0.005)
+
+    @staticmethod
+    def _outcome(row: OutboxMessage, status: str, *, attempts: int | None = None, sent: datetime | None = None,
+                 result: dict | None = None, error: str | None = None, code: int | None = None,
+                 due: datetime | None = None, reported: bool = False) -> dict:
+        return {"rid": row.id, "v_status": status, "v_attempts": row.attempts + 1 if attempts is None else attempts,
+                "v_sent": sent, "v_result": result if result is not None else row.result, "v_next": due,
+                "v_error": error, "v_code": code, "v_reported": reported}
+
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
+        async with self.db.session() as session:
+            await self._fail_in(session, row, code, why)
+            await self._after(session, row)
+
+    async def _fail_in(self, session, row: OutboxMessage, code: int | None, why: str) -> None:
+        """Failed for good: recorded, the feature's fallback runs, the admins' digest will list it
+        (all in this transaction: whatever the fallback queues exists the moment the row is
+        seen as failed; a failing fallback is rolled back alone)."""
         row.error_code, row.last_error = code, why
         log.error("send failed for good", extra={"key": row.key, "op": row.op, "code": code, "why": why})
         if self.metrics:
             self.metrics.send_failures.labels(code=str(code if code is not None else "none")).inc()
-        async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="failed", attempts=row.attempts + 1, last_error=why[:500], error_code=code,
-                claimed_until=None, sent_at=wall_now()))
-            if self.on_failure is not None:
-                # In the same transaction: whatever the hook queues (a fallback, a notice)
-                # exists the moment the row is seen as failed. A failing hook is rolled back
-                # alone; the failure itself stays recorded.
-                savepoint = await session.begin_nested()
-                try:
-                    await self.on_failure(row, session)
-                    await savepoint.commit()
-                except Exception:  # noqa: BLE001
-                    await savepoint.rollback()
-                    log.exception("failure hook failed")
-        self.wake()
+        digest_row = row.key.startswith(outbox_digest.PREFIX)
+        await session.execute(finish(), self._outcome(row, "failed", sent=wall_now(), error=why[:500], code=code,
+                                                       reported=digest_row))
+        hook = FAILURE_CALLBACKS.get(row.callback or "")
+        if hook is not None:
+            savepoint = await session.begin_nested()
+            try:
+                await hook(self.callback_env, row, {"session": session})
+                await savepoint.commit()
+            except Exception:  # noqa: BLE001
+                await savepoint.rollback()
+                log.exception("failure callback %s failed", row.callback)
+        if not digest_row:
+            await outbox_digest.note(session, self._now())
+
+    async def _after(self, session, row: OutboxMessage) -> None:
+        """A row of this lane is finished: if another waits behind it, look again."""
+        nxt = (await session.execute(behind(), {"lane": row.lane, "rid": row.id})).first()
+        if nxt is not None:
+            outbox.queued(session, 1 << nxt[0])

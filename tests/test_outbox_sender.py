@@ -55,8 +55,10 @@ async def test_permanent_error_is_recorded_not_retried_and_admins_told(harness):
         row = (await s.execute(select(OutboxMessage).where(OutboxMessage.key == "p:0"))).scalar_one()
     assert row.status == "failed" and row.error_code == 230002 and row.attempts == 1
     admin_chat = harness.sim.p2p_chat(harness.users["admin"])["chat_id"]
+    assert not [m for m in harness.sim.messages(admin_chat) if m["sender"]["type"] == "app"]  # not one DM per row
+    await harness.advance(11 * 60)  # the digest gathers for 10 minutes
     notices = [m for m in harness.sim.messages(admin_chat) if m["sender"]["type"] == "app"]
-    assert notices and "230002" in notices[-1]["content"]["text"]
+    assert len(notices) == 1 and "230002" in harness.text_of(notices[0])
     await harness.say("admin", "/状态")
     assert "230002" in harness.text_of(harness.last_reply())
 

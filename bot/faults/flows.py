@@ -28,6 +28,7 @@ from bot.store.db import insert_ignore
 from bot.store.models import Chat
 
 GROUP_CALLBACK = "faults.group_created"
+BUZZ_CALLBACK = "faults.buzzed"  # the sender reports who the buzz could not reach (bot.faults.sla)
 
 
 def policy(ctx: Ctx) -> Policy:
@@ -212,8 +213,36 @@ async def buzz(ctx: Ctx, f: Fault, ids: list[str], kind: str = "app") -> None:
     if not ids or not card_key:
         return
     lane = f.group_chat_id if card_key == f.group_card_key and f.group_chat_id else f.chat_id
+    # The sender buzzes only members of the card's chat; whoever it cannot reach comes back
+    # to buzz_fallback (through BUZZ_CALLBACK).
     await outbox.enqueue(ctx.session, key=ctx.key(f"urgent_{kind}"), op="urgent", lane=lane,
-                         target="@" + card_key, payload={"kind": kind, "user_ids": ids})
+                         target="@" + card_key, payload={"kind": kind, "user_ids": ids, "fault_id": f.id},
+                         callback=BUZZ_CALLBACK)
+
+
+def buzz_why(locale: str, code: int | None) -> str:
+    if code == 230052:
+        return t(locale, "faults.buzz_why.230052")
+    return t(locale, "faults.buzz_why.not_member" if code in (None, 230001) else "faults.buzz_why.other")
+
+
+async def buzz_fallback(ctx: Ctx, f: Fault, ids: list[str], code: int | None) -> None:
+    """A buzz could not reach ``ids`` (not in the chat: 230001; only owners and admins may buzz
+    there: 230052): @mention them where the response happens, message each directly, and say
+    so on the fault card."""
+    ids = [i for i in dict.fromkeys(ids) if i]
+    if not ids:
+        return
+    why = buzz_why(f.locale, code)
+    await post(ctx, f, t(f.locale, "faults.buzz_fallback_text", id=f.id, who=mentions(ids), why=why))
+    where = t(f.locale, f"faults.where.{f.mode or 'pending'}", name=f.group_name)
+    for open_id in ids:
+        await ctx.dm(open_id, t(f.locale, "faults.buzz_fallback_dm", id=f.id, title=cards.title(f, f.locale),
+                                why=why, where=where))
+    await service.add_event(ctx.session, f.id, "buzz_fallback", at=ctx.now(), n=len(ids), why=why, ids=ids)
+    if not f.buzz_fallback:
+        f.buzz_fallback, f.updated_at = True, ctx.now()
+        await refresh_cards(ctx, f)
 
 
 async def add_members(ctx: Ctx, f: Fault, ids: list[str]) -> None:
@@ -226,9 +255,12 @@ async def add_members(ctx: Ctx, f: Fault, ids: list[str]) -> None:
 def ticket_card(ctx: Ctx, f: Fault):
     from bot.feishu import groupmode
 
-    note = ""
+    notes = []
+    if f.buzz_fallback and f.status != RESOLVED:
+        notes.append(t(f.locale, "faults.buzz_fallback_note"))
     if f.mode == GROUP and not groupmode.all_messages(ctx.svc):  # @-only: say how the timeline is fed
-        note = t(f.locale, "platform.timeline_mentions", bot=ctx.svc.bot.name)
+        notes.append(t(f.locale, "platform.timeline_mentions", bot=ctx.svc.bot.name))
+    note = "\n".join(notes)
     return cards.ticket(f, f.locale, ctx.svc.tz, ack_due=ack_due(ctx, f), note=note)
 
 

@@ -66,6 +66,7 @@ class Fault(SQLModel, table=True):
     ack_breached: bool = False
     resolve_breached: bool = False
     escalated: bool = False
+    buzz_fallback: bool = False  # a buzz was refused: @mention and direct message instead (card says so)
     reports: int = 1  # merged duplicate reports count here
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

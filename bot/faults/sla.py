@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot import outbox
 from bot.context import Ctx
 from bot.faults import flows, service
 from bot.faults.models import ACKED, OPEN, RESOLVED
@@ -32,6 +33,11 @@ MAX_NUDGES = 12
 
 @timers.handler("fault.sla")
 async def fire(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
+    with outbox.priority(outbox.PAGE):  # escalations are pages: ahead of briefings and bulk sends
+        await _fire(ctx, timer)
+
+
+async def _fire(ctx: Ctx, timer) -> None:
     payload = timer.payload or {}
     f = await service.get(ctx.session, int(payload.get("fault", 0)))
     if f is None or f.status == RESOLVED:
@@ -110,3 +116,16 @@ async def group_not_created(svc, row, result: dict) -> None:
     if f is None:
         return
     await flows.group_failed(_ctx(svc, session, f, "nogroup"), f, row.error_code)
+
+
+@on_sent(flows.BUZZ_CALLBACK)
+async def buzzed(svc, row, result: dict) -> None:
+    """The sender could not buzz some of the targets: reach them another way."""
+    refused = [str(i) for i in result.get("refused") or [] if i]
+    if not refused:
+        return
+    session = result["session"]
+    f = await service.get(session, int((row.payload or {}).get("fault_id", 0)))
+    if f is None or f.status == RESOLVED:
+        return
+    await flows.buzz_fallback(_ctx(svc, session, f, f"buzzfb:{row.id}"), f, refused, result.get("code"))

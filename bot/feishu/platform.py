@@ -24,15 +24,12 @@ from lark_oapi.core.model import BaseRequest, RequestOption
 from lark_oapi.core.token import verify
 from lark_oapi.core.utils.files import Files
 
+from bot.feishu.codes import classify
+
 log = logging.getLogger("bot.platform")
 
-TOKEN_CODES = {99991661, 99991663, 99991664, 99991665, 99991668}
-RATE_CODES = {99991400}
-CHAT_RATE_CODES = {230020}
-# Retrying these cannot help: the request or the situation must change first.
-PERMANENT_CODES = {230001, 230002, 230006, 230013, 230017, 230018, 230025, 230027, 230035,
-                   230053, 230099, 232009, 232010, 232011, 232014, 232024, 232025, 232033,
-                   99992402, 99991672, 99991679, 10003, 10014}
+# What each answer means (code → token / rate / chat_rate / temporary / permanent) is one table
+# with its sources: bot.feishu.codes.
 
 
 @dataclass
@@ -43,32 +40,12 @@ class ApiResult:
     data: dict[str, Any] = field(default_factory=dict)
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
-    kind: str = "ok"  # ok | token | rate | chat_rate | transient | permanent
+    kind: str = "ok"  # ok | token | rate | chat_rate | temporary | permanent (bot.feishu.codes)
     retry_after: float = 0.0
 
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
-
-
-def classify(status: int, code: int | None, headers: dict[str, str]) -> tuple[str, float]:
-    if code == 0 and status < 400:
-        return "ok", 0.0
-    if code in TOKEN_CODES:
-        return "token", 0.0
-    if status == 429 or code in RATE_CODES:
-        try:
-            reset = float(headers.get("x-ogw-ratelimit-reset", "1"))
-        except ValueError:
-            reset = 1.0
-        return "rate", max(0.2, min(reset, 60.0))
-    if code in CHAT_RATE_CODES:
-        return "chat_rate", 1.0
-    if status >= 500 or code is None:
-        return "transient", 0.0
-    if code in PERMANENT_CODES or 400 <= status < 500:
-        return "permanent", 0.0
-    return "transient", 0.0
 
 
 class TokenProvider:
@@ -156,7 +133,7 @@ class Platform:
         try:
             token = await self.tokens.get()
         except (TokenError, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            return ApiResult(0, None, f"token: {exc.__class__.__name__}", kind="transient")
+            return ApiResult(0, None, f"token: {exc.__class__.__name__}", kind="temporary")
         builder = (BaseRequest.builder().http_method(HttpMethod[method]).uri(path)
                    .token_types({AccessTokenType.TENANT}).paths(paths or {})
                    .queries(list((query or {}).items())))
@@ -166,7 +143,7 @@ class Platform:
         try:
             raw = await self._request(builder.build(), option)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return ApiResult(0, None, f"network: {exc.__class__.__name__}", kind="transient")
+            return ApiResult(0, None, f"network: {exc.__class__.__name__}", kind="temporary")
         headers = {k.lower(): v for k, v in (raw.headers or {}).items()}
         code, msg, data = _parse(raw.content or b"")
         kind, retry_after = classify(raw.status_code, code, headers)

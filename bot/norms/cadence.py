@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import outbox
 from bot.context import Ctx
 from bot.norms import config
 from bot.reminders import timers
@@ -90,5 +91,6 @@ async def fire(ctx: Ctx, timer: Timer, *, due: datetime, late: bool) -> None:
     room = await schedule.room_by_id(ctx.session, stream.room_id)
     what = timer.payload.get("what", "interact")
     local = due.astimezone(ctx.svc.tz)
-    await ctx.send(timer.chat_id, ctx.t(f"norms.nudge.{what}", room=room.name if room else "?", id=stream.id,
+    with outbox.priority(outbox.BULK):  # routine nudges: pages and answers go first
+        await ctx.send(timer.chat_id, ctx.t(f"norms.nudge.{what}", room=room.name if room else "?", id=stream.id,
                                         time=f"{local:%H:%M}", every=timer.payload.get("every", "")))

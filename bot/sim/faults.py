@@ -17,6 +17,7 @@ so it also hits the token endpoint when the pattern matches it):
   created), ``"232019"`` (the chat's own rate limit), ``"1470422"`` (Tasks v2: a concurrent
   call with the same client_token, larksuite/cli shortcuts/task ErrCodeTaskConflict), all
   HTTP 400; ``"99991400"`` is the same as ``"429"``.
+- a code from ``CODES`` (``"230031"``, ``"230049"`` ...): HTTP 400 with that code and Feishu's message
 """
 from __future__ import annotations
 
@@ -26,13 +27,22 @@ import json
 
 from aiohttp import web
 
-TEMPORARY = {
+# Feishu's answers by code (bot.feishu.codes has their sources). The temporary ones are what
+# Feishu answers while something is in progress (issue 13 / platform notes; their msg texts are
+# not in the docs corpus, so the texts are descriptive): 230049 (the message is still being
+# sent), 232068 (the group is still being created), 232019 (the chat's own rate limit), 1470422
+# (Tasks v2: a concurrent call with the same client_token, larksuite/cli ErrCodeTaskConflict).
+CODES: dict[str, str] = {
+    "230031": "The message is too old to update (cards can be updated within 14 days).",
+    "230001": "invalid param: no target user is in the chat",
+    "230052": "Only the group owner and admins can send urgent messages in this group.",
     "230049": "The message is being sent, please retry later.",
     "232068": "The chat is being created, please retry later.",
     "232019": "The request has triggered the chat's frequency limit, please retry later.",
     "1470422": "Concurrent calls with the same client_token conflict, please retry later.",
 }
-KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", *TEMPORARY)
+TEMPORARY = {k: CODES[k] for k in ("230049", "232068", "232019", "1470422")}
+KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", *CODES)
 
 
 @dataclass
@@ -110,4 +120,6 @@ class FaultInjector:
         if kind == "token_expired":
             return _json(400, 99991663, "Invalid access token for authorization. "
                                         "Please make a request with token attached.")
+        if kind in CODES:
+            return _json(400, int(kind), CODES[kind])
         return _json(400, 230002, "Bot/User can NOT be out of the chat.")

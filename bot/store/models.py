@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, SmallInteger, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import JSONText, UTCDateTime
@@ -44,12 +44,14 @@ class OutboxMessage(SQLModel, table=True):
     """One outgoing Open API call, sent at most once thanks to its idempotency key.
 
     ``lane`` orders rows: only the oldest unfinished row of a lane is sent, so messages to
-    one chat arrive in the order they were written.
+    one chat arrive in the order they were written. ``priority`` (bot.outbox: 0 page … 3 bulk)
+    says which lane's head goes first. ``reported``: a failed row is in an admins' digest.
     """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_lane_status_id", "lane", "status", "id"),
-                      Index("ix_outbox_status_next", "status", "next_attempt_at"))
+                      Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_status_priority_id", "status", "priority", "id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -68,6 +70,8 @@ class OutboxMessage(SQLModel, table=True):
     result: Optional[dict] = Field(default=None, sa_column=Column(JSON))
     error_code: Optional[int] = None
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    priority: int = Field(default=2, sa_column=Column(SmallInteger, nullable=False, server_default="2"))
+    reported: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class Chat(SQLModel, table=True):

@@ -187,4 +187,11 @@ TEXTS: dict[str, str] = {
     "leads.team": "The team's ops lead: {who}",
     "leads.team_unset": "The team has no ops lead yet (/lead set @someone); escalations go to the ops role: {who}",
     "leads.order": "Escalation order: this group's lead → the team's ops lead → the ops role → admins; nobody is escalated to about their own overdue work.",
+    "faults.buzz_fallback_note": "⚠️ Buzz refused: switched to @mention and direct message",
+    "faults.buzz_fallback_text": "⚠️ Fault #{id}: {who} the buzz did not reach you ({why}); see the fault card above and press Ack.",
+    "faults.buzz_fallback_dm": "🚨 Fault #{id} \"{title}\" needs you: the buzz did not reach you ({why}). Please see {where} and ack it.",
+    "faults.buzz_why.not_member": "not a member of the chat",
+    "faults.buzz_why.230052": "the group lets only its owner and admins buzz",
+    "faults.buzz_why.other": "buzz refused",
+    "faults.ev.buzz_fallback": "Buzz refused ({why}); @mention and direct message instead: {n} people",
 }

@@ -187,4 +187,11 @@ TEXTS: dict[str, str] = {
     "leads.team": "团队的运营主管：{who}",
     "leads.team_unset": "团队还没有设运营主管（/主管 设置 @某人），现在升级给运营角色：{who}",
     "leads.order": "升级顺序：本群主管 → 团队运营主管 → 运营角色 → 管理员；逾期的人自己不会收到自己的升级。",
+    "faults.buzz_fallback_note": "⚠️ 加急失败，已改为 @ 和私信",
+    "faults.buzz_fallback_text": "⚠️ 故障 #{id}：{who} 加急没有送达（{why}），请看上面的故障卡片，点「认领」。",
+    "faults.buzz_fallback_dm": "🚨 故障 #{id}「{title}」需要你处理：加急没有送达你（{why}），请到 {where} 查看并认领。",
+    "faults.buzz_why.not_member": "不在群里",
+    "faults.buzz_why.230052": "群设置只允许群主和管理员加急",
+    "faults.buzz_why.other": "加急被拒绝",
+    "faults.ev.buzz_fallback": "加急失败（{why}），已改为 @ 和私信：{n} 人",
 }

@@ -23,7 +23,8 @@ from bot import config, logs
 log = logging.getLogger("bot.cli")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every sub-command and flag (the docs test checks the docs name only these)."""
     parser = argparse.ArgumentParser(prog="liveops", description="LiveOps bot for Feishu/Lark")
     sub = parser.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="run the bot (default)")
@@ -40,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     copy.add_argument("--force", action="store_true", help="replace rows the target already has")
     doctor = sub.add_parser("doctor", help="check the Feishu app's setup (scopes, identity, request URL)")
     doctor.add_argument("--url", help="the public request URL to check, e.g. https://bot.example.com/feishu/events")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     cmd = args.cmd or "run"
     if cmd == "copy-data":
         return _copy_data(args)

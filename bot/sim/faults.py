@@ -11,6 +11,8 @@ so it also hits the token endpoint when the pattern matches it):
 - ``"230020"``: HTTP 400, code 230020 (per-chat rate limit)
 - ``"token_expired"``: HTTP 400, code 99991663 (the token itself stays valid)
 - ``"permanent"``: HTTP 400, code 230002 (bot not in the chat)
+- ``"lost_answer"``: the call IS carried out, then the answer is lost (HTTP 504 HTML), as when
+  a timeout hits after Feishu did the work: the retry must not do it twice (idempotency keys)
 - temporary codes Feishu answers while something is in progress (issue 13 / platform notes;
   their msg texts are not in the docs corpus, so the texts here are descriptive):
   ``"230049"`` (the message is still being sent), ``"232068"`` (the group is still being
@@ -32,7 +34,8 @@ TEMPORARY = {
     "232019": "The request has triggered the chat's frequency limit, please retry later.",
     "1470422": "Concurrent calls with the same client_token conflict, please retry later.",
 }
-KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", *TEMPORARY)
+KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", "lost_answer",
+         *TEMPORARY)
 
 
 @dataclass
@@ -93,6 +96,9 @@ class FaultInjector:
         if kind == "5xx":
             return web.Response(status=502, content_type="text/html",
                                 text="<html><body><h1>502 Bad Gateway</h1></body></html>")
+        if kind == "lost_answer":
+            return web.Response(status=504, content_type="text/html",
+                                text="<html><body><h1>504 Gateway Time-out</h1></body></html>")
         if kind == "timeout":
             await asyncio.sleep(self.timeout_seconds if fault.seconds is None else fault.seconds)
             return web.Response(status=504, content_type="text/html",

@@ -81,8 +81,8 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableAp
             ("POST", f"{p}/task/v2/tasks", self.create_task, True),
             ("GET", f"{p}/task/v2/tasks/{{guid}}", self.get_task, True),
             ("PATCH", f"{p}/task/v2/tasks/{{guid}}", self.patch_task, True),
-            ("POST", f"{p}/task/v2/tasks/{{guid}}/add_members", self.add_members, True),
-            ("POST", f"{p}/task/v2/tasks/{{guid}}/remove_members", self.remove_members, True),
+            ("POST", f"{p}/task/v2/tasks/{{guid}}/add_members", self.add_task_members, True),
+            ("POST", f"{p}/task/v2/tasks/{{guid}}/remove_members", self.remove_task_members, True),
             *self.calendar_routes(p), *self.bitable_routes(p),
         ]
         for method, path, handler, auth in routes:

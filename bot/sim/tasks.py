@@ -45,7 +45,7 @@ class TasksApi(ApiBase):
             members.append({"id": mem["id"], "type": mem.get("type", "user"), "role": mem["role"]})
         return members
 
-    async def add_members(self, call: Call) -> web.Response:
+    async def add_task_members(self, call: Call) -> web.Response:
         """添加任务成员 POST /task/v2/tasks/:task_guid/add_members {members, client_token}
         (lark-oapi AddMembersTaskRequestBody; larksuite/cli task_assign.go)."""
         task = self._task(call)
@@ -66,7 +66,7 @@ class TasksApi(ApiBase):
         self._changed(task, COLLABORATORS)
         return ok({"task": task})
 
-    async def remove_members(self, call: Call) -> web.Response:
+    async def remove_task_members(self, call: Call) -> web.Response:
         """移除任务成员 POST /task/v2/tasks/:task_guid/remove_members {members}."""
         task = self._task(call)
         gone = self._members(call.field("members", list), call.query.get("user_id_type", "open_id"))

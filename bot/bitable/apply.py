@@ -39,6 +39,7 @@ class Change:
     label: str  # "#12 1号直播间 11-27 19:00–23:00"
     diff: dict = field(default_factory=dict)
     before_people: list[str] = field(default_factory=list)
+    reason: str = ""  # why it was cancelled
 
 
 @dataclass
@@ -153,7 +154,8 @@ async def _apply(session: AsyncSession, binding: BitableBinding, table: Table, m
         if stream is not None and stream.status not in (CANCELLED, LIVE, ENDED):
             await service.cancel_stream(session, stream, reason=t(locale, "bt.reason_deleted"),
                                         by=binding.created_by, now=now)
-            out.changes.append(Change("cancelled", stream.id, await label(session, stream, tz)))
+            out.changes.append(Change("cancelled", stream.id, await label(session, stream, tz),
+                                      reason=t(locale, "bt.reason_deleted")))
         await session.delete(link)
     await session.flush()
     return out
@@ -175,7 +177,7 @@ async def _record(session: AsyncSession, binding: BitableBinding, cells: list[An
         if target is None or target.status in (LIVE, ENDED):
             return None
         await service.cancel_stream(session, target, reason=t(locale, "bt.reason_cancelled"), by=by, now=now)
-        return Change("cancelled", target.id, await label(session, target, tz))
+        return Change("cancelled", target.id, await label(session, target, tz), reason=t(locale, "bt.reason_cancelled"))
     if target is None:
         people = {f: v for f, v in row.values.items() if f in PERSON_FIELDS and v}
         stream = await service.add_stream(

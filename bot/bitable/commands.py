@@ -219,7 +219,7 @@ async def sync(ctx: Ctx, binding: BitableBinding, *, tell_unchanged: bool) -> No
         stream = await service.stream_by_id(ctx.session, change.stream_id)
         if stream is not None:
             await announce(ctx, change.kind, stream, diff=change.diff or None, also=change.before_people,
-                           reason=ctx.t("bt.reason_cancelled") if change.kind == "cancelled" else "", by=who)
+                           reason=change.reason, by=who)
     if outcome.new_problems:
         card = Card(ctx.t("bt.problems_title"), template="orange")
         card.markdown(_problems(ctx, outcome.new_problems))

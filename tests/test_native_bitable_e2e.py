@@ -83,7 +83,8 @@ async def test_bind_preview_confirm_and_follow_the_table(team):
     text = h.text_of(preview)
     assert "多维表格排期预览" in text
     assert "新增 **1** 场，修改 **1** 场，取消 **0** 场" in text and "**1** 行读不了" in text
-    assert "#2 1号直播间 11-27 19:00–23:00" in text  # what confirming would add (a dry run)
+    assert "- 1号直播间 11-27 19:00–23:00" in text  # what confirming would add (a dry run)
+    assert "#1 2号直播间 11-28 14:00–18:00" in text  # what it would change
     assert "第 3 行（11-29 9号直播间）：没有直播间「9号直播间」" in text
     assert len(await streams(h)) == 1 and (await streams(h))[0].brand == "自然堂"  # nothing changed yet
     confirm = next(b for b in buttons(preview) if b["a"] == "bitable.confirm")
@@ -102,7 +103,7 @@ async def test_bind_preview_confirm_and_follow_the_table(team):
     edit(h, h.rec["r1"], {"开始": "20:00"})
     await h.advance(10 * MINUTE + 1)
     new = [h.text_of(m) for m in h.bot_messages()[before:]]
-    assert len(new) == 1 and "场次变更 #2" in new[0] and "多维表格" in new[0] and "20:00" in new[0]
+    assert len(new) == 1 and f"场次变更 #{added.id}" in new[0] and "操作人：多维表格" in new[0] and "20:00" in new[0]
     assert (await streams(h))[1].starts_at == local(2026, 11, 27, 20)
     # the unreadable row is not reported again at every read
     await h.advance(10 * MINUTE)
@@ -117,14 +118,14 @@ async def test_bind_preview_confirm_and_follow_the_table(team):
     # fixed in the table: the stream appears, announced
     edit(h, h.rec["r3"], {"开始": "10:00"})
     await h.advance(10 * MINUTE)
-    assert "新增场次 #3 · 3号直播间" in h.text_of(h.last_reply())
+    assert f"新增场次 #{(await streams(h))[-1].id} · 3号直播间" in h.text_of(h.last_reply())
     # a row deleted from the table cancels its stream
     user_edit(h.sim, h.base, h.table, h.rec["r2"], {}, delete=True)
     await h.advance(10 * MINUTE)
     assert (await streams(h))[0].status == CANCELLED
     assert "多维表格里删除了这一行" in h.text_of(h.last_reply())
     # an edit made in the bot is not undone by the table (its row did not change)
-    await h.say("ops", "/排期 修改 #2 品牌 完美日记")
+    await h.say("ops", f"/排期 修改 #{added.id} 品牌 完美日记")
     await h.advance(10 * MINUTE)
     assert (await streams(h))[1].brand == "完美日记"
 
@@ -137,7 +138,8 @@ async def test_conflicts_follow_the_typed_rules(team):
     edit(h, h.rec["r2"], {"日期": ms(local(2026, 11, 27, 0)), "开始": "20:00", "结束": "22:00"})
     await h.advance(10 * MINUTE + 1)
     text = h.text_of(h.last_reply())
-    assert "第 2 行（11-27 2号直播间）：时间冲突：李主播 在 11-27 19:00–23:00 已排在 1号直播间 的场次 #2" in text
+    added = (await streams(h))[1]
+    assert f"第 2 行（11-27 2号直播间）：时间冲突：李主播 在 11-27 19:00–23:00 已排在 1号直播间 的场次 #{added.id}" in text
     assert (await streams(h))[0].starts_at == local(2026, 11, 28, 14)  # unchanged
 
 

@@ -85,9 +85,12 @@ def _what(cells: list[Any], mapping: importer.Mapping) -> str:
     return " ".join(parts)
 
 
-async def label(session: AsyncSession, stream: Stream, tz: str) -> str:
+async def label(session: AsyncSession, stream: Stream, tz: str, *, new: bool = False) -> str:
+    """"#12 1号直播间 11-27 19:00–23:00"; a new stream without its number (a preview's number
+    would not be the one it gets)."""
     room = await service.room_by_id(session, stream.room_id)
-    return f"#{stream.id} {room.name if room else ''} {service.span_text(stream.starts_at, stream.ends_at, tz)}"
+    text = f"{room.name if room else ''} {service.span_text(stream.starts_at, stream.ends_at, tz)}"
+    return text if new else f"#{stream.id} {text}"
 
 
 async def apply(session: AsyncSession, binding: BitableBinding, table: Table, *, locale: str, tz: str, today: date,
@@ -185,7 +188,7 @@ async def _record(session: AsyncSession, binding: BitableBinding, cells: list[An
             brand=row.values.get("brand", ""), theme=row.values.get("theme", ""),
             target_gmv=row.values.get("target_gmv"), status=row.status or PENDING, chat_id=binding.chat_id, by=by,
             now=now, source="bitable", tz=tz, max_hours=max_hours)
-        return Change("added", stream.id, await label(session, stream, tz))
+        return Change("added", stream.id, await label(session, stream, tz, new=True))
     if target.status in (LIVE, ENDED):  # the table does not rewrite what happened
         return None
     changes: dict[str, Any] = dict(row.values, room_id=row.room.id, starts_at=row.starts_at, ends_at=row.ends_at)

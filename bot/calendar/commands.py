@@ -21,6 +21,7 @@ from bot.cards import Card, escape_md
 from bot.commands.schedule import SCHEDULE, team_chat
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
+from bot.people import names as names_of
 from bot.schedule import service
 
 ON = {"开", "开启", "打开", "on", "enable"}
@@ -139,5 +140,5 @@ async def subscribe(ctx: Ctx, chat: str, text: str) -> None:
     for cal in cals:
         for open_id in people:
             await sync.subscribe(ctx.session, cal, open_id)
-    names = await service.names_of(ctx.session, people)
+    names = await names_of(ctx, people)
     await ctx.reply(ctx.t("cal.subscribed", who="、".join(names[p] for p in people), n=len(cals)))

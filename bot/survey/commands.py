@@ -25,7 +25,7 @@ from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
 from bot.reminders import timers
-from bot.schedule import service as schedule
+from bot.people import names as names_of
 from bot.survey import service
 from bot.survey.models import DEFAULT_DEPT, Survey, SurveyAnswer
 
@@ -56,7 +56,7 @@ async def show(ctx: Ctx) -> None:
     settings = await service.settings_for(ctx.session, chat)
     card = Card(ctx.t("sv.show_title"), template="turquoise")
     groups = service.contacts_by_dept(settings)
-    names = await schedule.names_of(ctx.session, [c["open_id"] for c in settings.contacts or []])
+    names = await names_of(ctx, [c["open_id"] for c in settings.contacts or []])
     lines = [f"- {escape_md(dept)}：{'、'.join(names.get(o, o[-6:]) for o in ids)}" for dept, ids in groups.items()]
     card.markdown(ctx.t("sv.show_contacts") + ("\n" + "\n".join(lines) if lines else ctx.t("sv.show_no_contacts")))
     card.markdown(ctx.t("sv.show_when", day=settings.day, hour=settings.hour, days=settings.remind_days))
@@ -87,7 +87,7 @@ async def change(ctx: Ctx, rest: str) -> None:
         contacts = [c for c in settings.contacts or [] if (c.get("dept") or DEFAULT_DEPT) != dept]
         contacts += [{"open_id": p, "dept": dept} for p in people]
         await service.save(ctx.session, chat, by=ctx.user_id, now=ctx.now(), tz=tz, contacts=contacts)
-        names = await schedule.names_of(ctx.session, people)
+        names = await names_of(ctx, people)
         await ctx.reply(ctx.t("sv.contacts_set", dept=dept, who="、".join(names[p] for p in people)))
     elif head in DAY:
         m = re.fullmatch(r"(\d{1,2})(?:号|日)?", words[1] if len(words) > 1 else "")

@@ -138,3 +138,22 @@ async def test_the_task_event_needs_its_scope_and_subscription(sim):
     delivery = await user_completes(sim, "g1", "李主播")
     assert delivery["not_delivered"]  # task:task not granted: Feishu does not push it
     assert sim.state.tasks["g1"]["completed_at"] != "0"
+
+
+async def test_liveops_doctor_probes_the_native_scopes(sim):
+    """The optional scopes are checked by ``liveops doctor`` like every other: told when missing
+    (not a failure: the features are off without them), confirmed when granted."""
+    from bot import doctor
+    from bot.config import Settings
+
+    settings = Settings(app_id=sim.app_id, app_secret=sim.app_secret, domain=sim.base_url)
+    lines: list[str] = []
+    await doctor.run(settings, out=lines.append)
+    text = "\n".join(lines)
+    assert "[OK] 已开通 calendar:calendar" in text and "[OK] 已开通 bitable:app" in text
+    assert "task.task.updated_v1" in text  # the optional event, to subscribe by hand
+    sim.scopes -= {"calendar:calendar", "bitable:app"}
+    lines.clear()
+    await doctor.run(settings, out=lines.append)
+    text = "\n".join(lines)
+    assert "[..] 未开通可选权限 calendar:calendar" in text and "[..] 未开通可选权限 bitable:app" in text

@@ -172,6 +172,12 @@ async def test_without_the_calendar_scope_nothing_breaks(harness):
     assert "新增场次 #1" in h.text_of(h.last_reply())
     denied = [r for r in h.sim.requests("/calendar/v4/calendars") if r["code"] == 99991672]
     assert denied and not h.sim.calendar.calendars
+    # the admin grants the scope; turning the calendar on again asks again, and everything is there
+    h.sim.scopes.add("calendar:calendar")
+    await h.say("ops", "/排期 日历 开")
+    (cal,) = h.sim.calendar.calendars.values()
+    assert [e["summary"] for e in live_events(h)] == ["1号直播间 · 李主播 · 花西子"]
+    assert [a["scope"]["user_id"] for a in h.sim.calendar.acls[cal["calendar_id"]]] == [h.users["ops"]]
 
 
 def _buttons(message: dict) -> list[dict]:

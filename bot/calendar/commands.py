@@ -114,6 +114,7 @@ async def enable(ctx: Ctx, settings) -> int:
     the ops who turned it on, and queue every upcoming stream whose calendar is ready."""
     now = ctx.now()
     locale = await sync.locale_of(ctx.session, settings.chat_id, ctx.svc.settings.locale)
+    await sync.repair(ctx.session, settings.chat_id, locale)  # e.g. turned on again once the scope is granted
     streams = [s for s in await service.streams_between(ctx.session, now, now + timedelta(days=400))
                if s.chat_id == settings.chat_id]
     rooms = {s.room_id: await service.room_by_id(ctx.session, s.room_id) for s in streams}

@@ -45,6 +45,7 @@ class StreamCalendar(SQLModel, table=True):
     summary: str = Field(default="", max_length=255)
     calendar_id: Optional[str] = Field(default=None, max_length=200)
     status: str = Field(default=PENDING, max_length=16)
+    create_key: str = Field(default="", max_length=250)  # outbox key of the (latest) creation
     created_at: datetime = _ts()
 
 

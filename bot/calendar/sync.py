@@ -35,7 +35,7 @@ from bot.i18n import t
 from bot.schedule import service
 from bot.schedule.models import CANCELLED, PERSON_FIELDS, Room, Stream
 from bot.sender import on_sent
-from bot.store.models import Chat
+from bot.store.models import Chat, OutboxMessage
 
 MAX_REMINDER = 24 * 60
 
@@ -70,8 +70,24 @@ def scope_key(settings: CalendarSettings, room_id: int | None) -> str:
     return f"{settings.chat_id}#room:{room_id}" if settings.per_room and room_id is not None else settings.chat_id
 
 
-def create_key(scope: str) -> str:
-    return f"cal-create:{scope}"
+def create_key(scope: str, attempt: int = 0) -> str:
+    return f"cal-create:{scope}" + (f"|{attempt}" if attempt else "")
+
+
+def scope_of_key(key: str) -> str:
+    return key.removeprefix("cal-create:").split("|", 1)[0]
+
+
+async def _row_failed(session: AsyncSession, key: str) -> bool:
+    status = (await session.execute(select(OutboxMessage.status).where(OutboxMessage.key == key))).scalar()
+    return status == "failed"
+
+
+async def _ask(session: AsyncSession, cal: StreamCalendar, locale: str, attempt: int) -> None:
+    cal.create_key = create_key(cal.scope_key, attempt)
+    await outbox.enqueue(session, key=cal.create_key, op="create_calendar", lane=f"calendar:{cal.scope_key}",
+                         payload={"summary": cal.summary, "description": t(locale, "cal.description")[:255],
+                                  "permissions": "private"}, callback="calendar.created")
 
 
 async def calendar_for(session: AsyncSession, settings: CalendarSettings, room: Room | None, *, locale: str,
@@ -86,16 +102,33 @@ async def calendar_for(session: AsyncSession, settings: CalendarSettings, room: 
                          else None, summary=name[:255], status=PENDING, created_at=now)
     session.add(cal)
     await session.flush()
-    await outbox.enqueue(session, key=create_key(key), op="create_calendar", lane=f"calendar:{key}",
-                         payload={"summary": name[:255], "description": t(locale, "cal.description")[:255],
-                                  "permissions": "private"}, callback="calendar.created")
+    await _ask(session, cal, locale, 0)
     return cal
+
+
+async def repair(session: AsyncSession, chat_id: str, locale: str) -> int:
+    """Ask again for what failed for good (e.g. before the calendar scope was granted): each
+    calendar whose creation failed (a new key), each event whose creation failed (made again
+    by the backfill). Returns how many were asked again."""
+    again = 0
+    for cal in (await session.execute(select(StreamCalendar).where(StreamCalendar.chat_id == chat_id))).scalars():
+        if cal.status == PENDING and cal.create_key and await _row_failed(session, cal.create_key):
+            attempt = int(cal.create_key.split("|", 1)[1]) + 1 if "|" in cal.create_key else 1
+            await _ask(session, cal, locale, attempt)
+            again += 1
+        for ev in (await session.execute(select(StreamEvent).where(StreamEvent.scope_key == cal.scope_key,
+                                                                   StreamEvent.state == ACTIVE,
+                                                                   StreamEvent.event_id.is_(None)))).scalars():
+            if await _row_failed(session, ev.create_key):
+                ev.state = DELETED
+                again += 1
+    return again
 
 
 async def subscribe(session: AsyncSession, cal: StreamCalendar, open_id: str) -> None:
     """Let a person see the calendar (ACL role reader); waits for the calendar if it is new."""
-    target = cal.calendar_id or f"@{create_key(cal.scope_key)}"
-    await outbox.enqueue(session, key=f"cal-acl:{cal.scope_key}:{open_id}", op="calendar_acl",
+    target = cal.calendar_id or f"@{cal.create_key or create_key(cal.scope_key)}"
+    await outbox.enqueue(session, key=f"cal-acl:{cal.create_key or cal.scope_key}:{open_id}", op="calendar_acl",
                          lane=f"calendar:{cal.scope_key}", target=target, payload={"user_id": open_id, "role": "reader"})
 
 
@@ -248,7 +281,7 @@ async def stream_changed(session: AsyncSession, stream: Stream, kind: str, now: 
 async def calendar_created(svc, row, result: dict) -> None:
     """Keep the calendar's id, subscribe nobody new, and queue every upcoming stream of it."""
     session = result["session"]
-    scope = row.key.removeprefix("cal-create:")
+    scope = scope_of_key(row.key)
     cal = (await session.execute(select(StreamCalendar).where(StreamCalendar.scope_key == scope))).scalar_one_or_none()
     if cal is None or cal.calendar_id:
         return

@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('summary', _s(255), nullable=False),
     sa.Column('calendar_id', _s(200), nullable=True),
     sa.Column('status', _s(16), nullable=False),
+    sa.Column('create_key', _s(250), nullable=False),
     sa.Column('created_at', ts(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('scope_key')

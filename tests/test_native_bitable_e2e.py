@@ -146,7 +146,7 @@ async def test_conflicts_follow_the_typed_rules(team):
 async def test_a_non_ops_member_cannot_bind_and_nothing_is_read(team):
     h = team
     await h.say("member", f"/排期 绑定 多维表格 {h.link}")
-    assert "运营" in h.text_of(h.last_reply())
+    assert "「/排期 绑定」需要运营权限" in h.text_of(h.last_reply())
     assert not h.sim.requests("/bitable/v1/")
     async with h.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(BitableBinding))).scalar() == 0

@@ -140,7 +140,7 @@ async def test_per_room_calendars_subscriptions_and_settings(team):
     await h.say("ops", ADD)
     await h.say("ops", "/排期 添加 2号直播间 明天 14:00-18:00 主播 @李主播")
     await h.say("member", "/排期 日历 开")
-    assert "运营" in h.text_of(h.last_reply()) and not h.sim.calendar.calendars  # ops only
+    assert "「/排期 日历」需要运营权限" in h.text_of(h.last_reply()) and not h.sim.calendar.calendars  # ops only
     await h.say("ops", "/排期 日历 开 每个直播间")
     names = sorted(c["summary"] for c in h.sim.calendar.calendars.values())
     assert names == ["直播排期 · 1号直播间", "直播排期 · 2号直播间"]

@@ -279,7 +279,7 @@ async def stream_changed(session: AsyncSession, stream: Stream, kind: str, now: 
 
 @on_sent("calendar.created")
 async def calendar_created(svc, row, result: dict) -> None:
-    """Keep the calendar's id, subscribe nobody new, and queue every upcoming stream of it."""
+    """Keep the calendar's id and queue every upcoming stream of it."""
     session = result["session"]
     scope = scope_of_key(row.key)
     cal = (await session.execute(select(StreamCalendar).where(StreamCalendar.scope_key == scope))).scalar_one_or_none()

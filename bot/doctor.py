@@ -195,3 +195,6 @@ def _subscriptions(report: Report) -> None:
     report.info(f"请在开发者后台 → 事件与回调 确认已订阅：{names}（飞书没有接口可以读取订阅）",
                 f"in the console → Events & callbacks make sure these are subscribed: {names} "
                 f"(no API reports subscriptions)")
+    for event, needs, zh, en in scopes.OPTIONAL_EVENTS:
+        report.info(f"可选事件 {event}（需要权限 {'、'.join(needs)}）：{zh}",
+                    f"optional event {event} (needs {', '.join(needs)}): {en}")

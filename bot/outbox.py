@@ -43,7 +43,10 @@ from bot.store.models import OutboxMessage
 log = logging.getLogger("bot.outbox")
 
 OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
-       "upload_image", "create_task", "send_file")
+       "upload_image", "create_task", "send_file",
+       # Feishu-native (issue 17): calendar, Tasks v2 changes, Bitable write-back (bot/sender.py)
+       "create_calendar", "calendar_acl", "create_event", "patch_event", "delete_event", "add_attendees",
+       "remove_attendees", "patch_task", "add_task_members", "remove_task_members", "update_record")
 MASKED = ("send", "reply", "patch", "urgent")
 PAGE, PERSON, ROUTINE, BULK = 0, 1, 2, 3
 PRIORITIES = (PAGE, PERSON, ROUTINE, BULK)

@@ -30,7 +30,7 @@ from bot.commands.registry import ActionSpec, CommandSpec, MessageHandler, VerbS
 from bot.context import Ctx
 from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu import groupmode
-from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage
+from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage, OtherEvent
 from bot.i18n import pick, t
 from bot.services import Services
 from bot.store.db import insert_ignore
@@ -109,8 +109,24 @@ class Router:
             return await self._card_action(session, event)
         elif isinstance(event, BotAdded):
             await self._bot_added(session, event)
+        elif isinstance(event, OtherEvent) and event.event_type in self.registry.event_handlers:
+            await self._other(session, event)
         # Any other subscribed event is acknowledged and needs nothing.
         return None
+
+    async def _other(self, session: AsyncSession, event: OtherEvent) -> None:
+        """A subscribed event declared with ``on_event``: no chat to answer in, so a failure is
+        logged and undone, never posted."""
+        ctx = await self._ctx(session, event.event_id, "", "")
+        savepoint = await session.begin_nested()
+        try:
+            await self.registry.event_handlers[event.event_type](ctx, event)
+        except Exception:  # noqa: BLE001
+            await savepoint.rollback()
+            log.exception("event handler failed", extra={"ref": new_ref(), "event_id": event.event_id,
+                                                         "event_type": event.event_type})
+            return
+        await savepoint.commit()
 
     # -- context -------------------------------------------------------------------------
     async def _ctx(self, session: AsyncSession, event_id: str, user_id: str, chat_id: str,

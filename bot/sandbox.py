@@ -92,10 +92,14 @@ class Sandbox:
         self.settings = replace(settings, app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key,
                                 verification_token=token, admins=admins, sandbox=True)
         self.clock = clock or ManualClock(start_at, frozen=False, stepwise=True)
+        from bot.bitable import demo as bitable_demo  # the Feishu-native features' scopes and demo Bitable
+        from bot.sim.scopes import DEFAULT_GRANTED
+
         self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key,
                                    verification_token=token, bot_name="LiveOps", clock=self.clock,
                                    # a tenant that approved im:message.group_msg, unless the bot is set to @-only
-                                   group_msg=settings.group_messages != "mentions")
+                                   group_msg=settings.group_messages != "mentions",
+                                   scopes=DEFAULT_GRANTED | bitable_demo.SCOPES)
         self.bot: LiveOpsBot | None = None
         self.port = 0
         self.vchart: Path | None = VCHART if VCHART.is_file() else None
@@ -180,6 +184,9 @@ class Sandbox:
         database only, the demo team's week (a kept database already has it)."""
         for person in TEAM:
             self.sim.add_user(person.name, open_id=open_id(person.key))
+        from bot.bitable import demo as bitable_demo  # a schedule Bitable to bind (docs/feishu-native.md)
+
+        bitable_demo.seed(self.sim, self.clock.now(), self.settings.timezone, open_id("li"), open_id("zhou"))
         self.chat_ids: dict[str, str] = {}
         for name, members, _kind in CHATS:
             chat = self.sim.add_chat(name, [open_id(k) for k in members], owner=open_id("wang"))

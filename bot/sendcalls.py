@@ -24,6 +24,7 @@ from bot.feishu.codes import BUZZ_REFUSED
 from bot.feishu.platform import ApiResult, Platform
 from bot.outbox import feishu_uuid
 from bot.sendlimits import Keys
+from bot.sender_native import NATIVE_REQUESTS, NATIVE_RESULTS
 from bot.store.models import OutboxMessage
 
 MESSAGES = "/open-apis/im/v1/messages"
@@ -58,6 +59,8 @@ def _content(value: Any) -> str:
 
 def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, Any]:
     """(method, path, paths, query, body) of one outbox row."""
+    if row.op in NATIVE_REQUESTS:  # issue 17: calendar, Tasks v2 changes, Bitable write-back
+        return NATIVE_REQUESTS[row.op](row, target)
     p = row.payload
     uuid = feishu_uuid(row.key)
     if row.op == "send":
@@ -93,6 +96,8 @@ def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, 
 def result_of(row: OutboxMessage, api: ApiResult, at: str = "") -> dict:
     """What later rows and callbacks need from an answer (``at``: when a message was made,
     on the bot's clock: a card's age is counted from it)."""
+    if row.op in NATIVE_RESULTS:
+        return NATIVE_RESULTS[row.op](api.data or {})
     data = api.data or {}
     if row.op in ("send", "reply", "send_file"):
         return {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", ""), "at": at}
@@ -100,7 +105,7 @@ def result_of(row: OutboxMessage, api: ApiResult, at: str = "") -> dict:
         return {"chat_id": data.get("chat_id", ""), "name": data.get("name", "")}
     if row.op == "create_task":
         task = data.get("task") or {}
-        return {"guid": task.get("guid", ""), "url": task.get("url", "")}
+        return {"guid": task.get("guid", ""), "url": task.get("url", ""), "id": task.get("guid", "")}
     if row.op == "add_members":
         return {"invalid": data.get("invalid_id_list") or [], "missing": data.get("not_existed_id_list") or []}
     return {}

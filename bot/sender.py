@@ -274,7 +274,7 @@ class Sender:
                     continue
                 else:
                     res = dep.result or {}
-                    target = res.get("message_id") or res.get("chat_id") or ""
+                    target = res.get("message_id") or res.get("chat_id") or res.get("id") or ""
                     chat = res.get("chat_id") or chat
                     old = row.op == "patch" and (fresh or too_old(made_at(res, dep.sent_at), now))
                     job = Job(row, target, "fresh" if old and chat else "", chat, origin=dep.key)

@@ -256,7 +256,11 @@ async def operator(ctx: Ctx, rest: str) -> None:
     newbies = await report.newbies(ctx.session, ctx.now())
     names = await schedule.names_of(ctx.session, [n.streamer_id for n in newbies])
     title = ctx.t("data.operator_title", period=ctx.t(f"data.period.{which}"))
-    await ctx.reply(card=cards.operator_card(ctx.t, ctx.locale, title, figs, newbies, names))
+    card = cards.operator_card(ctx.t, ctx.locale, title, figs, newbies, names)
+    from bot.survey.commands import operator_section  # the satisfaction survey (issue 17)
+
+    await operator_section(ctx, card, start, end)
+    await ctx.reply(card=card)
 
 
 # -- manual figures ---------------------------------------------------------------------------------

@@ -254,6 +254,8 @@ class Registry:
     chatter_handlers: list[MessageHandler] = field(default_factory=list)
     # Called once at start-up, after migrations, as ``await hook(svc, session)``.
     startup_hooks: list[Handler] = field(default_factory=list)
+    # Other subscribed events by type (e.g. task.task.updated_v1): ``await fn(ctx, event)``.
+    event_handlers: dict[str, Handler] = field(default_factory=dict)
 
     def add(self, spec: CommandSpec) -> CommandSpec:
         for name in spec.names:
@@ -368,6 +370,19 @@ def on_file(*, priority: int, match: Match, role: str = roles.MEMBER, scope: Sco
 def on_chatter(*, priority: int, match: Match) -> Callable[[Handler], Handler]:
     """Group chatter not addressed to the bot; never answered (e.g. a fault group's timeline)."""
     return _message_handler(lambda r: r.chatter_handlers, priority=priority, match=match, scope=Scope.OPEN)
+
+
+def on_event(event_type: str) -> Callable[[Handler], Handler]:
+    """A subscribed event that is not a message, a press or the bot joining a group; the handler
+    gets a Ctx with no chat and no person (it finds its own) and the event (``event.data``)."""
+
+    def wrap(fn: Handler) -> Handler:
+        if event_type in REGISTRY.event_handlers:
+            raise ValueError(f"event {event_type} has two handlers")
+        REGISTRY.event_handlers[event_type] = fn
+        return fn
+
+    return wrap
 
 
 def on_startup(fn: Handler) -> Handler:

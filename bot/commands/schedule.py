@@ -305,8 +305,9 @@ async def confirm_button(ctx: Ctx, act: CardAction) -> None:
 
 
 async def announce(ctx: Ctx, kind: str, stream: Stream, *, diff: dict | None = None, reason: str = "",
-                   also: Any = ()) -> None:
-    """The change card: as the reply here, and in the team and field-control groups."""
+                   also: Any = (), by: str | None = None) -> None:
+    """The change card: as the reply here, and in the team and field-control groups. ``by``:
+    who made the change, when it was not the asker (e.g. "多维表格")."""
     ids = [*stream.people().values(), *also]
     for f, (old, new) in (diff or {}).items():
         if f in PERSON_FIELDS:
@@ -315,7 +316,7 @@ async def announce(ctx: Ctx, kind: str, stream: Stream, *, diff: dict | None = N
     if diff and "room_id" in diff:
         rooms.update({r.id: r for r in await service.list_rooms(ctx.session, include_inactive=True)})
     names.update(await service.names_of(ctx.session, ids))
-    who = await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
+    who = by or await display_name(ctx, ctx.user_id) or ctx.user_id[-6:]
     mention = [i for i in dict.fromkeys(ids) if i and i != ctx.user_id]
 
     def card(hide: bool):

@@ -65,6 +65,7 @@ class BotAdded:
 class OtherEvent:
     event_id: str
     event_type: str
+    data: dict = field(default_factory=dict)  # the envelope's "event" object
 
 
 Event = IncomingMessage | CardAction | BotAdded | OtherEvent
@@ -119,7 +120,7 @@ def parse(body: dict, bot_open_id: str) -> Event:
     if event_type == "im.chat.member.bot.added_v1":
         operator = (event.get("operator_id") or {}).get("open_id", "")
         return BotAdded(event_id, str(event.get("chat_id", "")), str(operator), str(event.get("name", "")))
-    return OtherEvent(event_id, event_type)
+    return OtherEvent(event_id, event_type, event)
 
 
 def _message(event_id: str, event: dict, bot_open_id: str) -> IncomingMessage:

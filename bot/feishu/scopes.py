@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 GROUP_AT_MSG = "im:message.group_at_msg:readonly"
 GROUP_MSG = "im:message.group_msg"
 P2P_MSG = "im:message.p2p_msg:readonly"
+CALENDAR = "calendar:calendar"  # "更新日历及日程信息" (创建共享日历, 添加日程参与人 …)
+BITABLE = "bitable:app"  # "查看、评论、编辑和管理多维表格"
+TASK_EVENTS = "task:task"  # "查看、创建、编辑和删除任务": subscribing to task.task.updated_v1
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,49 @@ API_NEEDS: tuple[Need, ...] = (
          note_en="the app's contact data range (数据权限 → 通讯录权限范围) must include the team"),
     Need("POST", "/open-apis/task/v2/tasks", ("task:task:write", "task:task:writeonly"),
          "同步到飞书任务", "create Feishu tasks"),
+    # -- Feishu-native features (issue 17, docs/feishu-native.md) ------------------------------
+    Need("PATCH", "/open-apis/task/v2/tasks/:guid", ("task:task:write", "task:task:writeonly"),
+         "飞书任务跟着改（完成、重开、截止时间、标题）", "keep Feishu tasks in step (done, reopened, due, title)"),
+    Need("GET", "/open-apis/task/v2/tasks/:guid", ("task:task:write", "task:task:read"),
+         "读取飞书任务是否已完成", "read whether a Feishu task was completed"),
+    Need("POST", "/open-apis/task/v2/tasks/:guid/add_members", ("task:task:write", "task:task:writeonly"),
+         "飞书任务换负责人、交接", "reassign and hand over Feishu tasks"),
+    Need("POST", "/open-apis/task/v2/tasks/:guid/remove_members", ("task:task:write", "task:task:writeonly"),
+         "飞书任务换负责人、交接", "reassign and hand over Feishu tasks"),
+    Need("POST", "/open-apis/calendar/v4/calendars", (CALENDAR, "calendar:calendar:create"),
+         "直播排期日历（以应用身份创建共享日历、日程和参与人）", "the stream calendar (shared calendar, events and "
+         "attendees, created as the app)", optional=True),
+    Need("POST", "/open-apis/calendar/v4/calendars/:calendar_id/acls", (CALENDAR, "calendar:calendar.acl:create"),
+         "直播排期日历（以应用身份创建共享日历、日程和参与人）", "the stream calendar (shared calendar, events and "
+         "attendees, created as the app)", optional=True),
+    Need("POST", "/open-apis/calendar/v4/calendars/:calendar_id/events", (CALENDAR, "calendar:calendar.event:create"),
+         "直播排期日历（以应用身份创建共享日历、日程和参与人）", "the stream calendar (shared calendar, events and "
+         "attendees, created as the app)", optional=True),
+    Need("GET", "/open-apis/calendar/v4/calendars/:calendar_id/events", (CALENDAR, "calendar:calendar.event:read"),
+         "直播排期日历（以应用身份创建共享日历、日程和参与人）", "the stream calendar (shared calendar, events and "
+         "attendees, created as the app)", optional=True),
+    Need("PATCH", "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id",
+         (CALENDAR, "calendar:calendar.event:update"), "直播排期日历（以应用身份创建共享日历、日程和参与人）",
+         "the stream calendar (shared calendar, events and attendees, created as the app)", optional=True),
+    Need("DELETE", "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id",
+         (CALENDAR, "calendar:calendar.event:delete"), "直播排期日历（以应用身份创建共享日历、日程和参与人）",
+         "the stream calendar (shared calendar, events and attendees, created as the app)", optional=True),
+    Need("POST", "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/attendees",
+         (CALENDAR, "calendar:calendar.event:update"), "直播排期日历（以应用身份创建共享日历、日程和参与人）",
+         "the stream calendar (shared calendar, events and attendees, created as the app)", optional=True),
+    Need("POST", "/open-apis/calendar/v4/calendars/:calendar_id/events/:event_id/attendees/batch_delete",
+         (CALENDAR, "calendar:calendar.event:update"), "直播排期日历（以应用身份创建共享日历、日程和参与人）",
+         "the stream calendar (shared calendar, events and attendees, created as the app)", optional=True),
+    Need("GET", "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/fields", (BITABLE, "bitable:app:readonly"),
+         "从团队的多维表格读排期（可选写回状态和数据）", "read the schedule from the team's Bitable (optional write-back)",
+         optional=True, note_zh="还要把应用添加为该多维表格的协作者（多维表格右上角 … → 添加文档应用）",
+         note_en="the app must also be added to the Base as a collaborator (… → Add document app)"),
+    Need("GET", "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/records", (BITABLE, "bitable:app:readonly"),
+         "从团队的多维表格读排期（可选写回状态和数据）", "read the schedule from the team's Bitable (optional write-back)",
+         optional=True),
+    Need("PUT", "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/records/:record_id", (BITABLE,),
+         "从团队的多维表格读排期（可选写回状态和数据）", "read the schedule from the team's Bitable (optional write-back)",
+         optional=True),
 )
 
 # Events and callbacks the app subscribes to (事件与回调), and the scopes they need.
@@ -98,6 +144,12 @@ OPTIONAL_EVENT_SCOPES: tuple[tuple[str, str, str], ...] = (
     (GROUP_MSG, "接收群里所有消息（不 @ 也能用 /命令、故障群聊天记录、群里直接丢文件导入）",
      "receive every group message (un-@ /commands, fault-group chatter, files dropped in groups)"),
 )
+# Events that make an optional feature faster, not possible: without them a periodic check does
+# the same ("任务信息变更" task.task.updated_v1, task-v1/task/events/updated: 权限要求 task:task).
+OPTIONAL_EVENTS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("task.task.updated_v1", (TASK_EVENTS,), "飞书任务里勾选完成时立即同步（不开通则每 10 分钟检查一次）",
+     "a task ticked in Feishu Tasks is noticed at once (without it: checked every 10 minutes)"),
+)
 
 
 def needed_scopes(*, optional: bool = False) -> list[str]:
@@ -106,7 +158,7 @@ def needed_scopes(*, optional: bool = False) -> list[str]:
     for need in API_NEEDS:
         if need.scopes and (optional or not need.optional) and need.scopes[0] not in out:
             out.append(need.scopes[0])
-    for _event, scopes, _zh, _en in EVENTS:
+    for _event, scopes, _zh, _en in EVENTS + (OPTIONAL_EVENTS if optional else ()):
         for scope in scopes:
             if scope not in out:
                 out.append(scope)
@@ -116,9 +168,9 @@ def needed_scopes(*, optional: bool = False) -> list[str]:
 def why(scope: str, locale: str = "zh_CN") -> list[str]:
     zh = locale == "zh_CN"
     reasons = [n.why_zh if zh else n.why_en for n in API_NEEDS if n.scopes and n.scopes[0] == scope]
-    reasons += [e[2] if zh else e[3] for e in EVENTS if scope in e[1]]
+    reasons += [e[2] if zh else e[3] for e in EVENTS + OPTIONAL_EVENTS if scope in e[1]]
     reasons += [o[1] if zh else o[2] for o in OPTIONAL_EVENT_SCOPES if o[0] == scope]
-    return reasons
+    return list(dict.fromkeys(reasons))
 
 
 def checklist_markdown() -> str:
@@ -161,4 +213,8 @@ PROBES: dict[str, Probe] = {
                                            {"user_id": "ou_" + PROBE_ID}, {"user_id_type": "open_id"}),
     "task:task:write": Probe("PATCH", "/open-apis/task/v2/tasks/:guid", {"guid": PROBE_ID}, {},
                              {"task": {}, "update_fields": ["summary"]}),
+    CALENDAR: Probe("GET", "/open-apis/calendar/v4/calendars/:calendar_id/events",
+                    {"calendar_id": PROBE_ID + "@group.calendar.feishu.cn"}, {"page_size": "50"}),
+    BITABLE: Probe("GET", "/open-apis/bitable/v1/apps/:app_token/tables/:table_id/fields",
+                   {"app_token": "bascn" + PROBE_ID, "table_id": "tbl" + PROBE_ID}),
 }

@@ -283,9 +283,48 @@ async def import_sheet(session: AsyncSession, sheet: Sheet, *, locale: str, tz: 
     return result
 
 
-async def _import_row(session: AsyncSession, cells: list[Any], mapping: Mapping, rooms: list[Room],
-                      result: ImportResult, row_of: dict[int, int], number: int, *, locale: str, tz: str,
-                      today: date, now: datetime, by: str, chat_id: str, max_hours: float) -> None:
+@dataclass(frozen=True)
+class PersonCell:
+    """A cell that already names a person (a Bitable person field): no lookup by name."""
+
+    open_id: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return self.name or self.open_id
+
+
+@dataclass
+class Row:
+    """One sheet row read and checked, before anything is written."""
+
+    room: Room
+    starts_at: datetime
+    ends_at: datetime
+    values: dict[str, Any]  # person fields, brand, theme, target_gmv (only the sheet's columns)
+    status: str | None
+
+
+class BadRow(Exception):
+    """Why a row cannot be read: ``reason`` in the asker's language."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def read_row(session: AsyncSession, cells: list[Any], mapping: Mapping, rooms: list[Room], *, locale: str,
+                   tz: str, today: date) -> Row:
+    """One row as the booking import reads it (date, time, room, people, brand, target, status),
+    or BadRow with the reason. Writes nothing: the CSV/XLSX import and the Bitable sync share it."""
+    try:
+        return await _read_row(session, cells, mapping, rooms, locale=locale, tz=tz, today=today)
+    except _Bad as bad:
+        raise BadRow(bad.reason) from None
+
+
+async def _read_row(session: AsyncSession, cells: list[Any], mapping: Mapping, rooms: list[Room], *, locale: str,
+                    tz: str, today: date) -> Row:
     def bad(key: str, **values: Any) -> _Bad:
         return _Bad(t(locale, key, **values))
 
@@ -319,6 +358,9 @@ async def _import_row(session: AsyncSession, cells: list[Any], mapping: Mapping,
         if f not in mapping.columns:
             continue
         cell = _cell(cells, mapping, f)
+        if isinstance(cell, PersonCell):
+            values[f] = cell.open_id
+            continue
         if _blank(cell):
             values[f] = None
             continue
@@ -341,6 +383,17 @@ async def _import_row(session: AsyncSession, cells: list[Any], mapping: Mapping,
         status = fields.parse_status(cell)
         if status not in (PENDING, CONFIRMED, CANCELLED):
             raise bad("schedule.row_bad_status", value=cell[:20])
+    return Row(room, starts_at, ends_at, values, status)
+
+
+async def _import_row(session: AsyncSession, cells: list[Any], mapping: Mapping, rooms: list[Room],
+                      result: ImportResult, row_of: dict[int, int], number: int, *, locale: str, tz: str,
+                      today: date, now: datetime, by: str, chat_id: str, max_hours: float) -> None:
+    def bad(key: str, **values: Any) -> _Bad:
+        return _Bad(t(locale, key, **values))
+
+    row = await _read_row(session, cells, mapping, rooms, locale=locale, tz=tz, today=today)
+    room, starts_at, ends_at, values, status = row.room, row.starts_at, row.ends_at, row.values, row.status
     existing = await service.stream_by_key(session, room.id, starts_at)
     if existing is not None and existing.id in row_of:
         raise bad("schedule.row_duplicate", row=row_of[existing.id])

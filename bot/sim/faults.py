@@ -11,6 +11,8 @@ so it also hits the token endpoint when the pattern matches it):
 - ``"230020"``: HTTP 400, code 230020 (per-chat rate limit)
 - ``"token_expired"``: HTTP 400, code 99991663 (the token itself stays valid)
 - ``"permanent"``: HTTP 400, code 230002 (bot not in the chat)
+- ``"lost_answer"``: the call IS carried out, then the answer is lost (HTTP 504 HTML), as when
+  a timeout hits after Feishu did the work: the retry must not do it twice (idempotency keys)
 - temporary codes Feishu answers while something is in progress (issue 13 / platform notes;
   their msg texts are not in the docs corpus, so the texts here are descriptive):
   ``"230049"`` (the message is still being sent), ``"232068"`` (the group is still being
@@ -42,7 +44,7 @@ CODES: dict[str, str] = {
     "1470422": "Concurrent calls with the same client_token conflict, please retry later.",
 }
 TEMPORARY = {k: CODES[k] for k in ("230049", "232068", "232019", "1470422")}
-KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", *CODES)
+KINDS = ("5xx", "timeout", "nonjson", "429", "99991400", "230020", "token_expired", "permanent", "lost_answer", *CODES)
 
 
 @dataclass
@@ -103,6 +105,9 @@ class FaultInjector:
         if kind == "5xx":
             return web.Response(status=502, content_type="text/html",
                                 text="<html><body><h1>502 Bad Gateway</h1></body></html>")
+        if kind == "lost_answer":
+            return web.Response(status=504, content_type="text/html",
+                                text="<html><body><h1>504 Gateway Time-out</h1></body></html>")
         if kind == "timeout":
             await asyncio.sleep(self.timeout_seconds if fault.seconds is None else fault.seconds)
             return web.Response(status=504, content_type="text/html",

@@ -38,14 +38,17 @@ from .apibase import (CARD_LIFETIME_MS, MAX_POST_BYTES, MAX_TEXT_BYTES, MESSAGE_
 from .chats import ChatsApi
 from .contact import ContactApi
 from .state import Chat, Message, api_message, append_capped, iso_ms, now_ms, random_hex
+from .bitable import BitableApi
+from .calendar import CalendarApi
 from .tasks import TasksApi
 from .uploads import UploadsApi
 
 log = logging.getLogger(__name__)
 
 
-class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
-    """All /open-apis routes. Mixins hold the chat, upload, contact and task handlers."""
+class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableApi):
+    """All /open-apis routes. Mixins hold the chat, upload, contact, task, calendar and
+    Bitable handlers."""
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -78,6 +81,9 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
             ("POST", f"{p}/task/v2/tasks", self.create_task, True),
             ("GET", f"{p}/task/v2/tasks/{{guid}}", self.get_task, True),
             ("PATCH", f"{p}/task/v2/tasks/{{guid}}", self.patch_task, True),
+            ("POST", f"{p}/task/v2/tasks/{{guid}}/add_members", self.add_task_members, True),
+            ("POST", f"{p}/task/v2/tasks/{{guid}}/remove_members", self.remove_task_members, True),
+            *self.calendar_routes(p), *self.bitable_routes(p),
         ]
         for method, path, handler, auth in routes:
             r.add_route(method, path, self._wrap(handler, auth=auth, api=(method, path)))
@@ -115,7 +121,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                             raise ApiError(99992402, "field validation failed: body is not JSON")
                         entry["json"] = call.body
                 fault = self.sim.faults.take(request.path)
-                if fault is not None:
+                if fault is not None and fault.kind != "lost_answer":
                     entry["fault"] = fault.kind
                     self.sim.stats["faults_injected"] += 1
                     resp = await self.sim.faults.respond(fault)
@@ -126,6 +132,10 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi):
                         self._limit_api(f"{api[0]} {api[1]}")
                         self._check_scopes(API_SCOPES.get(api, ((), ""))[0])
                     resp = await handler(call)
+                    if fault is not None:  # lost_answer: Feishu did it; the answer never came back
+                        entry["fault"] = fault.kind
+                        self.sim.stats["faults_injected"] += 1
+                        resp = await self.sim.faults.respond(fault)
             except ApiError as exc:
                 resp = exc.response()
             except Exception:  # a simulator bug: answer like a Feishu 500, keep the trace

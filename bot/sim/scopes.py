@@ -78,10 +78,55 @@ API_SCOPES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
                                                    "更新任务 task-v2 (larksuite/cli task_update.go)"),
 }
 
+# -- Feishu-native features (issue 17): calendar, Bitable, more of Tasks v2 ---------------------
+_CAL = "calendar:calendar"  # "更新日历及日程信息"
+API_SCOPES.update({
+    # 创建共享日历 calendar-v4/calendar/create: 权限要求 calendar:calendar | calendar:calendar:create
+    ("POST", "/open-apis/calendar/v4/calendars"): ((_CAL, "calendar:calendar:create"),
+                                                   "创建共享日历 calendar-v4/calendar/create"),
+    ("GET", "/open-apis/calendar/v4/calendars/{calendar_id}"): (
+        (_CAL, "calendar:calendar:readonly", "calendar:calendar:read"), "查询日历信息 calendar-v4/calendar/get"),
+    # 创建访问控制 calendar-v4/calendar-acl/create (modelled on the calendar pages' calendar:calendar)
+    ("POST", "/open-apis/calendar/v4/calendars/{calendar_id}/acls"): (
+        (_CAL, "calendar:calendar.acl:create"), "创建访问控制 calendar-v4/calendar-acl/create"),
+    # 创建日程: larksuite/cli shortcuts/calendar/calendar_create.go declares calendar:calendar.event:create
+    ("POST", "/open-apis/calendar/v4/calendars/{calendar_id}/events"): (
+        (_CAL, "calendar:calendar.event:create"), "创建日程 calendar-v4/calendar-event/create"),
+    # 获取日程 / 获取日程列表: larksuite/cli calendar_agenda.go declares calendar:calendar.event:read
+    ("GET", "/open-apis/calendar/v4/calendars/{calendar_id}/events"): (
+        (_CAL, "calendar:calendar:readonly", "calendar:calendar.event:read"), "获取日程列表 calendar-event/list"),
+    ("GET", "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}"): (
+        (_CAL, "calendar:calendar:readonly", "calendar:calendar.event:read"), "获取日程 calendar-event/get"),
+    ("PATCH", "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}"): (
+        (_CAL, "calendar:calendar.event:update"), "更新日程 calendar-event/patch"),
+    ("DELETE", "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}"): (
+        (_CAL, "calendar:calendar.event:delete"), "删除日程 calendar-event/delete (modelled)"),
+    # 添加日程参与人 calendar-event-attendee/create: 权限要求 calendar:calendar | calendar:calendar.event:update
+    ("POST", "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}/attendees"): (
+        (_CAL, "calendar:calendar.event:update"), "添加日程参与人 calendar-event-attendee/create"),
+    ("POST", "/open-apis/calendar/v4/calendars/{calendar_id}/events/{event_id}/attendees/batch_delete"): (
+        (_CAL, "calendar:calendar.event:update"), "删除日程参与人 calendar-event-attendee/batch_delete"),
+    # 多维表格: bitable:app (查看、评论、编辑和管理多维表格) or, to read, bitable:app:readonly
+    # (查看、评论和导出多维表格) — the pair every Base page lists (e.g. base.isEditable)
+    ("GET", "/open-apis/bitable/v1/apps/{app_token}/tables/{table_id}/fields"): (
+        ("bitable:app", "bitable:app:readonly"), "列出字段 bitable-v1/app-table-field/list"),
+    ("GET", "/open-apis/bitable/v1/apps/{app_token}/tables/{table_id}/records"): (
+        ("bitable:app", "bitable:app:readonly"), "列出记录 bitable-v1/app-table-record/list"),
+    ("PUT", "/open-apis/bitable/v1/apps/{app_token}/tables/{table_id}/records/{record_id}"): (
+        ("bitable:app",), "更新记录 bitable-v1/app-table-record/update"),
+    # Tasks v2 members: larksuite/cli shortcuts/task/task_assign.go declares task:task:write
+    ("POST", "/open-apis/task/v2/tasks/{guid}/add_members"): (("task:task:write", "task:task:writeonly"),
+                                                             "添加任务成员 task-v2/task/add_members"),
+    ("POST", "/open-apis/task/v2/tasks/{guid}/remove_members"): (("task:task:write", "task:task:writeonly"),
+                                                                "移除任务成员 task-v2/task/remove_members"),
+})
+
 # Events: subscribing needs one of these ("机器人进群" im.chat.member.bot.added_v1 权限要求).
 EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "im.chat.member.bot.added_v1": ("im:chat", "im:chat.members:bot_access", "im:chat:readonly"),
     "im.chat.member.bot.deleted_v1": ("im:chat", "im:chat.members:bot_access", "im:chat:readonly"),
+    # 任务信息变更 task-v1/task/events/updated: 权限要求 查看、创建、编辑和删除任务 (task:task)
+    "task.task.updated_v1": ("task:task",),
 }
 
 # What a tenant that followed docs/feishu-setup.md granted (the bot's own table lists the same;

@@ -23,7 +23,9 @@ from typing import Any, Callable, Iterable
 
 from aiohttp import web
 
-from . import callbacks, inspect, scopes as scope_table
+from . import callbacks, inspect, native_inspect, scopes as scope_table
+from .bitable import BitableStore
+from .calendar import CalendarStore
 from .events import EventPusher, Person, post_content, text_content
 from .faults import FaultInjector
 from .apibase import image_type
@@ -37,7 +39,7 @@ STAT_KEYS = ("requests", "rate_limited_chat", "rate_limited_app", "rate_limited_
              "events_not_delivered", "callbacks_failed")
 URL_CHECK_TIMEOUT = 1.0  # "必须在 1 秒内，将接收到的 challenge 值以 JSON 格式原样返回" (事件订阅 常见问题)
 SUBSCRIBED = frozenset({"im.message.receive_v1", "im.chat.member.bot.added_v1", "im.chat.member.bot.deleted_v1",
-                        "card.action.trigger"})
+                        "card.action.trigger", "task.task.updated_v1"})
 
 UserRef = str | dict[str, Any]
 
@@ -72,6 +74,8 @@ class FeishuSimulator:
         self.bot_union_id = "on_bot" + stable_hex(app_id, "bot-union", n=26)
         self.state = SimState(app_id)
         self.state.clock = clock
+        self.calendar = CalendarStore()  # calendar/v4 (bot/sim/calendar.py)
+        self.bitable = BitableStore()  # bitable/v1 (bot/sim/bitable.py)
         self.faults = FaultInjector()
         self.stats: dict[str, int] = defaultdict(int, {k: 0 for k in STAT_KEYS})
         self.pusher = EventPusher(app_id=app_id, tenant_key=self.tenant_key, log=self.state.events)
@@ -102,6 +106,7 @@ class FeishuSimulator:
     def add_routes(self, app: web.Application) -> None:
         self.api.add_routes(app)
         inspect.add_routes(app, self)
+        native_inspect.add_routes(app, self)
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=40 * 1024 * 1024)

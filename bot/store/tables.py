@@ -11,3 +11,7 @@ from bot.data import models as _data  # noqa: F401
 from bot.reminders import holiday_store as _holidays  # noqa: F401
 from bot.feishu import groupmode as _groupmode  # noqa: F401
 from bot import leads as _leads  # noqa: F401
+from bot.calendar import models as _calendar  # noqa: F401
+from bot.bitable import models as _bitable  # noqa: F401
+from bot.survey import models as _survey  # noqa: F401
+from bot.tasks import mirror_models as _task_mirrors  # noqa: F401

@@ -75,12 +75,10 @@ async def escalate(ctx: Ctx, task: Task, day: int, settings: TaskSettings) -> No
 # --------------------------------------------------------------------------- Feishu Tasks mirror
 
 async def mirror(ctx: Ctx, task: Task, owners: list[str]) -> None:
-    payload = {"summary": task.title[:3000],
-               "description": ctx.t("tasks.mirror_description", id=task.id),
-               "due": {"timestamp": str(int(task.due_at.timestamp() * 1000)), "is_all_day": False},
-               "members": [{"id": o, "type": "user", "role": "assignee"} for o in owners]}
-    await outbox.enqueue(ctx.session, key=f"task-mirror:{task.id}", op="create_task", lane="feishu-tasks",
-                         payload=payload, callback="tasks.mirrored")
+    """The Feishu copy; later changes follow it (bot.tasks.mirror)."""
+    from bot.tasks import mirror as feishu
+
+    await feishu.create(ctx.session, task, owners, ctx.t("tasks.mirror_description", id=task.id), ctx.now())
 
 
 @on_sent("tasks.mirrored")

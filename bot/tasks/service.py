@@ -25,6 +25,21 @@ from bot.tasks.models import (CANCELLED, DOING, DONE, MANUAL, NORMAL, OPEN, REVI
 
 HANDOVER_WORKING_DAYS = 3  # the seed's hand-over norm: within 3 working days
 MAX_TITLE = 500
+# Told after a task is completed, reopened, cancelled, reassigned, handed over or extended, in
+# the same transaction: ``async fn(session, task, kind, now)`` (bot.tasks.mirror keeps the
+# Feishu copy in step here).
+_LISTENERS: list = []
+
+
+def on_task_change(fn):
+    if fn not in _LISTENERS:
+        _LISTENERS.append(fn)
+    return fn
+
+
+async def _changed(session: AsyncSession, task: Task, kind: str, now: datetime) -> None:
+    for fn in list(_LISTENERS):
+        await fn(session, task, kind, now)
 
 
 # --------------------------------------------------------------------------- settings
@@ -157,6 +172,7 @@ async def complete(session: AsyncSession, task: Task, *, by: str, now: datetime)
     task.status, task.completed_at, task.completed_by, task.updated_at = DONE, now, by, now
     await _log(session, task, "done", by=by, at=now, data={"on_time": now <= task.due_at})
     await reminders.stop(session, task)
+    await _changed(session, task, "done", now)
     return True
 
 
@@ -167,6 +183,7 @@ async def reopen(session: AsyncSession, task: Task, *, by: str, now: datetime) -
     task.escalated_at = None
     await _log(session, task, "reopened", by=by, at=now)
     await reminders.plan(session, task, now)
+    await _changed(session, task, "reopened", now)
     return True
 
 
@@ -176,6 +193,7 @@ async def cancel(session: AsyncSession, task: Task, *, by: str, now: datetime, r
     task.status, task.updated_at = CANCELLED, now
     await _log(session, task, "cancelled", by=by, at=now, text=reason)
     await reminders.stop(session, task)
+    await _changed(session, task, "cancelled", now)
     return True
 
 
@@ -190,6 +208,7 @@ async def reassign(session: AsyncSession, task: Task, owners: list[str], *, by: 
     task.updated_at, task.escalated_at = now, None
     await _log(session, task, kind, by=by, at=now, text=reason, data={"from": before, "to": owners})
     await reminders.plan(session, task, now)
+    await _changed(session, task, kind, now)
     return before
 
 
@@ -205,6 +224,7 @@ async def extend(session: AsyncSession, task: Task, due: datetime, *, reason: st
     await _log(session, task, "extended", by=by, at=now, text=reason,
                data={"from": before.isoformat(), "to": due.isoformat()})
     await reminders.plan(session, task, now)
+    await _changed(session, task, "extended", now)
     return before
 
 
@@ -244,6 +264,7 @@ async def handover(session: AsyncSession, leaver: str, receiver: str, *, by: str
             await _log(session, task, "extended", by=by, at=now, text="handover",
                        data={"from": before.isoformat(), "to": out.floor.isoformat()})
             await reminders.plan(session, task, now)
+            await _changed(session, task, "extended", now)
             out.moved_due.append(task.id)
         out.tasks.append(task)
     return out

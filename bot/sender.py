@@ -393,7 +393,7 @@ class Sender:
                 key=job.origin, op="send", lane=job.row.lane, target=job.chat, payload={}, status="sent",
                 attempts=1, created_at=now, next_attempt_at=now, sent_at=now, result=card,
                 priority=job.row.priority, reported=False))
-        log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message": result["message_id"]})
+        log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message_id": result["message_id"]})
 
     async def _retry(self, row: OutboxMessage, delay: float, why: str, code: int | None, *, count: bool = True,
                      payload: dict | None = None) -> None:

@@ -42,6 +42,10 @@ class InboxWorkers:
         self._wake.set()
 
     async def run(self) -> None:
+        # Without the bot's own open_id no @mention can be recognised: events wait, stored,
+        # until start-up (or the background retry in app.py) has read it.
+        while not self.svc.bot.open_id and not self.stopping:
+            await asyncio.sleep(1.0)
         await inbox.give_up_exhausted(self.svc.db, wall_now())
         await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
 

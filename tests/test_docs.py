@@ -5,6 +5,7 @@ a statement in the docs that the code does not back is a bug). The tables genera
 from docs/benchmarks.md only, and README.md's sandbox tour is walked in headless Chromium."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -196,3 +197,98 @@ def test_readme_is_short_and_chinese_first():
     image = ROOT / "docs" / "img" / "sandbox.png"
     assert "](docs/img/sandbox.png)" in text and image.read_bytes().startswith(b"\x89PNG")
     assert image.stat().st_size < 300_000
+
+
+# ---- README.md's sandbox tour, walked in headless Chromium (Debian's /usr/bin/chromium) ----------
+
+TOUR = ["/帮助", "/排期 本周", "/提醒 10分钟后 对样品", "@LiveOps 推流断了，直播间黑屏", "/数据 本周"]
+CHROMIUM = os.environ.get("LIVEOPS_CHROMIUM", "/usr/bin/chromium")
+
+
+def test_the_tour_is_what_readme_says():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = text[text.index("## 沙盒：五步体验"):text.index("## 和机器人说话")]
+    for said in TOUR:
+        assert f"`{said}`" in tour, said
+    for pressed in ("+10分钟", "已完成", "认领"):
+        assert f"「{pressed}」" in tour, pressed
+
+
+async def test_the_readme_tour_in_chromium(tmp_path):
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from datetime import datetime, timezone
+
+    from bot.config import Settings
+    from bot.sandbox import Sandbox
+
+    # Thursday 19:05 in Beijing: 1号直播间 is on air, as in the screenshot.
+    sandbox = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"),
+                      start_at=datetime(2026, 12, 3, 11, 5, tzinfo=timezone.utc))
+    url = await sandbox.start("127.0.0.1", 0)
+    errors: list[str] = []
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+            try:
+                page = await browser.new_page(viewport={"width": 1200, "height": 760})
+                page.set_default_timeout(15_000)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(url)
+
+                def bot_says(text: str):
+                    return page.locator(".msg.from-bot").filter(has_text=text)
+
+                async def open_chat(name: str, user: str | None = None) -> None:
+                    if user:
+                        await page.select_option("#userSelect", label=user)
+                    await page.locator(".chat-item", has_text=name).first.click()
+                    await page.locator(".chat-title", has_text=name).wait_for()
+                    await page.wait_for_selector("#input:not([disabled])")
+
+                async def send(text: str) -> None:
+                    await page.fill("#input", text)
+                    await page.press("#input", "Enter")
+
+                assert await page.locator("#userSelect").input_value() == "ou_demo_wang"  # 王运营
+                await open_chat("运营群")
+                await send(TOUR[0])  # 1. the help card
+                await bot_says("LiveOps 命令帮助").last.wait_for()
+                await send(TOUR[1])  # 2. this week's schedule
+                week = bot_says("排期").filter(has_text="已结束").filter(has_text="已确认").last
+                await week.wait_for()
+                await send(TOUR[2])  # 3. a reminder, fast-forwarded, marked done
+                await bot_says("提醒已设置").filter(has_text="对样品").last.wait_for()
+                await page.locator(".ff-btn[data-seconds='600']").click()
+                due = bot_says("@王运营 对样品").filter(has=page.locator("button.cbtn", has_text="已完成")).last
+                await due.wait_for()
+                assert "晚了" not in await due.inner_text()  # fired on time, not "late"
+                await due.locator("button.cbtn", has_text="已完成").click()
+                await bot_says("王运营 已完成").last.wait_for()
+                await open_chat("1号直播间场控群", user="张场控")  # 4. a fault, acknowledged
+                await send(TOUR[3])
+                await bot_says("[P0] 1号直播间").filter(has_text="先做这几步").last.wait_for()
+                await open_chat("[P0] 1号直播间 推流中断 #1", user="赵技术")
+                ticket = page.locator(".msg.from-bot").filter(has=page.locator("button.cbtn", has_text="认领")).last
+                await ticket.locator("button.cbtn", has_text="认领").click()
+                await bot_says("已认领故障 #1").last.wait_for()
+                await open_chat("运营群", user="王运营")  # 5. figures: amounts here, hidden in the field group
+                await send(TOUR[4])
+                figures = bot_says("本周直播数据").last
+                await figures.locator(".el.chart").first.wait_for()
+                assert "¥" in await figures.inner_text()
+                await open_chat("1号直播间场控群")
+                await send(TOUR[4])
+                hidden = bot_says("本周直播数据").filter(has_text="已隐藏").last
+                await hidden.wait_for()
+                assert "¥" not in await hidden.inner_text() and "达成" in await hidden.inner_text()
+            finally:
+                await browser.close()
+    finally:
+        await sandbox.stop()
+    assert errors == []

@@ -292,3 +292,22 @@ async def test_the_readme_tour_in_chromium(tmp_path):
     finally:
         await sandbox.stop()
     assert errors == []
+
+
+def test_readme_time_examples_parse():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.reminders.timeparse import TimeParseError, parse, parse_deadline
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("- 时间写法"))
+    examples = re.findall(r"`([^`]+)`", line)
+    assert len(examples) >= 4
+    now = datetime(2026, 11, 26, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for example in examples:
+        try:
+            parsed = parse_deadline(example, now=now) if example.endswith("前") else parse(example, now=now)
+        except TimeParseError as exc:
+            raise AssertionError(f"README's time example {example!r} is refused: {exc}") from None
+        assert parsed.when > now and parsed.rest == "", example

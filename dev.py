@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,10 @@ def main(argv: list[str]) -> int:
     elif what == "bench":
         cmd = [str(BIN / "python"), "-m", "tests.bench.run_all", *rest]
     else:
+        if not rest:  # the figure lives in the docstring above (and docs/benchmarks.md)
+            minutes = re.search(r"about\s+(\d+)\s+minutes", __doc__ or "")
+            print(f"running the whole test suite (about {minutes.group(1) if minutes else '?'} minutes on 2 cores; "
+                  "python3 dev.py test -k NAME runs a part)", flush=True)
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or ["-q"])]
     return subprocess.call(cmd)
 

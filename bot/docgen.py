@@ -234,7 +234,8 @@ def commands_table() -> str:
     out.append("|---|---|---:|---|---|")
     for kind, handlers in (("@提及 mention", registry.mention_handlers), ("文件 file", registry.file_handlers)):
         for h in sorted(handlers, key=lambda h: (h.priority, h.name)):
-            label = f"{h.label[0]} / {h.label[1]}" if h.label[0] else h.name
+            doc = (getattr(h.handle, "__doc__", None) or "").strip().splitlines()
+            label = f"{h.label[0]} / {h.label[1]}" if h.label[0] else (_cell(doc[0]) if doc else h.name)
             out.append(f"| {label} (`{h.name}`) | {kind} | {h.priority} | {_who(h.role)} | {short[h.scope]} |")
     out.append("\n### 卡片按钮 / card buttons\n")
     out.append("按按钮和发命令一样检查角色和范围；被拒时只有按的人看到提示。"

@@ -164,7 +164,7 @@ MEASURED = re.compile(r"\b\d[\d,.]*\s?(?:ms|req/s|events?/s)\b|\bp(?:50|95|99)\b
 SUITE = {"README.md": re.compile(r"suite takes about (\d+) minutes"),
          "dev.py": re.compile(r"test suite \(pytest; about\s+(\d+)\s+minutes"),
          "docs/benchmarks.md": re.compile(r"whole suite \| about (\d+) minutes")}
-FIRST_RUN = re.compile(r"(\d+) s\b")
+FIRST_RUN = re.compile(r"(\d+(?:–\d+)?) s\b")
 
 
 def test_timings_and_counts_live_in_benchmarks_md_only():

@@ -10,7 +10,7 @@ Playwright's own browser downloads are never used.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 import os
 import shutil
 
@@ -238,7 +238,10 @@ async def test_fast_forward_jump_and_fold_in_chromium(async_playwright, tmp_path
 
     from bot.reminders.models import Timer
 
-    sandbox = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"))
+    # Thursday 13:45 in Beijing, a fixed time: the next hour holds the 14:00 stream's
+    # checkpoints (folded below); at the real time it may hold nothing.
+    sandbox = Sandbox(Settings(sandbox=True, database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"),
+                      start_at=datetime(2026, 12, 3, 5, 45, tzinfo=timezone.utc))
     url = await sandbox.start("127.0.0.1", 0)
     errors: list[str] = []
     try:

@@ -54,7 +54,8 @@ class LiveOpsBot:
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
-                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics)
+                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics,
+                               answers=self.workers.answers)
         self._tasks: list[asyncio.Task] = []
         self.started = False
 

@@ -65,6 +65,25 @@ async def test_url_verification_challenge(harness):
     assert status == 401
 
 
+async def test_url_check_comes_unsigned_and_is_answered(harness):
+    """Feishu sends the request-URL check without X-Lark-Signature/timestamp/nonce, encrypted
+    when an Encrypt Key is set (开放平台 "Encrypt Key 加密配置示例"; lark-oapi 1.7.5
+    EventDispatcherHandler answers the challenge before verifying the signature)."""
+    body = {"type": "url_verification", "challenge": "c-42", "token": TOKEN}
+    raw, _ = _signed(body)
+    status, text = await _post(harness, raw)
+    assert status == 200 and json.loads(text) == {"challenge": "c-42"}
+    status, text = await _post(harness, _signed({**body, "token": "wrong"})[0])
+    assert status == 401, text
+    # Anything else unsigned is refused, however it is dressed, and nothing is stored.
+    status, _ = await _post(harness, _signed(_envelope())[0])
+    assert status == 401
+    big = {"type": "url_verification", "challenge": "x" * 8000, "token": TOKEN}
+    status, _ = await _post(harness, _signed(big)[0])
+    assert status == 401
+    assert await _inbox_count(harness) == 0
+
+
 @pytest.mark.parametrize("case", ["forged_signature", "stale", "future", "wrong_key", "tampered",
                                   "missing_headers", "plaintext", "wrong_token"])
 async def test_bad_requests_get_4xx_and_store_nothing(harness, case):
@@ -156,6 +175,34 @@ async def test_database_outage_answers_503(harness):
     harness.bot.ingress.store = store
     status, body = await _post(harness, *_signed(_envelope()))
     assert status == 503 and "retry" in body
+    await broken.close()
+
+
+async def test_a_press_that_cannot_be_stored_is_answered_200_with_a_toast(harness):
+    """Card callbacks are never re-pushed (回调是同步操作，不提供补推机制): a 503 would lose the
+    click and show a Feishu error. The presser is asked to press again; the card stays."""
+    from bot.clock import wall_now
+    from bot.store import inbox
+    from bot.store.db import Database
+
+    broken = Database("sqlite+aiosqlite:////nonexistent-dir/x/y.db" if harness.db.url.startswith("sqlite")
+                      else "postgresql+asyncpg://postgres@127.0.0.1:1/none")
+
+    async def store(**fields):
+        return await inbox.InboxWriter(broken).store(now=wall_now(), **fields)
+
+    harness.bot.ingress.store = store
+    press = {"schema": "2.0",
+             "header": {"event_id": secrets.token_hex(8), "event_type": "card.action.trigger",
+                        "create_time": str(int(time.time() * 1000)), "token": TOKEN,
+                        "app_id": "cli_test000000001", "tenant_key": "t"},
+             "event": {"operator": {"open_id": "ou_member"}, "action": {"value": {"a": "x"}, "tag": "button"},
+                       "context": {"open_message_id": "om_1", "open_chat_id": "oc_team"}}}
+    status, text = await _post(harness, *_signed(press))
+    answer = json.loads(text)
+    assert status == 200 and "card" not in answer, text
+    assert answer["toast"]["type"] == "warning" and "再按一次" in answer["toast"]["content"]
+    assert answer["toast"]["i18n"]["en_us"] == "Not saved, please press again"
     await broken.close()
 
 

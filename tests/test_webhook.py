@@ -224,3 +224,25 @@ async def test_metrics_page(harness):
     assert 'liveops_events_received_total{event_type="im.message.receive_v1",outcome="new"} 1.0' in text
     assert 'liveops_commands_total{command="ping"} 1.0' in text
     assert "liveops_outbox_backlog 0.0" in text
+
+
+async def test_identity_read_later_and_the_waiting_mention_is_answered(harness, monkeypatch):
+    """GET /bot/v3/info failing at start-up no longer drops @mentions until a restart: the bot
+    keeps trying in the background, the mention waits in the inbox and is answered after."""
+    from bot.app import LiveOpsBot
+
+    h = harness
+    await h.stop_bot()
+    monkeypatch.setattr(LiveOpsBot, "identity_backoff", 0.01)
+    monkeypatch.setattr(LiveOpsBot, "identity_retry", 0.2)
+    h.sim.faults.add("5xx", path_contains="/bot/v3/info", times=5)
+    bot = await h.start_bot()
+    assert bot.svc.bot.open_id == ""
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{h.bot_url}/readyz") as r:
+            assert (await r.json())["bot"] is None
+    before = len(h.bot_messages())
+    await h.sim.send_text(h.chats["team"], h.users["member"], "@LiveOps 在吗")
+    await h.settle()  # waits for the background retry, then the held event
+    assert bot.svc.bot.open_id
+    assert len(h.bot_messages()) == before + 1

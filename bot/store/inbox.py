@@ -142,8 +142,10 @@ _TAKE = (update(_T).where(_T.c.id == bindparam("hd"), _T.c.lane == bindparam("ln
 
 
 def _first(status: str):
-    return (select(func.min(_T.c.id)).where(_T.c.lane == bindparam("ln"), _T.c.status == status)
-            .scalar_subquery())
+    # ORDER BY id LIMIT 1, not MIN(id): with the statistics of a quiet hour PostgreSQL aggregated
+    # the whole lane (0.3 ms at 1,000 pending) instead of reading the index's first entry.
+    return (select(_T.c.id).where(_T.c.lane == bindparam("ln"), _T.c.status == status)
+            .order_by(_T.c.id).limit(1).scalar_subquery())
 
 
 # The first live row of a lane: one (lane, status, id) index probe per status.

@@ -1,12 +1,20 @@
 """Inbox workers: claim an event, route it, and mark it done in the same transaction as
 everything the handler wrote (its answers included). A worker that dies mid-way leaves
 its claim to expire; another worker (or this one after a restart) takes the row again.
+
+Idle costs nothing: a worker with nothing to claim sleeps until this process stores an event
+(the webhook or the long connection wakes one idle worker per event), until a lane held by
+another worker falls free (that worker may have died: the claim says when), or once a
+minute (events stored by another replica while this one's workers sleep). One wake-up
+wakes one worker; a worker that took an event wakes one more, so a burst fans out to every
+worker and a single event costs one claim.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections import deque
 from datetime import timedelta
 
 from bot.clock import wall_now
@@ -19,6 +27,7 @@ from bot.services import Services
 from bot.store import inbox
 
 log = logging.getLogger("bot.worker")
+SAFETY_LOOK = 60.0  # seconds: events another replica stored while every worker here slept
 
 
 class InboxWorkers:
@@ -26,76 +35,82 @@ class InboxWorkers:
                  lease: timedelta = timedelta(seconds=60), poll: float = 1.0) -> None:
         self.svc, self.router, self.worker_id = svc, router, worker_id
         self.answers = PressAnswers()  # card presses the webhook is waiting to answer
-        self.concurrency, self.lease, self.poll = concurrency, lease, poll
-        self._wake = asyncio.Event()
+        self.concurrency, self.lease = concurrency, lease
+        self.poll = poll  # back-off after a failed claim (database down)
         self.alive = 0
         self.stopping = False
-        self._last_housekeeping = 0.0
         self.processed = 0
+        self.claims = 0  # claim transactions made: benches and profiles read it
+        self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
+        self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, n: int = 1) -> None:
+        """Something may be claimable: wake up to ``n`` sleeping workers."""
+        self._gen += 1
+        while n > 0 and self._idle:
+            self._idle.popleft().set()
+            n -= 1
 
     def stop(self) -> None:
         """Finish the event in hand, then leave the loop."""
         self.stopping = True
-        self._wake.set()
+        self.wake(self.concurrency)
 
     async def run(self) -> None:
         # Without the bot's own open_id no @mention can be recognised: events wait, stored,
         # until start-up (or the background retry in app.py) has read it.
         while not self.svc.bot.open_id and not self.stopping:
             await asyncio.sleep(1.0)
-        await inbox.give_up_exhausted(self.svc.db, wall_now())
+        await inbox.rebuild_lanes(self.svc.db)
+        if given_up := await inbox.give_up_exhausted(self.svc.db, wall_now()):
+            self._gave_up(given_up)
         await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
 
     async def _loop(self, n: int) -> None:
         self.alive += 1
         name = f"{self.worker_id}/{n}"
         trouble = Repeated(log, f"inbox claim failed ({name})")
-        expired_checked = 0.0
         try:
             while not self.stopping:
+                gen = self._gen
                 try:
-                    # Expired claims (a dead worker's rows) first once a second; in between the
-                    # pending rows first, and expired ones whenever nothing is pending.
-                    expired_first = time.monotonic() - expired_checked >= 1.0
-                    if expired_first:
-                        expired_checked = time.monotonic()
-                    row = await inbox.claim(self.svc.db, name, wall_now(), self.lease,
-                                            expired_first=expired_first)
+                    self.claims += 1
+                    got = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
                     trouble.ok()
                 except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
                     trouble.failed()
                     await asyncio.sleep(self.poll)
                     continue
-                if row is None:
-                    await self._housekeeping()
-                    self._wake.clear()
-                    if self.stopping:
-                        break
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self.poll)
-                    except asyncio.TimeoutError:
-                        pass
+                if got.given_up:
+                    self._gave_up(got.given_up)
+                if got.row is None:
+                    if self._gen != gen or self.stopping:  # woken while claiming: look again
+                        continue
+                    timeout = SAFETY_LOOK
+                    if got.next_expiry is not None:
+                        timeout = min(timeout, max(0.05, (got.next_expiry - wall_now()).total_seconds() + 0.05))
+                    await self._sleep(timeout)
                     continue
-                self._wake.set()  # there may be more: let a sibling look too
-                await logs.bound_call(self.process(row, name), event_id=row.event_id, worker=name)
+                self.wake()  # there may be more: let a sleeping sibling look too
+                await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
         finally:
             self.alive -= 1
 
-    async def _housekeeping(self) -> None:
-        now = time.monotonic()
-        if now - self._last_housekeeping < 30:
-            return
-        self._last_housekeeping = now
+    async def _sleep(self, timeout: float) -> None:
+        event = asyncio.Event()
+        self._idle.append(event)
         try:
-            if given_up := await inbox.give_up_exhausted(self.svc.db, wall_now()):
-                log.error("events that failed repeatedly were set aside (status failed)")
-                if self.svc.metrics:
-                    self.svc.metrics.events_given_up.inc(given_up)
-        except Exception:  # noqa: BLE001
-            log.exception("inbox housekeeping failed")
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            if event in self._idle:
+                self._idle.remove(event)
+
+    def _gave_up(self, n: int) -> None:
+        log.error("events that failed repeatedly were set aside (status failed)")
+        if self.svc.metrics:
+            self.svc.metrics.events_given_up.inc(n)
 
     async def process(self, row, name: str) -> None:
         started = time.monotonic()
@@ -110,7 +125,7 @@ class InboxWorkers:
         try:
             async with self.svc.db.session() as session:
                 answer = await self.router.handle(session, event)
-                if not await inbox.finish(session, row.id, name, wall_now()):
+                if not await inbox.finish(session, row.id, name, wall_now(), lane=row.lane):
                     raise LostClaim(row.event_id)
         except LostClaim:
             log.warning("claim lost, another worker has the event", extra={"event_id": row.event_id})

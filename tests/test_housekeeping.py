@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot import housekeeping
 from bot.clock import wall_now
+from bot.reminders import timers
 from bot.reminders.models import Timer
 from bot.store.models import InboxEvent, OutboxMessage
 
@@ -31,3 +32,35 @@ async def test_purge_keeps_recent_failed_and_pending_rows(database):
     async with database.session() as s:
         for model in (InboxEvent, OutboxMessage, Timer):
             assert (await s.execute(select(func.count()).select_from(model))).scalar() == (3 if model is not Timer else 2)
+
+
+async def test_hourly_run_vacuums_the_queue_tables_on_postgresql(harness):
+    """The hourly timer purges, and on PostgreSQL vacuums the queue tables once the purge has
+    committed (so it does not depend on autovacuum); on SQLite it only purges."""
+    db = harness.db
+    now = wall_now()
+    async with db.session() as s:
+        s.add(InboxEvent(event_id="old", event_type="x", payload={}, status="done", received_at=now - timedelta(days=40),
+                         done_at=now - timedelta(days=40)))
+    async with db.session() as s:
+        timer = await timers.get(s, housekeeping.KEY)
+        assert timer is not None
+    before = await _vacuum_count(db)
+    await harness.advance(11 * 60)
+    await harness.settle()
+    for task in list(housekeeping._running):
+        await task
+    async with db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(InboxEvent).where(InboxEvent.event_id == "old"))).scalar() == 0
+    after = await _vacuum_count(db)
+    if db.dialect == "postgresql":
+        assert after > before
+    else:
+        assert after is None and before is None
+
+
+async def _vacuum_count(db):
+    if db.dialect != "postgresql":
+        return None
+    async with db.engine.connect() as conn:
+        return (await conn.execute(text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'inbox'"))).scalar()

@@ -40,6 +40,21 @@ class InboxEvent(SQLModel, table=True):
     error_ref: Optional[str] = Field(default=None, max_length=16)
 
 
+class InboxLane(SQLModel, table=True):
+    """A lane (a chat) with live inbox rows: ``head`` is the id of its first live row, and
+    ``held_by``/``held_until`` the worker handling it. Workers pick lanes, not rows, so a busy
+    chat's backlog is never walked by workers that cannot take it (bot.store.inbox). A row
+    exists only while its lane has live rows."""
+
+    __tablename__ = "inbox_lanes"
+    __table_args__ = (Index("ix_inbox_lanes_head", "head"),)
+
+    lane: str = Field(primary_key=True, max_length=128)
+    head: Optional[int] = None
+    held_by: Optional[str] = Field(default=None, max_length=64)
+    held_until: Optional[datetime] = _ts(default=None)
+
+
 class OutboxMessage(SQLModel, table=True):
     """One outgoing Open API call, sent at most once thanks to its idempotency key.
 

@@ -30,8 +30,10 @@ QUICK: dict[str, list[str]] = {
     "briefing": ["--groups", "1000"],  # the figure; ~2 min with the wait for the next minute
     "replicas": ["--events", "3000"],
     "outage": ["--seconds", "30"],
+    "webhook": ["--requests", "2000", "--reply", "--both"],  # the server as shipped, both databases
+    "cpu": ["--idle", "20", "--events", "150", "--timers", "150"],
 }
-PG_CAPABLE = {"webhook", "timers", "briefing"}  # scripts with a --pg switch (SQLite otherwise)
+PG_CAPABLE = {"webhook", "timers", "briefing", "cpu"}  # scripts with a --pg switch (SQLite otherwise)
 
 
 def discover() -> list[str]:

@@ -60,6 +60,7 @@ class LiveOpsBot:
                                verification_token=settings.verification_token,
                                store=self._store, on_stored=self.workers.wake, metrics=self.metrics,
                                answers=self.workers.answers)
+        self.workers.intake = self.ingress  # requests being stored go before the next event
         self._tasks: list[asyncio.Task] = []
         self.started = False
         self.longconn = None  # bot.feishu.longconn.LongConnection when BOT_TRANSPORT=ws (bot.server)

@@ -28,6 +28,10 @@ from bot.store import inbox
 
 log = logging.getLogger("bot.worker")
 SAFETY_LOOK = 60.0  # seconds: events another replica stored while every worker here slept
+# During a burst at the webhook, a worker about to take an event first lets the requests in
+# flight be stored and answered (they share this event loop), for at most this long: the 200
+# never waits for the work, and an event (a fault page) waits at most this much longer.
+INTAKE_FIRST = 0.25
 
 
 class InboxWorkers:
@@ -43,6 +47,7 @@ class InboxWorkers:
         self.claims = 0  # claim transactions made: benches and profiles read it
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
         self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
+        self.intake = None  # the Ingress (app.py): while it is storing requests, they go first
 
     def wake(self, n: int = 1) -> None:
         """Something may be claimable: wake up to ``n`` sleeping workers."""
@@ -73,6 +78,8 @@ class InboxWorkers:
         try:
             while not self.stopping:
                 gen = self._gen
+                if self.intake is not None:
+                    await self.intake.quiet(INTAKE_FIRST)
                 try:
                     self.claims += 1
                     got = await inbox.claim(self.svc.db, name, wall_now(), self.lease)

@@ -246,3 +246,31 @@ async def test_identity_read_later_and_the_waiting_mention_is_answered(harness, 
     await h.settle()  # waits for the background retry, then the held event
     assert bot.svc.bot.open_id
     assert len(h.bot_messages()) == before + 1
+
+
+async def test_workers_let_requests_being_stored_go_first(harness):
+    """While a request is between arrival and its inbox write, a worker about to take the next
+    event waits (bounded by INTAKE_FIRST): the 200 never waits for the work in a burst."""
+    import asyncio
+
+    h = harness
+    ingress = h.bot.ingress
+    gate = asyncio.Event()
+    real = ingress.store
+
+    async def held(**fields):
+        await gate.wait()
+        return await real(**fields)
+
+    ingress.store = held
+    post = asyncio.ensure_future(_post(h, *_signed(_envelope())))
+    while not ingress.storing:
+        await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(ingress.quiet(30))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the worker's yield holds while the request is being stored
+    gate.set()
+    status, _ = await post
+    await waiting  # and ends as soon as it is stored
+    assert status == 200 and ingress.storing == 0
+    await h.settle()

@@ -16,9 +16,11 @@ Two kinds of request differ from events (each rule with its source):
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -49,6 +51,9 @@ class Ingress:
                  wall: Callable[[], float] = time.time, metrics=None,
                  answers: PressAnswers | None = None) -> None:
         self.answers = answers
+        self.storing = 0  # requests between arrival and their inbox write
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self.encrypt_key = encrypt_key
         self.verification_token = verification_token
         self.store = store
@@ -56,7 +61,30 @@ class Ingress:
         self.wall = wall
         self.metrics = metrics
 
+    async def quiet(self, at_most: float) -> None:
+        """Wait until no request is being stored, or ``at_most`` seconds (the workers' yield)."""
+        if self.storing:
+            try:
+                await asyncio.wait_for(self._quiet.wait(), at_most)
+            except asyncio.TimeoutError:
+                pass
+
+    def _busy(self, delta: int) -> None:
+        self.storing += delta
+        if self.storing:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
     async def handle(self, request: web.Request) -> web.Response:
+        self._busy(+1)
+        try:
+            result = await self._handle(request)
+        finally:
+            self._busy(-1)  # a press waits for its answer outside the count: workers must run
+        return await self._answer(result)
+
+    async def _handle(self, request: web.Request) -> web.Response | _Pending:
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -113,13 +141,22 @@ class Ingress:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:  # valid JSON in another encoding: store the object
                 pass
-        return await self.accept(text if text is not None else body, event_id, event_type,
+        return await self._store(text if text is not None else body, event_id, event_type,
                                  message_id, lane, source="webhook")
 
     async def accept(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
                      lane: str, *, source: str) -> web.Response:
         """Store an event (its JSON text or object); 200 once durable, 503 if not. A card press
         is answered with the router's response (see the module docstring)."""
+        return await self._answer(await self._store(body, event_id, event_type, message_id, lane, source=source))
+
+    async def _answer(self, result: web.Response | _Pending) -> web.Response:
+        if isinstance(result, _Pending):
+            return web.json_response(await self.answers.wait(result.event_id, result.waiter))
+        return result
+
+    async def _store(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
+                     lane: str, *, source: str) -> web.Response | _Pending:
         press = event_type == CARD_ACTION and self.answers is not None
         waiter = self.answers.expect(event_id) if press else None  # before the worker can finish it
         try:
@@ -145,7 +182,7 @@ class Ingress:
             if not fresh:
                 self.answers.forget(event_id)
                 return web.Response(body=b"{}", content_type="application/json")
-            return web.json_response(await self.answers.wait(event_id, waiter))
+            return _Pending(event_id, waiter)
         return web.Response(body=b"{}", content_type="application/json")
 
     def _fresh(self, headers: dict[str, str]) -> bool:
@@ -166,6 +203,13 @@ class Ingress:
         if not crypto.signature_ok(ts, nonce, self.encrypt_key, raw, given):
             return "bad signature"
         return None
+
+
+@dataclass
+class _Pending:
+    """A stored card press whose answer (the router's toast / card) is still to come."""
+    event_id: str
+    waiter: asyncio.Future
 
 
 _SIGNATURE_HEADERS = ("x-lark-signature", "x-lark-request-timestamp", "x-lark-request-nonce")

@@ -32,6 +32,10 @@ log = logging.getLogger("bot.app")
 
 
 class LiveOpsBot:
+    # Reading the bot's identity at start-up: 1 s, 2 s between tries, then every 30 s in the background.
+    identity_backoff = 1.0
+    identity_retry = 30.0
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
                  platform: Platform | None = None, worker_id: str | None = None,
                  concurrency: int = 4, lease: timedelta | None = None) -> None:
@@ -54,9 +58,11 @@ class LiveOpsBot:
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
-                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics)
+                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics,
+                               answers=self.workers.answers)
         self._tasks: list[asyncio.Task] = []
         self.started = False
+        self.longconn = None  # bot.feishu.longconn.LongConnection when BOT_TRANSPORT=ws (bot.server)
 
     async def _store(self, **fields) -> bool:
         fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
@@ -102,14 +108,19 @@ class LiveOpsBot:
         timers_ok = self.timers.running
         body = {"database": db_ok, "workers": workers_ok, "timers": timers_ok,
                 "bot": self.svc.bot.open_id or None}
-        return web.json_response(body, status=200 if db_ok and workers_ok and timers_ok else 503)
+        ready = db_ok and workers_ok and timers_ok
+        if self.longconn is not None:  # events come only through it: down means not ready
+            body["long_connection"] = self.longconn.connected
+            ready = ready and body["long_connection"]
+        return web.json_response(body, status=200 if ready else 503)
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await self.db.migrate()
         await self.run_startup_hooks()
-        await self.identify()
+        if not await self.identify(attempts=3):
+            self._spawn(self.keep_identifying(), "bot identity")
         self._spawn(self.workers.run(), "inbox workers")
         self._spawn(self.sender.run(), "outbox sender")
         await self.timers.start()  # fires what fell due while the bot was down, then waits
@@ -127,7 +138,8 @@ class LiveOpsBot:
             except Exception:  # noqa: BLE001
                 log.exception("start-up hook %s failed", getattr(hook, "__name__", hook))
 
-    async def identify(self, attempts: int = 5) -> None:
+    async def identify(self, attempts: int = 5) -> bool:
+        """Read the bot's own open_id (how @mentions of it are recognised). True once known."""
         for attempt in range(attempts):
             try:
                 info = await self.platform.bot_info()
@@ -137,10 +149,20 @@ class LiveOpsBot:
                 self.svc.bot.open_id = str(info["open_id"])
                 self.svc.bot.name = str(info.get("app_name") or self.svc.bot.name)
                 log.info("bot identity %s (%s)", self.svc.bot.name, self.svc.bot.open_id)
-                return
-            await asyncio.sleep(min(2 ** attempt, 10))
-        log.error("could not read the bot's identity (GET /open-apis/bot/v3/info); "
-                  "@mentions will not be recognised until a restart")
+                return True
+            if attempt + 1 < attempts:
+                await asyncio.sleep(min(self.identity_backoff * 2 ** attempt, 10))
+        return False
+
+    async def keep_identifying(self) -> None:
+        """Start-up could not read the identity: keep trying in the background (every 30 s)
+        instead of dropping @mentions until a restart. Meanwhile /readyz shows "bot": null, and
+        events that mention the bot wait in the inbox (the worker holds them, see worker.py)."""
+        log.error("could not read the bot's identity (GET /open-apis/bot/v3/info); retrying every %.0f s",
+                  self.identity_retry)
+        while not await self.identify(attempts=1):
+            await asyncio.sleep(self.identity_retry)
+        self.workers.wake()
 
     def _spawn(self, coro, name: str) -> None:
         task = asyncio.create_task(coro, name=name)

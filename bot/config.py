@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot import feature_settings
+
 DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}
 LOCALES = ("zh_CN", "en_US")
 TRANSPORTS = ("webhook", "ws")
@@ -179,6 +181,12 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
             get("FEISHU_ENCRYPT_KEY") or get("FEISHU_VERIFICATION_TOKEN")):
         raise ConfigError("FEISHU_VERIFICATION_TOKEN", "is missing, so anyone could post forged events",
                           "Copy the Verification Token (and Encrypt Key) from the app's event settings.")
+
+    # The features' knobs (BOT_KEEP_DAYS, BOT_FAULT_* ...): a typo stops the start here instead of
+    # being replaced by the default where the feature reads it (bot.feature_settings).
+    _features, problem = feature_settings.load(values)
+    if problem:
+        raise ConfigError(*problem)
 
     return Settings(
         app_id=app_id, app_secret=app_secret,

@@ -55,6 +55,7 @@ async def run_server(settings: Settings) -> None:
         from bot.feishu.longconn import LongConnection
 
         longconn = LongConnection(settings, bot.ingress, asyncio.get_running_loop(), metrics=bot.metrics)
+        bot.longconn = longconn
         longconn.start()
     try:
         await wait_for_stop()

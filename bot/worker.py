@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.clock import wall_now
 from bot import logs
 from bot.logs import Repeated
+from bot.answers import PressAnswers
 from bot.feishu import events
 from bot.router import Router, new_ref
 from bot.services import Services
@@ -24,6 +25,7 @@ class InboxWorkers:
     def __init__(self, svc: Services, router: Router, worker_id: str, *, concurrency: int = 4,
                  lease: timedelta = timedelta(seconds=60), poll: float = 1.0) -> None:
         self.svc, self.router, self.worker_id = svc, router, worker_id
+        self.answers = PressAnswers()  # card presses the webhook is waiting to answer
         self.concurrency, self.lease, self.poll = concurrency, lease, poll
         self._wake = asyncio.Event()
         self.alive = 0
@@ -40,6 +42,10 @@ class InboxWorkers:
         self._wake.set()
 
     async def run(self) -> None:
+        # Without the bot's own open_id no @mention can be recognised: events wait, stored,
+        # until start-up (or the background retry in app.py) has read it.
+        while not self.svc.bot.open_id and not self.stopping:
+            await asyncio.sleep(1.0)
         await inbox.give_up_exhausted(self.svc.db, wall_now())
         await asyncio.gather(*(self._loop(i) for i in range(self.concurrency)))
 
@@ -100,9 +106,10 @@ class InboxWorkers:
         except Exception:  # noqa: BLE001 - a malformed event is acknowledged, never kills the loop
             log.warning("malformed event ignored", extra={"event_id": row.event_id}, exc_info=True)
             event = events.OtherEvent(row.event_id, row.event_type)
+        answer = None
         try:
             async with self.svc.db.session() as session:
-                await self.router.handle(session, event)
+                answer = await self.router.handle(session, event)
                 if not await inbox.finish(session, row.id, name, wall_now()):
                     raise LostClaim(row.event_id)
         except LostClaim:
@@ -113,7 +120,10 @@ class InboxWorkers:
             log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
             if self.svc.metrics:
                 self.svc.metrics.event_failures.inc()
+            self.answers.resolve(row.event_id, None)  # the retry's effects land later; say nothing now
             return
+        # Only after the commit: the presser is never told of something that was rolled back.
+        self.answers.resolve(row.event_id, answer)
         self.processed += 1
         self.svc.pulse.set()
         if self.svc.metrics:

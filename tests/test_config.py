@@ -48,11 +48,35 @@ def test_real_app_settings():
     ({"BOT_HTTP_TIMEOUT": "0"}, "BOT_HTTP_TIMEOUT"),
     ({"BOT_METRICS_PORT": "8080"}, "BOT_METRICS_PORT"),
     ({"BOT_METRICS_PORT": "port"}, "BOT_METRICS_PORT"),
+    # the features' knobs: a typo stops the start instead of quietly becoming the default
+    ({"BOT_FAULT_ACK_MINUTES": "garbage"}, "BOT_FAULT_ACK_MINUTES"),
+    ({"BOT_FAULT_ACK_MINUTES": "P0=10,P7=3"}, "BOT_FAULT_ACK_MINUTES"),
+    ({"BOT_FAULT_RESOLVE_MINUTES": "P1=0"}, "BOT_FAULT_RESOLVE_MINUTES"),
+    ({"BOT_FAULT_PAID_URGENT": "carrier pigeon"}, "BOT_FAULT_PAID_URGENT"),
+    ({"BOT_FAULT_GROUP_SEVERITIES": "P0,high"}, "BOT_FAULT_GROUP_SEVERITIES"),
+    ({"BOT_FAULT_OFFICE_HOURS": "nine to six"}, "BOT_FAULT_OFFICE_HOURS"),
+    ({"BOT_FAULT_OFFICE_HOURS": "18:00-09:00"}, "BOT_FAULT_OFFICE_HOURS"),
+    ({"BOT_FAULT_MERGE_MINUTES": "-5"}, "BOT_FAULT_MERGE_MINUTES"),
+    ({"BOT_KEEP_DAYS": "a month"}, "BOT_KEEP_DAYS"),
+    ({"BOT_TASK_CHECK_MINUTES": "0"}, "BOT_TASK_CHECK_MINUTES"),
+    ({"BOT_SCHEDULE_MAX_HOURS": "48"}, "BOT_SCHEDULE_MAX_HOURS"),
+    ({"BOT_BRIEFING_HOLIDAYS": "maybe"}, "BOT_BRIEFING_HOLIDAYS"),
+    ({"BOT_PUBLIC_URL": "bot.example.com"}, "BOT_PUBLIC_URL"),
 ])
 def test_invalid_settings_name_the_setting(env, setting):
     with pytest.raises(config.ConfigError) as info:
         config.load(env, env_file=None)
     assert info.value.setting == setting
+
+
+def test_good_feature_knobs_pass_and_the_fix_is_named():
+    config.load({"BOT_FAULT_ACK_MINUTES": "P0=5, P1=8", "BOT_FAULT_OFFICE_HOURS": "10:00-19:00",
+                 "BOT_FAULT_PAID_URGENT": "SMS", "BOT_KEEP_DAYS": "90", "BOT_BRIEFING_HOLIDAYS": "skip",
+                 "BOT_PUBLIC_URL": "https://bot.example.com/feishu/events", "BOT_KEEP_DAYS_EXTRA": "x"},
+                env_file=None)
+    with pytest.raises(config.ConfigError) as info:
+        config.load({"BOT_FAULT_ACK_MINUTES": "P0=ten"}, env_file=None)
+    assert "'P0=ten'" in info.value.problem and "P0=10" in info.value.fix
 
 
 def test_env_file_is_read(tmp_path):

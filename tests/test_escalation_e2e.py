@@ -135,6 +135,13 @@ async def test_an_overdue_task_of_the_groups_lead_goes_to_the_team_lead(harness)
     assert "已升级给运营主管" in h.text_of(h.last_reply())
 
 
+async def test_an_unknown_task_setting_is_named_back(harness):
+    """It raised TypeError (the i18n value was called key, like UserError's own argument)."""
+    h = harness
+    await h.say("ops", "/任务 设置 颜色 红")
+    assert "没有「颜色」这个设置" in h.text_of(h.last_reply())
+
+
 # -- reviews ---------------------------------------------------------------------------------------
 async def test_a_missing_review_escalates_past_the_stream_owner(harness):
     h = harness

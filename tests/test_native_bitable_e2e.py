@@ -189,7 +189,6 @@ async def test_write_back_status_and_figures_minding_sales_visibility(team):
     assert "同步中" in h.text_of(h.last_reply()) and h.link in h.text_of(h.last_reply())
 
 
-@pytest.mark.xfail(strict=False, reason="callback answers (toast, card) come back through the ingress on branch perf")
 async def test_the_press_is_answered_with_the_result_card(team):
     h = team
     preview = await bind(h)

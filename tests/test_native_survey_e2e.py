@@ -108,7 +108,6 @@ async def test_bad_input_and_a_rating_is_required(harness):
     assert "回复 0/1" in h.text_of(h.last_reply())
 
 
-@pytest.mark.xfail(strict=False, reason="callback answers (toast, card) come back through the ingress on branch perf")
 async def test_the_presser_sees_thanks(harness):
     h = harness
     await h.say("ops", "/数据 满意度 联系人 @李主播")

@@ -57,10 +57,11 @@ async def test_schedule_card(team):
 async def test_review_card(team):
     h = team
     await h.say("ops", "/复盘 #1")
-    assert "150,000" not in h.text_of(h.last_reply())
+    hidden = h.text_of(h.last_reply())
+    assert "15万" not in hidden and "150,000" not in hidden and "12万" not in hidden
     await internal(h)
     await h.say("ops", "/复盘 #1")
-    assert "¥150,000" in h.text_of(h.last_reply())
+    assert "¥12万 · 目标 ≥ ¥15万" in h.text_of(h.last_reply())
 
 
 async def test_targets_list(team):

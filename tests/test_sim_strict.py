@@ -314,7 +314,6 @@ async def test_unknown_top_level_property_is_refused(w):
     assert refused(status, body, 230099) and "'extra'" in body["msg"]
 
 
-@pytest.mark.xfail(strict=False, reason="ingress fix on branch perf")
 async def test_the_bot_answers_feishus_url_check(harness):
     """The real bot's ingress, checked the way Feishu checks it when the URL is saved."""
     result = await harness.sim.url_check()

@@ -247,3 +247,14 @@ async def test_who_may_import_is_asked_before_the_download(ops_team):
     await h.sim.upload_file(team, h.users["ops"], "随手记.csv", b"a,b\n1,2\n")
     await h.settle()
     assert len(h.sim.requests("/resources/")) == 1  # ops: read once, shared by the file handlers
+
+
+async def test_a_download_refreshes_an_expired_token_and_tries_once_more(harness):
+    """99991663 (token invalid/expired, 通用错误码) on a resource download: a new token, one retry."""
+    h = harness
+    msg = await h.sim.upload_file(h.chats["team"], h.users["ops"], "notes.txt", b"hello")
+    await h.settle()
+    h.sim.faults.add("token_expired", path_contains="/resources/", times=1)
+    assert await h.bot.platform.download(msg["message_id"], msg["content"]["file_key"]) == b"hello"
+    h.sim.faults.add("token_expired", path_contains="/resources/", times=2)
+    assert await h.bot.platform.download(msg["message_id"], msg["content"]["file_key"]) is None

@@ -65,6 +65,25 @@ async def test_url_verification_challenge(harness):
     assert status == 401
 
 
+async def test_url_check_comes_unsigned_and_is_answered(harness):
+    """Feishu sends the request-URL check without X-Lark-Signature/timestamp/nonce, encrypted
+    when an Encrypt Key is set (开放平台 "Encrypt Key 加密配置示例"; lark-oapi 1.7.5
+    EventDispatcherHandler answers the challenge before verifying the signature)."""
+    body = {"type": "url_verification", "challenge": "c-42", "token": TOKEN}
+    raw, _ = _signed(body)
+    status, text = await _post(harness, raw)
+    assert status == 200 and json.loads(text) == {"challenge": "c-42"}
+    status, text = await _post(harness, _signed({**body, "token": "wrong"})[0])
+    assert status == 401, text
+    # Anything else unsigned is refused, however it is dressed, and nothing is stored.
+    status, _ = await _post(harness, _signed(_envelope())[0])
+    assert status == 401
+    big = {"type": "url_verification", "challenge": "x" * 8000, "token": TOKEN}
+    status, _ = await _post(harness, _signed(big)[0])
+    assert status == 401
+    assert await _inbox_count(harness) == 0
+
+
 @pytest.mark.parametrize("case", ["forged_signature", "stale", "future", "wrong_key", "tampered",
                                   "missing_headers", "plaintext", "wrong_token"])
 async def test_bad_requests_get_4xx_and_store_nothing(harness, case):
@@ -159,6 +178,34 @@ async def test_database_outage_answers_503(harness):
     await broken.close()
 
 
+async def test_a_press_that_cannot_be_stored_is_answered_200_with_a_toast(harness):
+    """Card callbacks are never re-pushed (回调是同步操作，不提供补推机制): a 503 would lose the
+    click and show a Feishu error. The presser is asked to press again; the card stays."""
+    from bot.clock import wall_now
+    from bot.store import inbox
+    from bot.store.db import Database
+
+    broken = Database("sqlite+aiosqlite:////nonexistent-dir/x/y.db" if harness.db.url.startswith("sqlite")
+                      else "postgresql+asyncpg://postgres@127.0.0.1:1/none")
+
+    async def store(**fields):
+        return await inbox.InboxWriter(broken).store(now=wall_now(), **fields)
+
+    harness.bot.ingress.store = store
+    press = {"schema": "2.0",
+             "header": {"event_id": secrets.token_hex(8), "event_type": "card.action.trigger",
+                        "create_time": str(int(time.time() * 1000)), "token": TOKEN,
+                        "app_id": "cli_test000000001", "tenant_key": "t"},
+             "event": {"operator": {"open_id": "ou_member"}, "action": {"value": {"a": "x"}, "tag": "button"},
+                       "context": {"open_message_id": "om_1", "open_chat_id": "oc_team"}}}
+    status, text = await _post(harness, *_signed(press))
+    answer = json.loads(text)
+    assert status == 200 and "card" not in answer, text
+    assert answer["toast"]["type"] == "warning" and "再按一次" in answer["toast"]["content"]
+    assert answer["toast"]["i18n"]["en_us"] == "Not saved, please press again"
+    await broken.close()
+
+
 async def test_health_and_readiness(harness):
     async with aiohttp.ClientSession() as s:
         async with s.get(f"{harness.bot_url}/healthz") as r:
@@ -177,3 +224,25 @@ async def test_metrics_page(harness):
     assert 'liveops_events_received_total{event_type="im.message.receive_v1",outcome="new"} 1.0' in text
     assert 'liveops_commands_total{command="ping"} 1.0' in text
     assert "liveops_outbox_backlog 0.0" in text
+
+
+async def test_identity_read_later_and_the_waiting_mention_is_answered(harness, monkeypatch):
+    """GET /bot/v3/info failing at start-up no longer drops @mentions until a restart: the bot
+    keeps trying in the background, the mention waits in the inbox and is answered after."""
+    from bot.app import LiveOpsBot
+
+    h = harness
+    await h.stop_bot()
+    monkeypatch.setattr(LiveOpsBot, "identity_backoff", 0.01)
+    monkeypatch.setattr(LiveOpsBot, "identity_retry", 0.2)
+    h.sim.faults.add("5xx", path_contains="/bot/v3/info", times=5)
+    bot = await h.start_bot()
+    assert bot.svc.bot.open_id == ""
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{h.bot_url}/readyz") as r:
+            assert (await r.json())["bot"] is None
+    before = len(h.bot_messages())
+    await h.sim.send_text(h.chats["team"], h.users["member"], "@LiveOps 在吗")
+    await h.settle()  # waits for the background retry, then the held event
+    assert bot.svc.bot.open_id
+    assert len(h.bot_messages()) == before + 1

@@ -395,7 +395,7 @@ async def settings(ctx: Ctx, rest: str) -> None:
             raise UserError("tasks.settings_bad_switch")
         await service.save_settings(ctx.session, ctx.chat_id, by=ctx.user_id, now=ctx.now(), mirror=on)
     else:
-        raise UserError("tasks.settings_unknown", key=key[:20])
+        raise UserError("tasks.settings_unknown", name=key[:20])
     await ctx.reply(ctx.t("tasks.settings_saved"))
     await settings(ctx, "")
 

@@ -1,7 +1,18 @@
 """The webhook: verify, decrypt, dedupe, write to the inbox, answer 200. Nothing else.
 
 Bad requests get a 4xx with a short JSON error; a database outage gets a 503 so Feishu
-retries; nothing here ever answers 500 or leaks an exception text.
+retries events; nothing here ever answers 500 or leaks an exception text.
+
+Two kinds of request differ from events (each rule with its source):
+- The request-URL check (``url_verification``) comes WITHOUT the X-Lark-Signature /
+  timestamp / nonce headers, encrypted when an Encrypt Key is set: it is answered after
+  decrypting and checking the verification token, and nothing else is accepted unsigned
+  (开放平台 "配置订阅方式 / Encrypt Key 加密配置示例"; lark-oapi 1.7.5
+  ``EventDispatcherHandler.do``: the challenge is answered before ``_verify_sign``).
+- Card callbacks (``card.action.trigger``) are synchronous and never re-pushed
+  ("回调是同步操作，不提供补推机制", 卡片回传交互): the press is stored, then answered with the
+  router's toast / card (bot.answers); when it cannot be stored the answer is 200 with a toast
+  asking to press again, so the presser never sees a Feishu error and the card stays as it was.
 """
 from __future__ import annotations
 
@@ -12,6 +23,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.answers import CARD_ACTION, NOT_STORED, PressAnswers
 from bot.feishu import crypto
 from bot.feishu.events import EventShapeError, envelope_keys
 
@@ -19,6 +31,8 @@ log = logging.getLogger("bot.ingress")
 
 MAX_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 1024 * 1024
+# An unsigned request can only be the URL check, whose body is a few hundred bytes.
+MAX_UNSIGNED_BYTES = 4096
 
 Store = Callable[..., Awaitable[bool]]
 
@@ -32,7 +46,9 @@ class Ingress:
 
     def __init__(self, *, encrypt_key: str, verification_token: str, store: Store,
                  on_stored: Callable[[], None] | None = None,
-                 wall: Callable[[], float] = time.time, metrics=None) -> None:
+                 wall: Callable[[], float] = time.time, metrics=None,
+                 answers: PressAnswers | None = None) -> None:
+        self.answers = answers
         self.encrypt_key = encrypt_key
         self.verification_token = verification_token
         self.store = store
@@ -57,9 +73,12 @@ class Ingress:
         if "encrypt" in body:
             if not self.encrypt_key:
                 return _error(400, "encrypted body but no Encrypt Key is configured")
-            problem = self._check_signature(headers, raw)
+            unsigned = not any(h in headers for h in _SIGNATURE_HEADERS)
+            problem = None if unsigned else self._check_signature(headers, raw)
             if problem:
                 return _error(401, problem)
+            if unsigned and len(raw) > MAX_UNSIGNED_BYTES:
+                return _error(401, "missing signature headers")
             if not isinstance(body["encrypt"], str):
                 return _error(400, "encrypt must be a string")
             try:
@@ -67,6 +86,8 @@ class Ingress:
                 body = _json_object(text.encode())
             except (crypto.DecryptError, ValueError):
                 return _error(400, "cannot decrypt the body")
+            if unsigned and body.get("type") != "url_verification":
+                return _error(401, "missing signature headers")
         elif self.encrypt_key:
             return _error(400, "plaintext body but an Encrypt Key is configured")
         elif "x-lark-request-timestamp" in headers and not self._fresh(headers):
@@ -97,7 +118,10 @@ class Ingress:
 
     async def accept(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
                      lane: str, *, source: str) -> web.Response:
-        """Store an event (its JSON text or object); 200 once durable, 503 if not."""
+        """Store an event (its JSON text or object); 200 once durable, 503 if not. A card press
+        is answered with the router's response (see the module docstring)."""
+        press = event_type == CARD_ACTION and self.answers is not None
+        waiter = self.answers.expect(event_id) if press else None  # before the worker can finish it
         try:
             fresh = await self.store(event_id=event_id, event_type=event_type, lane=lane,
                                      message_id=message_id, payload=body, source=source)
@@ -105,6 +129,9 @@ class Ingress:
             log.exception("inbox write failed", extra={"event_id": event_id})
             if self.metrics:
                 self.metrics.inbox_write_errors.inc()
+            if press:  # never re-pushed: tell the presser, leave the card as it was
+                self.answers.forget(event_id)
+                return web.json_response({"toast": NOT_STORED})
             return _error(503, "temporarily unavailable, retry later")
         if self.metrics:
             self.metrics.events_received.labels(event_type=event_type,
@@ -114,6 +141,11 @@ class Ingress:
             self.on_stored()
         else:
             log.info("duplicate delivery ignored", extra={"event_id": event_id})
+        if press:
+            if not fresh:
+                self.answers.forget(event_id)
+                return web.Response(body=b"{}", content_type="application/json")
+            return web.json_response(await self.answers.wait(event_id, waiter))
         return web.Response(body=b"{}", content_type="application/json")
 
     def _fresh(self, headers: dict[str, str]) -> bool:
@@ -134,6 +166,9 @@ class Ingress:
         if not crypto.signature_ok(ts, nonce, self.encrypt_key, raw, given):
             return "bad signature"
         return None
+
+
+_SIGNATURE_HEADERS = ("x-lark-signature", "x-lark-request-timestamp", "x-lark-request-nonce")
 
 
 def _json_object(raw: bytes) -> dict:

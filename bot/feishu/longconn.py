@@ -1,17 +1,28 @@
 """Long-connection (WebSocket) mode: lark.ws.Client in its own thread, feeding the same inbox.
 
 The SDK's client captures a module-level event loop at import time and blocks forever in
-start(), so it gets a thread and a fresh loop of its own. Each event payload is handed to
-the main loop (the inbox write) and the thread waits for it, so an event is acknowledged
-only once it is stored; a failure answers 500 and Feishu delivers it again.
+start(), so it gets a thread and a fresh loop of its own. Each event is handed to the main
+loop (the inbox write, and for a card press the router's answer, see bot.answers) and
+*awaited* there: the socket loop keeps reading, pinging and handling other frames meanwhile
+(lark-oapi 1.7.5 calls the handler synchronously inside ``_handle_data_frame``, so a handler
+that waits blocks every frame behind it; ours overrides that one method). An event is
+acknowledged only once it is stored; a failure answers 500 and Feishu delivers it again.
+Card callbacks arrive as EVENT frames (card.action.trigger) and the answer goes back in the
+frame's response data, as the SDK does with a handler's return value.
+
+If the client cannot start or its connection dies, /readyz says so (``connected``) and the
+client is started again with backoff (1 s doubling to 60 s), for as long as the bot runs.
 With several replicas connected, Feishu gives each event to ONE of them.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
+import http
 import json
 import logging
 import threading
+import time
 
 from bot.config import Settings
 from bot.feishu.events import EventShapeError, envelope_keys
@@ -19,14 +30,18 @@ from bot.feishu.ingress import Ingress
 
 log = logging.getLogger("bot.longconn")
 
+HANDLE_WITHIN = 2.8  # the answer to a card press must reach Feishu within 3 s
+
 
 class InboxFeed:
-    """Stands in for lark's EventDispatcherHandler: the SDK calls _do_without_validation."""
+    """Turns one frame's payload into the inbox write (and a press's answer)."""
 
     def __init__(self, ingress: Ingress, loop: asyncio.AbstractEventLoop) -> None:
         self.ingress, self.loop = ingress, loop
 
-    def _do_without_validation(self, payload: bytes):
+    async def handle(self, payload: bytes) -> dict | None:
+        """Runs on the socket's loop; the work runs on the main loop and is awaited, not
+        blocked on. Returns the answer to send back (a card press), None for plain events."""
         try:
             body = json.loads(payload)
             event_id, event_type, message_id, lane = envelope_keys(body)
@@ -35,13 +50,52 @@ class InboxFeed:
             return None
         future = asyncio.run_coroutine_threadsafe(
             self.ingress.accept(body, event_id, event_type, message_id, lane, source="ws"), self.loop)
-        response = future.result(timeout=2.5)
+        response = await asyncio.wait_for(asyncio.wrap_future(future), HANDLE_WITHIN)
         if response.status >= 500:
-            raise RuntimeError("inbox unavailable")  # the SDK answers 500; Feishu redelivers
-        return None
+            raise RuntimeError("inbox unavailable")  # answered 500; Feishu redelivers
+        answer = json.loads(response.body or b"{}")
+        return answer or None
 
-    def do_without_validation(self, payload: bytes):
-        return self._do_without_validation(payload)
+
+def client_class():
+    """lark.ws.Client whose data frames await the handler instead of blocking the loop."""
+    import lark_oapi as lark
+    from lark_oapi.core.json import JSON
+    from lark_oapi.ws import client as ws_client
+    from lark_oapi.ws.enum import MessageType
+
+    class Client(lark.ws.Client):
+        feed: InboxFeed
+
+        async def _handle_data_frame(self, frame) -> None:  # same frame protocol as the SDK's
+            hs = frame.headers
+            msg_id = ws_client._get_by_key(hs, ws_client.HEADER_MESSAGE_ID)
+            sum_ = ws_client._get_by_key(hs, ws_client.HEADER_SUM)
+            seq = ws_client._get_by_key(hs, ws_client.HEADER_SEQ)
+            type_ = ws_client._get_by_key(hs, ws_client.HEADER_TYPE)
+            pl = frame.payload
+            if int(sum_) > 1:  # a payload split over several frames
+                pl = self._combine(msg_id, int(sum_), int(seq), pl)
+                if pl is None:
+                    return
+            if MessageType(type_) != MessageType.EVENT:
+                return  # CARD frames (the old card protocol) are not answered by the SDK either
+            resp = ws_client.Response(code=http.HTTPStatus.OK)
+            try:
+                started = time.monotonic()
+                result = await self.feed.handle(pl)
+                header = hs.add()
+                header.key = ws_client.HEADER_BIZ_RT
+                header.value = str(int((time.monotonic() - started) * 1000))
+                if result is not None:
+                    resp.data = base64.b64encode(JSON.marshal(result).encode("utf-8"))
+            except Exception:  # noqa: BLE001 - Feishu redelivers an event answered 500
+                log.warning("long connection: event not stored, answered 500", exc_info=True)
+                resp = ws_client.Response(code=http.HTTPStatus.INTERNAL_SERVER_ERROR)
+            frame.payload = JSON.marshal(resp).encode("utf-8")
+            await self._write_message(frame.SerializeToString())
+
+    return Client
 
 
 class LongConnection:
@@ -51,6 +105,14 @@ class LongConnection:
         self.thread = threading.Thread(target=self._run, name="feishu-ws", daemon=True)
         self.client = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping = False
+        self.starts = 0
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is up (the SDK keeps it in _conn, None while down)."""
+        client = self.client
+        return bool(self.thread.is_alive() and client is not None and getattr(client, "_conn", None) is not None)
 
     def start(self) -> None:
         self.thread.start()
@@ -62,18 +124,35 @@ class LongConnection:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         ws_client.loop = loop
-        client = lark.ws.Client(self.settings.app_id, self.settings.app_secret,
-                                event_handler=self.feed, domain=self.settings.domain,
-                                log_level=lark.LogLevel.INFO, auto_reconnect=True)
-        if self.metrics is not None:  # the SDK keeps its socket in _conn (None while down)
-            self.metrics.longconn_connected.set_function(lambda: float(client._conn is not None))
-            client.on_reconnecting = self.metrics.longconn_reconnects.inc
-        self.client, self.loop = client, loop
-        log.info("long connection starting")
-        client.start()
+        self.loop = loop
+        if self.metrics is not None:
+            self.metrics.longconn_connected.set_function(lambda: float(self.connected))
+        backoff = 1.0
+        while not self.stopping:
+            client = client_class()(self.settings.app_id, self.settings.app_secret, event_handler=None,
+                                    domain=self.settings.domain, log_level=lark.LogLevel.INFO,
+                                    auto_reconnect=True)
+            client.feed = self.feed
+            if self.metrics is not None:
+                client.on_reconnecting = self.metrics.longconn_reconnects.inc
+            self.client = client
+            self.starts += 1
+            log.info("long connection starting")
+            began = time.monotonic()
+            try:
+                client.start()  # returns only when the SDK gives up
+            except Exception as exc:  # noqa: BLE001 - bad credentials, Feishu unreachable, ...
+                log.error("long connection failed (%s); retrying in %.0f s", exc.__class__.__name__, backoff)
+            if self.stopping:
+                break
+            if time.monotonic() - began > 300:
+                backoff = 1.0  # it ran for a while: this is a fresh failure
+            time.sleep(backoff)  # this thread only: the bot's own loop is not here
+            backoff = min(backoff * 2, 60.0)
 
     def stop(self) -> None:
-        """Close the connection and do not reconnect (the thread then idles until exit)."""
+        """Close the connection and do not reconnect."""
+        self.stopping = True
         client, loop = self.client, self.loop
         if client is None or loop is None or loop.is_closed():
             return

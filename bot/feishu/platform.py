@@ -24,7 +24,7 @@ from lark_oapi.core.model import BaseRequest, RequestOption
 from lark_oapi.core.token import verify
 from lark_oapi.core.utils.files import Files
 
-from bot.feishu.codes import classify
+from bot.feishu.codes import CODES, TOKEN, classify
 
 log = logging.getLogger("bot.platform")
 
@@ -212,7 +212,7 @@ class Platform:
             except (httpx.TimeoutException, httpx.TransportError):
                 return None
             code, _msg, _data = _parse(body)
-            if code in TOKEN_CODES and attempt == 1:
+            if CODES.get(code) == TOKEN and attempt == 1:
                 self.tokens.invalidate(token)
                 continue
             return None

@@ -95,7 +95,7 @@ TEXTS = {
     "tasks.settings_need_lead": "Please @ one ops lead, e.g. /task settings lead @Wang",
     "tasks.settings_bad_days": "Write a number of days from 1 to 30, e.g. /task settings escalate 2",
     "tasks.settings_bad_switch": "Write on or off, e.g. /task settings mirror on",
-    "tasks.settings_unknown": "There is no setting \"{key}\". Settings: lead, escalate, mirror",
+    "tasks.settings_unknown": "There is no setting \"{name}\". Settings: lead, escalate, mirror",
     "tasks.on": "on",
     "tasks.off": "off",
     # bad input

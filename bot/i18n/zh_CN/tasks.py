@@ -95,7 +95,7 @@ TEXTS = {
     "tasks.settings_need_lead": "请 @一位运营主管，例如：/任务 设置 主管 @王运营",
     "tasks.settings_bad_days": "天数请写 1 到 30 之间的数字，例如：/任务 设置 升级 2",
     "tasks.settings_bad_switch": "请写「开」或「关」，例如：/任务 设置 飞书任务 开",
-    "tasks.settings_unknown": "没有「{key}」这个设置。可以设置：主管、升级、飞书任务",
+    "tasks.settings_unknown": "没有「{name}」这个设置。可以设置：主管、升级、飞书任务",
     "tasks.on": "开",
     "tasks.off": "关",
     # bad input

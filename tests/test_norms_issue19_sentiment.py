@@ -63,7 +63,6 @@ async def test_handled_in_time_and_the_share_in_data_operator(team):
     card = cards(h, "3 分钟内正面回应")[-1]
     await h.advance(70)
     answer = await h.press(card["message_id"], "ops", button_value(card, "sentiment.handled"))
-    print("ANSWER", await h.sim.press(card["message_id"], h.users["ops"], button_value(card, "sentiment.handled")))
     assert "用时 1 分 10 秒" in answer["toast"]["content"]
     [alert] = await alerts(h)
     assert alert.status == "handled" and alert.handled_by == h.users["ops"] and alert.handled_at <= alert.due_at

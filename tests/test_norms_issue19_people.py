@@ -93,6 +93,9 @@ async def test_a_newbie_plan_from_the_template_as_dated_tasks_linked_to_the_newb
     await h.say("ops", "/规范 设置 新人模板 产品知识")
     await h.say("ops", "/规范 设置 新人模板 1 产品知识；9 独立开播")
     await h.say("ops", "/规范 设置 新人 7")
+    await h.say("member", "/规范")
+    shown = h.text_of(h.last_reply())
+    assert "D1 产品知识；D9 独立开播" in shown and "7 天" in shown and "质检报告" in shown
     await h.say("ops", "/人员 新人 @陈助播")
     text = h.text_of(cards(h, "新人成长计划：陈助播")[0])
     assert "2026-11-26 ～ 2026-12-02" in text and "12-02 · 【新人成长】独立开播" in text

@@ -90,3 +90,16 @@ async def test_a_real_fault_stays_a_fault_and_bad_input_is_answered_kindly(team)
     reply = h.text_of(h.last_reply())
     assert "/舆情" in reply and "Traceback" not in reply
     assert not await alerts(h)
+
+
+async def test_in_english(team):
+    h = team
+    await h.say("admin", "/lang en")
+    await live_stream(h)
+    await h.say("member", "/comments room 1 someone says the goods are fake")
+    card = cards(h, "answer positively within 3 minutes")[-1]
+    assert "Suggested responses" in h.text_of(card) and "Handled" in h.text_of(card)
+    await h.say("ops", "/emergency report violation 1号间 warning received")
+    assert cards(h, "platform violation warning (handle within 1 hour)")
+    await h.say("ops", "/norms")
+    assert "sentiment-replies" in h.text_of(h.last_reply())

@@ -255,10 +255,6 @@ async def people_section(ctx: Ctx, card: Card) -> None:
         card.markdown(ctx.t("more.newbie_section") + "\n" + "\n".join(rows))
 
 
-def local_day(when: datetime, tz) -> date:
-    return when.astimezone(tz).date()
-
-
 def refuse_past(day: date, today: date) -> None:
     if day < today - timedelta(days=30):
         raise UserError("more.dep_bad_day", day=day.isoformat())

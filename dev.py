@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""Set-up and entry point for a fresh machine (only Python and pip needed).
+"""Set-up and entry points for a fresh machine (only Python >= 3.11 and pip needed).
 
-    python3 dev.py run     create .venv if needed, install, start the bot (the sandbox, with
-                           --sandbox, when no FEISHU_APP_ID is set in the environment or .env)
-    python3 dev.py test    create .venv if needed, install with test extras, run the test suite
-    python3 dev.py bench   the same set-up, then every benchmark (tests/bench/run_all.py) and one table
+    python3 dev.py run        create .venv if needed, install, start the bot (the local sandbox, with
+                              --sandbox, when no FEISHU_APP_ID is set in the environment or .env)
+    python3 dev.py test       the same set-up with test extras, then the whole test suite (pytest; about
+                              25 minutes on 2 cores, see docs/benchmarks.md); `test -k webhook` runs a part
+    python3 dev.py bench      the same set-up, then every benchmark (tests/bench/run_all.py) and one table
+    python3 dev.py liveops …  any `liveops` sub-command inside .venv, e.g. `python3 dev.py liveops doctor`,
+                              `python3 dev.py liveops check-config`, `python3 dev.py liveops migrate`
+    python3 dev.py docs       regenerate the tables in README.md and docs/ that come from the code
+                              (`docs --check` only reports what is out of date)
 
-Any extra arguments are passed on (to `liveops run` or to pytest). Both also fetch the pinned VChart
+Any extra arguments are passed on (to `liveops run`, pytest or the sub-command). The first run
+creates .venv and installs the dependencies; later runs reinstall only when pyproject.toml changed.
+Without dev.py, activate the environment first (`source .venv/bin/activate`) or call
+`.venv/bin/liveops` and `.venv/bin/python` directly. run and test also fetch the pinned VChart
 browser build into .cache/vchart/ (git-ignored) for the sandbox page's charts, when npm can.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +38,7 @@ STAMP = VENV / ".liveops-installed"
 VCHART_VERSION = "2.1.7"
 VCHART_SHA256 = "6474a89614d83c5152817f9f59b7bec8b3295f2ae051e97b65ee8b37268bba91"  # package/build/index.min.js
 VCHART = ROOT / ".cache" / "vchart" / "vchart.min.js"
+ENTRIES = ("run", "test", "bench", "liveops", "docs")
 
 
 def ensure_env() -> None:
@@ -91,19 +101,28 @@ def has_credentials() -> bool:
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else "run"
     rest = argv[1:]
-    if what not in ("run", "test", "bench"):
+    if what not in ENTRIES:
         print(__doc__)
-        return 2
+        return 0 if what in ("-h", "--help", "help") else 2
     ensure_env()
-    fetch_vchart()
+    if what in ("run", "test"):
+        fetch_vchart()
     os.chdir(ROOT)
     if what == "run":
         # A fresh machine has no Feishu app: start the local sandbox (`liveops run` alone never does).
         sandbox = [] if has_credentials() or "--sandbox" in rest else ["--sandbox"]
         cmd = [str(BIN / "liveops"), "run", *sandbox, *rest]
+    elif what == "liveops":
+        cmd = [str(BIN / "liveops"), *rest]
+    elif what == "docs":
+        cmd = [str(BIN / "python"), "-m", "bot.docgen", *rest]
     elif what == "bench":
         cmd = [str(BIN / "python"), "-m", "tests.bench.run_all", *rest]
     else:
+        if not rest:  # the figure lives in the docstring above (and docs/benchmarks.md)
+            minutes = re.search(r"about\s+(\d+)\s+minutes", __doc__ or "")
+            print(f"running the whole test suite (about {minutes.group(1) if minutes else '?'} minutes on 2 cores; "
+                  "python3 dev.py test -k NAME runs a part)", flush=True)
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or ["-q"])]
     return subprocess.call(cmd)
 

@@ -97,6 +97,33 @@ async def _checkpoint(session: AsyncSession, record_id: int) -> Owned | None:
     return _owned(chats, [cp.owner_id or "", *(stream.people().values() if stream else ())])
 
 
+async def _comment_alert(session: AsyncSession, record_id: int) -> Owned | None:
+    from bot.norms.more_models import CommentAlert
+
+    row = await session.get(CommentAlert, record_id)
+    if row is None:
+        return None
+    return _owned([row.chat_id], [row.reported_by, row.owner_id, row.handled_by or ""])
+
+
+async def _emergency(session: AsyncSession, record_id: int) -> Owned | None:
+    from bot.norms.more_models import Emergency
+
+    row = await session.get(Emergency, record_id)
+    if row is None:
+        return None
+    return _owned([row.chat_id], [row.reported_by, *row.oncall_ids, *row.people, *row.lead_ids])
+
+
+async def _departure(session: AsyncSession, record_id: int) -> Owned | None:
+    from bot.norms.more_models import Departure
+
+    row = await session.get(Departure, record_id)
+    if row is None:
+        return None
+    return _owned([row.chat_id], [row.open_id, row.created_by])
+
+
 TASK = record_kind("task", ("任务", "task"), _task)
 STREAM = record_kind("stream", ("场次", "stream"), _stream)
 FAULT = record_kind("fault", ("故障", "fault"), _fault, covered_by=(roles.OPS, roles.TECH))
@@ -104,3 +131,6 @@ REVIEW = record_kind("review", ("复盘", "review"), _review)
 REMINDER = record_kind("reminder", ("提醒", "reminder"), _reminder)
 CHECK = record_kind("check", ("检查记录", "check record"), _check)
 CHECKPOINT = record_kind("checkpoint", ("检查点", "checkpoint"), _checkpoint)
+COMMENT_ALERT = record_kind("comment_alert", ("舆情", "comment alert"), _comment_alert)
+EMERGENCY = record_kind("emergency", ("应急", "emergency"), _emergency)
+DEPARTURE = record_kind("departure", ("离职交接", "hand-over"), _departure)

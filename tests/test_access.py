@@ -26,14 +26,18 @@ async def said(h, who: str, text: str, chat: str) -> str:
 
 
 async def team_records(h) -> None:
-    """A stream (#1, 李主播 / 张场控), a task (#1, 赵技术), a fault (#1) and a review with an
-    improvement item, all made in the team group."""
+    """A stream (#1, 李主播 / 张场控), a task (#1, 赵技术), a fault (#1), a review with an
+    improvement item, a comment alert (#1), an emergency (#1) and a hand-over (#1, 陈助播), all
+    made in the team group."""
     async with h.db.session() as s:
         await seed_team(s, h.clock.now())
     await h.say("ops", "/排期 添加 1号直播间 明天 19:00-23:00 主播 @李主播 场控 @张场控 目标 50万")
     await h.say("ops", "/任务 新建 检查补光灯 @赵技术 周五前")
     await h.say("member", "@LiveOps 2号直播间补光灯不亮了")
     await h.say("ops", "/复盘 改进：优化脚本时长")
+    await h.say("member", "/舆情 1号直播间 评论区有人带节奏")
+    await h.say("ops", "/应急 报告 违规 1号直播间 收到违规警告")
+    await h.say("ops", "/人员 离职 @陈助播 12月10日")
 
 
 async def test_an_outsider_in_a_direct_chat_gets_help_and_fault_reports_only(harness):
@@ -123,3 +127,32 @@ async def test_an_at_mention_is_a_command_only_when_its_arguments_parse_as_one(h
     assert len(faults) >= 2 and stream.status != "live"
     # written as a command, it still is one
     assert "1号直播间" in await said(h, "member", "@LiveOps room list", "team")
+
+
+async def test_comment_alerts_emergencies_and_hand_overs_belong_to_their_group(harness):
+    """The issue-19 records are scoped like the others: a stranger elsewhere cannot press their
+    buttons; a member of the owning group can, from a direct chat too."""
+    from bot.norms.more_models import CommentAlert, Departure, Emergency
+
+    h = harness
+    await team_records(h)
+    h.users["stranger"] = h.sim.add_user("陌生人", open_id="ou_stranger")["open_id"]
+    other = h.sim.add_chat("闲聊群", [h.users["stranger"]], chat_id="oc_other")["chat_id"]
+    await h.say("stranger", "/帮助", chat=other)
+    card = h.bot_messages(other)[-1]["message_id"]
+    for value in ({"a": "sentiment.handled", "id": 1}, {"a": "emergency.resolve", "id": 1, "o": "rescue"},
+                  {"a": "departure.check", "id": 1, "i": 0}):
+        answer = await h.sim.press_button(card, h.users["stranger"], value, check=False)
+        await h.settle()
+        assert answer.get("toast", {}).get("type") == "error", value
+    async with h.db.session() as s:
+        assert (await s.get(CommentAlert, 1)).status == "open"
+        assert (await s.get(Emergency, 1)).status == "open"
+        assert not (await s.get(Departure, 1)).checklist[0]["done"]
+    chat = await dm(h, "member")
+    await h.say("member", "/帮助", chat=chat)
+    card = h.bot_messages(chat)[-1]["message_id"]
+    await h.sim.press_button(card, h.users["member"], {"a": "sentiment.handled", "id": 1}, check=False)
+    await h.settle()
+    async with h.db.session() as s:
+        assert (await s.get(CommentAlert, 1)).status == "handled"

@@ -260,6 +260,9 @@ async def operator(ctx: Ctx, rest: str) -> None:
     from bot.survey.commands import operator_section  # the satisfaction survey (issue 17)
 
     await operator_section(ctx, card, start, end)
+    from bot.norms.quarterly import operator_section as norms_section  # the issue-19 norms
+
+    await norms_section(ctx, card, start, end)
     await ctx.reply(card=card)
 
 

@@ -21,6 +21,7 @@ from bot.faults.classify import asks, classify
 from bot.faults.rooms import RoomRef, find_rooms
 from bot.faults.stats import Record, compute
 from bot.feishu.events import CardAction, IncomingMessage
+from bot.norms import emergency
 from bot.people import names
 from bot.store.models import Chat
 
@@ -36,7 +37,9 @@ async def fault_command(ctx: Ctx, args: str) -> None:
     if not args:
         raise UsageError()
     cls = classify(args + (" [image]" if ctx.message and ctx.message.image_keys else ""))
-    await flows.report(ctx, args, cls, manual=not cls.is_fault)
+    f, merged = await flows.report(ctx, args, cls, manual=not cls.is_fault)
+    if not merged:
+        await emergency.from_fault(ctx, f)  # a violation warning off hours: a 1-hour emergency (issue 19)
 
 
 @FAULT.verb("列表", "list", aliases=("ls", "open"), scope=Scope.TEAM, summary=("未解决的故障", "Open faults"),
@@ -158,7 +161,9 @@ async def fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     cls = classify(msg.text + (" [image]" if images else ""))
     if not cls.is_fault:
         return False
-    await flows.report(ctx, msg.text, cls)
+    f, merged = await flows.report(ctx, msg.text, cls)
+    if not merged:
+        await emergency.from_fault(ctx, f)  # a violation warning off hours: a 1-hour emergency (issue 19)
     return True
 
 

@@ -23,13 +23,20 @@ from bot.norms.models import Checkpoint
 from bot.schedule import service as schedule
 
 EXAMPLES = {"cp": "2天 / 90分钟 / 关", "cadence": "5 / 关", "explain": "8-12", "announce": "周日 20:00 / 1 09:00 / 关",
-            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5", "script": "200"}
+            "latency_max": "200", "optional": "开启", "after": "60", "ontime": "5", "script": "200",
+            "sentiment": "3分钟", "adhoc": "30分钟", "emergency": "60分钟", "handover": "3",
+            "newbie": "15", "sentiment.replies": "先感谢反馈；展示质检报告", "handover.checklist": "工作文件；直播账号",
+            "newbie.template": "1 产品知识；3 话术演练；5 镜头感训练"}
 
 
 
 def show_value(ctx: Ctx, key: str, value: Any) -> str:
     if isinstance(value, bool):
         return ctx.t("norms.on" if value else "norms.off")
+    if key in config.LIST_KEYS:
+        return "；".join(f"D{x[0]} {x[1]}" if isinstance(x, list) else str(x) for x in value)
+    if key in ("handover.days", "newbie.days"):
+        return ctx.t("norms.days_n", n=value)
     if isinstance(value, list):
         return f"{value[0]}–{value[1]}"
     if key.startswith("announce."):
@@ -79,7 +86,7 @@ async def set_verb(ctx: Ctx, rest: str) -> None:
 
 
 @NORMS.verb("开启", "on", aliases=("打开", "enable"), role=roles.OPS, scope=Scope.TEAM,
-            args=("自评表|学习报告|创新|选题会", "selfeval|learning|innovation|topic"),
+            args=("自评表|学习报告|创新|选题会|季度复盘", "selfeval|learning|innovation|topic|quarterly"),
             summary=("打开一项可选提醒", "Switch an optional reminder on"), examples=["/规范 开启 自评表"],
             examples_en=["/norms on selfeval"])
 async def on_verb(ctx: Ctx, rest: str) -> None:
@@ -87,7 +94,7 @@ async def on_verb(ctx: Ctx, rest: str) -> None:
 
 
 @NORMS.verb("关闭", "off", aliases=("disable",), role=roles.OPS, scope=Scope.TEAM,
-            args=("自评表|学习报告|创新|选题会", "selfeval|learning|innovation|topic"),
+            args=("自评表|学习报告|创新|选题会|季度复盘", "selfeval|learning|innovation|topic|quarterly"),
             summary=("关掉一项可选提醒", "Switch an optional reminder off"), examples=["/规范 关闭 自评表"],
             examples_en=["/norms off selfeval"])
 async def off_verb(ctx: Ctx, rest: str) -> None:
@@ -110,7 +117,7 @@ async def set_setting(ctx: Ctx, name: str, value: str, *, scope: str) -> None:
         parsed = config.parse_value(key, value)
     except config.BadValue:
         raise UserError("norms.bad_value", value=value[:20], name=name,
-                        example=EXAMPLES.get(key.split(".")[0], EXAMPLES.get(key, ""))) from None
+                        example=EXAMPLES.get(key, EXAMPLES.get(key.split(".")[0], ""))) from None
     await config.set_value(ctx.session, key=key, value=parsed, scope=scope, by=ctx.user_id, now=ctx.now())
     if key.startswith(("announce.", "optional.")):
         await announce.ensure(ctx.session, ctx.now(), ctx.svc.settings.timezone)

@@ -42,7 +42,12 @@ async def list_people(ctx: Ctx, args: str) -> None:
     if word and title is None:
         raise UserError("schedule.title_unknown", title=word[:20], choices="、".join(TITLES))
     staff = await service.list_staff(ctx.session, title=title)
-    await ctx.reply(card=cards.staff_card(staff, ctx.locale, title or ""))
+    card = cards.staff_card(staff, ctx.locale, title or "")
+    if title is None:  # who is leaving (hand-over checklist) and the newbies' growth plans (issue 19)
+        from bot.norms.people_norms import people_section
+
+        await people_section(ctx, card)
+    await ctx.reply(card=card)
 
 
 @PEOPLE.verb("添加", "add", aliases=("新增",), role=roles.OPS, scope=Scope.TEAM,

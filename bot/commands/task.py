@@ -19,6 +19,7 @@ from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names as names_of
 from bot.reminders.timeparse import format_local
+from bot.norms import adhoc
 from bot.tasks import cards, notify, parse, reminders, service  # noqa: F401  (reminders: timer handlers)
 from bot.tasks.models import MESSAGE, Task
 
@@ -140,21 +141,23 @@ async def create(ctx: Ctx, text: str, *, source: str = "manual", source_ref: str
         raise UserError("tasks.need_title")
     key = idem_key or (f"msg:{ctx.message.message_id}" if ctx.message else None)
     if not line.owners:
-        await ask_owner(ctx, line, source=source, source_ref=source_ref)
+        await ask_owner(ctx, line, source=source, source_ref=source_ref, adhoc_task=adhoc.is_adhoc(text))
         return None
     task, created = await service.create_task(
         ctx.session, chat_id=ctx.chat_id, title=line.title, owners=line.owners, due=line.due, by=ctx.user_id,
         now=ctx.now(), priority=line.priority, source=source, source_ref=source_ref, idem_key=key)
     if created:
+        if adhoc.is_adhoc(text):  # 临时任务 / 紧急: a plan is asked for within 30 minutes (issue 19)
+            await adhoc.start(ctx.session, task, ctx.now())
         await notify.assigned(ctx, task)
     return task
 
 
-async def ask_owner(ctx: Ctx, line: parse.TaskLine, *, source: str, source_ref: str) -> None:
+async def ask_owner(ctx: Ctx, line: parse.TaskLine, *, source: str, source_ref: str, adhoc_task: bool = False) -> None:
     group = await parse.members(ctx, ctx.chat_id)
     choices = sorted(((oid, name or oid[-6:]) for oid, name in group.items()), key=lambda p: p[1])
     payload = {"title": line.title[:300], "due": line.due.isoformat(), "p": line.priority,
-               "src": source, "ref": source_ref[:100]}
+               "src": source, "ref": source_ref[:100], **({"adhoc": 1} if adhoc_task else {})}
     await ctx.reply(card=cards.ask_owner_card(ctx.t, line.title, line.due, ctx.svc.tz, ctx.locale, choices, payload))
 
 
@@ -174,6 +177,8 @@ async def create_pressed(ctx: Ctx, act: CardAction) -> None:
         priority=str(value.get("p") or "normal"), source=str(value.get("src") or "manual"),
         source_ref=str(value.get("ref") or ""), idem_key=f"ask:{act.message_id}")
     if created:
+        if value.get("adhoc"):
+            await adhoc.start(ctx.session, task, ctx.now())
         await notify.assigned(ctx, task)
         card, _, _ = await notify.card_for(ctx, task)
         await ctx.update_card(act.message_id, card)
@@ -201,13 +206,15 @@ async def task_from_reply(ctx: Ctx, msg: IncomingMessage) -> bool:
     line.title = (line.title + " " if line.title else "") + parent
     line.title = line.title[:service.MAX_TITLE]
     if not line.owners:
-        await ask_owner(ctx, line, source=MESSAGE, source_ref=msg.parent_id)
+        await ask_owner(ctx, line, source=MESSAGE, source_ref=msg.parent_id, adhoc_task=adhoc.is_adhoc(rest))
         return True
     task, created = await service.create_task(
         ctx.session, chat_id=ctx.chat_id, title=line.title, owners=line.owners, due=line.due, by=ctx.user_id,
         now=ctx.now(), priority=line.priority, source=MESSAGE, source_ref=msg.parent_id,
         idem_key=f"msg:{msg.message_id}")
     if created:
+        if adhoc.is_adhoc(rest):
+            await adhoc.start(ctx.session, task, ctx.now())
         await notify.assigned(ctx, task)
     return True
 

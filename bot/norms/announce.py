@@ -5,7 +5,8 @@
   month card of that month (of next month when the day is not the 1st).
 * ``norms:optional:{selfeval|learning|innovation|topic}``: month-end self-evaluation form
   (last day 17:00), monthly learning report of 5 top rooms (25th 10:00), quarterly
-  innovation (1st of Jan/Apr/Jul/Oct 10:00), weekly topic meeting (Monday 10:00) — only
+  innovation (1st of Jan/Apr/Jul/Oct 10:00), weekly topic meeting (Monday 10:00), quarterly
+  review (1st of Jan/Apr/Jul/Oct 09:30, with the past quarter's KPI card) — only
   when the team switched them on (/规范 开启 自评表).
 
 They go to the chats of kind "team"; when the bot knows none, to the team groups of the
@@ -34,6 +35,7 @@ OPTIONAL_RULES = {
     "learning": lambda tz: Recurrence.monthly(25, time(10), tz=tz),
     "innovation": lambda tz: Recurrence.from_cron("0 10 1 1,4,7,10 *", tz=tz),
     "topic": lambda tz: Recurrence.weekly([0], time(10), tz=tz),
+    "quarterly": lambda tz: Recurrence.from_cron("30 9 1 1,4,7,10 *", tz=tz),
 }
 
 
@@ -99,5 +101,9 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
             card = await schedule_cards.month_card(ctx.session, first, ctx.locale, tz,
                                                    subtitle=ctx.t("norms.announce_monthly"))
             await ctx.send(chat, card=card)
+        elif what == "optional:quarterly":  # the quarter just ended, with its KPI card (bot.norms.quarterly)
+            from bot.norms import quarterly
+
+            await quarterly.remind(ctx, chat, due)
         elif what.startswith("optional:"):
             await ctx.send(chat, ctx.t(f"norms.optional_msg.{what.split(':', 1)[1]}"))

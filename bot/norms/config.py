@@ -16,6 +16,18 @@ Keys and their defaults (minutes unless said otherwise; 0 switches a checkpoint 
   ``announce.monthly`` "1 09:00" (day of month and time); "" switches it off.
 * ``optional.selfeval`` / ``optional.learning`` / ``optional.innovation`` / ``optional.topic``:
   False; the norm reminders a team can switch on.
+* ``sentiment.respond`` 3: a negative comment (/舆情) is answered within it, else the ops
+  lead hears; ``sentiment.replies``: the team's response suggestions shown on the card.
+* ``adhoc.plan`` 30: an ad-hoc task's owner gives a plan within it (then reminded);
+  ``adhoc.escalate`` 15: after the reminder, the ops lead hears.
+* ``emergency.window`` 60: an off-hours emergency is handled within it, else the ops lead
+  hears; ``emergency.noshow`` 10: minutes after the scheduled start without /开播 or the
+  streamer's arrival before a no-show emergency starts (0: off).
+* ``handover.days`` 3 (working days after the last day); ``handover.checklist``: the files
+  and accounts to hand over.
+* ``newbie.days`` 15 (7–15): the growth plan's length; ``newbie.template``: its items,
+  each "day title".
+* ``optional.quarterly``: False; the quarterly review reminder (with the quarter's KPIs).
 * ``script.chars`` 200, ``script.lines`` 5: a compliance check of typed text counts as a check
   of the stream's script (for the T-2d gate, bot/norms/script_gate.py) from this many
   characters or non-empty lines; an uploaded or replied script file always counts.
@@ -34,7 +46,16 @@ from bot.norms.models import NormSetting
 CHECKPOINTS = ("script", "venue", "equipment", "onsite")
 AFTER = ("export", "review")
 CADENCE = ("interact", "data", "bag")
-OPTIONAL = ("selfeval", "learning", "innovation", "topic")
+OPTIONAL = ("selfeval", "learning", "innovation", "topic", "quarterly")
+LIST_KEYS = ("sentiment.replies", "handover.checklist", "newbie.template")  # lists of texts (template: [day, text])
+SENTIMENT_REPLIES = ["先感谢反馈，承诺私信跟进处理，不与观众争辩", "产品质疑：展示质检报告/授权书，说明正品保障和退换政策",
+                     "带节奏：场控引导话题回到产品，福袋或互动冲淡刷屏，必要时按平台规则处理违规评论",
+                     "投诉物流/售后：报出客服渠道，请观众留下订单号，下播后 1 小时内回复"]
+HANDOVER_CHECKLIST = ["工作文件（脚本、排期、数据表）", "直播账号与后台权限", "千川/投放账号与素材", "飞书文档、群与群主身份",
+                      "设备、样品与物料"]
+NEWBIE_TEMPLATE = [[1, "产品知识：熟悉主推品的卖点、价格机制和常见问题"], [3, "话术：背熟开场、讲品、逼单、福袋话术并演练"],
+                   [5, "镜头感训练：表情、站位、手势和节奏"], [7, "陪播一场，跟着复盘「亮点-不足-改进」"],
+                   [10, "助播陪同独立开播一场"], [15, "阶段复盘：转化率对比和下一步计划"]]
 
 DEFAULTS: dict[str, Any] = {
     "cp.script": 2880, "cp.venue": 1440, "cp.equipment": 120, "cp.onsite": 60,
@@ -44,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "after.export": 60, "after.escalate": 30, "ontime": 5, "far": 30,
     "announce.weekly": "7 20:00", "announce.monthly": "1 09:00",
     "script.chars": 200, "script.lines": 5,
+    "sentiment.respond": 3, "sentiment.replies": SENTIMENT_REPLIES, "adhoc.plan": 30, "adhoc.escalate": 15,
+    "emergency.window": 60, "emergency.noshow": 10, "handover.days": 3, "handover.checklist": HANDOVER_CHECKLIST,
+    "newbie.days": 15, "newbie.template": NEWBIE_TEMPLATE,
     **{f"optional.{k}": False for k in OPTIONAL},
 }
 ROOM_KEYS = {f"cadence.{k}" for k in CADENCE}  # the keys a room may override
@@ -72,6 +96,14 @@ NAMES = {
     "选题会": "optional.topic", "topic": "optional.topic",
     "脚本字数": "script.chars", "script-chars": "script.chars",
     "脚本行数": "script.lines", "script-lines": "script.lines",
+    "舆情": "sentiment.respond", "差评": "sentiment.respond", "sentiment": "sentiment.respond",
+    "舆情话术": "sentiment.replies", "回应话术": "sentiment.replies", "sentiment-replies": "sentiment.replies",
+    "临时任务": "adhoc.plan", "adhoc": "adhoc.plan", "临时任务升级": "adhoc.escalate", "adhoc-escalate": "adhoc.escalate",
+    "应急": "emergency.window", "emergency": "emergency.window", "未到场": "emergency.noshow", "noshow": "emergency.noshow",
+    "交接": "handover.days", "handover": "handover.days", "交接清单": "handover.checklist",
+    "handover-checklist": "handover.checklist",
+    "新人": "newbie.days", "newbie": "newbie.days", "新人模板": "newbie.template", "newbie-template": "newbie.template",
+    "季度复盘": "optional.quarterly", "quarterly": "optional.quarterly",
 }
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(天|d|days?|小时|h|hours?|分钟|分|min|mins|minutes?|m)?$", re.I)
@@ -125,6 +157,14 @@ def parse_value(key: str, text: str) -> Any:
         if hh > 23 or mm > 59 or (key == "announce.weekly" and day > 7):
             raise BadValue(text)
         return f"{day} {hh:02d}:{mm:02d}"
+    if key in LIST_KEYS:
+        return parse_list(key, text)
+    if key in ("handover.days", "newbie.days"):
+        digits = re.sub(r"\s*(个?工作日|天|days?|working days?)$", "", text.lower())
+        low, high = (1, 15) if key == "handover.days" else (7, 15)
+        if not digits.isdigit() or not low <= int(digits) <= high:
+            raise BadValue(text)
+        return int(digits)
     if key.startswith("script."):
         digits = re.sub(r"\s*(字|行|chars?|lines?)$", "", text.lower())
         if not digits.isdigit() or not 1 <= int(digits) <= 100_000:
@@ -139,6 +179,27 @@ def parse_value(key: str, text: str) -> Any:
     if key.startswith("cadence.") and value and value > 180:
         raise BadValue(text)
     return value
+
+
+_SPLIT = re.compile(r"[;；|｜\n]+")
+_ITEM = re.compile(r"^(?:第\s*)?(\d{1,2})\s*(?:天|日|d)?\s*[:：.、 ]\s*(.+)$", re.I)
+
+
+def parse_list(key: str, text: str) -> list:
+    """"甲；乙｜丙" → ["甲", "乙", "丙"]; the newbie template's items start with their day:
+    "1 产品知识；3 话术演练" → [[1, "产品知识"], [3, "话术演练"]]."""
+    items = [" ".join(x.split())[:120] for x in _SPLIT.split(text) if x.strip()]
+    if not items or len(items) > 12:
+        raise BadValue(text)
+    if key != "newbie.template":
+        return items
+    out = []
+    for item in items:
+        m = _ITEM.match(item)
+        if not m or not 1 <= int(m.group(1)) <= 15:
+            raise BadValue(item)
+        out.append([int(m.group(1)), m.group(2).strip()])
+    return sorted(out, key=lambda x: x[0])
 
 
 def merge(*layers: dict[str, Any]) -> dict[str, Any]:

@@ -15,3 +15,4 @@ from bot.calendar import models as _calendar  # noqa: F401
 from bot.bitable import models as _bitable  # noqa: F401
 from bot.survey import models as _survey  # noqa: F401
 from bot.tasks import mirror_models as _task_mirrors  # noqa: F401
+from bot.norms import more_models as _norms_more  # noqa: F401

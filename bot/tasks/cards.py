@@ -6,7 +6,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from bot.access import Scope
-from bot.cards import Button, Card, escape_md
+from bot.cards import Button, Card, Input, escape_md
 from bot.commands.registry import card_action
 from bot.records import TASK
 from bot.reminders.timeparse import format_local
@@ -19,6 +19,9 @@ ACTIONS = {verb: card_action(f"task.{verb}", label=label, scope=Scope.RECORD, re
                                ("reopen", ("重开任务", "reopen the task")), ("comment", ("评论任务", "comment")),
                                ("extend", ("延期任务", "extend the task")),
                                ("reassign", ("转交任务", "reassign the task")))}
+
+# An ad-hoc task's plan form (bot.norms.adhoc; handler: bot/commands/adhoc.py).
+PLAN = card_action("task.plan", label=("提交方案", "submit the plan"), scope=Scope.RECORD, record=TASK)
 
 T = Callable[..., str]
 TEMPLATES = {"todo": "blue", "doing": "wathet", "done": "green", "cancelled": "grey"}
@@ -50,7 +53,7 @@ def line(t: T, task: Task, owners: list[str], names: dict[str, str], tz: ZoneInf
 
 
 def task_card(t: T, task: Task, owners: list[str], names: dict[str, str], tz: ZoneInfo, locale: str,
-              now: datetime, *, banner: str = "", log: list[TaskLog] | None = None) -> Card:
+              now: datetime, *, banner: str = "", log: list[TaskLog] | None = None, plan=None) -> Card:
     overdue = task.status in OPEN and task.due_at < now
     template = "red" if overdue else TEMPLATES.get(task.status, "blue")
     card = Card(t("tasks.card_title", id=task.id, title=task.title[:80]), template=template,
@@ -69,6 +72,8 @@ def task_card(t: T, task: Task, owners: list[str], names: dict[str, str], tz: Zo
     notes = [entry for entry in (log or []) if entry.kind in ("comment", "extended", "reassigned", "handover")]
     if notes:
         card.markdown("\n".join(log_line(t, e, names, tz, locale) for e in notes[-4:]))
+    if plan is not None:
+        _plan_part(t, card, task, plan, owners, names, tz, locale)
     if task.status in OPEN:
         buttons = [Button(t("tasks.btn_done"), ACTIONS["done"](id=task.id), kind="primary")]
         if task.status == TODO:
@@ -79,6 +84,23 @@ def task_card(t: T, task: Task, owners: list[str], names: dict[str, str], tz: Zo
         card.buttons(Button(t("tasks.btn_reopen"), ACTIONS["reopen"](id=task.id)))
     card.note(t("tasks.card_hint", id=task.id))
     return card
+
+
+def _plan_part(t: T, card: Card, task: Task, plan, owners: list[str], names: dict[str, str], tz: ZoneInfo,
+               locale: str) -> None:
+    """An ad-hoc task's plan: shown once given, else asked for with a form (plan, expected finish)."""
+    if plan.submitted_at is not None:
+        verdict = t("more.in_time" if plan.submitted_at <= plan.due_at else "more.late")
+        card.markdown(t("more.plan_shown", plan=escape_md(plan.plan),
+                        finish=format_local(plan.finish_at, str(tz), locale) if plan.finish_at else "-",
+                        at=format_local(plan.submitted_at, str(tz), locale), verdict=verdict))
+        return
+    if task.status not in OPEN:
+        return
+    card.markdown(t("more.plan_ask", who=who(names, owners), due=format_local(plan.due_at, str(tz), locale)))
+    card.form(f"task_plan_{task.id}", [Input("plan", t("more.plan_label"), placeholder=t("more.plan_hint"), multiline=True),
+                                       Input("finish", t("more.plan_finish"), placeholder=t("more.plan_finish_hint"))],
+              Button(t("more.btn_plan"), PLAN(id=task.id), kind="primary", submit=True, name=f"task_plan_{task.id}"))
 
 
 def _change_form(t: T, task: Task) -> dict:

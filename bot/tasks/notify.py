@@ -26,8 +26,10 @@ async def card_for(ctx: Ctx, task: Task, *, banner: str = "", extra_names: list[
                  | {o for e in entries for o in (e.data.get("to") or []) if isinstance(e.data.get("to"), list)}
                  | ({task.completed_by} if task.completed_by else set()))
     names = await names_of(ctx, ids) if ids else {}
+    from bot.norms.adhoc import plan_of  # an ad-hoc task's plan (issue 19)
+
     return cards.task_card(ctx.t, task, owners, names, ctx.svc.tz, ctx.locale, ctx.now(), banner=banner,
-                           log=entries), owners, names
+                           log=entries, plan=await plan_of(ctx.session, task.id)), owners, names
 
 
 async def assigned(ctx: Ctx, task: Task, *, announce: bool = True, notify_owners: list[str] | None = None) -> None:
@@ -107,6 +109,9 @@ async def mirrored(svc, row, result: dict) -> None:
         return translate(locale, key, **values)
 
     entries = await service.history(session, task.id)
-    card = cards.task_card(t, task, owners, names, svc.tz, locale, svc.clock.now(), log=entries)
+    from bot.norms.adhoc import plan_of
+
+    card = cards.task_card(t, task, owners, names, svc.tz, locale, svc.clock.now(), log=entries,
+                           plan=await plan_of(session, task.id))
     await outbox.enqueue(session, key=f"task-mirror:{task.id}:patch", op="patch", lane=task.chat_id,
                          target=f"@{task.card_key}", payload={"content": card.to_dict()})

@@ -20,6 +20,8 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.numerals import cn_int
+
 
 ZH_WD = ("一", "二", "三", "四", "五", "六", "日")
 EN_WD_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -43,8 +45,6 @@ def normalize(text: str) -> str:
     return "".join(out)
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4,
-              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
                "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
@@ -52,27 +52,16 @@ _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five
 
 
 def cn_number(s: str) -> int:
-    """'15' → 15, '十五' → 15, '二十三' → 23, '两' → 2, '零五' → 5, '一百' → 100."""
+    """'15' → 15, '十五' → 15, '二十三' → 23, '两' → 2, '零五' → 5, '一百' → 100, 'one' → 1.
+
+    Chinese and digits go through :func:`bot.numerals.cn_int`, the one reading the bot uses
+    everywhere; English number words are the time language's own."""
     s = s.strip()
-    if s.isascii() and s.isdigit():
-        return int(s)
     if s in _EN_NUMBERS:
         return _EN_NUMBERS[s]
-    if "十" in s or "百" in s:
-        total, cur = 0, 0
-        for ch in s:
-            if ch == "十":
-                total += (cur or 1) * 10
-                cur = 0
-            elif ch == "百":
-                total += (cur or 1) * 100
-                cur = 0
-            else:
-                cur = _CN_DIGITS[ch]
-        return total + cur
-    value = 0
-    for ch in s:
-        value = value * 10 + _CN_DIGITS[ch]
+    value = cn_int(s)
+    if value is None:
+        raise ValueError(f"not a number: {s!r}")
     return value
 
 

@@ -73,7 +73,7 @@ async def report(ctx: Ctx, text: str, cls: Classification, *, manual: bool = Fal
     severity = raise_severity(base, place.live == "live", place.live == "soon").value
     label = category_label(category, ctx.locale)
     if cls.is_fault:
-        reasons = list(cls.reasons)
+        reasons = cls.reasons_in(ctx.locale)
     elif confirmed_by:
         reasons = [ctx.t("faults.reason_confirmed", who=await display(ctx, confirmed_by), category=label)]
     else:

@@ -130,3 +130,10 @@ async def test_schedule_view_accepts_each_word(harness):
 async def test_words_that_are_not_periods_are_refused(harness, command, refusal):
     await harness.say("ops", command)
     assert refusal in harness.text_of(harness.last_reply())
+
+
+async def test_weekly_and_monthly_reports_cover_last_week_and_last_month(harness):
+    await harness.say("ops", "/日报 周报")
+    assert "周报 · 11/16–11/22" in harness.text_of(harness.last_reply())
+    await harness.say("ops", "/日报 月报")
+    assert "月报 · 10/1–10/31" in harness.text_of(harness.last_reply())

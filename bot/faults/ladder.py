@@ -83,7 +83,7 @@ async def climb(ctx: Ctx, f: Fault, step: str, n: int = 1, *, by: str = "", **de
         rung = LADDER[Step(step)]
     except ValueError:
         return False
-    if f.status not in rung.status:
+    if f.status not in rung.status or f.id is None:
         return False
     now = ctx.now()
     pol = flows.policy(ctx)

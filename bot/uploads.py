@@ -17,7 +17,7 @@ scripts: bot.compliance.extract) goes through the same gates:
   time budget; the parse loops call ``tick()``, which raises ``TooSlow`` once the budget is
   spent, and the caller stops waiting at the same moment.
 
-``Refused`` carries a bilingual message (zh / en) that can be shown as is.
+``Refused`` carries an i18n key (bot/i18n/*/errors.py), read in the chat's language.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable, TypeVar
 
-from bot.errors import UserError
+from bot.errors import LocalizedError, UserError
 
 MAX_DOWNLOAD = 20 * 1024 * 1024      # bytes of an upload, checked while downloading
 MAX_UNZIPPED = 40 * 1024 * 1024      # bytes of an xlsx/docx once inflated, all entries together
@@ -46,15 +46,12 @@ _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("upload
 T = TypeVar("T")
 
 
-class Refused(ValueError):
-    """An upload refused before or while parsing. ``str(err)`` is "中文 / English"."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en = zh, en
+class Refused(LocalizedError, ValueError):
+    """An upload refused before or while parsing (an i18n key: bot/i18n/*/errors.py).
+    ``str(err)`` is "中文 / English"."""
 
     def message(self, locale: str = "zh_CN") -> str:
-        return self.en if locale == "en_US" else self.zh
+        return self.text(locale)
 
 
 class TooSlow(Refused):
@@ -66,13 +63,11 @@ def mb(n: int) -> str:
 
 
 def too_large(name: str, limit: int = MAX_DOWNLOAD) -> Refused:
-    return Refused(f"文件「{name}」太大（超过 {mb(limit)}），请拆分或只导出需要的部分后再上传",
-                   f"\"{name}\" is too large (over {mb(limit)}); split it or export only what is needed")
+    return Refused("uploads.err.too_large", name=name, size=mb(limit))
 
 
 def too_slow(name: str) -> TooSlow:
-    return TooSlow(f"文件「{name}」读取超时（超过 {BUDGET:.0f} 秒），请拆分后再上传",
-                   f"Reading \"{name}\" took too long (over {BUDGET:.0f} s); split it and retry")
+    return TooSlow("uploads.err.too_slow", name=name, seconds=f"{BUDGET:.0f}")
 
 
 def is_zip(data: bytes) -> bool:
@@ -87,37 +82,32 @@ def check_package(data: bytes, name: str, *, max_unzipped: int = MAX_UNZIPPED, m
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             infos = package.infolist()
             if len(infos) > max_entries:
-                raise Refused(f"文件「{name}」包含 {len(infos)} 个部件（上限 {max_entries}），不像正常的 Office 文件",
-                              f"\"{name}\" has {len(infos)} parts (limit {max_entries}); not a normal Office file")
+                raise Refused("uploads.err.parts", name=name, parts=len(infos), limit=max_entries)
             total = 0
             for info in infos:
                 total += info.file_size
                 packed = max(info.compress_size, 1)
                 if info.file_size > RATIO_FLOOR and info.file_size / packed > max_ratio:
-                    raise Refused(f"文件「{name}」解压后会膨胀 {info.file_size // packed} 倍（压缩炸弹），已拒绝",
-                                  f"\"{name}\" would inflate {info.file_size // packed} times (a zip bomb); refused")
+                    raise Refused("uploads.err.zip_bomb", name=name, ratio=info.file_size // packed)
             if total > max_unzipped:
-                raise Refused(f"文件「{name}」解压后超过 {mb(max_unzipped)}，请拆分后再上传",
-                              f"\"{name}\" is over {mb(max_unzipped)} once unpacked; split it and retry")
+                raise Refused("uploads.err.unzipped", name=name, size=mb(max_unzipped))
             for info in infos:
                 if info.filename.lower().endswith((".xml", ".rels")) and info.file_size:
                     with package.open(info) as part:
                         head = part.read(4096)
                     if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
-                        raise Refused(f"文件「{name}」包含不允许的 XML 声明（DOCTYPE），已拒绝",
-                                      f"\"{name}\" contains an XML DOCTYPE declaration; refused")
+                        raise Refused("uploads.err.doctype", name=name)
     except zipfile.BadZipFile:
         return  # not a readable package: the reader says so in its own words
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
-        raise Refused(f"无法打开文件「{name}」：压缩格式不受支持或已损坏",
-                      f"Cannot open \"{name}\": unsupported or damaged compression") from exc
+        raise Refused("uploads.err.compression", name=name) from exc
 
 
 def tick() -> None:
     """Called by parse loops: raises ``TooSlow`` once the current budget is spent."""
     deadline = _DEADLINE.get()
     if deadline is not None and time.monotonic() > deadline:
-        raise TooSlow("读取超时", "took too long")
+        raise TooSlow("uploads.err.slow")
 
 
 async def run_bounded(fn: Callable[..., T], *args: Any, name: str = "?", budget: float | None = None,

@@ -86,21 +86,6 @@ def test_change_args():
         parse.change_args("类别 天气")
 
 
-def test_periods():
-    now = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
-    start, end, label = parse.period("本月", now, TZ)
-    assert label == "this_month" and start.astimezone(TZ).date() == date(2026, 11, 1)
-    assert end.astimezone(TZ).date() == date(2026, 12, 1)
-    start, end, _ = parse.period("上月", now, TZ)
-    assert start.astimezone(TZ).date() == date(2026, 10, 1) and end.astimezone(TZ).date() == date(2026, 11, 1)
-    start, end, _ = parse.period("本周", now, TZ)
-    assert start.astimezone(TZ).date() == MON
-    start, end, _ = parse.period("近7天", now, TZ)
-    assert (end - start).days == 7
-    with pytest.raises(ValueError):
-        parse.period("明年", now, TZ)
-
-
 def test_stats():
     t0 = datetime(2026, 11, 2, 12, tzinfo=timezone.utc)
     m = lambda n: t0 + timedelta(minutes=n)  # noqa: E731

@@ -100,15 +100,6 @@ def test_moved_window():
         local(2026, 11, 28, 14), local(2026, 11, 28, 18))
 
 
-def test_periods():
-    assert fields.period_of("本周", TODAY) == ("week", date(2026, 11, 23), 7)
-    assert fields.period_of("下周", TODAY) == ("next_week", date(2026, 11, 30), 7)
-    assert fields.period_of("下个月", date(2026, 12, 31)) == ("next_month", date(2027, 1, 1), 31)
-    assert fields.period_of("本月", date(2028, 2, 10)) == ("month", date(2028, 2, 1), 29)
-    assert fields.take_period(["next", "week", "A1"], TODAY) == (("next_week", date(2026, 11, 30), 7), ["A1"])
-    assert fields.take_period(["A1"], TODAY) == (None, ["A1"])
-
-
 def test_sheet_cells():
     assert fields.sheet_date("2026/11/30", TODAY) == date(2026, 11, 30)
     assert fields.sheet_date("11月30日", TODAY) == date(2026, 11, 30)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import periods
 from bot.briefing import promotions
 from bot.cards import Card, escape_md
 from bot.data import cards as data_cards, charts, fmt, report, visibility
@@ -161,13 +162,12 @@ def promo_text(t: T, locale: str, day: date) -> str:
 async def period_card(session: AsyncSession, t: T, locale: str, chat_id: str, now: datetime, tz: ZoneInfo,
                       kind: str) -> Card:
     """The weekly (last week, Monday) or monthly (last month, on the 1st) report with trends."""
-    day = now.astimezone(tz).date()
-    if kind == "weekly":
-        start, end = report.week_of(day - timedelta(days=7), tz)
-        prev = report.week_of(day - timedelta(days=14), tz)
-    else:
-        start, end = report.month_of(day.replace(day=1) - timedelta(days=1), tz)
-        prev = report.month_of(start.date() - timedelta(days=1), tz)
+    word = "上周" if kind == "weekly" else "上月"  # the period words every command reads (bot.periods)
+    last = periods.parse(word, now.astimezone(tz).date())
+    before_last = periods.parse(word, last.first) if last else None
+    assert last is not None and before_last is not None
+    start, end = last.bounds(tz)
+    prev = before_last.bounds(tz)
     masked = await is_masked(session, chat_id)
     rep = await report.period_report(session, start, end, tz)
     before = await report.period_report(session, *prev, tz)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from bot import records, roles
+from bot import periods, records, roles
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file, on_mention
 from bot.compliance import EXEMPTION_KINDS, cards, retention, service
@@ -34,8 +34,7 @@ LIST = {"", "列表", "查看", "list"}
 ADD = {"添加", "新增", "add"}
 DELETE = {"删除", "移除", "delete", "remove"}
 REASON_WORDS = ("原因", "理由", "reason", "because")
-SCOPES = {"": "month", "本月": "month", "month": "month", "上月": "last_month", "last-month": "last_month",
-          "last_month": "last_month", "全部": "all", "all": "all"}
+EVERYTHING = {"全部", "所有", "all"}
 SEVERITIES = {"必改": BLOCK, "block": BLOCK, "must": BLOCK, "建议改": WARN, "warn": WARN, "suggest": WARN}
 KINDS = {"商品名": "商品名", "品名": "商品名", "product": "商品名", "商标": "商标", "trademark": "商标",
          "品牌内比较": "品牌内比较", "brand": "品牌内比较", "用法提示": "用法提示", "usage": "用法提示",
@@ -111,7 +110,7 @@ async def override_verb(ctx: Ctx, rest: str) -> None:
     await _override(ctx, rest)
 
 
-@CHECK.verb("导出", "export", role=roles.OPS, scope=Scope.TEAM, args=("[本月|上月|全部]", "[month|last-month|all]"),
+@CHECK.verb("导出", "export", role=roles.OPS, scope=Scope.TEAM, args=("[本月|上月|近7天|全部]", "[month|last-month|last 7 days|all]"),
             summary=("导出检查记录（记审计）", "Export the records (audit-logged)"), examples=["/检查 导出 本月"],
             examples_en=["/check export month"])
 async def export_verb(ctx: Ctx, rest: str) -> None:
@@ -348,12 +347,14 @@ async def _override(ctx: Ctx, rest: str) -> None:
 
 
 async def _export(ctx: Ctx, rest: str) -> None:
-    scope = SCOPES.get(rest.strip().lower())
-    if scope is None:
+    word = rest.strip()
+    period = None if word.lower() in EVERYTHING else periods.parse(word or "本月", ctx.local_now().date())
+    if period is None and word.lower() not in EVERYTHING:
         raise UsageError(ctx.t("compliance.export_scope_hint"))
-    export = await service.export_records(ctx.session, scope=scope, now=ctx.now(), tz=ctx.svc.tz,
+    export = await service.export_records(ctx.session, period=period, now=ctx.now(), tz=ctx.svc.tz,
                                           by=ctx.user_id, chat_id=ctx.chat_id, team=team(ctx), years=years(ctx))
-    await ctx.reply(ctx.t("compliance.exported", count=export.count, scope=ctx.t(f"compliance.scope_{scope}")))
+    scope = period.label(ctx.t) if period is not None else ctx.t("compliance.scope_all")
+    await ctx.reply(ctx.t("compliance.exported", count=export.count, scope=scope))
     await ctx.send_file(ctx.chat_id, export.file_name, export.data)
 
 

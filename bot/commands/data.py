@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import roles, uploads
+from bot import periods, roles, uploads
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file, on_mention
 from bot.context import Ctx
@@ -32,9 +31,6 @@ from bot.schedule import service as schedule
 from bot.schedule.models import Stream
 from bot.store.models import Chat
 
-PERIODS = {"今天": "today", "today": "today", "昨天": "yesterday", "yesterday": "yesterday",
-           "本周": "week", "week": "week", "this-week": "week", "上周": "last_week", "last-week": "last_week",
-           "本月": "month", "month": "month", "this-month": "month", "上月": "last_month", "last-month": "last_month"}
 EVERY_ROOM = {"全部", "所有", "团队", "all", "team"}  # in a room's field group: not just this room
 ON, OFF = {"开", "开启", "是", "on", "yes"}, {"关", "关闭", "否", "off", "no"}
 DELETE = {"删除", "清除", "delete", "remove"}
@@ -55,17 +51,8 @@ async def masked(ctx: Ctx) -> bool:
                                          direct=bool(ctx.message is not None and ctx.message.is_direct))
 
 
-def period_bounds(ctx: Ctx, period: str):
-    today = ctx.local_now().date()
-    tz = ctx.svc.tz
-    if period == "today":
-        return report.day_of(today, tz)
-    if period == "yesterday":
-        return report.day_of(today - timedelta(days=1), tz)
-    if period in ("week", "last_week"):
-        return report.week_of(today - timedelta(days=7 if period == "last_week" else 0), tz)
-    first = today.replace(day=1)
-    return report.month_of(first - timedelta(days=1) if period == "last_month" else first, tz)
+def period_bounds(ctx: Ctx, period: periods.Period):
+    return period.bounds(ctx.svc.tz)
 
 
 DATA = command_group("数据", "data", summary=("直播数据与KPI：导入、录入、查看、目标、导出", "Stream data and KPIs: import, enter, view, targets, export"),
@@ -74,7 +61,7 @@ DATA = command_group("数据", "data", summary=("直播数据与KPI：导入、�
 
 def _is_view(rest: str) -> bool:
     words = rest.split()
-    return not words or words[0].lower() in PERIODS or importer.tagged_stream(words[0]) is not None
+    return not words or periods.starts_with_period(words) or importer.tagged_stream(words[0]) is not None
 
 
 @DATA.verb("查看", "show", aliases=("看",), default=True, scope=Scope.TEAM, accepts=_is_view,
@@ -87,10 +74,8 @@ async def data_command(ctx: Ctx, args: str) -> None:
     parts = args.strip().split(None, 1)
     head = parts[0].lower() if parts else ""
     rest = parts[1].strip() if len(parts) > 1 else ""
-    if head in PERIODS:
-        await period(ctx, PERIODS[head], rest)
-    elif head in ("主播", "streamer", "直播间", "room"):
-        await period(ctx, "week", args)
+    if periods.starts_with_period(args.split()) or head in ("主播", "streamer", "直播间", "room"):
+        await period(ctx, args)
     elif not head:
         await show_latest(ctx)
     elif importer.tagged_stream(head) is not None and not rest:
@@ -230,32 +215,33 @@ async def period_scope(ctx: Ctx, rest: str) -> tuple[int | None, str | None, str
     return await scope_of(ctx, rest)
 
 
-async def period(ctx: Ctx, which: str, rest: str) -> None:
-    words = rest.split(None, 1)
-    if words and words[0].lower() in PERIODS:  # "/数据 主播 @x 本月" written the other way round
-        which, rest = PERIODS[words[0].lower()], (words[1] if len(words) > 1 else "")
-    elif rest.split() and rest.split()[-1].lower() in PERIODS:
-        which, rest = PERIODS[rest.split()[-1].lower()], rest.rsplit(None, 1)[0]
+async def period(ctx: Ctx, args: str) -> None:
+    """A period's KPIs; the period may come first or after the scope ("/数据 主播 @x 本月"); none: this week."""
+    today = ctx.local_now().date()
+    found, words = periods.take(args.split(), today)
+    which = found or periods.parse("本周", today)
+    assert which is not None
+    rest = " ".join(words)
     room_id, streamer_id, label = await period_scope(ctx, rest)
     start, end = period_bounds(ctx, which)
     rep = await report.period_report(ctx.session, start, end, ctx.svc.tz, room_id=room_id, streamer_id=streamer_id)
     fans = None
-    if which in ("month", "last_month"):
+    if which.kind in ("month", "last_month"):
         fans = await report.month_fans(ctx.session, start, end, room_id=room_id, streamer_id=streamer_id)
-    title = ctx.t("data.period_title", period=ctx.t(f"data.period.{which}"), scope=label or ctx.t("data.scope_all"))
+    title = ctx.t("data.period_title", period=which.label(ctx.t), scope=label or ctx.t("data.scope_all"))
     await ctx.reply(card=cards.period_card(ctx.t, ctx.locale, rep, ctx.svc.tz, title=title, masked=await masked(ctx),
                                            fans=fans))
 
 
 async def operator(ctx: Ctx, rest: str) -> None:
-    which = PERIODS.get(rest.strip().lower() or "本月")
+    which = periods.parse(rest.strip() or "本月", ctx.local_now().date())
     if which is None:
         raise UsageError(ctx.t("data.bad_period", word=rest[:20]))
     start, end = period_bounds(ctx, which)
     figs = await report.operator_kpis(ctx.session, start, end, ctx.now())
     newbies = await report.newbies(ctx.session, ctx.now())
     names = await schedule.names_of(ctx.session, [n.streamer_id for n in newbies])
-    title = ctx.t("data.operator_title", period=ctx.t(f"data.period.{which}"))
+    title = ctx.t("data.operator_title", period=which.label(ctx.t))
     card = cards.operator_card(ctx.t, ctx.locale, title, figs, newbies, names)
     from bot.survey.commands import operator_section  # the satisfaction survey (issue 17)
 
@@ -369,10 +355,10 @@ async def export(ctx: Ctx, rest: str) -> None:
         stream = await stream_of(ctx, word)
         rows = [(stream, await store.values_of(ctx.session, stream.id))]
         what = f"#{stream.id}"
-    elif word in PERIODS:
-        start, end = period_bounds(ctx, PERIODS[word])
+    elif (chosen := periods.parse(word, ctx.local_now().date())) is not None:
+        start, end = period_bounds(ctx, chosen)
         rows = await store.streams_between(ctx.session, start, end)
-        what = ctx.t(f"data.period.{PERIODS[word]}")
+        what = chosen.label(ctx.t)
     else:
         raise UsageError(ctx.t("data.bad_period", word=word[:20]))
     rooms = {r.id: r.name for r in await schedule.list_rooms(ctx.session, include_inactive=True)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import records, roles
+from bot import periods, records, roles
 from bot.access import Scope
 from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
@@ -112,19 +112,17 @@ async def _details(ctx: Ctx, fault_id: int) -> None:
 
 
 async def _stats(ctx: Ctx, text: str) -> None:
-    try:
-        start, end, label = parse.period(text, ctx.now(), ctx.svc.tz)
-    except ValueError:
-        raise UsageError(ctx.t("faults.bad_period", text=text[:20])) from None
+    period = periods.parse(text.strip() or "本月", ctx.local_now().date())
+    if period is None:
+        raise UsageError(ctx.t("faults.bad_period", text=text[:20]))
+    start, end = period.utc_bounds(ctx.svc.tz)
     faults = await service.between(ctx.session, start, end)
     records = [Record(category=f.category, room=f.room_name, tech=f.acked_by or f.resolved_by,
                       created_at=f.created_at, acked_at=f.acked_at, resolved_at=f.resolved_at,
                       ack_breached=f.ack_breached, resolve_breached=f.resolve_breached) for f in faults]
     techs = sorted({r.tech for r in records if r.tech})
     who = await names(ctx, techs) if techs else {}
-    days = text.strip()
-    shown = ctx.t(f"faults.period.{label}", text=days)
-    await ctx.reply(card=cards.stats_card(compute(records), shown, who, ctx.locale))
+    await ctx.reply(card=cards.stats_card(compute(records), period.label(ctx.t), who, ctx.locale))
 
 
 async def _change(ctx: Ctx, rest: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import roles, uploads
+from bot import periods, roles, uploads
 from bot.access import Scope
 from bot.commands.registry import command_group, on_file
 from bot.context import Ctx
@@ -81,7 +81,7 @@ def _is_view(rest: str) -> bool:
     words = rest.split()
     if not words:
         return True
-    period, left = fields.take_period(words, date(2026, 1, 1))
+    period, left = periods.take(words, date(2026, 1, 1))
     return all(w.startswith(("@", "＠")) or w.lower() in ALL | ME or ROOMISH.match(w) for w in left) and \
         (period is not None or bool(left))
 
@@ -369,26 +369,31 @@ async def view_filters(ctx: Ctx, words: list[str], names: dict[str, str]) -> dic
 async def view(ctx: Ctx, args: str) -> None:
     text, names = mentions_of(ctx, args)
     today = ctx.local_now().date()
-    period, words = fields.take_period(text.split(), today)
+    period, words = periods.take(text.split(), today)
     if period is None:
         if words and not words[0].startswith(("@", "＠")) and words[0].lower() not in ALL | ME:
             try:
                 await service.find_room(ctx.session, words[0])
             except UserError:
                 raise UsageError(ctx.t("schedule.view_hint", word=words[0][:20])) from None
-        period = fields.period_of("本周", today)
+        period = periods.parse("本周", today)
     assert period is not None
     kind, first, days = period
     filters = await view_filters(ctx, words, names)
     subtitle = filters.pop("subtitle")
-    if kind in ("month", "next_month"):
+    if kind in ("month", "last_month", "next_month"):
         card = await cards.month_card(ctx.session, first, ctx.locale, tz_name(ctx), subtitle=subtitle, **filters)
     elif days == 7:
         card = await cards.week_card(ctx.session, first, ctx.locale, tz_name(ctx), subtitle=subtitle, **filters)
-    else:
+    elif days == 1:
         title = ctx.t("schedule.day_title", day=cards.day_label(first, ctx.locale))
         card = await cards.period_card(ctx.session, first, 1, ctx.locale, tz_name(ctx), title=title,
                                        subtitle=subtitle, **filters)
+    else:  # 近30天
+        last = first + timedelta(days=days - 1)
+        title = ctx.t("schedule.week_title", start=f"{first:%m-%d}", end=f"{last:%m-%d}")
+        card = await cards.period_card(ctx.session, first, days, ctx.locale, tz_name(ctx), title=title,
+                                       subtitle=subtitle, show_empty_days=False, **filters)
     await ctx.reply(card=card)
 
 
@@ -440,8 +445,7 @@ async def export_file(ctx: Ctx, rest: str) -> None:
     fmt = next((w.lstrip(".") for w in words if w.lstrip(".") in ("csv", "ics", "ical", "日历")), "csv")
     fmt = "ics" if fmt in ("ical", "日历") else fmt
     today = ctx.local_now().date()
-    period = next((p for p in (fields.take_period(words[i:], today)[0] for i in range(len(words))) if p), None)
-    period = period or fields.period_of("本周", today)
+    period = periods.take(words, today)[0] or periods.parse("本周", today)
     assert period is not None
     _kind, first, days = period
     zone = ctx.svc.tz

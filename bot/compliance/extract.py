@@ -21,6 +21,7 @@ from pathlib import PurePath
 import zipfile
 
 from bot import uploads
+from bot.errors import LocalizedError
 
 MAX_BYTES = 10 * 1024 * 1024     # uploads above this are refused
 MAX_CHARS = 500_000              # text above this is refused (a script is far shorter)
@@ -28,16 +29,12 @@ MAX_ROWS = 100_000               # rows read from one sheet
 SUPPORTED = ("txt", "md", "docx", "xlsx")
 
 
-class ExtractError(ValueError):
-    """The file cannot be turned into text. ``str(err)`` is "中文 / English"."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh = zh
-        self.en = en
+class ExtractError(LocalizedError, ValueError):
+    """The file cannot be turned into text (an i18n key: bot/i18n/*/errors.py).
+    ``str(err)`` is "中文 / English"."""
 
     def message(self, locale: str = "zh_CN") -> str:
-        return self.en if locale == "en_US" else self.zh
+        return self.text(locale)
 
 
 @dataclass(frozen=True)
@@ -57,19 +54,16 @@ def extract_lines(data: bytes, filename: str) -> list[SourceLine]:
     ext = extension(filename)
     name = PurePath(filename or "").name or "?"
     if ext not in SUPPORTED:
-        raise ExtractError(
-            f"无法读取文件「{name}」：不支持的格式，请上传 txt、md、docx 或 xlsx",
-            f"Cannot read \"{name}\": unsupported format; upload a txt, md, docx or xlsx file")
+        raise ExtractError("extract.err.unsupported", name=name)
     if len(data) > MAX_BYTES:
-        raise ExtractError(f"文件「{name}」太大（超过 {MAX_BYTES // 1024 // 1024} MB）",
-                           f"\"{name}\" is too large (over {MAX_BYTES // 1024 // 1024} MB)")
+        raise ExtractError("extract.err.too_large", name=name, mb=MAX_BYTES // 1024 // 1024)
     if not data:
-        raise ExtractError(f"文件「{name}」是空的", f"\"{name}\" is empty")
+        raise ExtractError("extract.err.empty", name=name)
     if ext in ("docx", "xlsx") and uploads.is_zip(data):
         try:
             uploads.check_package(data, name)
         except uploads.Refused as exc:
-            raise ExtractError(exc.zh, exc.en) from None
+            raise ExtractError(exc.key, **exc.values) from None
     if ext in ("txt", "md"):
         texts = _text_lines(data, name)
         lines = [SourceLine(i, t, f"第 {i} 行") for i, t in enumerate(texts, 1)]
@@ -78,10 +72,9 @@ def extract_lines(data: bytes, filename: str) -> list[SourceLine]:
     else:
         lines = _number(_xlsx_lines(data, name))
     if not any(line.text.strip() for line in lines):
-        raise ExtractError(f"文件「{name}」里没有可检查的文字", f"\"{name}\" contains no text to check")
+        raise ExtractError("extract.err.no_text", name=name)
     if sum(len(line.text) + 1 for line in lines) > MAX_CHARS:
-        raise ExtractError(f"文件「{name}」文字太多（超过 {MAX_CHARS} 字），请拆分后再上传",
-                           f"\"{name}\" has too much text (over {MAX_CHARS} characters); split it")
+        raise ExtractError("extract.err.too_much_text", name=name, chars=MAX_CHARS)
     return lines
 
 
@@ -92,7 +85,7 @@ async def extract_lines_async(data: bytes, filename: str) -> list[SourceLine]:
     try:
         return await uploads.run_bounded(extract_lines, data, filename, name=name)
     except uploads.Refused as exc:
-        raise ExtractError(exc.zh, exc.en) from None
+        raise ExtractError(exc.key, **exc.values) from None
 
 
 def to_text(lines: list[SourceLine]) -> str:
@@ -118,14 +111,12 @@ def _decode(data: bytes, name: str) -> str:
             continue
         if "\x00" not in text:
             return text
-    raise ExtractError(f"无法识别文件「{name}」的文字编码，请另存为 UTF-8 后再上传",
-                       f"Cannot detect the text encoding of \"{name}\"; save it as UTF-8 and retry")
+    raise ExtractError("extract.err.encoding", name=name)
 
 
 def _text_lines(data: bytes, name: str) -> list[str]:
     if data[:4] == b"PK\x03\x04":
-        raise ExtractError(f"文件「{name}」看起来不是纯文本（可能是改了扩展名的 Word/Excel）",
-                           f"\"{name}\" does not look like plain text (a renamed Word/Excel file?)")
+        raise ExtractError("extract.err.not_plain_text", name=name)
     text = _decode(data, name)
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
@@ -134,16 +125,13 @@ def _docx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
     try:
         import docx  # python-docx
     except ImportError as exc:  # pragma: no cover - dependency missing
-        raise ExtractError("服务器未安装 Word 读取组件（python-docx）",
-                           "The server cannot read Word files (python-docx is not installed)") from exc
+        raise ExtractError("extract.err.no_docx_reader") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ExtractError(f"无法打开 Word 文件「{name}」：文件损坏或不是 docx（旧版 .doc 请另存为 .docx）",
-                           f"Cannot open the Word file \"{name}\": damaged or not a docx "
-                           "(save an old .doc as .docx)") from exc
+        raise ExtractError("extract.err.bad_docx", name=name) from exc
     except Exception as exc:  # python-docx raises its own types for odd packages
-        raise ExtractError(f"无法打开 Word 文件「{name}」", f"Cannot open the Word file \"{name}\"") from exc
+        raise ExtractError("extract.err.cannot_open_docx", name=name) from exc
     out: list[tuple[str, str]] = []
     para_no = 0
     for para in document.paragraphs:
@@ -178,16 +166,13 @@ def _xlsx_lines(data: bytes, name: str) -> list[tuple[str, str]]:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - dependency missing
-        raise ExtractError("服务器未安装 Excel 读取组件（openpyxl）",
-                           "The server cannot read Excel files (openpyxl is not installed)") from exc
+        raise ExtractError("extract.err.no_xlsx_reader") from exc
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ExtractError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx（旧版 .xls 请另存为 .xlsx）",
-                           f"Cannot open the Excel file \"{name}\": damaged or not an xlsx "
-                           "(save an old .xls as .xlsx)") from exc
+        raise ExtractError("extract.err.bad_xlsx", name=name) from exc
     except Exception as exc:
-        raise ExtractError(f"无法打开 Excel 文件「{name}」", f"Cannot open the Excel file \"{name}\"") from exc
+        raise ExtractError("extract.err.cannot_open_xlsx", name=name) from exc
     out: list[tuple[str, str]] = []
     chars = 0
     try:

@@ -13,11 +13,12 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from bot.compliance.normalize import BREAK
+from bot.numerals import CN_NUMBER_CHARS, cn_int
 
 if TYPE_CHECKING:
     from bot.compliance.terms import Term
 
-NUM_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千万")
+NUM_CHARS = frozenset("0123456789" + CN_NUMBER_CHARS + "万")
 
 
 class TextView:
@@ -281,27 +282,9 @@ def _rule_superstition(c: _Ctx) -> str:
     return KEEP if _has(c.window(), _SUPERSTITION_CTX) else DROP
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
-
-
-def parse_number(s: str) -> int | None:
-    """ASCII digits or a simple Chinese numeral below 100 (十四, 二十, 9)."""
-    if s.isdigit():
-        return int(s)
-    if "十" in s:
-        a, _, b = s.partition("十")
-        tens = _CN_DIGITS.get(a, 1) if a else 1
-        ones = _CN_DIGITS.get(b, 0) if b else 0
-        return tens * 10 + ones
-    if len(s) == 1 and s in _CN_DIGITS:
-        return _CN_DIGITS[s]
-    return None
-
-
 def _rule_minor(c: _Ctx) -> str:
-    m = re.search(r"[0-9零〇一二两三四五六七八九十]+", c.text[c.start:c.end])
-    age = parse_number(m.group(0)) if m else None
+    m = re.search(rf"[0-9{CN_NUMBER_CHARS}]+", c.text[c.start:c.end])
+    age = cn_int(m.group(0)) if m else None
     return KEEP if age is not None and age < 16 else DROP
 
 

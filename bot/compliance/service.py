@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import csvsafe
+from bot.periods import Period
 from bot.compliance.matcher import (
     BLOCK, CATEGORIES, EXEMPTION_KINDS, TEAM_CATEGORY, WARN, Checker, CheckResult, Exemption, Hit,
     Term, Verdict,
@@ -387,25 +388,13 @@ EXPORT_COLUMNS = (
 )
 
 
-def period(scope: str, now: datetime, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
-    """UTC bounds of "month" (this month so far), "last_month" or "all" in the local zone."""
-    if scope == "all":
-        return None, None
-    local = now.astimezone(tz)
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if scope == "last_month":
-        end = start
-        start = (start - timedelta(days=1)).replace(day=1)
-        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-    return start.astimezone(timezone.utc), None
-
-
-async def export_records(session: AsyncSession, *, scope: str, now: datetime, tz: ZoneInfo, by: str,
+async def export_records(session: AsyncSession, *, period: Period | None, now: datetime, tz: ZoneInfo, by: str,
                          chat_id: str, team: str = DEFAULT_TEAM,
                          years: int = DEFAULT_RETENTION_YEARS) -> Export:
-    """Every field of the team's records in the period as a UTF-8 CSV (with BOM, for Excel);
-    the export itself goes to the audit log."""
-    start, end = period(scope, now, tz)
+    """Every field of the team's records in the period (None: all of them) as a UTF-8 CSV
+    (with BOM, for Excel); the export itself goes to the audit log."""
+    start, end = period.utc_bounds(tz) if period is not None else (None, None)
+    scope = period.key if period is not None else "all"
     query = select(ComplianceRecord).where(ComplianceRecord.team == team)
     if start is not None:
         query = query.where(ComplianceRecord.created_at >= start)

@@ -44,8 +44,7 @@ def first_problem(row: Mapping[str, object], name: Callable[[str], str]) -> Cell
         return None
     small, large = found[0]
     a, b = row[small], row[large]
-    return CellError(f"{name(small)} {_n(a)} 大于 {name(large)} {_n(b)}，不可能成立",
-                     f"{name(small)} {_n(a)} is above {name(large)} {_n(b)}, which cannot be true")
+    return CellError("data.err.impossible", small=name(small), a=_n(a), large=name(large), b=_n(b))
 
 
 def _n(x: object) -> str:

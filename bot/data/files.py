@@ -14,16 +14,13 @@ from pathlib import PurePath
 from typing import Any, Iterator
 
 from bot import uploads
+from bot.errors import LocalizedError
 
 MAX_BYTES = uploads.MAX_DOWNLOAD
 
 
-class FileError(ValueError):
-    """Raised with a bilingual reason; bot.data.parse turns it into its ParseError."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en = zh, en
+class FileError(LocalizedError, ValueError):
+    """Raised with an i18n reason (bot/i18n/*/errors.py); bot.data.parse turns it into its ParseError."""
 
 
 def _encoding(data: bytes, name: str) -> str:
@@ -36,15 +33,13 @@ def _encoding(data: bytes, name: str) -> str:
         try:
             for i in range(0, len(view), 1 << 20):
                 if "\x00" in decoder.decode(view[i:i + (1 << 20)]):
-                    raise FileError(f"「{name}」不是文本表格（CSV）或 Excel 文件",
-                                    f"\"{name}\" is not a text table (CSV) or an Excel file")
+                    raise FileError("data.err.not_table", name=name)
                 uploads.tick()
             decoder.decode(b"", final=True)
             return enc
         except UnicodeDecodeError:
             continue
-    raise FileError(f"无法识别「{name}」的文字编码，请另存为 UTF-8 的 CSV 或 xlsx",
-                    f"Cannot detect the text encoding of \"{name}\"; save it as UTF-8 CSV or xlsx")
+    raise FileError("data.err.encoding", name=name)
 
 
 def _csv_rows(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
@@ -67,8 +62,7 @@ def _xlsx_sheets(data: bytes, name: str) -> Iterator[tuple[str, Iterator[tuple[i
     except uploads.Refused:
         raise
     except Exception as exc:   # openpyxl raises many types for damaged packages
-        raise FileError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
-                        f"Cannot open the Excel file \"{name}\": damaged or not an xlsx") from exc
+        raise FileError("data.err.not_xlsx", name=name) from exc
     try:
         for ws in wb.worksheets:
             ws.reset_dimensions()   # some exporters write a wrong <dimension>; read every cell
@@ -88,19 +82,16 @@ def sources(data: bytes, name: str) -> Iterator[tuple[str | None, Iterator[tuple
     ext = PurePath(name).suffix.lower().lstrip(".")
     if len(data) > MAX_BYTES:
         refused = uploads.too_large(name, MAX_BYTES)
-        raise FileError(refused.zh, refused.en)
+        raise FileError(refused.key, **refused.values)
     if not data.strip():
-        raise FileError(f"文件「{name}」是空的", f"\"{name}\" is empty")
+        raise FileError("data.err.empty_file", name=name)
     if uploads.is_zip(data):
         yield from _xlsx_sheets(data, name)
     elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise FileError(f"「{name}」是旧版 Excel（.xls），请另存为 .xlsx 或 CSV 后再上传",
-                        f"\"{name}\" is an old Excel file (.xls); save it as .xlsx or CSV and retry")
+        raise FileError("data.err.old_xls", name=name)
     elif ext in ("xlsx", "xlsm"):
-        raise FileError(f"无法打开 Excel 文件「{name}」：文件损坏或不是 xlsx",
-                        f"Cannot open the Excel file \"{name}\": damaged or not an xlsx")
+        raise FileError("data.err.not_xlsx", name=name)
     elif ext not in ("csv", "tsv", "txt", ""):
-        raise FileError(f"不支持「{name}」的格式，请上传罗盘导出的 CSV 或 xlsx",
-                        f"Unsupported file \"{name}\": upload a Compass export as CSV or xlsx")
+        raise FileError("data.err.unsupported", name=name)
     else:
         yield None, _csv_rows(data, name)

@@ -101,8 +101,7 @@ def read(data: bytes, file_name: str) -> list[parse.Table]:
     ``placing.ASSUMED`` and moved onto their stream's date later."""
     tables = useful(parse.read_tables(data, file_name, assume_date=placing.ASSUMED))
     if not tables:
-        raise parse.ParseError("文件里没有可识别的直播数据列（如 成交金额、观看人数、在线人数）",
-                               "No stream figures found in the file (e.g. GMV, viewers, online)")
+        raise parse.ParseError("data.err.no_figures")
     return tables
 
 

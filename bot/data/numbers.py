@@ -21,6 +21,8 @@ import re
 from typing import Any, Callable
 import unicodedata
 
+from bot.errors import LocalizedError
+
 MISSING = frozenset({"", "-", "--", "---", "—", "——", "/", "n/a", "na", "null", "none", "nan",
                      "#n/a", "#div/0!"})
 
@@ -284,11 +286,9 @@ def _excel_serial(value: float) -> datetime | time:
     raise ValueError(f"not a time: {value!r}")
 
 
-class CellError(Exception):
-    """A cell that cannot be read; ``zh``/``en`` name the column and the value."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        self.zh, self.en = zh, en
+class CellError(LocalizedError):
+    """A cell that cannot be read: an i18n key (bot/i18n/*/errors.py) naming the column and
+    the value; ``zh``/``en`` are its two readings."""
 
 
 # -- cells of a column ----------------------------------------------------------------------
@@ -298,7 +298,7 @@ def _show(v: object) -> str:
 
 
 def _not_number(header: str, v: object) -> CellError:
-    return CellError(f"{header}「{_show(v)}」不是数字", f"{header} \"{_show(v)}\" is not a number")
+    return CellError("data.err.not_number", header=header, value=_show(v))
 
 
 def _number(v: object, header: str) -> float | None:
@@ -311,7 +311,7 @@ def _number(v: object, header: str) -> float | None:
 
 
 def _negative(header: str, v: object) -> CellError:
-    return CellError(f"{header}「{_show(v)}」不能为负数", f"{header} \"{_show(v)}\" cannot be negative")
+    return CellError("data.err.negative", header=header, value=_show(v))
 
 
 _OWN_UNIT = re.compile(r"(?:万|w|亿|千|k|百万)(?:元|人|次|件|单|个|笔|位)?\+?$")
@@ -382,15 +382,14 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
         if x < 0:
             raise _negative(header, v)
         if x > 1.000001:
-            raise CellError(f"{header}「{_show(v)}」超过 100%", f"{header} \"{_show(v)}\" is above 100%")
+            raise CellError("data.err.above_100", header=header, value=_show(v))
         return round(x, 6)
 
     def seconds(v: Any) -> float | None:
         try:
             return parse_duration(v, unit=scale)
         except ValueError:
-            raise CellError(f"{header}「{_show(v)}」不是时长",
-                            f"{header} \"{_show(v)}\" is not a duration") from None
+            raise CellError("data.err.not_duration", header=header, value=_show(v)) from None
 
     def text(v: Any) -> str | None:
         if v is None:
@@ -412,15 +411,13 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
         try:
             return parse_when(v)
         except ValueError:
-            raise CellError(f"{header}「{_show(v)}」不是有效的时间",
-                            f"{header} \"{_show(v)}\" is not a valid time") from None
+            raise CellError("data.err.not_time", header=header, value=_show(v)) from None
 
     def day(v: Any) -> date | None:
         try:
             return parse_date(v)
         except ValueError:
-            raise CellError(f"{header}「{_show(v)}」不是有效的日期",
-                            f"{header} \"{_show(v)}\" is not a valid date") from None
+            raise CellError("data.err.not_date", header=header, value=_show(v)) from None
 
     return {"count": count, "money": money, "refund": money, "rate": rate, "seconds": seconds,
             "text": text, "ident": ident, "when": when, "date": day}[ftype]

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 import zipfile
 
 from bot import uploads
+from bot.errors import LocalizedError
 from bot.data import checks, files
 from bot.data.numbers import (
     CellError, converter, find_date, normalise_header, parse_duration, parse_number, split_unit,
@@ -115,16 +116,12 @@ _LOOKUP: dict[str, dict[str, tuple[str, str, int]]] = {
 _KNOWN = frozenset(h for table in _LOOKUP.values() for h in table)
 
 
-class ParseError(ValueError):
-    """The file cannot be read as Compass data. ``str(err)`` is "中文 / English"."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh = zh
-        self.en = en
+class ParseError(LocalizedError, ValueError):
+    """The file cannot be read as Compass data (an i18n key: bot/i18n/*/errors.py).
+    ``str(err)`` is "中文 / English"."""
 
     def message(self, locale: str = "zh_CN") -> str:
-        return self.en if locale == "en_US" else self.zh
+        return self.text(locale)
 
 
 @dataclass
@@ -239,8 +236,7 @@ class _Ctx:
     seen: list[str] = field(default_factory=list)
 
     def too_many(self) -> None:
-        raise ParseError(f"「{self.name}」超过 {self.max_rows} 行，请拆分后再上传",
-                         f"\"{self.name}\" has more than {self.max_rows} rows; split it")
+        raise ParseError("data.err.too_many_rows", name=self.name, max_rows=self.max_rows)
 
     def check_raw(self, rownum: int) -> None:
         """Blank rows are not data, but a sheet of millions of them is refused too."""
@@ -312,8 +308,8 @@ def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: lis
         first = cells[0] or (cells[1] if len(cells) > 1 else None)
         if isinstance(first, str) and first.strip() in TOTAL_WORDS:
             table.total_rows += 1
-            table.skipped.append(Rejected(rownum, f"合计行「{first.strip()}」已跳过",
-                                          f"totals row \"{first.strip()}\" skipped"))
+            skipped = LocalizedError("data.err.total_row_skipped", text=first.strip())
+            table.skipped.append(Rejected(rownum, skipped.zh, skipped.en))
             continue
         out = template.copy()
         errors = None
@@ -334,7 +330,7 @@ def _table(rows: _Rows, kind: str, ambiguous: bool, header_row: int, header: lis
         table.total_rows += 1
         try:
             if errors:
-                raise CellError("；".join(e.zh for e in errors), "; ".join(e.en for e in errors))
+                raise CellError("errors.list", items=errors)
             finish(out)
         except CellError as bad:
             label = cells[label_at] if label_at is not None and label_at < n else None
@@ -352,10 +348,7 @@ def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
 
     def need_date(header: str, t: time) -> date:
         if base is None:
-            raise ParseError(
-                f"「{header}」只有时刻（{t:%H:%M}）没有日期：请在文件里加日期列或标题，或导入时指明日期",
-                f"\"{header}\" has a time of day ({t:%H:%M}) but no date: add a date column or title "
-                "to the file, or give the date when importing")
+            raise ParseError("data.err.time_without_date", header=header, time=f"{t:%H:%M}")
         table.date_from = origin
         return base
 
@@ -370,7 +363,7 @@ def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
     if kind == PRODUCTS:
         def products(row: dict) -> None:
             if row["name"] is None and row["product_id"] is None:
-                raise CellError("没有商品名称或商品编号", "no product name or product id")
+                raise CellError("data.err.no_product")
             plausible(row)
         return products
 
@@ -382,7 +375,7 @@ def _finisher(kind: str, table: Table, ctx: _Ctx) -> Callable[[dict], None]:
         def trend(row: dict) -> None:
             t = row["minute"]
             if t is None:
-                raise CellError(f"{header}为空", f"{header} is empty")
+                raise CellError("data.err.empty_cell", header=header)
             if t.__class__ is datetime:
                 state["day"], state["prev"] = t.date(), t
                 return
@@ -423,26 +416,19 @@ def _events(data: bytes, filename: str, default_date: date | None,
                 found = True
                 yield table, row
     except files.FileError as exc:
-        raise ParseError(exc.zh, exc.en) from None
+        raise ParseError(exc.key, **exc.values) from None
     except uploads.TooSlow:
         raise
     except uploads.Refused as exc:
-        raise ParseError(exc.zh, exc.en) from None
+        raise ParseError(exc.key, **exc.values) from None
     except csv.Error as exc:
-        raise ParseError(f"「{name}」不是有效的 CSV：{exc}", f"\"{name}\" is not a valid CSV: {exc}") from exc
+        raise ParseError("data.err.bad_csv", name=name, error=str(exc)) from exc
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ParseError(f"无法读取 Excel 文件「{name}」：文件损坏",
-                         f"Cannot read the Excel file \"{name}\": it is damaged") from exc
+        raise ParseError("data.err.damaged_excel", name=name) from exc
     if not found:
-        seen_zh = "、".join(ctx.seen) or "（无）"
-        seen_en = ", ".join(ctx.seen) or "(none)"
-        raise ParseError(
-            f"没有在「{name}」里找到罗盘数据表。看到的表头：{seen_zh}。需要以下之一：直播间汇总"
-            "（如 成交金额、进入直播间人数、开播时间）、商品明细（商品名称 或 商品编号）、"
-            "分钟趋势（时间 + 在线人数 或 进入人数）",
-            f"No Compass data table found in \"{name}\". Headers seen: {seen_en}. Expected one of: "
-            "a room summary (e.g. 成交金额 GMV, 进入直播间人数 UV, 开播时间 start), a product table "
-            "(商品名称 name or 商品编号 id), a per-minute trend (时间 time + 在线人数 online or 进入人数 entering)")
+        seen = ({"zh_CN": "、".join(ctx.seen), "en_US": ", ".join(ctx.seen)} if ctx.seen
+                else LocalizedError("data.err.none_seen"))
+        raise ParseError("data.err.no_table", name=name, seen=seen)
 
 
 def read_tables(data: bytes, filename: str, *, default_date: date | None = None,

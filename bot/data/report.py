@@ -158,16 +158,5 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz)
 
 
-def week_of(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    monday = day - timedelta(days=day.weekday())
-    return local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz)
-
-
-def month_of(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    first = day.replace(day=1)
-    nxt = (first + timedelta(days=32)).replace(day=1)
-    return local_midnight(first, tz), local_midnight(nxt, tz)
-
-
 def day_of(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)

@@ -47,6 +47,8 @@ import re
 from typing import Callable
 import unicodedata
 
+from bot.i18n import Msg, msg
+
 from .categories import (  # noqa: F401 - re-exported: bot.faults.classify is where callers look
     CATEGORY_LABELS,
     DEFAULT_SEVERITY,
@@ -89,7 +91,8 @@ class Classification:
     winning score and shrinks when another category scored close; for a non-fault it is
     0.9 with no symptom at all, 0.8–0.85 when a gate or a negation overrode a symptom, and
     lower when a symptom was seen but too weak. ``category`` and ``severity`` are None for
-    non-faults; ``reasons`` (判定依据, Chinese) and ``keywords`` are filled either way.
+    non-faults; ``why`` (判定依据, i18n texts: read them with ``.text(locale)``; ``reasons``
+    is their Chinese reading) and ``keywords`` are filled either way.
     ``scores`` maps each category with evidence to its score, for debugging.
     """
 
@@ -97,7 +100,7 @@ class Classification:
     category: Category | None
     confidence: float
     severity: Severity | None
-    reasons: list[str] = field(default_factory=list)
+    why: list[Msg] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     has_image: bool = False
@@ -111,6 +114,13 @@ class Classification:
     @property
     def label(self) -> str:
         return category_label(self.category) if self.category else ""
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.reasons_in("zh_CN")
+
+    def reasons_in(self, locale: str | None) -> list[str]:
+        return [m.text(locale) for m in self.why]
 
 
 # ---------------------------------------------------------------- normalisation
@@ -284,7 +294,15 @@ def _first_position(hits: list[_Hit], category: Category) -> int:
     return min(h.start for h in hits if h.category == category)
 
 
-def _keyword_reason(hits: list[_Hit], category: Category, verdict: bool) -> str:
+def _labels(category: Category) -> dict[str, str]:
+    return {locale: category_label(category, locale) for locale in CATEGORY_LABELS}
+
+
+def _quoted(words: list[str]) -> dict[str, str]:
+    return {"zh_CN": "".join(f"「{w}」" for w in words), "en_US": ", ".join(f"“{w}”" for w in words)}
+
+
+def _keyword_reason(hits: list[_Hit], category: Category, verdict: bool) -> Msg:
     words: list[str] = []
     for hit in sorted(hits, key=lambda h: h.start):
         if hit.category != category:
@@ -293,10 +311,8 @@ def _keyword_reason(hits: list[_Hit], category: Category, verdict: bool) -> str:
             w = w.strip()
             if w and w not in words:
                 words.append(w)
-    quoted = "".join(f"「{w}」" for w in words)
-    if verdict:
-        return f"命中关键词{quoted} → {category_label(category)}"
-    return f"提到{quoted}（像「{category_label(category)}」）"
+    return msg("faults.why.keywords" if verdict else "faults.why.mentions", words=_quoted(words),
+               category=_labels(category))
 
 
 def written_as_command(text: str) -> bool:
@@ -319,23 +335,23 @@ def reads_as_fault(text: str) -> bool:
     return classify(text).is_fault
 
 
-def _gate(text: str, hits: list[_Hit], is_command: Callable[[str], bool]) -> str | None:
+def _gate(text: str, hits: list[_Hit], is_command: Callable[[str], bool]) -> Msg | None:
     """The reason this message is not a new fault report, or None."""
     if is_command(text):
-        return "以命令词开头（未加斜杠的命令），按命令处理，不是故障报告"
+        return msg("faults.why.command")
     if m := re.search(HYPOTHETICAL, text):
-        return f"假设/预防语气（「{m.group(0)}」），不是正在发生的故障"
+        return msg("faults.why.hypothetical", text=m.group(0))
     past = re.search(PAST, text)
     if past and not re.search(PRESENT, text):
-        return f"提到过去的时间（「{past.group(0)}」），是在谈旧故障，不是新故障"
+        return msg("faults.why.past", text=past.group(0))
     info = re.search(INFO_QUESTION, text)
     if info:
-        return f"询问信息（「{info.group(0).strip()}」），不是故障报告"
+        return msg("faults.why.info_question", text=info.group(0).strip())
     yesno = re.search(YESNO_QUESTION, text)
     if yesno and not (
         re.search(COMPLAINT, text) or re.search(SUSPICION, text) or re.search(HELP, text)
     ):
-        return "是非疑问句，是在询问状态，不是故障报告"
+        return msg("faults.why.yes_no")
     last_resolved = -1
     resolved_word = ""
     for pattern in _RESOLVED:
@@ -345,7 +361,7 @@ def _gate(text: str, hits: list[_Hit], is_command: Callable[[str], bool]) -> str
     if last_resolved >= 0:
         later = [h for h in hits if h.start >= last_resolved]
         if not later and not re.search(RECURRENCE, text[last_resolved:]):
-            return f"已恢复（「{resolved_word}」），不是待处理的故障"
+            return msg("faults.why.resolved", text=resolved_word)
     return None
 
 
@@ -373,7 +389,7 @@ def classify(text: str, *, is_command: Callable[[str], bool] | None = None) -> C
 
     gate = _gate(norm, hits, is_command or written_as_command)
     verdict = gate is None and best is not None and best_score >= FAULT_THRESHOLD
-    reasons: list[str] = []
+    reasons: list[Msg] = []
     if best is not None:
         reasons.append(_keyword_reason(hits, best, verdict))
     extra = dict(guess=best, objects=named)
@@ -383,12 +399,12 @@ def classify(text: str, *, is_command: Callable[[str], bool] | None = None) -> C
                               **extra)
     if best is None or best_score < FAULT_THRESHOLD:
         if healthy:
-            reasons.append("否定/正常表述（" + "".join(f"「{h}」" for h in healthy) + "），不是故障")
+            reasons.append(msg("faults.why.healthy", words=_quoted(list(healthy))))
             return Classification(False, None, 0.85, None, reasons, keywords, score_view, has_image, **extra)
         if best is None:
-            reasons.append("没有故障症状词")
+            reasons.append(msg("faults.why.no_symptom"))
             return Classification(False, None, 0.9, None, reasons, keywords, score_view, has_image, True, **extra)
-        reasons.append(f"证据不足（得分 {best_score:.1f} < {FAULT_THRESHOLD:.1f}）")
+        reasons.append(msg("faults.why.weak", score=f"{best_score:.1f}", threshold=f"{FAULT_THRESHOLD:.1f}"))
         confidence = round(1.0 - best_score / (2 * FAULT_THRESHOLD), 2)
         return Classification(False, None, confidence, None, reasons, keywords, score_view, has_image, True,
                               **extra)
@@ -398,9 +414,10 @@ def classify(text: str, *, is_command: Callable[[str], bool] | None = None) -> C
     confidence = round(min(0.97, 0.35 + 0.6 * (best_score / (best_score + 2.0)) * margin), 2)
     if runner_up:
         second = max((c for c in scores if c != best), key=lambda c: scores[c])
-        reasons.append(f"也像「{category_label(second)}」（得分 {runner_up:.1f} < {best_score:.1f}）")
+        reasons.append(msg("faults.why.runner_up", category=_labels(second), score=f"{runner_up:.1f}",
+                           best=f"{best_score:.1f}"))
     if has_image:
-        reasons.append("附带图片证据")
+        reasons.append(msg("faults.why.image"))
     return Classification(
         True, best, confidence, DEFAULT_SEVERITY[best], reasons, keywords, score_view, has_image, **extra
     )

@@ -20,7 +20,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.faults import cards, service
 from bot.faults.classify import DEFAULT_SEVERITY, Category, Classification, category_label, raise_severity
-from bot.faults.models import FALLBACK, GROUP, OPEN, RESOLVED, THREAD, Fault
+from bot.faults.models import FALLBACK, GROUP, OPEN, RESOLVED, THREAD, Fault, Step
 from bot.faults.policy import SEVERITIES, Policy, load
 from bot.i18n import t
 from bot.reminders import timers
@@ -73,7 +73,7 @@ async def report(ctx: Ctx, text: str, cls: Classification, *, manual: bool = Fal
     severity = raise_severity(base, place.live == "live", place.live == "soon").value
     label = category_label(category, ctx.locale)
     if cls.is_fault:
-        reasons = list(cls.reasons)
+        reasons = cls.reasons_in(ctx.locale)
     elif confirmed_by:
         reasons = [ctx.t("faults.reason_confirmed", who=await display(ctx, confirmed_by), category=label)]
     else:
@@ -277,7 +277,7 @@ async def schedule_ack(ctx: Ctx, f: Fault) -> None:
     pol = policy(ctx)
     off_hours = not pol.office_hours(f.created_at, ctx.svc.tz)
     for step, minutes in pol.ladder(f.severity, off_hours):
-        key = "ack2" if step == "lead" else step  # one timer per rung, whichever the path
+        key = Step.ACK2 if step == Step.LEAD else step  # one timer per rung, whichever the path
         await timers.schedule(ctx.session, key=f"fault:{f.id}:{key}", kind="fault.sla",
                               due=f.created_at + timedelta(minutes=minutes), payload={"fault": f.id, "step": step},
                               chat_id=f.chat_id, ref=f"fault:{f.id}:ack", created_by=f.reporter_id)
@@ -286,14 +286,14 @@ async def schedule_ack(ctx: Ctx, f: Fault) -> None:
 async def schedule_resolve(ctx: Ctx, f: Fault) -> None:
     await timers.schedule(ctx.session, key=f"fault:{f.id}:resolve", kind="fault.sla",
                           due=f.created_at + timedelta(minutes=policy(ctx).resolve(f.severity)),
-                          payload={"fault": f.id, "step": "resolve"}, chat_id=f.chat_id,
+                          payload={"fault": f.id, "step": Step.RESOLVE}, chat_id=f.chat_id,
                           ref=f"fault:{f.id}:res", created_by=f.reporter_id)
 
 
 async def schedule_nudge(ctx: Ctx, f: Fault, n: int) -> None:
     await timers.schedule(ctx.session, key=f"fault:{f.id}:nudge:{n}", kind="fault.sla",
                           due=ctx.now() + timedelta(minutes=policy(ctx).nudge(f.severity)),
-                          payload={"fault": f.id, "step": "nudge", "n": n}, chat_id=f.chat_id,
+                          payload={"fault": f.id, "step": Step.NUDGE, "n": n}, chat_id=f.chat_id,
                           ref=f"fault:{f.id}:res", created_by=f.reporter_id)
 
 
@@ -383,15 +383,10 @@ async def escalate(ctx: Ctx, fault_id: int) -> None:
     before = f.severity
     f.severity = SEVERITIES[max(0, SEVERITIES.index(f.severity) - 1)]
     f.escalated, f.updated_at = True, ctx.now()
-    ids = [*f.lead_ids, *f.tech_lead_ids]
-    await service.add_event(ctx.session, f.id, "escalated", by=ctx.user_id, at=ctx.now(), before=before,
-                            after=f.severity)
     await after_severity_change(ctx, f, before)
-    await add_members(ctx, f, ids)
-    await post(ctx, f, t(f.locale, "faults.escalated_text", id=f.id, who=mention(ctx.user_id), before=before,
-                         after=f.severity, leads=mentions(ids) or "-"))
-    await buzz(ctx, f, ids)
-    await refresh_cards(ctx, f)
+    from bot.faults import ladder  # the rung's table reads this module
+
+    await ladder.climb(ctx, f, Step.ESCALATE, by=ctx.user_id, before=before, after=f.severity)
 
 
 async def change(ctx: Ctx, fault_id: int, *, category: str | None = None, severity: str | None = None,

@@ -6,6 +6,7 @@ another migration branch). Times are aware UTC.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Index, Text
@@ -13,11 +14,35 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
 
-OPEN, ACKED, RESOLVED = "open", "acked", "resolved"
+class FaultStatus(StrEnum):
+    OPEN = "open"
+    ACKED = "acked"
+    RESOLVED = "resolved"
+
+
+class Mode(StrEnum):
+    """Where the response happens: a dedicated group (P0/P1), a thread in the tech group
+    (P2/P3), or the reporting group when a group could not be created."""
+
+    GROUP = "group"
+    THREAD = "thread"
+    FALLBACK = "fallback"
+
+
+class Step(StrEnum):
+    """The escalation ladder's rungs (bot.faults.ladder), stored as a "fault.sla" timer's step."""
+
+    ACK2 = "ack2"        # office hours, T + ack/2: buzz again, pull in the backup
+    LEAD = "lead"        # off hours, T + ack/2 instead of ack2: the ops leads at once
+    BREACH = "breach"    # T + ack target, unacked: the SLA is breached
+    NUDGE = "nudge"      # acked, not resolved: a nudge every few minutes
+    RESOLVE = "resolve"  # T + resolve target, not resolved: the resolve breach
+    ESCALATE = "escalate"  # someone's /故障 升级: one level up, the leads pulled in now (no timer)
+
+
+OPEN, ACKED, RESOLVED = FaultStatus.OPEN, FaultStatus.ACKED, FaultStatus.RESOLVED
 ACTIVE_STATES = (OPEN, ACKED)
-# Where the response happens: a dedicated group (P0/P1), a thread in the tech group
-# (P2/P3), or the reporting group when a group could not be created.
-GROUP, THREAD, FALLBACK = "group", "thread", "fallback"
+GROUP, THREAD, FALLBACK = Mode.GROUP, Mode.THREAD, Mode.FALLBACK
 
 
 def _ts(**kw: Any) -> Any:

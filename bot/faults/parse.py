@@ -1,10 +1,8 @@
 """Reading the arguments of /故障 and /值班: ticket ids, cause/fix, category and severity
-words, statistics periods. Pure functions."""
+words (statistics periods: bot.periods). Pure functions."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.faults.classify import Category
 
@@ -111,34 +109,3 @@ def change_args(text: str) -> dict[str, str]:
         else:
             raise ValueError(value)
     return out
-
-
-def period(text: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
-    """本月 (default) / 上月 / 本周 / 上周 / 今天 / 近7天 / 近30天 → [start, end) in UTC and a label key."""
-    w = text.strip().lower()
-    local = now.astimezone(tz)
-    today = local.date()
-
-    def at(d: date) -> datetime:
-        return datetime.combine(d, time(0), tz).astimezone(now.tzinfo)
-
-    if w in ("上月", "上个月", "last month"):
-        first = today.replace(day=1)
-        prev = (first - timedelta(days=1)).replace(day=1)
-        return at(prev), at(first), "last_month"
-    if w in ("本周", "这周", "this week"):
-        start = today - timedelta(days=today.weekday())
-        return at(start), at(start + timedelta(days=7)), "this_week"
-    if w in ("上周", "last week"):
-        start = today - timedelta(days=today.weekday() + 7)
-        return at(start), at(start + timedelta(days=7)), "last_week"
-    if w in ("今天", "today"):
-        return at(today), at(today + timedelta(days=1)), "today"
-    m = re.fullmatch(r"(?:近|最近|last\s*)(\d{1,3})\s*(?:天|days?)", w)
-    if m:
-        return at(today - timedelta(days=int(m.group(1)) - 1)), at(today + timedelta(days=1)), "days"
-    if w in ("", "本月", "这个月", "this month", "month"):
-        first = today.replace(day=1)
-        nxt = (first + timedelta(days=32)).replace(day=1)
-        return at(first), at(nxt), "this_month"
-    raise ValueError(text)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.faults.models import Step
+
 SEVERITIES = ("P0", "P1", "P2", "P3")
 
 
@@ -61,9 +63,9 @@ class Policy:
         half the ack target (T+5 for a 10-minute target)."""
         return self.ack(severity) / 2
 
-    def ladder(self, severity: str, off_hours: bool) -> list[tuple[str, float]]:
+    def ladder(self, severity: str, off_hours: bool) -> list[tuple[Step, float]]:
         """The unacked steps as (step, minutes after the report): see the module docstring."""
-        return [("lead" if off_hours else "ack2", self.second_buzz(severity)), ("breach", self.ack(severity))]
+        return [(Step.LEAD if off_hours else Step.ACK2, self.second_buzz(severity)), (Step.BREACH, self.ack(severity))]
 
     def resolve(self, severity: str) -> int:
         return self.resolve_minutes.get(severity, 60)

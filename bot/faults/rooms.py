@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import Sequence
 
+from bot.numerals import CN_DIGIT_CHARS, cn_int
+
 
 @dataclass(frozen=True)
 class RoomRef:
@@ -25,9 +27,7 @@ class RoomRef:
         object.__setattr__(self, "aliases", tuple(self.aliases))
 
 
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_NUM = r"(?:\d{1,2}|[零一二两三四五六七八九十]{1,3})"
+_NUM = rf"(?:\d{{1,2}}|[{CN_DIGIT_CHARS}]{{1,3}})"
 _SEP = r"\s*[、,，和跟与及/&]\s*"
 # "3号", "2、3号", followed by anything except a product word or a time of day.
 _HAO = re.compile(
@@ -39,29 +39,12 @@ _ROOM_WORD = re.compile(
 )
 
 
-def chinese_number(token: str) -> int | None:
-    """'3' → 3, '三' → 3, '十二' → 12, '二十' → 20; None when not a number."""
-    token = token.strip()
-    if token.isdigit():
-        return int(token)
-    if not token or any(ch not in _CN_DIGITS and ch != "十" for ch in token):
-        return None
-    if "十" in token:
-        tens, _, units = token.partition("十")
-        t = _CN_DIGITS.get(tens, 1) if tens else 1
-        u = _CN_DIGITS.get(units, 0) if units else 0
-        return t * 10 + u
-    if len(token) == 1:
-        return _CN_DIGITS[token]
-    return None
-
-
 def room_numbers(room: RoomRef) -> set[int]:
     """Numbers a room answers to, read from "N号" in its name and aliases."""
     numbers: set[int] = set()
     for text in (room.name, *room.aliases):
         for m in re.finditer(rf"({_NUM})\s*号", _norm(text)):
-            n = chinese_number(m.group(1))
+            n = cn_int(m.group(1))
             if n is not None:
                 numbers.add(n)
     return numbers
@@ -85,8 +68,8 @@ def _number_mentions(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     for pattern in (_HAO, _ROOM_WORD):
         for m in pattern.finditer(text):
-            for part in re.finditer(r"\d{1,2}|[零一二两三四五六七八九十]{1,3}", m.group(1)):
-                n = chinese_number(part.group(0))
+            for part in re.finditer(_NUM, m.group(1)):
+                n = cn_int(part.group(0))
                 if n is not None:
                     found.append((m.start(1) + part.start(), n))
     return found

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -17,7 +18,15 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
 
-OPEN, DONE, CANCELLED, SKIPPED = "open", "done", "cancelled", "skipped"
+class CheckpointStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+OPEN, DONE, CANCELLED, SKIPPED = (CheckpointStatus.OPEN, CheckpointStatus.DONE, CheckpointStatus.CANCELLED,
+                                  CheckpointStatus.SKIPPED)
 
 
 def _ts(**kw: Any) -> Any:

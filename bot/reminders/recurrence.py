@@ -15,7 +15,7 @@ Kinds (``Recurrence.kind``):
   to the day it started on. No window means the whole day, counted from 00:00 (so a step
   that does not divide 24 h restarts at midnight). Steps are absolute minutes;
 * ``cron``      – a standard 5-field crontab line ("m h dom mon dow", 0 or 7 = Sunday),
-  evaluated with APScheduler 3's CronTrigger in ``tz``.
+  evaluated with APScheduler 3's CronTrigger in ``tz`` (bot.reminders.cron).
 
 Every kind but ``once`` takes ``working_days_only``: a fire whose local date (for
 ``interval``, the date the window starts on) is not a Chinese working day is skipped; make-up
@@ -38,6 +38,7 @@ from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.reminders import workdays
+from bot.reminders.cron import cron_trigger
 
 Kind = Literal["once", "daily", "weekly", "monthly", "interval", "cron"]
 Shift = Literal["skip", "before", "after"]
@@ -212,7 +213,7 @@ def _validate(r: Recurrence) -> None:
     if r.kind == "cron":
         if not r.cron:
             raise ValueError("a cron rule needs an expression")
-        _cron_trigger(r.cron, r.tz)  # raises ValueError when malformed
+        cron_trigger(r.cron, r.tz)  # raises ValueError when malformed
 
 
 # ---------------------------------------------------------------------------------------
@@ -349,60 +350,9 @@ def _next_interval(rule: Recurrence, after: datetime, zone: ZoneInfo) -> datetim
     return None
 
 
-_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _cron_dow(field_text: str) -> str:
-    """Standard cron weekdays (0/7 = Sunday, 1 = Monday) → APScheduler 3 names, which
-    otherwise reads 0 as Monday."""
-    def conv(token: str) -> str:
-        if token.isdigit():
-            n = int(token)
-            if not 0 <= n <= 7:
-                raise ValueError(f"day of week {token} is out of range 0-7")
-            return _DOW_NAMES[n]
-        return token
-
-    parts = []
-    for item in field_text.split(","):
-        step = ""
-        if "/" in item:
-            item, step = item.split("/", 1)
-            step = "/" + step
-        if "-" in item:
-            a, b = item.split("-", 1)
-            a2, b2 = conv(a), conv(b)
-            if b2 == "sun" and a2 != "sun":  # "1-7" → mon-sun: sun is last for APScheduler
-                parts.append(f"{a2}-sun{step}")
-                continue
-            if a2 == "sun" and b2 != "sun":  # "0-5" → sun plus mon-fri
-                parts.append("sun")
-                parts.append(f"mon-{b2}{step}" if b2 != "mon" else "mon")
-                continue
-            parts.append(f"{a2}-{b2}{step}")
-        else:
-            parts.append(conv(item) + step if item != "*" else "*" + step)
-    return ",".join(parts)
-
-
-def _cron_trigger(expr: str, tz: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
-
-    values = expr.split()
-    if len(values) != 5:
-        raise ValueError(f"a cron expression needs 5 fields (minute hour day month weekday), got {len(values)}")
-    minute, hour, dom, month, dow = values
-    dom = "last" if dom.upper() == "L" else dom
-    try:
-        return CronTrigger(minute=minute, hour=hour, day=dom, month=month,
-                           day_of_week=_cron_dow(dow), timezone=ZoneInfo(tz))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"bad cron expression {expr!r}: {exc}") from exc
-
-
 def _next_cron(rule: Recurrence, after: datetime, zone: ZoneInfo) -> datetime | None:
     assert rule.cron is not None
-    trigger = _cron_trigger(rule.cron, rule.tz)
+    trigger = cron_trigger(rule.cron, rule.tz)
     cursor = after + timedelta(microseconds=1)
     limit = after + timedelta(days=_HORIZON_DAYS)
     for _ in range(5000):

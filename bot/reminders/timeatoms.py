@@ -105,7 +105,7 @@ def _b_date_rel_month(m: re.Match[str], mode: str) -> dict[str, Any] | None:
     months = 2 if rel.startswith("下下") else 1 if rel.startswith("下") else 0
     d = cn_number(m.group("d"))
     if not 1 <= d <= 31:
-        raise Bad(f"“{m.group(0)}”不是有效的日期", f"“{m.group(0)}” is not a valid date")
+        raise Bad("time.err.bad_date", text=m.group(0))
     return {"y": None, "rel_year": None, "rel_month": months, "m": 0, "d": d}
 
 
@@ -134,8 +134,7 @@ def _b_date_en(m: re.Match[str], mode: str) -> dict[str, Any] | None:
 def _b_mday(m: re.Match[str], mode: str) -> dict[str, Any] | None:
     d = cn_number(m.group("d"))
     if not 1 <= d <= 31:
-        raise Bad(f"“{m.group(0)}”不是有效的日期（日应在 1–31 之间）",
-                   f"“{m.group(0)}” is not a valid day of the month (1–31)")
+        raise Bad("time.err.day_of_month", text=m.group(0))
     return {"d": d}
 
 
@@ -242,8 +241,7 @@ def _b_recur_monthly(m: re.Match[str], mode: str) -> dict[str, Any] | None:
         return {"kind": "monthly", "month_day": LAST_DAY, "shift": None}
     d = cn_number(g["d"])
     if not 1 <= d <= 31:
-        raise Bad(f"“{m.group(0)}”不是有效的日期（每月的日应在 1–31 之间）",
-                   f"“{m.group(0)}” is not a valid day of the month (1–31)")
+        raise Bad("time.err.monthly_day", text=m.group(0))
     return {"kind": "monthly", "month_day": d, "shift": None}
 
 
@@ -258,8 +256,7 @@ def _b_recur_interval(m: re.Match[str], mode: str) -> dict[str, Any] | None:
         unit = g["unit"]
         minutes = n * 60 if unit in ("小时", "小時", "钟头", "鐘頭") or unit.startswith("h") else n
     if minutes != int(minutes) or not 1 <= minutes <= 24 * 60:
-        raise Bad(f"“{m.group(0)}”的间隔无效（应为 1 分钟到 24 小时之间的整分钟数）",
-                   f"“{m.group(0)}” is not a valid interval (whole minutes, 1 minute to 24 hours)")
+        raise Bad("time.err.interval", text=m.group(0))
     return {"kind": "interval", "minutes": int(minutes)}
 
 
@@ -272,7 +269,7 @@ def _b_cron(m: re.Match[str], mode: str) -> dict[str, Any] | None:
     try:
         Recurrence.from_cron(expr)
     except ValueError as exc:
-        raise Bad(f"cron 表达式“{expr}”无效：{exc}", f"Bad cron expression “{expr}”: {exc}") from exc
+        raise Bad("time.err.cron", text=expr, error=str(exc)) from exc
     return {"kind": "cron", "cron": expr}
 
 

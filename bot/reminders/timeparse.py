@@ -119,18 +119,20 @@ def _check_now(now: datetime) -> None:
 def _no_time_error(text: str, mode: str) -> TimeParseError:
     shown = text.strip() or text
     if mode == "deadline":
-        zh_ex, en_ex = "、".join(DEADLINE_EXAMPLES_ZH), ", ".join(DEADLINE_EXAMPLES_EN)
-        return TimeParseError(shown, f"没看懂截止时间“{shown}”。可以这样写：{zh_ex}",
-                              f"Couldn't read a deadline in “{shown}”. Try: {en_ex}")
-    zh_ex, en_ex = "、".join(EXAMPLES_ZH), ", ".join(EXAMPLES_EN)
-    return TimeParseError(shown, f"没看懂时间“{shown}”。可以这样写：{zh_ex}",
-                          f"Couldn't read a time in “{shown}”. Try: {en_ex}")
+        return TimeParseError(shown, "time.err.deadline", text=shown,
+                              examples=_examples(DEADLINE_EXAMPLES_ZH, DEADLINE_EXAMPLES_EN))
+    return TimeParseError(shown, "time.err.time", text=shown, examples=_examples(EXAMPLES_ZH, EXAMPLES_EN))
+
+
+def _examples(zh: tuple[str, ...], en: tuple[str, ...]) -> dict[str, str]:
+    """Examples the grammar is tested against, as each language lists them."""
+    return {"zh_CN": "、".join(zh), "en_US": ", ".join(en)}
 
 
 def _bad_error(text: str, atom_or_fragment: str, bad: Bad, mode: str) -> TimeParseError:
-    zh_ex = "、".join(DEADLINE_EXAMPLES_ZH if mode == "deadline" else EXAMPLES_ZH[:5])
-    en_ex = ", ".join(DEADLINE_EXAMPLES_EN if mode == "deadline" else EXAMPLES_EN[:5])
-    return TimeParseError(atom_or_fragment, f"{bad.zh}。可以这样写：{zh_ex}", f"{bad.en}. Try: {en_ex}")
+    examples = (_examples(DEADLINE_EXAMPLES_ZH, DEADLINE_EXAMPLES_EN) if mode == "deadline"
+                else _examples(EXAMPLES_ZH[:5], EXAMPLES_EN[:5]))
+    return TimeParseError(atom_or_fragment, "time.err.with_examples", reason=bad, examples=examples)
 
 
 # Repeats LiveOps cannot express (every N days/weeks/months, yearly): refuse them rather than
@@ -152,12 +154,8 @@ def _unsupported(text: str, norm: str, near: tuple[int, int] | None) -> TimePars
             if not touching:
                 continue
         fragment = text[m.start():m.end()]
-        zh_ex = "、".join(EXAMPLES_ZH[5:9])
-        en_ex = ", ".join(EXAMPLES_EN[5:])
-        return TimeParseError(fragment, f"暂不支持“{fragment}”这种重复方式（提醒只能按每天、每个工作日、每周几、"
-                                        f"每月几号、固定间隔或 cron 重复）。可以这样写：{zh_ex}",
-                              f"Repeats like “{fragment}” are not supported yet (a reminder repeats every day, "
-                              f"working day, week day, month day, fixed interval or cron line). Try: {en_ex}")
+        return TimeParseError(fragment, "time.err.unsupported_repeat", text=fragment,
+                              examples=_examples(EXAMPLES_ZH[5:9], EXAMPLES_EN[5:]))
     return None
 
 
@@ -267,7 +265,7 @@ def parse(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str = "zh_CN")
             rule = resolver.resolve_rule()
             when = next_fire(rule, now)
             if when is None:
-                raise Bad("这个重复规则以后不会再触发", "This rule never fires again")
+                raise Bad("time.err.never_again")
         else:
             when = resolver.resolve_once()
             rule = Recurrence.once_at(when, tz)
@@ -286,9 +284,8 @@ def parse_deadline(text: str, now: datetime, tz: str = DEFAULT_TZ, locale: str =
     cluster, start, end = _pick(text, norm, "deadline")
     fragment = text[start:end]
     if "RECUR" in cluster.kinds():
-        raise TimeParseError(fragment, f"截止时间不能是重复的（“{fragment}”）。可以这样写："
-                             + "、".join(DEADLINE_EXAMPLES_ZH),
-                             f"A deadline cannot repeat (“{fragment}”). Try: " + ", ".join(DEADLINE_EXAMPLES_EN))
+        raise TimeParseError(fragment, "time.err.deadline_repeats", text=fragment,
+                             examples=_examples(DEADLINE_EXAMPLES_ZH, DEADLINE_EXAMPLES_EN))
     resolver = _Resolver(cluster, now, zone, tz, "deadline", fragment)
     try:
         when = resolver.resolve_once()
@@ -336,8 +333,7 @@ def read_range(text: str, day: date, tz: str = DEFAULT_TZ, locale: str = "zh_CN"
                              readings.clock_label(st2[1], locale, et2[1]), st2[1], locale)
         return RangeReading(start, end, ((start2, end2, plausible),), note)
     shown = text.strip() or text
-    raise TimeParseError(shown, f"没看懂时间段“{shown}”。可以这样写：19:00-23:00、19:00~01:00、晚上7点到11点",
-                         f"Couldn't read a time range in “{shown}”. Try: 19:00-23:00, 19:00~01:00, 7pm to 11pm")
+    raise TimeParseError(shown, "time.err.range", text=shown)
 
 
 def parse_range(text: str, day: date, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime]:

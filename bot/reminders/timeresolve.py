@@ -59,12 +59,11 @@ def _clock(t: dict[str, Any], period: str | None) -> _Clock:
         return _Clock(h, m, 0, loose and h <= 11, text, loose)
     if period == "dawn":
         if h >= 13:
-            raise Bad(f"“凌晨{text}”说不通", f"“{text}” cannot be in the small hours")
+            raise Bad("time.err.small_hours", text=text)
         return _Clock(0 if h == 12 else h, m, 0, False, text)
     if period in ("early", "morning"):
         if h >= 13:
-            raise Bad(f"“上午{text}”说不通（上午的小时应在 0–12 之间）",
-                       f"“{text}” cannot be in the morning")
+            raise Bad("time.err.morning", text=text)
         return _Clock(h, m, 0, False, text)
     if period == "noon":
         return _Clock(h + 12 if 1 <= h <= 5 else h, m, 0, False, text)
@@ -251,8 +250,7 @@ class _Resolver:
                 first = _add_months(date(today.year, today.month, 1), d["rel_month"])
                 last = calendar.monthrange(first.year, first.month)[1]
                 if d["d"] > last:
-                    raise Bad(f"{first.year}年{first.month}月没有{d['d']}日",
-                               f"{first.year}-{first.month:02d} has no day {d['d']}")
+                    raise Bad("time.err.month_no_day", year=first.year, month=first.month, day=d["d"])
                 return [first.replace(day=d["d"])], True
             if d["y"] is not None:
                 return [date(d["y"], d["m"], d["d"])], True
@@ -261,7 +259,7 @@ class _Resolver:
                 try:
                     return [date(y, d["m"], d["d"])], True
                 except ValueError:
-                    raise Bad(f"{y}年没有{d['m']}月{d['d']}日", f"{y} has no {d['m']}/{d['d']}") from None
+                    raise Bad("time.err.year_no_date", year=y, month=d["m"], day=d["d"]) from None
             out = []
             for y in range(today.year, today.year + 9):
                 try:
@@ -325,7 +323,7 @@ class _Resolver:
         if date_atom is not None:
             dates, fixed = self.candidate_dates(date_atom)
             if not dates:
-                raise Bad("这个日期找不到将来的一天", "That date has no day in the future")
+                raise Bad("time.err.no_future_day")
             return self.on_dates(dates, fixed, clock)
         # no date: today if still ahead, else tomorrow
         if clock is not None:
@@ -345,7 +343,7 @@ class _Resolver:
             if dt <= self.now:
                 dt = _local(self.today + timedelta(days=1), t, self.zone)
             return dt.astimezone(UTC)
-        raise Bad("没有找到具体时间", "No time found")
+        raise Bad("time.err.no_time")
 
     def undated_reading(self, clock: _Clock) -> datetime:
         """"3点" with no date: of the next 03:00 and the next 15:00, the earliest in likely
@@ -403,8 +401,7 @@ class _Resolver:
         main = mains[0] if mains else None
         if len(mains) > 1:  # "每周六 每周日 10点": one weekly rule; anything else cannot be one rule
             if any(a.data["kind"] != "weekly" for a in mains):
-                raise Bad(f"“{self.fragment}”里有两种重复方式，一条提醒只能按一种重复，请分开设置",
-                           f"“{self.fragment}” has two kinds of repeat; one reminder repeats one way, set two")
+                raise Bad("time.err.two_repeats", text=self.fragment)
             main = _Atom("RECUR", main.start, main.end, {"kind": "weekly", "weekdays": sorted(
                 {w for a in mains for w in a.data["weekdays"]})})
         kind = main.data["kind"] if main else "daily"

@@ -8,8 +8,8 @@
   "2 days and 3 hours". Parts must go from the largest unit to the smallest ("20分钟1小时"
   is refused: it is more likely a typo than a duration).
 
-``Bad`` is the internal "this part is malformed" signal: a Chinese and an English message,
-turned into a TimeParseError by timeparse.
+``Bad`` is the internal "this part is malformed" signal: an i18n key and its values
+(bot/i18n/*/errors.py), turned into a TimeParseError by timeparse.
 """
 from __future__ import annotations
 
@@ -20,15 +20,17 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.errors import LocalizedError
+from bot.numerals import cn_int
+
 
 ZH_WD = ("一", "二", "三", "四", "五", "六", "日")
 EN_WD_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class Bad(Exception):
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(zh)
-        self.zh, self.en = zh, en
+class Bad(LocalizedError):
+    """A part of the text is malformed (an i18n key + values); timeparse turns it into a
+    TimeParseError."""
 
 
 def normalize(text: str) -> str:
@@ -43,8 +45,6 @@ def normalize(text: str) -> str:
     return "".join(out)
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4,
-              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
                "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
@@ -52,27 +52,16 @@ _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five
 
 
 def cn_number(s: str) -> int:
-    """'15' → 15, '十五' → 15, '二十三' → 23, '两' → 2, '零五' → 5, '一百' → 100."""
+    """'15' → 15, '十五' → 15, '二十三' → 23, '两' → 2, '零五' → 5, '一百' → 100, 'one' → 1.
+
+    Chinese and digits go through :func:`bot.numerals.cn_int`, the one reading the bot uses
+    everywhere; English number words are the time language's own."""
     s = s.strip()
-    if s.isascii() and s.isdigit():
-        return int(s)
     if s in _EN_NUMBERS:
         return _EN_NUMBERS[s]
-    if "十" in s or "百" in s:
-        total, cur = 0, 0
-        for ch in s:
-            if ch == "十":
-                total += (cur or 1) * 10
-                cur = 0
-            elif ch == "百":
-                total += (cur or 1) * 100
-                cur = 0
-            else:
-                cur = _CN_DIGITS[ch]
-        return total + cur
-    value = 0
-    for ch in s:
-        value = value * 10 + _CN_DIGITS[ch]
+    value = cn_int(s)
+    if value is None:
+        raise ValueError(f"not a number: {s!r}")
     return value
 
 
@@ -163,8 +152,7 @@ def duration(text: str, *, and_a_half: bool = False) -> dict[str, Any] | None:
         rank, field, factor = _unit(p.group("unit"))
         if rank >= last_rank:
             shown = text.strip()
-            raise Bad(f"“{shown}”这个时长看不明白：请从大单位写到小单位，例如 1小时20分钟、2天3小时",
-                      f"“{shown}” is not a clear duration: write the larger unit first, e.g. 1 hour 20 minutes")
+            raise Bad("time.err.duration_order", text=shown)
         last_rank = rank
         out[field] = out.get(field, 0) + n * factor
     if and_a_half:
@@ -182,23 +170,32 @@ def total_minutes(parts: dict[str, Any]) -> float:
 
 
 # -- errors -------------------------------------------------------------------------------
-class TimeParseError(ValueError):
+class TimeParseError(LocalizedError, ValueError):
     """The text has no readable time, or a part of it is malformed. ``fragment`` is the part
-    that could not be read; ``message`` is bilingual (zh first), ``message_zh`` /
-    ``message_en`` are the single-language versions."""
+    that could not be read; the message is an i18n key (bot/i18n/*/errors.py): ``message_for``
+    reads it in one language, ``message`` in both (zh first)."""
 
-    def __init__(self, fragment: str, message_zh: str, message_en: str) -> None:
+    def __init__(self, fragment: str, key: str, **values: object) -> None:
         self.fragment = fragment
-        self.message_zh = message_zh
-        self.message_en = message_en
-        super().__init__(self.message)
+        super().__init__(key, **values)
+
+    @property
+    def message_zh(self) -> str:
+        return self.zh
+
+    @property
+    def message_en(self) -> str:
+        return self.en
 
     @property
     def message(self) -> str:
         return f"{self.message_zh}\n{self.message_en}"
 
     def message_for(self, locale: str | None) -> str:
-        return self.message_en if locale and locale.lower().startswith("en") else self.message_zh
+        return self.text("en_US" if locale and locale.lower().startswith("en") else "zh_CN")
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class PastTimeError(TimeParseError):
@@ -207,10 +204,9 @@ class PastTimeError(TimeParseError):
     def __init__(self, fragment: str, when: datetime, tz: str, hint: tuple[str, str] | None = None) -> None:
         self.when = when
         local = when.astimezone(ZoneInfo(tz))
-        zh_more, en_more = hint or ("请换一个将来的时间。", "Please pick a time in the future.")
-        zh = f"这个时间已经过去了：{local:%Y-%m-%d}（周{ZH_WD[local.weekday()]}）{local:%H:%M}。{zh_more}"
-        en = f"That time has already passed: {EN_WD_SHORT[local.weekday()]} {local:%Y-%m-%d %H:%M}. {en_more}"
-        super().__init__(fragment, zh, en)
+        more: object = {"zh_CN": hint[0], "en_US": hint[1]} if hint else LocalizedError("time.err.past_more")
+        super().__init__(fragment, "time.err.past", date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}", more=more,
+                         weekday={"zh_CN": ZH_WD[local.weekday()], "en_US": EN_WD_SHORT[local.weekday()]})
 
 
 # -- words of the day, checks ----------------------------------------------------------------
@@ -251,22 +247,17 @@ def time_data(h: int, m: int, style: str, text: str, ap: str | None = None,
                special: str | None = None) -> dict[str, Any]:
     if special is None:
         if ap is not None and not 1 <= h <= 12 and not (h == 0):
-            raise Bad(f"“{text}”不是有效的时间（上午/下午的小时应在 1–12 之间）",
-                       f"“{text}” is not a valid time (am/pm hours go from 1 to 12)")
+            raise Bad("time.err.ampm_hour", text=text)
         if not 0 <= h <= 24 or (h == 24 and m != 0):
-            raise Bad(f"“{text}”不是有效的时间（小时应在 0–23 之间）",
-                       f"“{text}” is not a valid time (hours go from 0 to 23)")
+            raise Bad("time.err.hour", text=text)
         if not 0 <= m <= 59:
-            raise Bad(f"“{text}”不是有效的时间（分钟应在 0–59 之间）",
-                       f"“{text}” is not a valid time (minutes go from 0 to 59)")
+            raise Bad("time.err.minute", text=text)
     return {"h": h, "m": m, "style": style, "ap": ap, "special": special, "text": text}
 
 
 def check_date(y: int | None, m: int, d: int, text: str) -> None:
     if not 1 <= m <= 12:
-        raise Bad(f"“{text}”不是有效的日期（月份应在 1–12 之间）",
-                   f"“{text}” is not a valid date (months go from 1 to 12)")
+        raise Bad("time.err.month", text=text)
     longest = calendar.monthrange(y, m)[1] if y is not None else (29 if m == 2 else calendar.monthrange(2001, m)[1])
     if not 1 <= d <= longest:
-        raise Bad(f"“{text}”不是有效的日期（{m}月没有{d}日）",
-                   f"“{text}” is not a valid date (month {m} has no day {d})")
+        raise Bad("time.err.no_such_day", text=text, m=m, d=d)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import Column, Index, Text
@@ -9,7 +10,12 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
 
-OPEN, DONE = "open", "done"
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+OPEN, DONE = ReviewStatus.OPEN, ReviewStatus.DONE
 HIGHLIGHT, SHORTCOMING, IMPROVEMENT = "highlight", "shortcoming", "improvement"
 KINDS = (HIGHLIGHT, SHORTCOMING, IMPROVEMENT)
 

@@ -6,6 +6,7 @@ A task's reminders are timers with ref ``task:{id}`` (see bot.tasks.reminders), 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -13,7 +14,14 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
 
-TODO, DOING, DONE, CANCELLED = "todo", "doing", "done", "cancelled"
+class TaskStatus(StrEnum):
+    TODO = "todo"
+    DOING = "doing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+TODO, DOING, DONE, CANCELLED = TaskStatus.TODO, TaskStatus.DOING, TaskStatus.DONE, TaskStatus.CANCELLED
 STATUSES = (TODO, DOING, DONE, CANCELLED)
 OPEN = (TODO, DOING)
 HIGH, NORMAL, LOW = "high", "normal", "low"

@@ -46,9 +46,7 @@ TEXTS: dict[str, str] = {
     "compliance.override_already": "{ref} was already overridden at {time}.",
     "compliance.overridden": "Overrode {ref} (verdict was: {verdict}), reason: {reason}. The override is in the audit log.",
     # export
-    "compliance.export_scope_hint": "The export range is month, last-month or all",
-    "compliance.scope_month": "this month",
-    "compliance.scope_last_month": "last month",
+    "compliance.export_scope_hint": "The export range is month, last-month or all, or a period such as this week, last week, today, yesterday, last 7 days, last 30 days.",
     "compliance.scope_all": "all time",
     "compliance.exported": "Exported the team's {count} compliance records for {scope} (CSV, every field); the file follows. This export is in the audit log.",
     # team terms

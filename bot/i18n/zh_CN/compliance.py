@@ -46,9 +46,7 @@ TEXTS: dict[str, str] = {
     "compliance.override_already": "{ref} 已经在 {time} 放行过了。",
     "compliance.overridden": "已放行 {ref}（原结论：{verdict}），原因：{reason}。放行已记入审计日志。",
     # export
-    "compliance.export_scope_hint": "导出范围只能是 本月、上月 或 全部",
-    "compliance.scope_month": "本月",
-    "compliance.scope_last_month": "上月",
+    "compliance.export_scope_hint": "导出范围可以是 本月、上月 或 全部，也可以是 本周、上周、今天、昨天、近7天、近30天 这样的时间段。",
     "compliance.scope_all": "全部",
     "compliance.exported": "已导出团队{scope}的 {count} 条合规检查记录（CSV，含全部字段），文件见下方。这次导出已记入审计日志。",
     # team terms

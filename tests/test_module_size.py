@@ -6,7 +6,7 @@ from pathlib import Path
 LIMIT = 500
 ROOT = Path(__file__).resolve().parent.parent
 # Over the limit today and being changed by other work in flight; split, then remove from here.
-PENDING = {"bot/commands/data.py"}
+PENDING: set[str] = set()
 
 
 def test_no_module_in_bot_is_over_500_lines():

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
 from bot.metrics import Metrics
-from bot.reminders.engine import TimerEngine
+from bot.timers.engine import TimerEngine
 from bot.router import Router
 from bot.sender import Sender
 from bot.services import Services

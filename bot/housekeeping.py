@@ -22,9 +22,9 @@ from sqlalchemy import delete, event, select, text
 from bot.clock import wall_now
 from bot.commands.registry import on_startup
 from bot.context import Ctx
-from bot.reminders import timers
-from bot.reminders.models import CANCELLED, DONE, Timer
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.models import CANCELLED, DONE, Timer
+from bot.timers.recurrence import Recurrence
 from bot.store.models import InboxEvent, OutboxMessage
 
 log = logging.getLogger("bot.housekeeping")

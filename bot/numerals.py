@@ -10,7 +10,7 @@
     "零五" "二〇二六"       → 5, 2026   (digits without units are read digit by digit)
     "一万二千"             → 12000
 
-Used by the time language (``bot.reminders.timewords.cn_number``), the room finder
+Used by the time language (``bot.timeparse.words.cn_number``), the room finder
 (``bot.faults.rooms``) and the compliance rules. :data:`CN_DIGIT_CHARS` is the character class
 for regular expressions that pick a numeral out of text.
 

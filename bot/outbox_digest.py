@@ -20,7 +20,7 @@ from bot import outbox
 from bot.cards import Card, escape_md
 from bot.context import Ctx
 from bot.i18n import DEFAULT, LOCALES
-from bot.reminders import timers
+from bot import timers
 from bot.store.models import Chat, OutboxMessage
 
 KIND = "outbox.digest"

@@ -148,7 +148,7 @@ class Sandbox:
         """The clock's next stop in a fast-forward: the next active timer due after ``now``."""
         from sqlalchemy import func, select
 
-        from bot.reminders.models import ACTIVE, Timer
+        from bot.timers.models import ACTIVE, Timer
 
         assert self.bot is not None
         async with self.bot.db.session() as session:

@@ -122,6 +122,6 @@ def _fresh_holiday_data():
     """The holiday data a bot loads from its database lives in workdays' memory: forget it after
     each test so the next one (with another database, or none) starts from the shipped data."""
     yield
-    from bot.reminders import workdays
+    from bot.timeparse import workdays
 
     workdays.load([], {})

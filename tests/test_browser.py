@@ -236,7 +236,7 @@ async def test_card_charts_in_chromium(async_playwright, chart_sandbox, tmp_path
 async def test_fast_forward_jump_and_fold_in_chromium(async_playwright, tmp_path):
     from sqlalchemy import select
 
-    from bot.reminders.models import Timer
+    from bot.timers.models import Timer
 
     # Thursday 13:45 in Beijing, a fixed time: the next hour holds the 14:00 stream's
     # checkpoints (folded below); at the real time it may hold nothing.

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 import bot.store.tables  # noqa: F401
 from bot import cli
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from bot.schedule.models import Room, Stream
 from bot.store.copy import CopyError, copy_data
 from bot.store.db import Database

@@ -169,7 +169,7 @@ FIRST_RUN = re.compile(r"(\d+(?:–\d+)?) s\b")
 
 def test_timings_and_counts_live_in_benchmarks_md_only():
     found = {}
-    for doc in DOCS + [ROOT / "bot" / "reminders" / "GRAMMAR.md"]:
+    for doc in DOCS + [ROOT / "bot" / "timeparse" / "GRAMMAR.md"]:
         if doc.name == "benchmarks.md" or not doc.exists():
             continue
         hits = MEASURED.findall(doc.read_text(encoding="utf-8"))
@@ -298,7 +298,7 @@ def test_readme_time_examples_parse():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.reminders.timeparse import TimeParseError, parse, parse_deadline
+    from bot.timeparse.parser import TimeParseError, parse, parse_deadline
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith("- 时间写法"))

@@ -10,9 +10,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from bot.reminders import holiday_store, workdays
-from bot.reminders.calendar_data import read_arrangement
-from bot.reminders.holiday_store import CalendarChange, CalendarDay, CalendarImport, CalendarYear
+from bot.timeparse import holiday_store, workdays
+from bot.timeparse.calendar_data import read_arrangement
+from bot.timeparse.holiday_store import CalendarChange, CalendarDay, CalendarImport, CalendarYear
 from bot.sim.cards import buttons
 
 # The way the State Council words its notice (the 2027 one was not published when this was
@@ -150,8 +150,8 @@ async def test_a_working_day_reminder_skips_the_imported_holidays(harness):
     await h.press(h.last_reply()["message_id"], "ops", values(h.last_reply())[0])
     await h.say("ops", "/提醒 每个工作日 9:00 开晨会")
     async with h.db.session() as s:
-        from bot.reminders.models import Timer
-        from bot.reminders.recurrence import Recurrence, upcoming
+        from bot.timers.models import Timer
+        from bot.timers.recurrence import Recurrence, upcoming
         timer = (await s.execute(select(Timer).where(Timer.kind == "reminder"))).scalar_one()
     fires = [f.date() for f in upcoming(Recurrence.from_dict(timer.rule), h.clock.now(), 12)]
     assert date(2027, 2, 8) not in fires and date(2027, 2, 15) in fires and date(2027, 2, 20) in fires

@@ -7,8 +7,8 @@ from sqlalchemy import func, select, text
 
 from bot import housekeeping
 from bot.clock import wall_now
-from bot.reminders import timers
-from bot.reminders.models import Timer
+from bot import timers
+from bot.timers.models import Timer
 from bot.store.models import InboxEvent, OutboxMessage
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.compliance import retention
 from bot.compliance.models import ComplianceRecord
 from bot.norms.models import DONE, OPEN
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from tests.test_check_e2e import header, records, reply_to
 from tests.test_norms_e2e import advance_to, button_value, checkpoint, find
 from tests.test_schedule_service import local

@@ -15,7 +15,7 @@ from bot.data.parse import ParseError, read_tables
 from bot.errors import LocalizedError
 from bot.faults.classify import classify
 from bot.i18n import LOCALES
-from bot.reminders.timeparse import PastTimeError, TimeParseError, parse
+from bot.timeparse.parser import PastTimeError, TimeParseError, parse
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 CJK = re.compile(r"[\u4e00-\u9fff]")

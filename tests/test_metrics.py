@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.feishu.ingress import Ingress
 from bot.feishu.longconn import LongConnection
 from bot.metrics import Metrics
-from bot.reminders import timers
+from bot import timers
 from tests.test_data_e2e import SUMMARY, data  # noqa: F401 - the fixture
 from tests.test_faults_e2e import team  # noqa: F401 - the fixture
 from tests.test_schedule_service import seed_team

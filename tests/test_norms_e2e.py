@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.norms import afterstream, checkpoints
 from bot.norms.models import DONE, OPEN, Checkpoint
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from bot.schedule.models import Stream
 from tests.test_schedule_service import local, seed_team
 

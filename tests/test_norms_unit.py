@@ -7,7 +7,7 @@ import pytest
 
 from bot.norms import announce, config
 from bot.norms.afterstream import started_on_time
-from bot.reminders.recurrence import next_fire
+from bot.timers.recurrence import next_fire
 from bot.schedule.models import Stream
 from bot.commands.live import parse_latency
 from datetime import timedelta

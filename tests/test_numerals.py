@@ -7,7 +7,7 @@ import pytest
 from bot.compliance.matcher import check
 from bot.faults.rooms import RoomRef, find_rooms, room_numbers
 from bot.numerals import cn_int
-from bot.reminders.timeparse import cn_number, parse
+from bot.timeparse.parser import cn_number, parse
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=SH)

@@ -25,7 +25,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.reminders.models import PAUSED, Reminder, Timer
+from bot.reminders.models import Reminder
+from bot.timers.models import PAUSED, Timer
 from bot.sim.cards import buttons
 from bot.store.db import Database
 from bot.store.models import InboxEvent

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders import workdays
-from bot.reminders.recurrence import LAST_DAY, Recurrence, describe, month_target, next_fire, upcoming
+from bot.timeparse import workdays
+from bot.timers.recurrence import LAST_DAY, Recurrence, describe, month_target, next_fire, upcoming
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.reminders.models import ACTIVE, CANCELLED, DONE, PAUSED, Reminder, ReminderLog, Timer
-from bot.reminders.timeparse import TimeParseError, parse
+from bot.reminders.models import Reminder, ReminderLog
+from bot.timers.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
+from bot.timeparse.parser import TimeParseError, parse
 from bot.sim.cards import buttons
 from tests.conftest import START
 
 SH = ZoneInfo("Asia/Shanghai")
-GRAMMAR = Path(__file__).parents[1] / "bot" / "reminders" / "GRAMMAR.md"
+GRAMMAR = Path(__file__).parents[1] / "bot" / "timeparse" / "GRAMMAR.md"
 
 
 # -- helpers --------------------------------------------------------------------------------

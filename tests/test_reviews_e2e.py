@@ -151,7 +151,7 @@ async def test_a_finished_review_silences_the_24_hour_reminder_and_the_sweep_fin
     await harness.say("ops", "/复盘 列表")
     await harness.advance(2 * HOUR)
     async with harness.db.session() as s:
-        from bot.reminders.models import Timer
+        from bot.timers.models import Timer
 
         keys = {t.key for t in (await s.execute(select(Timer))).scalars()}
     assert "review-due:1:remind" in keys

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.norms.models import Checkpoint, Explanation
-from bot.reminders import timers
+from bot import timers
 from bot.reviews import service as reviews
 from bot.reviews.models import ReviewItem
 from tests.test_reviews_e2e import START, ended_stream

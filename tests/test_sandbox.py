@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from bot.sandbox import Sandbox, _saved_clock
 from bot.schedule.models import Stream
 from bot.store.models import OutboxMessage

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.errors import UserError
-from bot.reminders.timeparse import TimeParseError
+from bot.timeparse.parser import TimeParseError
 from bot.schedule import cards, export, fields, importer, service
 from bot.schedule.models import CONFIRMED, PENDING, Stream, StreamChange
 from bot.store.models import Person

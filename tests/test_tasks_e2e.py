@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from bot.tasks.models import Task, TaskLog, TaskOwner
 
 HOUR = 3600

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.errors import UserError
-from bot.reminders.models import Timer
+from bot.timers.models import Timer
 from bot.tasks import service
 from bot.tasks.cards import pct
 from bot.tasks.models import HIGH, LOW, NORMAL, TaskLog

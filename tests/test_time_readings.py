@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders.recurrence import describe
-from bot.reminders.timeparse import PastTimeError, TimeParseError, parse, parse_deadline, parse_range, read_range
+from bot.timers.recurrence import describe
+from bot.timeparse.parser import PastTimeError, TimeParseError, parse, parse_deadline, parse_range, read_range
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=SH)  # Thursday afternoon
@@ -213,7 +213,7 @@ def test_bare_friday_on_sunday_says_which_friday():
 
 
 # ---- the GRAMMAR.md tables marked "tested" -----------------------------------------------------------
-GRAMMAR = Path(__file__).parents[1] / "bot" / "reminders" / "GRAMMAR.md"
+GRAMMAR = Path(__file__).parents[1] / "bot" / "timeparse" / "GRAMMAR.md"
 
 
 def grammar_table(name: str) -> list[list[str]]:

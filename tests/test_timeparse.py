@@ -3,9 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders import workdays
-from bot.reminders.recurrence import LAST_DAY, describe
-from bot.reminders.timeparse import (
+from bot.timeparse import workdays
+from bot.timers.recurrence import LAST_DAY, describe
+from bot.timeparse.parser import (
     PastTimeError,
     TimeParseError,
     cn_number,
@@ -605,7 +605,7 @@ def test_never_crashes_and_results_are_consistent():
 def test_prefilter_does_not_change_results(monkeypatch):
     import re
 
-    from bot.reminders import timeatoms
+    from bot.timeparse import atoms as timeatoms
 
     samples = ["天天 9:30", "正午", "黄昏6点", "清晨", "深夜11点", "週一 10:00", "礼拜天", "再过10分钟", "每隔1小时",
                "cron 0 9 * * 1", "午夜", "一早", "月底", "年底前", "星期五", "上周一", "工作日 9点", "过半小时"]

@@ -8,10 +8,10 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.reminders import timers
-from bot.reminders.engine import TimerEngine, cause_of
-from bot.reminders.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
-from bot.reminders.recurrence import Recurrence, next_fire
+from bot import timers
+from bot.timers.engine import TimerEngine, cause_of
+from bot.timers.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
+from bot.timers.recurrence import Recurrence, next_fire
 from bot.store.models import OutboxMessage
 
 FIRED: list[tuple[str, datetime, bool]] = []

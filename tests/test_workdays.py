@@ -2,8 +2,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.reminders import workdays
-from bot.reminders.workdays import (
+from bot.timeparse import workdays
+from bot.timeparse.workdays import (
     add_working_days,
     calendar_source,
     holiday_name,

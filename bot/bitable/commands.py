@@ -28,8 +28,8 @@ from bot.commands.schedule import SCHEDULE, announce, max_hours, team_chat
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.schedule import service
 
 KIND = "bitable.sync"

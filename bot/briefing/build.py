@@ -19,7 +19,7 @@ from bot.data.report import StreamReport
 from bot.faults.models import ACTIVE_STATES, Fault
 from bot.norms.models import (CANCELLED as CP_CANCELLED, DONE as CP_DONE, OPEN as CP_OPEN, SKIPPED as CP_SKIPPED,
                               Checkpoint)
-from bot.reminders.workdays import holiday_name
+from bot.timeparse.workdays import holiday_name
 from bot.schedule import service as schedule
 from bot.schedule.models import CANCELLED, Room, Stream
 from bot.tasks.models import OPEN as TASK_OPEN, Task

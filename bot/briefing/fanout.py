@@ -26,8 +26,8 @@ from bot import outbox
 from bot.context import Ctx
 from bot.data.models import BriefingSend, BriefingSubscription
 from bot.metrics import count
-from bot.reminders import timers
-from bot.reminders.workdays import is_holiday
+from bot import timers
+from bot.timeparse.workdays import is_holiday
 from bot.sendlimits import BULK_PER_MINUTE, BULK_PER_SECOND
 from bot.store.db import insert_ignore
 

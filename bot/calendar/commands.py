@@ -89,7 +89,7 @@ async def change(ctx: Ctx, rest: str) -> None:
         await ctx.reply(ctx.t("cal.enabled", n=made, per_room=ctx.t("cal.per_room" if per_room else "cal.per_team")))
     elif head in OFF:
         await sync.save_settings(ctx.session, chat, by=ctx.user_id, now=now, enabled=False)
-        from bot.reminders import timers
+        from bot import timers
 
         await timers.cancel(ctx.session, watch.timer_key(chat))
         await ctx.reply(ctx.t("cal.disabled"))

@@ -28,8 +28,8 @@ from bot.commands.registry import card_action
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.schedule import service
 from bot.schedule.models import CANCELLED, ENDED, Stream
 from bot.store.models import OutboxMessage

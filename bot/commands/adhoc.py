@@ -7,7 +7,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.norms import adhoc
-from bot.reminders.timeparse import format_local
+from bot.timeparse.parser import format_local
 from bot.tasks import cards, parse, service
 
 

@@ -16,7 +16,7 @@ from bot.access import Scope
 from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
-from bot.reminders.timeparse import format_local
+from bot.timeparse.parser import format_local
 
 TIME = re.compile(r"^(\d{1,2})[:：点](\d{2})?分?$")
 SKIP_WORDS = ("节假日不发", "节假日跳过", "假日不发", "skip-holidays")

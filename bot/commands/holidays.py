@@ -7,8 +7,8 @@
     /节假日 导入 2027                        the lines below it: the State Council notice, or
                                              "date,kind,name" lines → a card to confirm   ops/admin
 
-The data lives in the database (bot/reminders/holiday_store.py) on top of the arrangements
-shipped with the release; bot/reminders/workdays.py answers from it. Each verb is its own
+The data lives in the database (bot/timeparse/holiday_store.py) on top of the arrangements
+shipped with the release; bot/timeparse/workdays.py answers from it. Each verb is its own
 function, declared as a verb with its role.
 """
 from __future__ import annotations
@@ -25,12 +25,12 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.people import display_name
-from bot.reminders import holiday_store, workdays
-from bot.reminders.calendar_data import read_arrangement
-from bot.reminders.calendar_data import _plain_line as plain_line
-from bot.reminders import holiday_cards as cards
-from bot.reminders.holiday_cards import day_text, import_card, import_done_card, year_card
-from bot.reminders.holiday_store import CANCELLED, PENDING, CalendarDay, CalendarImport
+from bot.timeparse import holiday_store, workdays
+from bot.timeparse.calendar_data import read_arrangement
+from bot.timeparse.calendar_data import _plain_line as plain_line
+from bot.timeparse import holiday_cards as cards
+from bot.timeparse.holiday_cards import day_text, import_card, import_done_card, year_card
+from bot.timeparse.holiday_store import CANCELLED, PENDING, CalendarDay, CalendarImport
 
 _YEAR = re.compile(r"^(20\d\d|21\d\d)$")
 

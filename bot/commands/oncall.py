@@ -13,8 +13,8 @@ from bot.faults import oncall, parse
 from bot.faults.classify import Category, category_label
 from bot.faults.flows import policy
 from bot.people import names
-from bot.reminders.timeparse import PastTimeError, TimeParseError
-from bot.reminders.timeparse import parse as parse_time
+from bot.timeparse.parser import PastTimeError, TimeParseError
+from bot.timeparse.parser import parse as parse_time
 
 ONCALL = command_group("值班", "oncall", summary=("查看和设置技术值班", "Who is on call; rotations and overrides"),
                        aliases=("轮值", "on-call"), group=("故障响应", "Faults"), order=31)

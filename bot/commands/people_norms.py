@@ -17,8 +17,8 @@ from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.norms import people_norms
 from bot.norms.more_models import Departure
-from bot.reminders.timeparse import PastTimeError, TimeParseError
-from bot.reminders.timeparse import parse as parse_time
+from bot.timeparse.parser import PastTimeError, TimeParseError
+from bot.timeparse.parser import parse as parse_time
 
 
 async def _person_and_rest(ctx: Ctx, args: str) -> tuple[str, str, str]:

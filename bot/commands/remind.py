@@ -5,8 +5,8 @@
     /提醒 大家 每个工作日 18:00 日报          the whole group (or @所有人)
     /提醒 列表 | 取消 3 | 暂停 3 | 恢复 3 | 推迟 3 1小时
 
-The time grammar is bot/reminders/GRAMMAR.md (timeparse.parse). Cards and the timer
-handler are in bot/reminders/reminder_cards.py.
+The time grammar is bot/timeparse/GRAMMAR.md (timeparse.parse). Cards and the timer
+handler are in bot/reminders/cards.py.
 """
 from __future__ import annotations
 
@@ -23,13 +23,15 @@ from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
 from bot.people import display_name
-from bot.reminders import holiday_store, timers, workdays
-from bot.reminders.models import ACTIVE, PAUSED, Reminder, ReminderLog, Timer
-from bot.reminders import reminder_cards as cards
-from bot.reminders.reminder_cards import (KIND, LIST_MAX, fired_card, list_card, may_act, summary_card,
-                                          timer_key, tz_name, unstamp, when_text)
-from bot.reminders.recurrence import Recurrence, next_fire
-from bot.reminders.timeparse import TimeParseError, parse
+from bot.timeparse import holiday_store, workdays
+from bot import timers
+from bot.reminders.models import Reminder, ReminderLog
+from bot.timers.models import ACTIVE, PAUSED, Timer
+from bot.reminders import cards
+from bot.reminders.cards import (KIND, LIST_MAX, fired_card, list_card, may_act, summary_card,
+                                 timer_key, tz_name, unstamp, when_text)
+from bot.timers.recurrence import Recurrence, next_fire
+from bot.timeparse.parser import TimeParseError, parse
 
 EVERYONE = {"大家", "所有人", "全体", "全员", "everyone", "everybody", "all"}
 ME = {"我", "me", "myself"}

@@ -24,7 +24,7 @@ from bot.errors import UserError
 from bot.feishu.events import CardAction
 from bot.leads import escalation_targets
 from bot.people import names as names_of
-from bot.reminders import timers
+from bot import timers
 from bot.reviews import cards, service
 from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, SHORTCOMING, Review, ReviewItem
 from bot.tasks import notify, parse

@@ -21,7 +21,7 @@ from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.metrics import imported
 from bot.people import display_name
-from bot.reminders.timeparse import TimeParseError
+from bot.timeparse.parser import TimeParseError
 from bot.schedule import cards, export, fields, importer, service
 from bot.schedule.models import CONFIRMED, PENDING, PERSON_FIELDS, Stream
 from bot.store.models import Chat

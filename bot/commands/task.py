@@ -18,7 +18,7 @@ from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names as names_of
-from bot.reminders.timeparse import format_local
+from bot.timeparse.parser import format_local
 from bot.norms import adhoc
 from bot.tasks import cards, notify, parse, reminders, service  # noqa: F401  (reminders: timer handlers)
 from bot.tasks.models import MESSAGE, Task

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.compliance import service
 from bot.context import Ctx
-from bot.reminders import timers
-from bot.reminders.recurrence import DEFAULT_TZ, Recurrence, next_fire
+from bot import timers
+from bot.timers.recurrence import DEFAULT_TZ, Recurrence, next_fire
 
 KIND = "compliance.purge"
 KEY = "compliance:purge"

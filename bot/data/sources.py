@@ -33,8 +33,8 @@ from bot.context import Ctx
 from bot import uploads
 from bot.data import cards, importer
 from bot.data.models import DataImport
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.schedule import service as schedule
 
 log = logging.getLogger("bot.data.sources")

@@ -23,7 +23,7 @@ from bot.faults.classify import DEFAULT_SEVERITY, Category, Classification, cate
 from bot.faults.models import FALLBACK, GROUP, OPEN, RESOLVED, THREAD, Fault, Step
 from bot.faults.policy import SEVERITIES, Policy, load
 from bot.i18n import t
-from bot.reminders import timers
+from bot import timers
 from bot.store.db import insert_ignore
 from bot.store.models import Chat
 

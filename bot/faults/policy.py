@@ -14,7 +14,7 @@ Settings (environment / .env, read through ``Settings.extra`` or the environment
   BOT_FAULT_OFFICE_HOURS     "09:00-18:00" (on working days of the Chinese calendar)
 
 Two escalation paths, chosen when the fault is reported (``Policy.ladder``):
-* office hours (a working day of bot.reminders.workdays, holidays and make-up days included,
+* office hours (a working day of bot.timeparse.workdays, holidays and make-up days included,
   within BOT_FAULT_OFFICE_HOURS): T+0 buzz the on-call; T+ack/2 (T+5) buzz again and pull in
   the backup; T+ack (T+10) SLA breach: the ops leads and tech leads are pulled in and buzzed.
 * off hours (nights, weekends, holidays): T+0 buzz the on-call AND the backup; T+ack/2 (T+5)
@@ -78,7 +78,7 @@ class Policy:
 
     def office_hours(self, when: datetime, tz: ZoneInfo) -> bool:
         """Working day (Chinese calendar with make-up days) and within office hours."""
-        from bot.reminders.workdays import is_working_day
+        from bot.timeparse.workdays import is_working_day
 
         local = when.astimezone(tz)
         try:

@@ -23,7 +23,7 @@ from bot import outbox
 from bot.context import Ctx
 from bot.faults import flows, ladder, service
 from bot.faults.models import RESOLVED
-from bot.reminders import timers
+from bot import timers
 from bot.sender import on_failed, on_sent
 
 log = logging.getLogger("bot.faults")

@@ -22,7 +22,7 @@ from bot.errors import UserError
 from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.more_models import TaskPlan
-from bot.reminders import timers
+from bot import timers
 from bot.tasks.models import OPEN, Task
 
 KIND = "norms.adhoc"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Ctx
 from bot.norms.models import Explanation
-from bot.reminders import timers
+from bot import timers
 from bot.schedule.models import CANCELLED, Stream
 
 KIND = "norms.explain"

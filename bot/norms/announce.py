@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Ctx
 from bot.norms import config
-from bot.reminders import timers
-from bot.reminders.recurrence import LAST_DAY, Recurrence, next_fire
+from bot import timers
+from bot.timers.recurrence import LAST_DAY, Recurrence, next_fire
 from bot.schedule import cards as schedule_cards
 from bot.schedule.models import Stream
 from bot.store.models import Chat

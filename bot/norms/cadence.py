@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.context import Ctx
 from bot.norms import config
-from bot.reminders import timers
-from bot.reminders.models import ACTIVE, PAUSED, Timer
-from bot.reminders.recurrence import Recurrence, next_fire
+from bot import timers
+from bot.timers.models import ACTIVE, PAUSED, Timer
+from bot.timers.recurrence import Recurrence, next_fire
 from bot.schedule import service as schedule
 from bot.schedule.models import LIVE, Room, Stream
 

@@ -24,7 +24,7 @@ from bot.context import Ctx
 from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.models import CANCELLED, DONE, OPEN, SKIPPED, Checkpoint
-from bot.reminders import timers
+from bot import timers
 from bot.schedule import service as schedule
 from bot.schedule.models import CANCELLED as S_CANCELLED, ENDED, LIVE, Stream
 

@@ -33,7 +33,7 @@ from bot.context import Ctx
 from bot.leads import TeamSetting, escalation_targets
 from bot.norms import config
 from bot.norms.more_models import OPEN, RESOLVED, Emergency
-from bot.reminders import timers
+from bot import timers
 from bot.schedule import service as schedule
 from bot.schedule.cards import at
 from bot.schedule.models import CANCELLED, ENDED, LIVE, Stream

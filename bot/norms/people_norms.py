@@ -2,7 +2,7 @@
 and a newbie streamer's growth plan (seed 一(二): "新人主播 7–15 天成长计划").
 
 Hand-over (``start_departure``): due ``handover.days`` working days (default 3; the Chinese
-calendar with make-up days, bot.reminders.workdays) after the last day, 18:00. Its checklist
+calendar with make-up days, bot.timeparse.workdays) after the last day, 18:00. Its checklist
 is the team's ``handover.checklist`` (files and accounts) plus the leaver's open tasks (done
 once none is left: /任务 交接 moves them). Timers (kind ``norms.departure``, ref
 ``departure:{id}``): on the last day at 10:00 the leaver and the ops lead get the card; at the
@@ -29,7 +29,8 @@ from bot.errors import UserError
 from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.more_models import CANCELLED, DONE, OPEN, Departure, NewbiePlan
-from bot.reminders import timers, workdays
+from bot import timers
+from bot.timeparse import workdays
 from bot.schedule.cards import at
 from bot.tasks import service as tasks
 from bot.tasks.models import DONE as T_DONE, Task

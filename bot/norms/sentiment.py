@@ -24,7 +24,7 @@ from bot.context import Ctx
 from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.more_models import HANDLED, OPEN, CommentAlert
-from bot.reminders import timers
+from bot import timers
 from bot.schedule.cards import at
 
 KIND = "norms.sentiment"

@@ -9,7 +9,7 @@ from bot import records
 from bot.access import Scope
 from bot.cards import Button, Card, escape_md
 from bot.commands.registry import card_action
-from bot.reminders.timeparse import format_local
+from bot.timeparse.parser import format_local
 from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, KINDS, SHORTCOMING, Review, ReviewItem
 from bot.tasks.models import Task
 

@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.i18n import t
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, KINDS, OPEN, SHORTCOMING, Review, ReviewItem
 
 log = logging.getLogger("bot.reviews")
@@ -79,7 +79,7 @@ async def latest_ended_stream(session: AsyncSession, chat_id: str) -> Any:
 async def find_stream(session: AsyncSession, chat_id: str, text: str, now: datetime, tz) -> Any:
     """A room name ("1号间") or a date ("11月26日", "昨天") → the latest ended stream there/then."""
     async def read():
-        from bot.reminders.timeparse import parse
+        from bot.timeparse.parser import parse
         from bot.schedule.models import ENDED, Stream
         from bot.schedule.service import room_by_name
 

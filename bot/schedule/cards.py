@@ -19,7 +19,7 @@ from bot.commands.registry import card_action
 from bot.data.visibility import MONEY_FIELDS
 from bot.i18n import t
 from bot import roles
-from bot.reminders import workdays
+from bot.timeparse import workdays
 from bot.schedule import service
 from bot.schedule.fields import format_amount
 from bot.schedule.models import (CANCELLED, CONFIRMED, ENDED, LIVE, PENDING, PERSON_FIELDS, TITLES, Room,

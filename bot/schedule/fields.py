@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.reminders import timeparse
+from bot.timeparse import parser
 from bot.schedule.models import CANCELLED, CONFIRMED, ENDED, LIVE, PENDING
 
 # Labels in commands ("主播 @李主播"), by field. Longer spellings first.
@@ -148,17 +148,17 @@ def resolve_day(text: str, today: date, tz: str) -> date:
     zone = ZoneInfo(tz)
     midnight = datetime.combine(today, time(0), tzinfo=zone)
     try:
-        parsed = timeparse.parse(text, midnight, tz)
-    except timeparse.PastTimeError as exc:
+        parsed = parser.parse(text, midnight, tz)
+    except parser.PastTimeError as exc:
         return exc.when.astimezone(zone).date()
     return parsed.when.astimezone(zone).date()
 
 
 def stream_window(text: str, today: date, tz: str) -> tuple[datetime, datetime]:
     """"明天 19:00-23:00" → (start, end) in UTC; "19:00-01:00" ends the next day.
-    Raises timeparse.TimeParseError (a message in both languages)."""
+    Raises parser.TimeParseError (a message in both languages)."""
     day = resolve_day(text, today, tz)
-    return timeparse.parse_range(text, day, tz)
+    return parser.parse_range(text, day, tz)
 
 
 def clock_time(text: object) -> time:
@@ -262,7 +262,7 @@ _DATE_HINT = re.compile(
 
 
 def has_date(text: str) -> bool:
-    return bool(_DATE_HINT.search(timeparse.normalize(text)))
+    return bool(_DATE_HINT.search(parser.normalize(text)))
 
 
 def moved_window(starts_at: datetime, ends_at: datetime, *, today: date, tz: str, date_text: str | None = None,
@@ -271,7 +271,7 @@ def moved_window(starts_at: datetime, ends_at: datetime, *, today: date, tz: str
     """A stream's new (start, end) after "日期 明天", "时间 20:00-24:00", "开始 20:00",
     "结束 01:00". A new date keeps the clock times; a new range without a date stays on the
     stream's day; a new start keeps the end; an end not after the start is the next day.
-    Raises ValueError / timeparse.TimeParseError."""
+    Raises ValueError / parser.TimeParseError."""
     zone = ZoneInfo(tz)
     utc = ZoneInfo("UTC")
     day = starts_at.astimezone(zone).date()
@@ -285,7 +285,7 @@ def moved_window(starts_at: datetime, ends_at: datetime, *, today: date, tz: str
     if time_text:
         if has_date(time_text):
             day = resolve_day(time_text, today, tz)
-        starts_at, ends_at = timeparse.parse_range(time_text, day, tz)
+        starts_at, ends_at = parser.parse_range(time_text, day, tz)
     if start_text:
         starts_at = datetime.combine(day, clock_time(start_text), tzinfo=zone).astimezone(utc)
     if end_text:

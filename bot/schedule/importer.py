@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import uploads
 from bot.errors import UserError
 from bot.i18n import t
-from bot.reminders import timeparse
+from bot.timeparse import parser
 from bot.schedule import fields, service
 from bot.schedule.models import CANCELLED, CONFIRMED, ENDED, LIVE, PENDING, PERSON_FIELDS, Room
 
@@ -337,13 +337,13 @@ async def _read_row(session: AsyncSession, cells: list[Any], mapping: Mapping, r
         raise bad("schedule.row_bad_date", value=str(raw_date)[:30]) from None
     try:
         if "time" in mapping.columns and not _blank(_cell(cells, mapping, "time")):
-            starts_at, ends_at = timeparse.parse_range(str(_cell(cells, mapping, "time")), day, tz)
+            starts_at, ends_at = parser.parse_range(str(_cell(cells, mapping, "time")), day, tz)
         else:
             start_cell, end_cell = _cell(cells, mapping, "start"), _cell(cells, mapping, "end")
             if _blank(start_cell) or _blank(end_cell):
                 raise bad("schedule.row_no_time")
             starts_at, ends_at = fields.window_on(day, fields.clock_time(start_cell), fields.clock_time(end_cell), tz)
-    except (ValueError, timeparse.TimeParseError):
+    except (ValueError, parser.TimeParseError):
         shown = _cell(cells, mapping, "time") or f"{_cell(cells, mapping, 'start')}-{_cell(cells, mapping, 'end')}"
         raise bad("schedule.row_bad_time", value=str(shown)[:30]) from None
     room_text = str(_cell(cells, mapping, "room"))

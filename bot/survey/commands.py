@@ -24,7 +24,7 @@ from bot.commands.schedule import team_chat
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction
-from bot.reminders import timers
+from bot import timers
 from bot.people import names as names_of
 from bot.survey import service
 from bot.survey.models import DEFAULT_DEPT, Survey, SurveyAnswer

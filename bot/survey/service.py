@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.survey.models import DEFAULT_DEPT, TARGET, Survey, SurveyAnswer, SurveySettings
 
 MONTHLY, REMIND = "survey.monthly", "survey.remind"
@@ -53,7 +53,7 @@ async def plan(session: AsyncSession, settings: SurveySettings, now: datetime, t
         await timers.cancel(session, key)
         return
     rule = Recurrence.monthly(settings.day, time(settings.hour, 0), tz=tz)
-    from bot.reminders.recurrence import next_fire
+    from bot.timers.recurrence import next_fire
 
     due = next_fire(rule, now)
     if due is not None:

@@ -9,7 +9,7 @@ from bot.access import Scope
 from bot.cards import Button, Card, Input, escape_md
 from bot.commands.registry import card_action
 from bot.records import TASK
-from bot.reminders.timeparse import format_local
+from bot.timeparse.parser import format_local
 from bot.tasks.models import DONE, OPEN, TODO, Task, TaskLog
 
 # The buttons task cards carry (handlers: bot/commands/task.py).

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.commands.registry import on_event, on_startup
 from bot.context import Ctx
-from bot.reminders import timers
-from bot.reminders.recurrence import Recurrence
+from bot import timers
+from bot.timers.recurrence import Recurrence
 from bot.store.models import Chat, OutboxMessage
 from bot.tasks import service
 from bot.tasks.mirror_models import TaskMirror

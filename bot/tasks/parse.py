@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.reminders.timeparse import PastTimeError, TimeParseError, format_local, parse_deadline
+from bot.timeparse.parser import PastTimeError, TimeParseError, format_local, parse_deadline
 from bot.store.models import Person
 from bot.tasks.models import HIGH, LOW, NORMAL
 

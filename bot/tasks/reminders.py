@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reminders import timers
+from bot import timers
 from bot.tasks.models import OPEN, Task
 
 STAGES = (("d1", timedelta(days=1)), ("h2", timedelta(hours=2)), ("due", timedelta(0)))

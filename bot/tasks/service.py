@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
-from bot.reminders import workdays
+from bot.timeparse import workdays
 from bot.tasks import reminders
 from bot.tasks.models import (CANCELLED, DOING, DONE, MANUAL, NORMAL, OPEN, REVIEW, TODO, Task, TaskLog,
                               TaskOwner, TaskSettings)

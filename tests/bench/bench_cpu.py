@@ -52,7 +52,7 @@ TIMER_CHATS = 20
 async def add_reminders(db_url: str, chats: list[str], user: str, first: datetime, n: int, rate: float) -> None:
     """``n`` one-off reminders due from ``first``, ``rate`` a second, round-robin over ``chats``."""
     import bot.store.tables  # noqa: F401
-    from bot.reminders import timers
+    from bot import timers
     from bot.reminders.models import Reminder
 
     db = Database(db_url)

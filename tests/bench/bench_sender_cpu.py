@@ -81,7 +81,7 @@ class Profiler:
                 continue
             total += int(n)
             for part, key in (("bot/sender.py", "sender"), ("bot/store/inbox.py", "inbox"),
-                              ("bot/worker.py", "workers"), ("bot/reminders/engine.py", "timers"),
+                              ("bot/worker.py", "workers"), ("bot/timers/engine.py", "timers"),
                               ("bot/feishu/ingress.py", "webhook")):
                 if part in stack:
                     samples[key] += int(n)

@@ -36,9 +36,9 @@ from sqlalchemy import insert, text  # noqa: E402
 import bot.store.tables  # noqa: E402,F401
 from bot.clock import SystemClock, wall_now  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.reminders import timers  # noqa: E402
-from bot.reminders.engine import TimerEngine  # noqa: E402
-from bot.reminders.models import Timer  # noqa: E402
+from bot import timers  # noqa: E402
+from bot.timers.engine import TimerEngine  # noqa: E402
+from bot.timers.models import Timer  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 

@@ -3,7 +3,7 @@ data files and cells, uploaded scripts, refused uploads."""
 TEXTS = {
     "errors.sep": "; ",
     "errors.list": "{items}",
-    # -- the time language (bot.reminders.time*)
+    # -- the time language (bot.timeparse)
     "time.err.time": "Couldn't read a time in “{text}”. Try: {examples}",
     "time.err.deadline": "Couldn't read a deadline in “{text}”. Try: {examples}",
     "time.err.with_examples": "{reason}. Try: {examples}",

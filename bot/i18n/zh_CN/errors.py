@@ -3,7 +3,7 @@ data files and cells, uploaded scripts, refused uploads."""
 TEXTS = {
     "errors.sep": "；",
     "errors.list": "{items}",
-    # -- the time language (bot.reminders.time*)
+    # -- the time language (bot.timeparse)
     "time.err.time": "没看懂时间“{text}”。可以这样写：{examples}",
     "time.err.deadline": "没看懂截止时间“{text}”。可以这样写：{examples}",
     "time.err.with_examples": "{reason}。可以这样写：{examples}",

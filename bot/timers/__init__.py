@@ -1,11 +1,11 @@
 """Timers: the small interface every time-bound feature uses.
 
-The database owns every timer (table ``timers``); the engine (bot.reminders.engine) only
+The database owns every timer (table ``timers``); the engine (bot.timers.engine) only
 wakes up when the next one is due, claims it and calls its handler. Features do two things:
 
 1. Declare what a kind of timer does, once, at import time::
 
-       from bot.reminders import timers
+       from bot import timers
 
        @timers.handler("fault.sla")
        async def fire(ctx: Ctx, timer: Timer, *, due: datetime, late: bool) -> None:
@@ -65,8 +65,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.clock import wall_now
-from bot.reminders.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
-from bot.reminders.recurrence import DEFAULT_TZ, Recurrence, next_fire
+from bot.timers.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
+from bot.timers.recurrence import DEFAULT_TZ, Recurrence, next_fire
 
 log = logging.getLogger("bot.timers")
 

@@ -2,7 +2,7 @@
 
 * The database owns every timer; APScheduler 3 (AsyncIOScheduler) only holds one date job,
   "wake at the next due time", re-planned after every run, after any commit that changed
-  timers (bot.reminders.timers' after_commit hook), and by a 30-second safety poll (which
+  timers (bot.timers' after_commit hook), and by a 30-second safety poll (which
   also notices timers written by other processes).
 * Times come from the injected clock: the wake delay is ``next_due - clock.now()``. A clock
   that jumps (the sandbox's fast-forward, ``ManualClock.advance`` in tests) calls
@@ -38,9 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import logs, roles
 from bot.clock import wall_now
 from bot.context import Ctx
-from bot.reminders import holiday_store, timers
-from bot.reminders.models import ACTIVE, DONE, Timer
-from bot.reminders.recurrence import Recurrence, next_fire
+from bot.timeparse import holiday_store
+from bot import timers
+from bot.timers.models import ACTIVE, DONE, Timer
+from bot.timers.recurrence import Recurrence, next_fire
 from bot.router import new_ref
 from bot.services import Services
 from bot.store.types import UTCDateTime

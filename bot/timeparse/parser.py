@@ -9,12 +9,12 @@ given day ("19:00~01:00"; ``read_range`` also returns the other reading of "3点
 See GRAMMAR.md beside this file for every supported form.
 
 How it works: the text is normalised character by character (full-width → half-width,
-lower case, same length so offsets stay valid: timewords.py); a set of small regular
+lower case, same length so offsets stay valid: words.py); a set of small regular
 expressions finds *atoms* (a day, a weekday, a date, a period of the day, a clock time, an
-offset, a recurrence…: timeatoms.py); atoms separated only by spaces or connecting words
-("的", "at", "从"…) form a *cluster* (timeclusters.py); the best cluster (recurrence > offset
+offset, a recurrence…: atoms.py); atoms separated only by spaces or connecting words
+("的", "at", "从"…) form a *cluster* (clusters.py); the best cluster (recurrence > offset
 > clock time > date) is the expression, and its atoms are resolved into a datetime or a rule
-(timeresolve.py). Pure and deterministic: nothing here reads the clock.
+(resolve.py). Pure and deterministic: nothing here reads the clock.
 
 Decisions (documented in GRAMMAR.md):
 
@@ -41,13 +41,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.reminders import readings
-from bot.reminders.readings import Alternative
-from bot.reminders.recurrence import Recurrence, next_fire
-from bot.reminders.timeatoms import scan
-from bot.reminders.timeclusters import _GAP, _Cluster, _clusters, _rest, _span
-from bot.reminders.timeresolve import DEADLINE_DEFAULT, REMIND_DEFAULT, UTC, _local, _range_times, _Resolver
-from bot.reminders.timewords import (EN_WD_SHORT, ZH_WD, Bad, PastTimeError, TimeParseError, cn_number,
+from bot.timeparse import readings
+from bot.timeparse.readings import Alternative
+from bot.timers.recurrence import Recurrence, next_fire
+from bot.timeparse.atoms import scan
+from bot.timeparse.clusters import _GAP, _Cluster, _clusters, _rest, _span
+from bot.timeparse.resolve import DEADLINE_DEFAULT, REMIND_DEFAULT, UTC, _local, _range_times, _Resolver
+from bot.timeparse.words import (EN_WD_SHORT, ZH_WD, Bad, PastTimeError, TimeParseError, cn_number,
                                      normalize)
 
 DEFAULT_TZ = "Asia/Shanghai"

@@ -4,7 +4,7 @@ Sources, tried in this order for each date:
 
 1. ``overrides`` registered with :func:`set_overrides` (tests, one-off scripts);
 2. the database: the days an admin added, removed or imported with /节假日
-   (bot/reminders/holiday_store.py loads them with :func:`load`, cached here in memory and
+   (bot/timeparse/holiday_store.py loads them with :func:`load`, cached here in memory and
    reloaded when they change, so no call reads the database). A year imported whole is
    authoritative: its days that are not listed are ordinary days;
 3. the arrangements shipped with the release (``holidays_cn.csv``, every year known when
@@ -123,7 +123,7 @@ def shipped() -> tuple[dict[date, tuple[str, str]], frozenset[int]]:
     """The arrangements shipped with the release: ({date: (kind, name)}, years covered)."""
     global _shipped
     if _shipped is None:
-        from bot.reminders.calendar_data import read_shipped
+        from bot.timeparse.calendar_data import read_shipped
 
         _shipped = read_shipped()
     return _shipped

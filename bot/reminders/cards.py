@@ -16,10 +16,11 @@ from bot.access import Scope
 from bot.commands.registry import card_action
 from bot.cards import Button, Card, escape_md
 from bot.context import Ctx
-from bot.reminders import timers
-from bot.reminders.models import ACTIVE, PAUSED, Reminder, Timer
-from bot.reminders.recurrence import Recurrence, describe
-from bot.reminders.timeparse import format_local
+from bot import timers
+from bot.reminders.models import Reminder
+from bot.timers.models import ACTIVE, PAUSED, Timer
+from bot.timers.recurrence import Recurrence, describe
+from bot.timeparse.parser import format_local
 
 log = logging.getLogger("bot.reminders")
 

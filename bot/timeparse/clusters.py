@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.reminders.timeatoms import _Atom
+from bot.timeparse.atoms import _Atom
 
 
 _GAP = re.compile(r"^[\s,、]*(?:(?:的|在|于|於|从|從|自|起|开始|開始|at|on|from|of|the|starting|and|,)[\s,、]*)*$")

@@ -3,7 +3,7 @@
 * ``holidays_cn.csv`` (beside this file) holds every year's official arrangement known when
   the release was made: "date,kind,name" lines, kind ``holiday`` (a day off) or ``workday``
   (a make-up working day, 调休上班). :func:`write_shipped` regenerates it from the installed
-  chinesecalendar (``python -m bot.reminders.calendar_data``) — for 1.11.0 that is 2004–2026.
+  chinesecalendar (``python -m bot.timeparse.calendar_data``) — for 1.11.0 that is 2004–2026.
   The 2027 arrangement was not published when this was written (searched for "2027年部分
   节假日安排 国务院办公厅"; not found), so 2027 is not shipped: an admin imports it with
   /节假日 导入 2027 once the State Council publishes it.
@@ -58,7 +58,7 @@ def write_shipped(path: Path = SHIPPED) -> int:
 
     import chinese_calendar.constants as cc
 
-    from bot.reminders.workdays import _zh_name
+    from bot.timeparse.workdays import _zh_name
 
     rows = sorted([(d, "holiday", _zh_name(str(n))) for d, n in cc.holidays.items()]
                   + [(d, "workday", _zh_name(str(n)) + "调休上班") for d, n in cc.workdays.items()])

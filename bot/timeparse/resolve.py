@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.reminders import readings, workdays
-from bot.reminders.recurrence import Recurrence
-from bot.reminders.timeatoms import _Atom
-from bot.reminders.timeclusters import _Cluster
-from bot.reminders.timewords import PERIOD_DEFAULTS, Bad, PastTimeError
+from bot.timeparse import readings, workdays
+from bot.timers.recurrence import Recurrence
+from bot.timeparse.atoms import _Atom
+from bot.timeparse.clusters import _Cluster
+from bot.timeparse.words import PERIOD_DEFAULTS, Bad, PastTimeError
 
 UTC = timezone.utc
 REMIND_DEFAULT = time(9, 0)

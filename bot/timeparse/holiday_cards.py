@@ -9,7 +9,7 @@ from bot.access import Scope
 from bot.cards import Button, Card, escape_md
 from bot.commands.registry import card_action
 from bot.i18n import t
-from bot.reminders import workdays
+from bot.timeparse import workdays
 
 # The buttons of the import card (handlers: bot/commands/holidays.py).
 IMPORT = card_action("holidays.import", label=("导入节假日安排", "import the arrangement"), role=roles.OPS,

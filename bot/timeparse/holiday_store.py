@@ -1,5 +1,5 @@
 """The holiday arrangements an admin keeps in the database (/节假日), and keeping
-bot.reminders.workdays' in-memory copy of them fresh.
+bot.timeparse.workdays' in-memory copy of them fresh.
 
 Tables (migration 0009_times_calendar):
 
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from bot.reminders import workdays
+from bot.timeparse import workdays
 from bot.store.types import UTCDateTime
 
 CHECK_EVERY = 60.0  # seconds between version checks

@@ -15,7 +15,7 @@ Kinds (``Recurrence.kind``):
   to the day it started on. No window means the whole day, counted from 00:00 (so a step
   that does not divide 24 h restarts at midnight). Steps are absolute minutes;
 * ``cron``      – a standard 5-field crontab line ("m h dom mon dow", 0 or 7 = Sunday),
-  evaluated with APScheduler 3's CronTrigger in ``tz`` (bot.reminders.cron).
+  evaluated with APScheduler 3's CronTrigger in ``tz`` (bot.timers.cron).
 
 Every kind but ``once`` takes ``working_days_only``: a fire whose local date (for
 ``interval``, the date the window starts on) is not a Chinese working day is skipped; make-up
@@ -37,8 +37,8 @@ from datetime import date, datetime, time as TimeOfDay, timedelta, timezone
 from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.reminders import workdays
-from bot.reminders.cron import cron_trigger
+from bot.timeparse import workdays
+from bot.timers.cron import cron_trigger
 
 Kind = Literal["once", "daily", "weekly", "monthly", "interval", "cron"]
 Shift = Literal["skip", "before", "after"]

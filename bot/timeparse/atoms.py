@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bot.reminders import timewords as tw
-from bot.reminders.recurrence import LAST_DAY, Recurrence
-from bot.reminders.timewords import (EN_NUM, HNUM, NUM, PERIOD_WORDS, Bad, amount, check_date, cn_number,
+from bot.timeparse import words as tw
+from bot.timers.recurrence import LAST_DAY, Recurrence
+from bot.timeparse.words import (EN_NUM, HNUM, NUM, PERIOD_WORDS, Bad, amount, check_date, cn_number,
                                      duration, en_month, en_parts, en_weekday, time_data, total_minutes,
                                      zh_parts, zh_weekday)
 

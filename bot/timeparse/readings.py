@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.reminders.recurrence import Recurrence
+from bot.timers.recurrence import Recurrence
 
 LIKELY_FROM = 7  # 07:00: the start of the day's likely hours
 _ZH_WD = ("一", "二", "三", "四", "五", "六", "日")

@@ -11,7 +11,7 @@
     "一万二千"             → 12000
 
 Used by the time language (``bot.timeparse.words.cn_number``), the room finder
-(``bot.faults.rooms``) and the compliance rules. :data:`CN_DIGIT_CHARS` is the character class
+(``bot.schedule.rooms``) and the compliance rules. :data:`CN_DIGIT_CHARS` is the character class
 for regular expressions that pick a numeral out of text.
 
 ``cn2an`` (PyPI) was weighed and not taken: its wheel also installs stray top-level ``example``

@@ -37,7 +37,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.commands import load_all  # noqa: E402
-from bot.faults import Category, RoomRef, classify, find_rooms  # noqa: E402
+from bot.faults import Category, classify  # noqa: E402
+from bot.schedule.rooms import RoomRef, find_rooms  # noqa: E402
 
 load_all()  # whether a message is a command written without the slash is the registry's call
 

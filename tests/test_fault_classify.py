@@ -6,13 +6,12 @@ import pytest
 from bot.faults import (
     DEFAULT_SEVERITY,
     Category,
-    RoomRef,
     Severity,
     classify,
-    find_rooms,
     first_steps,
     raise_severity,
 )
+from bot.schedule.rooms import RoomRef, find_rooms
 from tests.eval_faults import ROOMS, evaluate, load_rows
 
 # ------------------------------------------------------------------ labelled set

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.compliance.matcher import check
-from bot.faults.rooms import RoomRef, find_rooms, room_numbers
+from bot.schedule.rooms import RoomRef, find_rooms, room_numbers
 from bot.numerals import cn_int
 from bot.timeparse.parser import cn_number, parse
 

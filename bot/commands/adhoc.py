@@ -2,11 +2,12 @@
 expected finish on the task card; the plan is kept with the task and shown on its card."""
 from __future__ import annotations
 
-from bot.commands.task import may_change, refresh
+from bot.commands.task import may_change
+from bot.tasks.show import refresh
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
-from bot.norms import adhoc
+from bot.norms import adhoc, timers as _norms_timers  # noqa: F401  (timer handlers)
 from bot.timeparse.parser import format_local
 from bot.tasks import cards, parse, service
 

@@ -18,7 +18,7 @@ from bot.context import Ctx
 from bot.errors import UsageError, UserError
 from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
 from bot.faults.classify import asks, classify
-from bot.faults.rooms import RoomRef, find_rooms
+from bot.schedule.rooms import RoomRef, find_rooms
 from bot.faults.stats import Record, compute
 from bot.feishu.events import CardAction, IncomingMessage
 from bot.norms import emergency

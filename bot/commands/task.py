@@ -20,7 +20,8 @@ from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names as names_of
 from bot.timeparse.parser import format_local
 from bot.norms import adhoc
-from bot.tasks import cards, notify, parse, reminders, service  # noqa: F401  (reminders: timer handlers)
+from bot.tasks import cards, notify, parse, service, timers as _task_timers  # noqa: F401  (timer handlers)
+from bot.tasks.show import card_for, refresh
 from bot.tasks.models import MESSAGE, Task
 
 REASON = re.compile(r"(?:原因|理由|because|reason)\s*[:：]?\s*", re.I)
@@ -180,7 +181,7 @@ async def create_pressed(ctx: Ctx, act: CardAction) -> None:
         if value.get("adhoc"):
             await adhoc.start(ctx.session, task, ctx.now())
         await notify.assigned(ctx, task)
-        card, _, _ = await notify.card_for(ctx, task)
+        card, _, _ = await card_for(ctx, task)
         await ctx.update_card(act.message_id, card)
     else:
         await ctx.reply(ctx.t("tasks.already_created", id=task.id))
@@ -244,7 +245,7 @@ async def list_overdue(ctx: Ctx) -> None:
 
 async def show(ctx: Ctx, task_id: int) -> None:
     task = await service.get_task(ctx.session, task_id)
-    card, _, _ = await notify.card_for(ctx, task)
+    card, _, _ = await card_for(ctx, task)
     await ctx.reply(card=card)
 
 
@@ -302,14 +303,6 @@ async def change(ctx: Ctx, word: str, task_id: int, more: str, *, card_message: 
     await ctx.reply(text)
     if task.chat_id and task.chat_id != ctx.chat_id and word in ("done", "reopen", "extend", "reassign", "cancel"):
         await ctx.send(task.chat_id, text)
-
-
-async def refresh(ctx: Ctx, task: Task, card_message: str | None) -> None:
-    card, _, _ = await notify.card_for(ctx, task)
-    if card_message:
-        await ctx.update_card(card_message, card)
-    if task.card_key:
-        await ctx.update_card(f"@{task.card_key}", card, chat_id=task.chat_id)
 
 
 def _card_verb(verb: str):

@@ -1,4 +1,5 @@
-"""Equipment and platform faults reported in free text: classify, find the room, first steps."""
+"""Equipment and platform faults reported in free text: classify and first steps (which room a
+message talks about: bot.schedule.rooms)."""
 from .classify import (
     CATEGORY_LABELS,
     DEFAULT_SEVERITY,
@@ -9,7 +10,6 @@ from .classify import (
     classify,
     raise_severity,
 )
-from .rooms import RoomRef, find_rooms
 from .runbook import first_steps
 
 __all__ = [
@@ -17,11 +17,9 @@ __all__ = [
     "DEFAULT_SEVERITY",
     "Category",
     "Classification",
-    "RoomRef",
     "Severity",
     "category_label",
     "classify",
-    "find_rooms",
     "first_steps",
     "raise_severity",
 ]

@@ -26,6 +26,7 @@ from bot.i18n import t
 from bot import timers
 from bot.store.db import insert_ignore
 from bot.store.models import Chat
+from bot.schedule import service as schedule
 
 GROUP_CALLBACK = "faults.group_created"
 BUZZ_CALLBACK = "faults.buzzed"  # the sender reports who the buzz could not reach (bot.faults.sla)
@@ -404,8 +405,6 @@ async def change(ctx: Ctx, fault_id: int, *, category: str | None = None, severi
         f.severity = severity
         changed.append(ctx.t("faults.f.severity"))
     if room:
-        from bot.schedule import service as schedule
-
         r = await schedule.find_room(ctx.session, room)
         if r.id != f.room_id:
             f.room_id, f.room_name = r.id, r.name

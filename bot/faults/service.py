@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.faults.models import ACKED, ACTIVE_STATES, OPEN, RESOLVED, Fault, FaultEvent
 from bot.faults.oncall import duty_at
-from bot.faults.rooms import RoomRef, find_rooms
+from bot.schedule.rooms import RoomRef, find_rooms
+from bot.schedule import service as schedule
 
 TECH_LEAD_TITLES = ("技术主管", "技术负责人", "技术经理")
 SOON = timedelta(hours=2)
@@ -36,8 +37,6 @@ async def locate(session: AsyncSession, text: str, reporter: str, now: datetime,
     """Which room the report is about and whether it is live now or within 2 hours: the room
     the text names; else the room whose field-control group the report was posted in; else
     the reporter's own live or upcoming stream, when there is exactly one."""
-    from bot.schedule import service as schedule
-
     rooms = await schedule.list_rooms(session)
     refs = [RoomRef(str(r.id), r.name, tuple(r.aliases or ())) for r in rooms]
     by_id = {str(r.id): r for r in rooms}
@@ -67,8 +66,6 @@ async def locate(session: AsyncSession, text: str, reporter: str, now: datetime,
 
 
 async def staff_with_titles(session: AsyncSession, titles: tuple[str, ...]) -> list[str]:
-    from bot.schedule import service as schedule
-
     return [s.open_id for s in await schedule.list_staff(session)
             if any(t in titles for t in (s.titles or []))]
 

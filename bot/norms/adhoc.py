@@ -16,14 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.leads import escalation_targets
 from bot.norms import config
 from bot.norms.more_models import TaskPlan
 from bot import timers
-from bot.tasks.models import OPEN, Task
+from bot.tasks.models import Task
 
 KIND = "norms.adhoc"
 ADHOC = re.compile(r"临时任务|临时|紧急|加急|\burgent\b|\bad[- ]?hoc\b", re.I)
@@ -86,31 +84,3 @@ async def share_in_time(session: AsyncSession, start: datetime, end: datetime, n
     counted = [p for p in rows if p.submitted_at is not None or p.due_at <= now]
     good = sum(1 for p in counted if p.submitted_at is not None and p.submitted_at <= p.due_at)
     return good, len(counted)
-
-
-@timers.handler(KIND)
-async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> None:
-    from bot.tasks import notify, service
-
-    task = await ctx.session.get(Task, int(timer.payload.get("task", 0)))
-    plan = await plan_of(ctx.session, task.id) if task is not None else None
-    if task is None or plan is None or plan.submitted_at is not None or task.status not in OPEN:
-        return
-    owners = (await service.owners_of(ctx.session, [task.id]))[task.id]
-    stage = timer.payload.get("stage", "remind")
-    if stage == "remind":
-        plan.reminded_at = ctx.now()
-        card, _, _ = await notify.card_for(ctx, task, banner=ctx.t("more.plan_remind_banner", id=task.id))
-        for owner in owners:
-            await ctx.dm(owner, card=card)
-        await ctx.send(task.chat_id, ctx.t("more.plan_remind_text", id=task.id, title=task.title[:60],
-                                           who=" ".join(outbox.mention(o) for o in owners)))
-        return
-    leads = await escalation_targets(ctx.session, chat_id=task.chat_id, late=owners, admins=ctx.svc.settings.admins)
-    plan.escalated_at = ctx.now()
-    card, _, _ = await notify.card_for(ctx, task, banner=ctx.t("more.plan_escalate_banner", id=task.id),
-                                       extra_names=leads)
-    for lead in leads:
-        await ctx.dm(lead, card=card)
-    await ctx.send(task.chat_id, ctx.t("more.plan_escalate_text", id=task.id, title=task.title[:60],
-                                       who=" ".join(outbox.mention(o) for o in [*leads, *owners])))

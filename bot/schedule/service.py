@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
-from bot.faults.rooms import RoomRef, find_rooms
+from bot.schedule.rooms import RoomRef, find_rooms
 from bot.schedule.fields import norm
 from bot.schedule.models import (CANCELLED, CONFIRMED, ENDED, EXCLUSIVE_FIELDS, LIVE, PENDING, PERSON_FIELDS,
                                  Room, StaffMember, Stream, StreamChange)

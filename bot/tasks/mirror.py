@@ -30,6 +30,7 @@ from bot import timers
 from bot.timers.recurrence import Recurrence
 from bot.store.models import Chat, OutboxMessage
 from bot.tasks import service
+from bot.tasks.show import refresh  # the task card in its group, as any change refreshes it
 from bot.tasks.mirror_models import TaskMirror
 from bot.tasks.models import CANCELLED, DONE, OPEN, Task
 
@@ -150,8 +151,6 @@ async def follow(ctx: Ctx, task: Task, remote: dict) -> str:
 
 
 async def _tell(ctx: Ctx, task: Task, key: str) -> None:
-    from bot.commands.task import refresh  # the task card in its group, as any change refreshes it
-
     if task.chat_id:
         locale = (await ctx.session.execute(select(Chat.locale).where(Chat.chat_id == task.chat_id))).scalar()
         ctx.locale = locale or ctx.locale

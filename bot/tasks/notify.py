@@ -10,26 +10,14 @@ from bot import outbox
 from bot.context import Ctx
 from bot.i18n import t as translate
 from bot.leads import escalation_targets
-from bot.people import names as names_of
 from bot.sender import on_sent
 from bot.store.models import Chat
-from bot.tasks import cards, service
+from bot.norms.adhoc import plan_of  # an ad-hoc task's plan (issue 19)
+from bot.tasks import cards, mirror as feishu, service
+from bot.tasks.show import card_for
 from bot.tasks.models import Task, TaskSettings
 
 log = logging.getLogger("bot.tasks")
-
-
-async def card_for(ctx: Ctx, task: Task, *, banner: str = "", extra_names: list[str] | None = None):
-    owners = (await service.owners_of(ctx.session, [task.id]))[task.id]
-    entries = await service.history(ctx.session, task.id)
-    ids = sorted(set(owners) | {e.by for e in entries if e.by} | set(extra_names or [])
-                 | {o for e in entries for o in (e.data.get("to") or []) if isinstance(e.data.get("to"), list)}
-                 | ({task.completed_by} if task.completed_by else set()))
-    names = await names_of(ctx, ids) if ids else {}
-    from bot.norms.adhoc import plan_of  # an ad-hoc task's plan (issue 19)
-
-    return cards.task_card(ctx.t, task, owners, names, ctx.svc.tz, ctx.locale, ctx.now(), banner=banner,
-                           log=entries, plan=await plan_of(ctx.session, task.id)), owners, names
 
 
 async def assigned(ctx: Ctx, task: Task, *, announce: bool = True, notify_owners: list[str] | None = None) -> None:
@@ -78,8 +66,6 @@ async def escalate(ctx: Ctx, task: Task, day: int, settings: TaskSettings) -> No
 
 async def mirror(ctx: Ctx, task: Task, owners: list[str]) -> None:
     """The Feishu copy; later changes follow it (bot.tasks.mirror)."""
-    from bot.tasks import mirror as feishu
-
     await feishu.create(ctx.session, task, owners, ctx.t("tasks.mirror_description", id=task.id), ctx.now())
 
 
@@ -109,8 +95,6 @@ async def mirrored(svc, row, result: dict) -> None:
         return translate(locale, key, **values)
 
     entries = await service.history(session, task.id)
-    from bot.norms.adhoc import plan_of
-
     card = cards.task_card(t, task, owners, names, svc.tz, locale, svc.clock.now(), log=entries,
                            plan=await plan_of(session, task.id))
     await outbox.enqueue(session, key=f"task-mirror:{task.id}:patch", op="patch", lane=task.chat_id,

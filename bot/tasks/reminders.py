@@ -8,7 +8,8 @@
 
 ``plan`` cancels everything and plans afresh (creation, extension, reassignment, reopening);
 ``stop`` cancels everything (done, cancelled): a completed task stops its reminders at once.
-A fire also re-checks the task, so a timer that outlived a change does nothing.
+The handlers are in bot.tasks.timers; a fire re-checks the task, so a timer that outlived a
+change does nothing.
 """
 from __future__ import annotations
 
@@ -54,39 +55,6 @@ async def schedule_overdue(session: AsyncSession, task: Task, day: int) -> None:
                           due=task.due_at + day * DAY,
                           payload={"task": task.id, "day": day, "due": task.due_at.isoformat()},
                           chat_id=task.chat_id, ref=ref(task.id), created_by=task.created_by)
-
-
-async def _current(ctx, timer) -> Task | None:
-    task = await ctx.session.get(Task, int(timer.payload.get("task", 0)))
-    if task is None or task.status not in OPEN or task.due_at.isoformat() != timer.payload.get("due"):
-        return None  # done, cancelled or re-planned since: nothing to say
-    return task
-
-
-@timers.handler("task.remind")
-async def fire_remind(ctx, timer, *, due: datetime, late: bool) -> None:
-    task = await _current(ctx, timer)
-    if task is None:
-        return
-    from bot.tasks import notify
-
-    await notify.remind(ctx, task, str(timer.payload.get("stage", "due")))
-
-
-@timers.handler("task.overdue")
-async def fire_overdue(ctx, timer, *, due: datetime, late: bool) -> None:
-    task = await _current(ctx, timer)
-    if task is None:
-        return
-    from bot.tasks import notify, service
-
-    day = int(timer.payload.get("day", 1))
-    settings = await service.settings_for(ctx.session, task.chat_id)
-    await notify.overdue(ctx, task, day)
-    if day >= settings.escalate_after_days and task.escalated_at is None:
-        await notify.escalate(ctx, task, day, settings)
-        task.escalated_at = ctx.now()
-    await schedule_overdue(ctx.session, task, day + 1)
 
 
 async def pending(session: AsyncSession, task_id: int) -> list[timers.Timer]:

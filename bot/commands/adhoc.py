@@ -7,7 +7,7 @@ from bot.tasks.show import refresh
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.feishu.events import CardAction
-from bot.norms import adhoc, timers as _norms_timers  # noqa: F401  (timer handlers)
+from bot.norms import adhoc
 from bot.timeparse.parser import format_local
 from bot.tasks import cards, parse, service
 

@@ -20,7 +20,7 @@ from bot import periods, roles
 from bot.access import Scope
 from bot.commands.registry import command_group
 from bot.context import Ctx
-from bot.data import cards, checks, exports, importer, kpi, ledger, parse, report, sources, store, visibility  # noqa: F401 - sources: the file drop
+from bot.data import cards, checks, exports, importer, kpi, parse, report, store, visibility
 from bot.data.models import StreamFigures
 from bot.errors import UsageError, UserError
 from bot.feishu.events import CardAction

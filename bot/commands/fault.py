@@ -16,7 +16,7 @@ from bot.access import Scope
 from bot.commands.registry import command_group, on_chatter, on_mention
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
-from bot.faults import cards, flows, parse, service, sla  # noqa: F401 - sla registers timers/callbacks
+from bot.faults import cards, flows, parse, service
 from bot.faults.classify import asks, classify
 from bot.schedule.rooms import RoomRef, find_rooms
 from bot.faults.stats import Record, compute

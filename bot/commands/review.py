@@ -16,15 +16,13 @@ from datetime import datetime
 
 from bot import records
 from bot.access import Scope, parse_ref
-from bot.commands.registry import command_group, on_startup
+from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.faults.classify import reads_as_fault
 from bot.data import visibility
 from bot.errors import UserError
 from bot.feishu.events import CardAction
-from bot.leads import escalation_targets
 from bot.people import names as names_of
-from bot import timers
 from bot.reviews import cards, service
 from bot.reviews.models import DONE, HIGHLIGHT, IMPROVEMENT, SHORTCOMING, Review, ReviewItem
 from bot.tasks import notify, parse
@@ -324,42 +322,3 @@ async def totask_pressed(ctx: Ctx, act: CardAction) -> None:
 @cards.FINISH.handle
 async def finish_pressed(ctx: Ctx, act: CardAction) -> None:
     await finish(ctx, await _review(ctx, act), act.message_id)
-
-
-# --------------------------------------------------------------------------- the 24-hour rule
-
-@timers.handler("review.missing")
-async def review_missing(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
-    stream_id = int(timer.payload.get("stream", 0))
-    review = await service.review_for_stream(ctx.session, stream_id)
-    if review is not None and review.status == DONE:
-        return
-    stream = await service.get_stream(ctx.session, stream_id)
-    if stream is None:
-        return
-    chat = stream.chat_id or timer.chat_id
-    label = f"#{stream.id} " + await service.stream_label(ctx.session, stream, ctx.svc.tz)
-    text = cards.overdue_text(ctx.t, label, stream.actual_end or stream.ends_at, ctx.svc.tz, ctx.locale)
-    owner = stream.created_by or ""  # the ops owner of the stream, who is late with the review
-    if timer.payload.get("stage") == "escalate":
-        people = await escalation_targets(ctx.session, chat_id=chat, late=[owner], admins=ctx.svc.settings.admins)
-        text = ctx.t("reviews.missing_escalated") + text
-    else:
-        people = [owner] if owner else await escalation_targets(ctx.session, chat_id=chat,
-                                                                admins=ctx.svc.settings.admins)
-    for person in people:
-        await ctx.dm(person, text)
-    if chat:
-        mentions = " ".join(f'<at user_id="{p}"></at>' for p in people)
-        await ctx.send(chat, f"{text} {mentions}".strip())
-
-
-@on_startup
-async def plan_sweep(svc, session) -> None:
-    """The hourly missing-review sweep is planned when the bot starts, not on the first /复盘."""
-    await service.ensure_sweep(session, svc.clock.now())
-
-
-@timers.handler(service.SWEEP_KEY)
-async def sweep(ctx: Ctx, timer, *, due: datetime, late: bool) -> None:
-    await service.sweep(ctx.session, ctx.now())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot import housekeeping, roles  # noqa: F401 - housekeeping: the hourly clean-up timer
+from bot import roles
 from bot.cards import Card
 from bot.clock import wall_now
 from bot.access import Scope

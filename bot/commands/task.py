@@ -20,7 +20,7 @@ from bot.feishu.events import CardAction, IncomingMessage
 from bot.people import names as names_of
 from bot.timeparse.parser import format_local
 from bot.norms import adhoc
-from bot.tasks import cards, notify, parse, service, timers as _task_timers  # noqa: F401  (timer handlers)
+from bot.tasks import cards, notify, parse, service
 from bot.tasks.show import card_for, refresh
 from bot.tasks.models import MESSAGE, Task
 

@@ -83,10 +83,7 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
     body = card(ctx, rows, {k: v for k, v in names.items() if v})
     stamp = f"{due:%Y%m%dT%H%M%S}"
     for admin in ctx.svc.settings.admins:
-        await outbox.enqueue(ctx.session, key=f"{PREFIX}{stamp}:{admin}", op="send", lane=f"user:{admin}",
-                             target=admin, priority=outbox.ROUTINE,
-                             payload={"receive_id_type": "open_id", "msg_type": "interactive",
-                                      "content": body.to_dict()})
+        await ctx.out.send(f"{PREFIX}{stamp}:{admin}", admin, card=body, by="open_id", priority=outbox.ROUTINE)
     await ctx.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
                               .values(reported=True))
     if len(rows) == MAX_ROWS:  # more than one digest's worth: the rest in the next one

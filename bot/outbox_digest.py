@@ -78,7 +78,7 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
     if not rows:
         return
     chats = sorted({r.lane for r in rows if r.lane.startswith("oc_")})
-    names = dict((await ctx.session.execute(select(Chat.chat_id, Chat.name).where(Chat.chat_id.in_(chats)))).all()
+    names: dict[str, str] = dict((await ctx.session.execute(select(Chat.chat_id, Chat.name).where(Chat.chat_id.in_(chats)))).all()
                  ) if chats else {}
     body = card(ctx, rows, {k: v for k, v in names.items() if v})
     stamp = f"{due:%Y%m%dT%H%M%S}"

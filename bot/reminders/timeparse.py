@@ -46,7 +46,7 @@ from bot.reminders.readings import Alternative
 from bot.reminders.recurrence import Recurrence, next_fire
 from bot.reminders.timeatoms import scan
 from bot.reminders.timeclusters import _GAP, _Cluster, _clusters, _rest, _span
-from bot.reminders.timeresolve import DEADLINE_DEFAULT, REMIND_DEFAULT, UTC, _local, _range_times, _Resolver
+from bot.reminders.timeresolve import UTC, _local, _range_times, _Resolver
 from bot.reminders.timewords import (EN_WD_SHORT, ZH_WD, Bad, PastTimeError, TimeParseError, cn_number,
                                      normalize)
 

@@ -121,7 +121,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableAp
                             call.body = json.loads(raw)
                         except ValueError:
                             entry["json"] = raw[:500].decode("utf-8", "replace")
-                            raise ApiError(99992402, "field validation failed: body is not JSON")
+                            raise ApiError(99992402, "field validation failed: body is not JSON") from None
                         entry["json"] = call.body
                 fault = self.sim.faults.take(request.path)
                 if fault is not None and fault.kind != "lost_answer":

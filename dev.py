@@ -8,6 +8,7 @@
     python3 dev.py bench      the same set-up, then every benchmark (tests/bench/run_all.py) and one table
     python3 dev.py liveops …  any `liveops` sub-command inside .venv, e.g. `python3 dev.py liveops doctor`,
                               `python3 dev.py liveops check-config`, `python3 dev.py liveops migrate`
+    python3 dev.py lint       ruff (bot/ and tests/) and mypy (bot/), as configured in pyproject.toml
     python3 dev.py docs       regenerate the tables in README.md and docs/ that come from the code
                               (`docs --check` only reports what is out of date)
 
@@ -38,7 +39,7 @@ STAMP = VENV / ".liveops-installed"
 VCHART_VERSION = "2.1.7"
 VCHART_SHA256 = "6474a89614d83c5152817f9f59b7bec8b3295f2ae051e97b65ee8b37268bba91"  # package/build/index.min.js
 VCHART = ROOT / ".cache" / "vchart" / "vchart.min.js"
-ENTRIES = ("run", "test", "bench", "liveops", "docs")
+ENTRIES = ("run", "test", "bench", "liveops", "docs", "lint")
 
 
 def ensure_env() -> None:
@@ -116,6 +117,9 @@ def main(argv: list[str]) -> int:
         cmd = [str(BIN / "liveops"), *rest]
     elif what == "docs":
         cmd = [str(BIN / "python"), "-m", "bot.docgen", *rest]
+    elif what == "lint":
+        ruff = subprocess.call([str(BIN / "ruff"), "check", "bot", "tests", *rest])
+        return subprocess.call([str(BIN / "mypy")]) or ruff
     elif what == "bench":
         cmd = [str(BIN / "python"), "-m", "tests.bench.run_all", *rest]
     else:

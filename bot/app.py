@@ -7,11 +7,12 @@ import json
 import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 from datetime import timedelta
 
 from aiohttp import web
 
-from bot import httpguard, outbox
+from bot import httpguard
 from bot.clock import Clock, SystemClock, wall_now
 from bot.commands import load_all
 from bot.commands.registry import REGISTRY
@@ -25,8 +26,10 @@ from bot.sender import Sender
 from bot.services import Services
 from bot.store import inbox
 from bot.store.db import Database
-from bot.store.models import OutboxMessage
 from bot.worker import InboxWorkers
+
+if TYPE_CHECKING:
+    from bot.feishu.longconn import LongConnection
 
 log = logging.getLogger("bot.app")
 
@@ -63,7 +66,7 @@ class LiveOpsBot:
         self.workers.intake = self.ingress  # requests being stored go before the next event
         self._tasks: list[asyncio.Task] = []
         self.started = False
-        self.longconn = None  # bot.feishu.longconn.LongConnection when BOT_TRANSPORT=ws (bot.server)
+        self.longconn: LongConnection | None = None  # bot.feishu.longconn.LongConnection when BOT_TRANSPORT=ws (bot.server)
 
     async def _store(self, **fields) -> bool:
         fields["payload"] = without_token(fields["payload"], self.settings.verification_token)

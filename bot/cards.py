@@ -200,7 +200,7 @@ class Card:
             lines = el["content"].split("\n") if el.get("tag") == "markdown" and isinstance(
                 el.get("content"), str) else []
 
-            def attempt(keep: int) -> list[dict]:
+            def attempt(keep: int, el=el, lines=lines, idx=idx, hidden=hidden) -> list[dict]:
                 part = dict(el, content="\n".join(lines[:keep]))
                 return elements[:idx] + [part, self._note(hidden + len(lines) - keep)] + elements[idx + 1:]
 

@@ -58,6 +58,11 @@ class Ctx:
         direct = self.message is not None and self.message.is_direct
         return groupmode.render(self.svc, text, direct=direct)
 
+    @property
+    def out(self) -> outbox.Out:
+        """Typed Feishu writes queued in this event's transaction (bot.outbox.Out)."""
+        return outbox.to(self.session)
+
     def key(self, label: str = "") -> str:
         self._seq += 1
         return f"{self.cause}:{self._seq}{':' + label if label else ''}"
@@ -103,60 +108,31 @@ class Ctx:
     async def reply(self, text: str | None = None, *, card: Card | dict | None = None) -> str:
         """Answer where the event came from: a quoted reply to a message, else into the chat.
         Returns the outbox key (usable as "@key" target to patch the card later)."""
-        msg_type, content = _content(text, card)
         key = self.key()
         if self.message is not None and self.message.message_id:
-            await outbox.enqueue(self.session, key=key, op="reply", lane=self.chat_id,
-                                 target=self.message.message_id,
-                                 payload={"msg_type": msg_type, "content": content})
+            await self.out.reply(key, self.message.message_id, text, chat=self.chat_id, card=card)
         else:
             await self.send(self.chat_id, text, card=card, key=key)
         return key
 
     async def send(self, chat_id: str, text: str | None = None, *, card: Card | dict | None = None,
                    key: str | None = None) -> str:
-        msg_type, content = _content(text, card)
-        key = key or self.key()
-        await outbox.enqueue(self.session, key=key, op="send", lane=chat_id, target=chat_id,
-                             payload={"receive_id_type": "chat_id", "msg_type": msg_type,
-                                      "content": content})
-        return key
+        return await self.out.send(key or self.key(), chat_id, text, card=card)
 
     async def dm(self, open_id: str, text: str | None = None, *, card: Card | dict | None = None) -> str:
-        msg_type, content = _content(text, card)
-        key = self.key()
-        await outbox.enqueue(self.session, key=key, op="send", lane=f"user:{open_id}", target=open_id,
-                             payload={"receive_id_type": "open_id", "msg_type": msg_type,
-                                      "content": content})
-        return key
+        return await self.out.send(self.key(), open_id, text, card=card, by="open_id")
 
     async def send_file(self, chat_id: str, file_name: str, data: bytes, *, file_type: str = "stream",
                         receive_id_type: str = "chat_id") -> str:
         """Upload a file (an export, a report) and post it; file_type: stream, pdf, xls, doc ..."""
         import base64
 
-        key = self.key("file")
-        lane = chat_id if receive_id_type == "chat_id" else f"user:{chat_id}"
-        await outbox.enqueue(self.session, key=key, op="send_file", lane=lane, target=chat_id,
-                             payload={"receive_id_type": receive_id_type, "file_name": file_name,
-                                      "file_type": file_type,
-                                      "data_b64": base64.b64encode(data).decode("ascii")})
-        return key
+        return await self.out.send_file(self.key("file"), chat_id, file_name,
+                                        base64.b64encode(data).decode("ascii"), file_type=file_type,
+                                        by=receive_id_type)
 
     async def update_card(self, message_id: str, card: Card | dict, chat_id: str | None = None) -> str:
-        key = self.key("patch")
-        body = card.to_dict() if isinstance(card, Card) else card
-        await outbox.enqueue(self.session, key=key, op="patch", lane=chat_id or self.chat_id,
-                             target=message_id, payload={"content": body})
-        return key
-
-
-def _content(text: str | None, card: Card | dict | None) -> tuple[str, dict[str, Any]]:
-    if card is not None:
-        return "interactive", card.to_dict() if isinstance(card, Card) else card
-    if text is None:
-        raise ValueError("nothing to send")
-    return "text", {"text": text}
+        return await self.out.patch(self.key("patch"), message_id, card, chat=chat_id or self.chat_id)
 
 
 def dumps(value: Any) -> str:

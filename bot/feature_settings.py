@@ -66,8 +66,11 @@ class FeatureSettings(BaseSettings):
     fault_office_hours: tuple[time, time] | None = Field(None, alias="BOT_FAULT_OFFICE_HOURS")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings: PydanticBaseSettingsSource,
-                                   **_other: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)  # bot.config has merged the environment and .env already
 
     @field_validator("fault_ack_minutes", "fault_resolve_minutes", "fault_nudge_minutes", mode="before")

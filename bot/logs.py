@@ -32,7 +32,7 @@ T = TypeVar("T")
 FIELDS = ("request_id", "event_id", "event_type", "source", "chat_id", "command", "ref", "key", "op", "code",
           "why", "open_id", "action", "delay", "timer", "kind", "cause", "worker", "late_s", "retry_in",
           "status", "path")
-_CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("liveops_log_context", default={})
+_CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("liveops_log_context", default={})  # noqa: B039 - never mutated: bind() sets a new dict
 
 _SECRET_KEYS = (r"app_secret|appsecret|secret|encrypt_key|encrypt|verification_token|token|access_token|"
                 r"tenant_access_token|app_access_token|user_access_token|refresh_token|password|authorization")

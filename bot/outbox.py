@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import logging
 from typing import Any, Callable, Iterator
 
@@ -36,18 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.clock import wall_now
+from bot.feishu import ops
+from bot.feishu.ops import feishu_uuid
 from bot.privacy import mask_payload
 from bot.store.db import dialect_insert
 from bot.store.models import OutboxMessage
 
 log = logging.getLogger("bot.outbox")
 
-OPS = ("send", "reply", "patch", "urgent", "create_chat", "add_members", "update_chat", "pin",
-       "upload_image", "create_task", "send_file",
-       # Feishu-native (issue 17): calendar, Tasks v2 changes, Bitable write-back (bot/sender.py)
-       "create_calendar", "calendar_acl", "create_event", "patch_event", "delete_event", "add_attendees",
-       "remove_attendees", "patch_task", "add_task_members", "remove_task_members", "update_record")
-MASKED = ("send", "reply", "patch", "urgent")
+OPS = ops.NAMES  # every op the sender can send, declared once in bot.feishu.ops
 PAGE, PERSON, ROUTINE, BULK = 0, 1, 2, 3
 PRIORITIES = (PAGE, PERSON, ROUTINE, BULK)
 ALL = 0b1111  # every priority (a bit each, for the senders' wake-ups)
@@ -57,7 +53,8 @@ _listeners: list[Callable[[int], None]] = []  # senders to tell (priority bits) 
 
 def priority_for(key: str, op: str) -> int:
     """The priority of a row from what queued it (see the table above)."""
-    if op == "urgent" or key.startswith("fault:"):
+    declared = ops.OPS.get(op)
+    if (declared is not None and declared.page) or key.startswith("fault:"):
         return PAGE
     scoped = _scope.get()
     if scoped is not None:
@@ -79,23 +76,20 @@ def priority(level: int) -> Iterator[None]:
         _scope.reset(token)
 
 
-def feishu_uuid(key: str) -> str:
-    """Feishu's send dedupe id (≤ 50 chars), stable for one idempotency key."""
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
 async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target: str = "",
                   payload: dict[str, Any], callback: str | None = None, priority: int | None = None) -> None:
     """Add a row unless its key exists. Times are wall time: sending happens on the wire."""
-    if op not in OPS:
+    declared = ops.OPS.get(op)
+    if declared is None:
         raise ValueError(f"unknown outbox op {op}")
     if priority is not None and priority not in PRIORITIES:
         raise ValueError(f"unknown outbox priority {priority}")
     level = priority_for(key, op) if priority is None else priority
     if len(key) > 200:
         key = key[:150] + ":" + feishu_uuid(key)
-    if op in MASKED and "content" in payload:  # personal data never leaves unmasked
-        payload = {**payload, "content": mask_payload(payload["content"])}
+    masked = [f for f in declared.mask if f in payload]
+    if masked:  # personal data never leaves unmasked
+        payload = {**payload, **{f: mask_payload(payload[f]) for f in masked}}
     now = wall_now()
     conn = await session.connection()  # Core, not the ORM: every answer passes here (no foreign keys)
     await conn.execute(_insert_ignore(conn.dialect.name),
@@ -154,3 +148,130 @@ def text_content(text: str) -> dict:
 def mention(open_id: str, name: str = "") -> str:
     """A mention inside a text message."""
     return f'<at user_id="{open_id}">{name}</at>'
+
+
+def _message(text: str | None, card: Any) -> tuple[str, Any]:
+    """(msg_type, content) of a text or a card (a bot.cards.Card or its dict)."""
+    if card is not None:
+        return "interactive", card.to_dict() if hasattr(card, "to_dict") else card
+    if text is None:
+        raise ValueError("nothing to send")
+    return "text", text_content(text)
+
+
+def to(session: AsyncSession) -> "Out":
+    """The typed way to queue Feishu writes in this transaction: ``outbox.to(session).pin(...)``."""
+    return Out(session)
+
+
+class Out:
+    """One typed helper per op of bot.feishu.ops, so a call site names the write it means and
+    passes what that write needs (the stored op names and payloads are those of ``enqueue``).
+    Every helper takes the row's idempotency ``key`` first; ``callback`` and ``priority`` are
+    those of ``enqueue``. A target "@key" means "the result of the row with that key"."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _put(self, op: str, key: str, lane: str, target: str, payload: dict, callback: str | None,
+                   priority: int | None) -> str:
+        await enqueue(self.session, key=key, op=op, lane=lane, target=target, payload=payload, callback=callback,
+                      priority=priority)
+        return key
+
+    # -- messages and chats ----------------------------------------------------------------
+    async def send(self, key: str, to: str, text: str | None = None, *, card: Any = None, by: str = "chat_id",
+                   callback: str | None = None, priority: int | None = None) -> str:
+        """A message to a chat (``by="chat_id"``) or a person (``by="open_id"``, lane ``user:…``)."""
+        msg_type, content = _message(text, card)
+        lane = to if by == "chat_id" else f"user:{to}"
+        return await self._put("send", key, lane, to, {"receive_id_type": by, "msg_type": msg_type,
+                                                       "content": content}, callback, priority)
+
+    async def reply(self, key: str, message: str, text: str | None = None, *, chat: str, card: Any = None,
+                    in_thread: bool = False, callback: str | None = None, priority: int | None = None) -> str:
+        msg_type, content = _message(text, card)
+        payload: dict[str, Any] = {"msg_type": msg_type, "content": content}
+        if in_thread:
+            payload["reply_in_thread"] = True
+        return await self._put("reply", key, chat, message, payload, callback, priority)
+
+    async def patch(self, key: str, message: str, card: Any, *, chat: str, priority: int | None = None) -> str:
+        """Update a card the bot sent (``message``: its id or "@key")."""
+        content = card.to_dict() if hasattr(card, "to_dict") else card
+        return await self._put("patch", key, chat, message, {"content": content}, None, priority)
+
+    async def urgent(self, key: str, message: str, user_ids: list[str], *, chat: str, kind: str = "app",
+                     callback: str | None = None, **extra: Any) -> str:
+        """Buzz people about a message (``kind``: app, sms, phone); ``extra`` rides along for the callback."""
+        return await self._put("urgent", key, chat, message, {"kind": kind, "user_ids": user_ids, **extra},
+                               callback, None)
+
+    async def create_chat(self, key: str, *, lane: str, name: str, user_ids: list[str], bot_ids: list[str],
+                          description: str = "", callback: str | None = None, **extra: Any) -> str:
+        return await self._put("create_chat", key, lane, "", {
+            "name": name, "description": description, "user_id_list": user_ids, "bot_id_list": bot_ids, **extra},
+            callback, None)
+
+    async def add_members(self, key: str, chat: str, ids: list[str]) -> str:
+        return await self._put("add_members", key, chat, chat, {"ids": ids}, None, None)
+
+    async def update_chat(self, key: str, chat: str, **fields: Any) -> str:
+        """Change a group's settings (``name=…``)."""
+        return await self._put("update_chat", key, chat, chat, dict(fields), None, None)
+
+    async def pin(self, key: str, chat: str, message: str) -> str:
+        """Pin a message (its id or "@key") in its chat."""
+        return await self._put("pin", key, chat, message, {}, None, None)
+
+    async def send_file(self, key: str, to: str, file_name: str, data_b64: str, *, file_type: str = "stream",
+                        by: str = "chat_id") -> str:
+        lane = to if by == "chat_id" else f"user:{to}"
+        return await self._put("send_file", key, lane, to, {"receive_id_type": by, "file_name": file_name,
+                                                            "file_type": file_type, "data_b64": data_b64}, None, None)
+
+    # -- Feishu Tasks v2 -------------------------------------------------------------------
+    async def create_task(self, key: str, *, lane: str, task: dict, callback: str | None = None) -> str:
+        return await self._put("create_task", key, lane, "", task, callback, None)
+
+    async def patch_task(self, key: str, guid: str, *, lane: str, task: dict, fields: list[str]) -> str:
+        return await self._put("patch_task", key, lane, guid, {"task": task, "update_fields": fields}, None, None)
+
+    async def add_task_members(self, key: str, guid: str, members: list[dict], *, lane: str) -> str:
+        return await self._put("add_task_members", key, lane, guid, {"members": members}, None, None)
+
+    async def remove_task_members(self, key: str, guid: str, members: list[dict], *, lane: str) -> str:
+        return await self._put("remove_task_members", key, lane, guid, {"members": members}, None, None)
+
+    # -- the stream calendar ---------------------------------------------------------------
+    async def create_calendar(self, key: str, *, lane: str, calendar: dict, callback: str | None = None) -> str:
+        return await self._put("create_calendar", key, lane, "", calendar, callback, None)
+
+    async def calendar_acl(self, key: str, calendar: str, user_id: str, *, lane: str, role: str = "reader") -> str:
+        return await self._put("calendar_acl", key, lane, calendar, {"user_id": user_id, "role": role}, None, None)
+
+    async def create_event(self, key: str, calendar: str, event: dict, *, lane: str,
+                           callback: str | None = None) -> str:
+        return await self._put("create_event", key, lane, calendar, {"event": event}, callback, None)
+
+    async def patch_event(self, key: str, event_id: str, event: dict, *, calendar: str, lane: str) -> str:
+        return await self._put("patch_event", key, lane, event_id, {"calendar_id": calendar, "event": event},
+                               None, None)
+
+    async def delete_event(self, key: str, event_id: str, *, calendar: str, lane: str) -> str:
+        return await self._put("delete_event", key, lane, event_id, {"calendar_id": calendar}, None, None)
+
+    async def add_attendees(self, key: str, event_id: str, user_ids: list[str], *, calendar: str, lane: str) -> str:
+        return await self._put("add_attendees", key, lane, event_id, {"calendar_id": calendar, "user_ids": user_ids},
+                               None, None)
+
+    async def remove_attendees(self, key: str, event_id: str, user_ids: list[str], *, calendar: str,
+                               lane: str) -> str:
+        return await self._put("remove_attendees", key, lane, event_id,
+                               {"calendar_id": calendar, "user_ids": user_ids}, None, None)
+
+    # -- Bitable write-back ----------------------------------------------------------------
+    async def update_record(self, key: str, record_id: str, fields: dict, *, app_token: str, table_id: str,
+                            lane: str) -> str:
+        return await self._put("update_record", key, lane, record_id,
+                               {"app_token": app_token, "table_id": table_id, "fields": fields}, None, None)

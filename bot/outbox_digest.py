@@ -78,15 +78,12 @@ async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
     if not rows:
         return
     chats = sorted({r.lane for r in rows if r.lane.startswith("oc_")})
-    names = dict((await ctx.session.execute(select(Chat.chat_id, Chat.name).where(Chat.chat_id.in_(chats)))).all()
+    names: dict[str, str] = dict((await ctx.session.execute(select(Chat.chat_id, Chat.name).where(Chat.chat_id.in_(chats)))).all()
                  ) if chats else {}
     body = card(ctx, rows, {k: v for k, v in names.items() if v})
     stamp = f"{due:%Y%m%dT%H%M%S}"
     for admin in ctx.svc.settings.admins:
-        await outbox.enqueue(ctx.session, key=f"{PREFIX}{stamp}:{admin}", op="send", lane=f"user:{admin}",
-                             target=admin, priority=outbox.ROUTINE,
-                             payload={"receive_id_type": "open_id", "msg_type": "interactive",
-                                      "content": body.to_dict()})
+        await ctx.out.send(f"{PREFIX}{stamp}:{admin}", admin, card=body, by="open_id", priority=outbox.ROUTINE)
     await ctx.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
                               .values(reported=True))
     if len(rows) == MAX_ROWS:  # more than one digest's worth: the rest in the next one

@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.feishu.codes import BUZZ_REFUSED
+from bot.feishu.ops import MEMBERS, MESSAGES, SEND_API, Request, content, feishu_uuid, file_message, op_of
 from bot.feishu.platform import ApiResult, Platform
-from bot.outbox import feishu_uuid
 from bot.sendlimits import Keys
-from bot.sender_native import NATIVE_REQUESTS, NATIVE_RESULTS
 from bot.store.models import OutboxMessage
 
-MESSAGES = "/open-apis/im/v1/messages"
-MEMBERS = "/open-apis/im/v1/chats/:chat_id/members"
-SEND_API = f"POST {MESSAGES}"  # the API the briefing fan-out and most pages use
+__all__ = ["SEND_API", "MESSAGES", "MEMBERS", "Job", "Outcome", "request_for", "result_of", "keys_for", "perform",
+           "too_old", "made_at", "members"]
+
 CARD_LIFETIME = timedelta(days=14)  # card JSON 2.0: updatable for 14 days (更新应用发送的消息卡片)
 CARD_MARGIN = timedelta(minutes=10)  # a PATCH queued just before the limit may arrive after it
 
@@ -53,62 +50,15 @@ class Outcome:
     handled: bool = False  # an error the row's result carries (a refused buzz): recorded as sent
 
 
-def _content(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def request_for(row: OutboxMessage, target: str) -> tuple[str, str, dict, dict, Any]:
-    """(method, path, paths, query, body) of one outbox row."""
-    if row.op in NATIVE_REQUESTS:  # issue 17: calendar, Tasks v2 changes, Bitable write-back
-        return NATIVE_REQUESTS[row.op](row, target)
-    p = row.payload
-    uuid = feishu_uuid(row.key)
-    if row.op == "send":
-        return ("POST", MESSAGES, {}, {"receive_id_type": p.get("receive_id_type", "chat_id")},
-                {"receive_id": target, "msg_type": p["msg_type"], "content": _content(p["content"]), "uuid": uuid})
-    if row.op == "reply":
-        return ("POST", f"{MESSAGES}/:message_id/reply", {"message_id": target}, {},
-                {"msg_type": p["msg_type"], "content": _content(p["content"]),
-                 "reply_in_thread": bool(p.get("reply_in_thread")), "uuid": uuid})
-    if row.op == "patch":
-        return ("PATCH", f"{MESSAGES}/:message_id", {"message_id": target}, {}, {"content": _content(p["content"])})
-    if row.op == "urgent":
-        kind = p.get("kind", "app")
-        return ("PATCH", f"{MESSAGES}/:message_id/urgent_{kind}", {"message_id": target},
-                {"user_id_type": "open_id"}, {"user_id_list": p["user_ids"]})
-    if row.op == "create_chat":
-        body = {k: v for k, v in p.items() if k in ("name", "description", "owner_id", "user_id_list",
-                                                    "bot_id_list", "chat_mode", "chat_type")}
-        return ("POST", "/open-apis/im/v1/chats", {}, {"user_id_type": "open_id", "set_bot_manager": "true",
-                                                      "uuid": uuid}, body)
-    if row.op == "add_members":
-        return ("POST", MEMBERS, {"chat_id": target}, {"member_id_type": "open_id", "succeed_type": "1"},
-                {"id_list": p["ids"]})
-    if row.op == "update_chat":
-        return ("PUT", "/open-apis/im/v1/chats/:chat_id", {"chat_id": target}, {"user_id_type": "open_id"}, dict(p))
-    if row.op == "pin":
-        return ("POST", "/open-apis/im/v1/pins", {}, {}, {"message_id": target})
-    if row.op == "create_task":
-        return ("POST", "/open-apis/task/v2/tasks", {}, {"user_id_type": "open_id"}, {**p, "client_token": uuid})
-    raise ValueError(f"cannot send op {row.op}")
+def request_for(row: OutboxMessage, target: str) -> Request:
+    """(method, path, paths, query, body) of one outbox row (bot.feishu.ops declares each op)."""
+    return op_of(row.op).request(row, target)
 
 
 def result_of(row: OutboxMessage, api: ApiResult, at: str = "") -> dict:
     """What later rows and callbacks need from an answer (``at``: when a message was made,
     on the bot's clock: a card's age is counted from it)."""
-    if row.op in NATIVE_RESULTS:
-        return NATIVE_RESULTS[row.op](api.data or {})
-    data = api.data or {}
-    if row.op in ("send", "reply", "send_file"):
-        return {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", ""), "at": at}
-    if row.op == "create_chat":
-        return {"chat_id": data.get("chat_id", ""), "name": data.get("name", "")}
-    if row.op == "create_task":
-        task = data.get("task") or {}
-        return {"guid": task.get("guid", ""), "url": task.get("url", ""), "id": task.get("guid", "")}
-    if row.op == "add_members":
-        return {"invalid": data.get("invalid_id_list") or [], "missing": data.get("not_existed_id_list") or []}
-    return {}
+    return op_of(row.op).parse(api.data or {}, at)
 
 
 def keys_for(job: Job) -> Keys:
@@ -116,12 +66,9 @@ def keys_for(job: Job) -> Keys:
     row = job.row
     if job.mode == "fresh":
         return Keys((SEND_API,), row.lane)
-    if row.op == "send_file":
-        return Keys(("POST /open-apis/im/v1/files", SEND_API), row.lane)
-    method, path, *_ = request_for(row, job.target)
-    apis = (f"{method} {path}", f"GET {MEMBERS}") if row.op == "urgent" else (f"{method} {path}",)
-    message = job.target if row.op in ("patch", "pin", "urgent") else ""
-    return Keys(apis, row.lane, message)
+    op = op_of(row.op)
+    method, path, *_ = op.request(row, job.target)
+    return Keys(op.api_keys(method, path), row.lane, job.target if op.per_message else "")
 
 
 def too_old(made: datetime | None, now: datetime) -> bool:
@@ -143,7 +90,7 @@ async def perform(platform: Platform, job: Job, at: str) -> Outcome:
     row = job.row
     if job.mode == "fresh":
         api = await platform.call("POST", MESSAGES, query={"receive_id_type": "chat_id"}, body={
-            "receive_id": job.chat, "msg_type": "interactive", "content": _content(row.payload["content"]),
+            "receive_id": job.chat, "msg_type": "interactive", "content": content(row.payload["content"]),
             "uuid": feishu_uuid(row.key + ":fresh")})
         data = api.data or {}
         return Outcome(api, {"message_id": data.get("message_id", ""), "chat_id": data.get("chat_id", job.chat),
@@ -159,17 +106,15 @@ async def perform(platform: Platform, job: Job, at: str) -> Outcome:
 
 async def _send_file(platform: Platform, row: OutboxMessage, target: str, at: str) -> tuple[ApiResult, dict]:
     """Upload, then post the file message (a retry uploads again: harmless)."""
-    p = row.payload
-    stream = io.BytesIO(base64.b64decode(p["data_b64"]))
-    stream.name = p["file_name"]
-    upload = await platform.call("POST", "/open-apis/im/v1/files", body={
-        "file_type": p.get("file_type", "stream"), "file_name": p["file_name"], "file": stream})
+    op = op_of(row.op)
+    stream = io.BytesIO(base64.b64decode(row.payload["data_b64"]))
+    stream.name = row.payload["file_name"]
+    method, path, paths, query, body = op.request(row, target)
+    upload = await platform.call(method, path, query=query, body={**body, "file": stream}, paths=paths)
     if not upload.ok:
         return upload, {}
-    api = await platform.call(
-        "POST", MESSAGES, query={"receive_id_type": p.get("receive_id_type", "chat_id")},
-        body={"receive_id": target, "msg_type": "file",
-              "content": json.dumps({"file_key": upload.data.get("file_key", "")}), "uuid": feishu_uuid(row.key)})
+    method, path, paths, query, body = file_message(row, target, upload.data.get("file_key", ""))
+    api = await platform.call(method, path, query=query, body=body, paths=paths)
     return api, result_of(row, api, at) if api.ok else {}
 
 

@@ -231,7 +231,7 @@ class Sender:
                     "ids": stale + high + bulk, "now": now, "who": self.worker_id, "until": now + LEASE})).scalars())
             if full:
                 await self._plan_next(session, now, mono)
-            self.ready += await self._resolve(session, sorted(rows, key=lambda r: r.id))
+            self.ready += await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
 
     async def _ids(self, session, kind: str, limit: int, now: datetime) -> list[int]:
         if limit <= 0:

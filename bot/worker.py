@@ -22,6 +22,7 @@ from bot import logs
 from bot.logs import Repeated
 from bot.answers import PressAnswers
 from bot.feishu import events
+from bot.feishu.ingress import Ingress
 from bot.router import Router, new_ref
 from bot.services import Services
 from bot.store import inbox
@@ -47,7 +48,7 @@ class InboxWorkers:
         self.claims = 0  # claim transactions made: benches and profiles read it
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
         self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
-        self.intake = None  # the Ingress (app.py): while it is storing requests, they go first
+        self.intake: Ingress | None = None  # the Ingress (app.py): while it is storing requests, they go first
 
     def wake(self, n: int = 1) -> None:
         """Something may be claimable: wake up to ``n`` sleeping workers."""

@@ -116,7 +116,7 @@ async def test_an_at_mention_is_a_command_only_when_its_arguments_parse_as_one(h
     async with h.db.session() as s:
         await seed_team(s, h.clock.now())
     await h.say("ops", "/排期 添加 2号直播间 今天 14:10-18:00 主播 @李主播 场控 @张场控")
-    for text, category in (("@LiveOps room 2 stream just went down", "stream"),
+    for text, _category in (("@LiveOps room 2 stream just went down", "stream"),
                            ("@LiveOps live stream in room 2 is lagging", "network"),
                            ("@LiveOps check the mic in room 1, no sound", "audio")):
         answer = await said(h, "member", text, "team")

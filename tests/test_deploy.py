@@ -56,7 +56,7 @@ def test_compose_file():
 
 def test_dockerfile():
     text = (DEPLOY / "Dockerfile").read_text()
-    assert "-slim" in text.splitlines()[next(i for i, l in enumerate(text.splitlines()) if l.startswith("FROM"))]
+    assert "-slim" in text.splitlines()[next(i for i, line in enumerate(text.splitlines()) if line.startswith("FROM"))]
     assert "\nUSER liveops" in text and "HEALTHCHECK" in text and 'CMD ["liveops", "run"]' in text
     assert "--sandbox" not in text  # without credentials the image refuses to start, it never plays sandbox
 

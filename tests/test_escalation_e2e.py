@@ -110,7 +110,7 @@ async def test_an_on_call_ops_holder_is_not_his_own_fault_lead(harness):
 
 
 async def test_the_team_ops_lead_gets_the_fault_escalation(harness):
-    h, u = harness, harness.users
+    h = harness
     await seed(h)
     add_lead(h)
     await h.say("ops", "/主管 设置 @周主管")

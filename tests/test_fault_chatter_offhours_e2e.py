@@ -3,7 +3,7 @@ without an @mention and without an answer; the off-hours escalation path (Saturd
 vs the office-hours one (Thursday afternoon)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest

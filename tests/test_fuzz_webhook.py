@@ -36,7 +36,7 @@ from bot.feishu import crypto
 from bot.sim.server import FeishuSimulator
 from tests.harness import APP_ID, APP_SECRET, ENCRYPT_KEY, TOKEN
 from tests.test_fuzz_commands import NAMES, WORDS
-from tests.test_webhook import _envelope, _signed
+from tests.test_webhook import _envelope
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 1024 * 1024

@@ -6,7 +6,6 @@ The clock stands at Thu 2026-11-26 14:00 Asia/Shanghai.
 """
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot.survey.models import Survey, SurveyAnswer

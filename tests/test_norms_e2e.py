@@ -6,7 +6,7 @@ T-2h equipment card is due Fri 17:00 (27 hours on), T-1d venue card Thu 19:00.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select

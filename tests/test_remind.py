@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.reminders.models import Reminder, ReminderLog
-from bot.timers.models import ACTIVE, CANCELLED, DONE, PAUSED, Timer
+from bot.timers.models import ACTIVE, CANCELLED, DONE, Timer
 from bot.timeparse.parser import TimeParseError, parse
 from bot.sim.cards import buttons
 from tests.conftest import START
@@ -362,7 +362,7 @@ async def test_snooze_buttons_on_the_fired_card(harness):
     assert len(fired(harness)) == 3
     async with harness.db.session() as s:
         logs = (await s.execute(select(ReminderLog).order_by(ReminderLog.id))).scalars().all()
-    assert [(l.action, l.until) for l in logs] == [
+    assert [(entry.action, entry.until) for entry in logs] == [
         ("snooze", START + timedelta(minutes=20)), ("snooze", START + timedelta(minutes=80))]
 
 

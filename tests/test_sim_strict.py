@@ -9,7 +9,6 @@ import json
 from typing import Any, AsyncIterator
 
 from aiohttp import web
-import lark_oapi as lark
 from lark_oapi.api.contact.v3 import GetUserRequest
 from lark_oapi.api.task.v2 import CreateTaskRequest, InputTask
 import pytest

@@ -102,7 +102,7 @@ async def read_table(platform, app_token: str, table_id: str, tz: str) -> Table:
     if date_from_start:
         table.header = header + [schedule_fields.COLUMNS["date"][0]]
     for rec in records:
-        values = rec.get("fields") if isinstance(rec.get("fields"), dict) else {}
+        values: dict[str, Any] = rec["fields"] if isinstance(rec.get("fields"), dict) else {}
         cells = [cell(values.get(name), types.get(name, TEXT), zone) for name in header]
         if date_from_start:
             cells.append(cell(values.get(date_from_start), DATE, zone))

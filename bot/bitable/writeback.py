@@ -98,9 +98,9 @@ async def plan(session: AsyncSession, binding: BitableBinding, table: Table, tz:
         if not fields:
             continue
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-        await outbox.enqueue(session, key=f"bt-wb:{binding.id}:{link.record_id}:{digest}", op="update_record",
-                             lane=f"bitable:{binding.id}", target=link.record_id,
-                             payload={"app_token": binding.app_token, "table_id": binding.table_id, "fields": fields})
+        await outbox.to(session).update_record(f"bt-wb:{binding.id}:{link.record_id}:{digest}", link.record_id,
+                                               fields, app_token=binding.app_token, table_id=binding.table_id,
+                                               lane=f"bitable:{binding.id}")
         written += 1
     return written
 

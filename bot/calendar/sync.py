@@ -85,9 +85,9 @@ async def _row_failed(session: AsyncSession, key: str) -> bool:
 
 async def _ask(session: AsyncSession, cal: StreamCalendar, locale: str, attempt: int) -> None:
     cal.create_key = create_key(cal.scope_key, attempt)
-    await outbox.enqueue(session, key=cal.create_key, op="create_calendar", lane=f"calendar:{cal.scope_key}",
-                         payload={"summary": cal.summary, "description": t(locale, "cal.description")[:255],
-                                  "permissions": "private"}, callback="calendar.created")
+    await outbox.to(session).create_calendar(cal.create_key, lane=f"calendar:{cal.scope_key}", calendar={
+        "summary": cal.summary, "description": t(locale, "cal.description")[:255], "permissions": "private"},
+        callback="calendar.created")
 
 
 async def calendar_for(session: AsyncSession, settings: CalendarSettings, room: Room | None, *, locale: str,
@@ -128,8 +128,8 @@ async def repair(session: AsyncSession, chat_id: str, locale: str) -> int:
 async def subscribe(session: AsyncSession, cal: StreamCalendar, open_id: str) -> None:
     """Let a person see the calendar (ACL role reader); waits for the calendar if it is new."""
     target = cal.calendar_id or f"@{cal.create_key or create_key(cal.scope_key)}"
-    await outbox.enqueue(session, key=f"cal-acl:{cal.create_key or cal.scope_key}:{open_id}", op="calendar_acl",
-                         lane=f"calendar:{cal.scope_key}", target=target, payload={"user_id": open_id, "role": "reader"})
+    await outbox.to(session).calendar_acl(f"cal-acl:{cal.create_key or cal.scope_key}:{open_id}", target, open_id,
+                                          lane=f"calendar:{cal.scope_key}", role="reader")
 
 
 async def content(session: AsyncSession, stream: Stream, settings: CalendarSettings, locale: str,
@@ -207,11 +207,11 @@ async def _create(session: AsyncSession, ev: StreamEvent | None, stream: Stream,
     ev.scope_key, ev.create_key, ev.event_id, ev.state, ev.version = cal.scope_key, key, None, ACTIVE, attempt
     ev.sent, ev.seen, ev.updated_at = want, {}, now
     await session.flush()
-    await outbox.enqueue(session, key=key, op="create_event", lane=_lane(cal.scope_key), target=cal.calendar_id or "",
-                         payload={"event": event_body(want)}, callback="calendar.event_created")
+    await outbox.to(session).create_event(key, cal.calendar_id or "", event_body(want), lane=_lane(cal.scope_key),
+                                          callback="calendar.event_created")
     if want["attendees"]:
-        await outbox.enqueue(session, key=f"{key}:attendees", op="add_attendees", lane=_lane(cal.scope_key),
-                             target=f"@{key}", payload={"calendar_id": cal.calendar_id, "user_ids": want["attendees"]})
+        await outbox.to(session).add_attendees(f"{key}:attendees", f"@{key}", want["attendees"],
+                                               calendar=cal.calendar_id, lane=_lane(cal.scope_key))
 
 
 async def _update(session: AsyncSession, ev: StreamEvent, cal: StreamCalendar, want: dict[str, Any],
@@ -225,16 +225,13 @@ async def _update(session: AsyncSession, ev: StreamEvent, cal: StreamCalendar, w
     ev.version += 1
     key = f"cal-event:{ev.stream_id}:v{ev.version}"
     target = ev.event_id or f"@{ev.create_key}"
-    common = {"calendar_id": cal.calendar_id}
+    out, lane = outbox.to(session), _lane(cal.scope_key)
     if changed:
-        await outbox.enqueue(session, key=f"{key}:patch", op="patch_event", lane=_lane(cal.scope_key), target=target,
-                             payload={**common, "event": event_body(want, changed)})
+        await out.patch_event(f"{key}:patch", target, event_body(want, changed), calendar=cal.calendar_id, lane=lane)
     if added:
-        await outbox.enqueue(session, key=f"{key}:add", op="add_attendees", lane=_lane(cal.scope_key), target=target,
-                             payload={**common, "user_ids": added})
+        await out.add_attendees(f"{key}:add", target, added, calendar=cal.calendar_id, lane=lane)
     if removed:
-        await outbox.enqueue(session, key=f"{key}:remove", op="remove_attendees", lane=_lane(cal.scope_key),
-                             target=target, payload={**common, "user_ids": removed})
+        await out.remove_attendees(f"{key}:remove", target, removed, calendar=cal.calendar_id, lane=lane)
     ev.sent, ev.updated_at = want, now
 
 
@@ -256,8 +253,8 @@ async def recreate(session: AsyncSession, ev: StreamEvent, stream: Stream, now: 
 
 async def _delete(session: AsyncSession, ev: StreamEvent, now: datetime) -> None:
     cal = (await session.execute(select(StreamCalendar).where(StreamCalendar.scope_key == ev.scope_key))).scalar_one()
-    await outbox.enqueue(session, key=f"{ev.create_key}:delete", op="delete_event", lane=_lane(ev.scope_key),
-                         target=ev.event_id or f"@{ev.create_key}", payload={"calendar_id": cal.calendar_id})
+    await outbox.to(session).delete_event(f"{ev.create_key}:delete", ev.event_id or f"@{ev.create_key}",
+                                          calendar=cal.calendar_id, lane=_lane(ev.scope_key))
     ev.state, ev.updated_at = DELETED, now
 
 

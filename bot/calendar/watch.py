@@ -148,7 +148,8 @@ def _span(ctx: Ctx, start: int | None, end: int | None) -> str:
 
 async def report_card(ctx: Ctx, edits: list[tuple[Stream, dict, dict]]) -> Card:
     card = Card(ctx.t("cal.edits_title"), template="orange")
-    lines, buttons = [], []
+    lines: list[str] = []
+    buttons: list[dict] = []
     for stream, sent, seen in edits:
         head = ctx.t("cal.edit_head", id=stream.id, title=escape_md(sent.get("summary", "")))
         if seen["cancelled"]:

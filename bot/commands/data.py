@@ -390,5 +390,5 @@ async def view(ctx: Ctx, act: CardAction) -> None:
     try:
         stream_id = int(act.value["s"])
     except (KeyError, TypeError, ValueError):
-        raise UserError("data.stale_button")
+        raise UserError("data.stale_button") from None
     await show_stream(ctx, await stream_of(ctx, f"#{stream_id}"))

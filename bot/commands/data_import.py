@@ -153,7 +153,7 @@ async def undo_pressed(ctx: Ctx, act: CardAction) -> None:
     try:
         stream_id, digest = int(act.value["s"]), str(act.value["d"])
     except (KeyError, TypeError, ValueError):
-        raise UserError("data.stale_button")
+        raise UserError("data.stale_button") from None
     if not re.fullmatch(r"[0-9a-f]{8,64}", digest):
         raise UserError("data.stale_button")
     await undo_import(ctx, f"#{stream_id}", digest=digest)
@@ -165,7 +165,7 @@ async def pick(ctx: Ctx, act: CardAction) -> None:
     try:
         stream_id, message_id, file_key = int(value["s"]), str(value["m"]), str(value["k"])
     except (KeyError, TypeError, ValueError):
-        raise UserError("data.stale_button")
+        raise UserError("data.stale_button") from None
     name = str(value.get("n") or "data.csv")
     part = str(value["p"]) if value.get("p") is not None else None
     stream = await stream_of(ctx, f"#{stream_id}")

@@ -81,7 +81,8 @@ _manage_verb("推迟", "snooze", ("延后", "postpone"), ("推迟提醒", "Snooz
 # -- creating -------------------------------------------------------------------------------
 def _targets(ctx: Ctx, args: str) -> tuple[str, list[dict], bool]:
     """Take the people out of the text: (text left, targets, everyone)."""
-    text, targets, everyone = args, [], False
+    text, everyone = args, False
+    targets: list[dict] = []
     for m in ctx.message.mentions if ctx.message else ():
         if m.name:
             text = text.replace(f"@{m.name}", " ", 1)

@@ -19,7 +19,7 @@ from bot.store.models import OutboxMessage
          group=("管理", "Admin"), order=90)
 async def status(ctx: Ctx, args: str) -> None:
     box = await inbox.counts(ctx.session)
-    out = dict((await ctx.session.execute(
+    out: dict[str, int] = dict((await ctx.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all())
     oldest = (await ctx.session.execute(select(func.min(OutboxMessage.created_at))
                                         .where(OutboxMessage.status == "pending"))).scalar()

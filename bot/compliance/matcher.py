@@ -285,10 +285,10 @@ class Checker:
             s, e = m.start - a, m.start - a + len(m.reading)
             cand = _Cand(m.start, m.end, entry, term.severity, kind="sound")
             extra = ("contact_adjacent",) if verdict == phonetic.NEEDS_CONTACT else ()
-            cand = _apply_rules(view, s, e, cand, extra)
-            if cand is not None:
-                cand.note = cand.note or SOUND_NOTE.format(reading=m.reading)
-                out.append(cand)
+            kept = _apply_rules(view, s, e, cand, extra)
+            if kept is not None:
+                kept.note = kept.note or SOUND_NOTE.format(reading=m.reading)
+                out.append(kept)
         return out
 
 

@@ -91,7 +91,7 @@ def available() -> bool:
 
 
 def _toneless(reading: str) -> str:
-    out = []
+    out: list[str] = []
     for c in unicodedata.normalize("NFD", reading.lower()):
         if c == "\u0308":          # ü → v, as it is typed
             out[-1:] = ["v"]

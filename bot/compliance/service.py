@@ -200,7 +200,7 @@ async def record_by_card(session: AsyncSession, *, team: str, chat_id: str, mess
     """The record whose answer card is the message ``message_id`` (its outbox row's result)."""
     from bot.store.models import OutboxMessage
 
-    keyed = dict((await session.execute(
+    keyed: dict[str, int] = dict((await session.execute(
         select(ComplianceRecord.card_key, ComplianceRecord.id).where(
             ComplianceRecord.team == team, ComplianceRecord.chat_id == chat_id,
             ComplianceRecord.card_key.is_not(None))
@@ -402,9 +402,9 @@ async def export_records(session: AsyncSession, *, period: Period | None, now: d
         query = query.where(ComplianceRecord.created_at < end)
     records = list((await session.execute(query.order_by(ComplianceRecord.id))).scalars())
     people = {r.user_id for r in records} | {r.overridden_by for r in records if r.overridden_by}
-    who = dict((await session.execute(select(Person.open_id, Person.name).where(
+    who: dict[str, str] = dict((await session.execute(select(Person.open_id, Person.name).where(
         Person.open_id.in_(people)))).all()) if people else {}
-    chats = dict((await session.execute(select(Chat.chat_id, Chat.name).where(
+    chats: dict[str, str] = dict((await session.execute(select(Chat.chat_id, Chat.name).where(
         Chat.chat_id.in_({r.chat_id for r in records})))).all()) if records else {}
 
     def local(dt: datetime | None) -> str:

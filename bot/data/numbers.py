@@ -339,6 +339,7 @@ def converter(ftype: str, header: str, unit: str | None) -> Callable[[Any], Any]
     scale = (TIME_UNITS if ftype == "seconds" else QUANTITY_UNITS).get(unit or "", 1)
 
     def count(v: Any) -> int | None:
+        n: float | None
         if v.__class__ is str:
             try:
                 n = int(v)

@@ -156,11 +156,9 @@ async def create_group(ctx: Ctx, f: Fault) -> None:
     members = [f.reporter_id, *f.oncall_ids, *first_notified(ctx, f), f.field_control_id, *f.lead_ids]
     members = [m for m in dict.fromkeys(members) if m and m != ctx.svc.bot.open_id][:50]
     f.mode, f.group_name = GROUP, cards.group_name(f, f.locale)
-    await outbox.enqueue(ctx.session, key=ctx.key("fault_group"), op="create_chat", lane=f"fault:{f.id}",
-                         payload={"name": f.group_name, "description": t(f.locale, "faults.group_desc", id=f.id),
-                                  "user_id_list": members, "bot_id_list": [ctx.svc.settings.app_id],
-                                  "fault_id": f.id},
-                         callback=GROUP_CALLBACK)
+    await ctx.out.create_chat(ctx.key("fault_group"), lane=f"fault:{f.id}", name=f.group_name,
+                              description=t(f.locale, "faults.group_desc", id=f.id), user_ids=members,
+                              bot_ids=[ctx.svc.settings.app_id], fault_id=f.id, callback=GROUP_CALLBACK)
 
 
 async def group_ready(ctx: Ctx, f: Fault, chat_id: str) -> None:
@@ -171,8 +169,7 @@ async def group_ready(ctx: Ctx, f: Fault, chat_id: str) -> None:
                                             chat_type="group", kind="fault", internal=False,
                                             first_seen=ctx.now(), locale=f.locale))
     f.group_card_key = await ctx.send(chat_id, card=ticket_card(ctx, f))
-    await outbox.enqueue(ctx.session, key=ctx.key("pin"), op="pin", lane=chat_id,
-                         target="@" + f.group_card_key, payload={})
+    await ctx.out.pin(ctx.key("pin"), chat_id, "@" + f.group_card_key)
     await service.add_event(ctx.session, f.id, "group", at=ctx.now(), name=f.group_name)
     if f.status != RESOLVED:
         await notify_first(ctx, f)
@@ -202,8 +199,7 @@ async def post(ctx: Ctx, f: Fault, text: str) -> str:
         return await ctx.send(f.group_chat_id, text)
     if f.mode == THREAD and f.group_card_key:
         key = ctx.key()
-        await outbox.enqueue(ctx.session, key=key, op="reply", lane=f.group_chat_id, target="@" + f.group_card_key,
-                             payload={"msg_type": "text", "content": {"text": text}, "reply_in_thread": True})
+        await ctx.out.reply(key, "@" + f.group_card_key, text, chat=f.group_chat_id, in_thread=True)
         return key
     return await ctx.send(f.chat_id, text)
 
@@ -216,8 +212,7 @@ async def buzz(ctx: Ctx, f: Fault, ids: list[str], kind: str = "app") -> None:
     lane = f.group_chat_id if card_key == f.group_card_key and f.group_chat_id else f.chat_id
     # The sender buzzes only members of the card's chat; whoever it cannot reach comes back
     # to buzz_fallback (through BUZZ_CALLBACK).
-    await outbox.enqueue(ctx.session, key=ctx.key(f"urgent_{kind}"), op="urgent", lane=lane,
-                         target="@" + card_key, payload={"kind": kind, "user_ids": ids, "fault_id": f.id},
+    await ctx.out.urgent(ctx.key(f"urgent_{kind}"), "@" + card_key, ids, chat=lane, kind=kind, fault_id=f.id,
                          callback=BUZZ_CALLBACK)
 
 
@@ -249,8 +244,7 @@ async def buzz_fallback(ctx: Ctx, f: Fault, ids: list[str], code: int | None) ->
 async def add_members(ctx: Ctx, f: Fault, ids: list[str]) -> None:
     ids = [i for i in dict.fromkeys(ids) if i and i != ctx.svc.bot.open_id]
     if f.mode == GROUP and f.group_chat_id and ids:
-        await outbox.enqueue(ctx.session, key=ctx.key("members"), op="add_members", lane=f.group_chat_id,
-                             target=f.group_chat_id, payload={"ids": ids[:50]})
+        await ctx.out.add_members(ctx.key("members"), f.group_chat_id, ids[:50])
 
 
 def ticket_card(ctx: Ctx, f: Fault):
@@ -362,8 +356,7 @@ async def resolve(ctx: Ctx, fault_id: int, cause: str, fix: str) -> None:
     await refresh_cards(ctx, f)
     if f.mode == GROUP and f.group_chat_id:
         resolved_name = t(f.locale, "faults.resolved_prefix") + f.group_name.split("] ", 1)[-1]
-        await outbox.enqueue(ctx.session, key=ctx.key("rename"), op="update_chat", lane=f.group_chat_id,
-                             target=f.group_chat_id, payload={"name": resolved_name[:60]})
+        await ctx.out.update_chat(ctx.key("rename"), f.group_chat_id, name=resolved_name[:60])
         f.group_name = resolved_name[:60]
     events = await service.timeline(ctx.session, f.id)
     from bot.people import names as names_of
@@ -420,8 +413,7 @@ async def change(ctx: Ctx, fault_id: int, *, category: str | None = None, severi
         new_name = cards.group_name(f, f.locale)
         if new_name != f.group_name:
             f.group_name = new_name
-            await outbox.enqueue(ctx.session, key=ctx.key("rename"), op="update_chat", lane=f.group_chat_id,
-                                 target=f.group_chat_id, payload={"name": new_name})
+            await ctx.out.update_chat(ctx.key("rename"), f.group_chat_id, name=new_name)
     await refresh_cards(ctx, f)
     return changed
 

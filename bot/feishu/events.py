@@ -94,7 +94,8 @@ def envelope_keys(body: dict) -> tuple[str, str, str | None, str]:
         raise EventShapeError("missing event id or type")
     if not isinstance(event, dict):
         raise EventShapeError("missing event body")
-    message_id, lane = None, ""
+    message_id: str | None = None
+    lane: Any = ""  # checked below: a chat id when it is a non-empty string
     if event_type == "im.message.receive_v1":
         message = event.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("message_id"), str):

@@ -219,7 +219,8 @@ class Platform:
         return None
 
     async def chat_members(self, chat_id: str) -> list[dict]:
-        members, token = [], ""
+        members: list[dict] = []
+        token = ""
         for _ in range(50):
             query = {"member_id_type": "open_id", "page_size": "100"}
             if token:

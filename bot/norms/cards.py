@@ -32,7 +32,7 @@ def stream_label(ctx: Ctx, stream: Stream, room: Room | None) -> str:
 
 
 def checkpoint_card(ctx: Ctx, cp: Checkpoint, stream: Stream, room: Room | None, names: dict[str, str],
-                    cfg: dict[str, Any], *, stage: str = "card", leads: list[str] = ()) -> Card:
+                    cfg: dict[str, Any], *, stage: str = "card", leads: list[str] | tuple[()] = ()) -> Card:
     what = ctx.t(f"norms.cp.{cp.kind}")
     title = ctx.t(f"norms.stage.{stage}", what=what)
     card = Card(title, template=TEMPLATES.get(stage, "blue"))

@@ -112,8 +112,8 @@ async def buzz(ctx: Ctx, em: Emergency, ids: list[str]) -> None:
     ids = [i for i in dict.fromkeys(ids) if i]
     if not ids or not em.card_key:
         return
-    await outbox.enqueue(ctx.session, key=ctx.key("urgent_app"), op="urgent", lane=em.chat_id, target="@" + em.card_key,
-                         payload={"kind": "app", "user_ids": ids, "emergency_id": em.id}, callback=BUZZ_CALLBACK)
+    await ctx.out.urgent(ctx.key("urgent_app"), "@" + em.card_key, ids, chat=em.chat_id, kind="app",
+                         emergency_id=em.id, callback=BUZZ_CALLBACK)
 
 
 @on_sent(BUZZ_CALLBACK)

@@ -72,7 +72,7 @@ def stream_line(s: Stream, rooms: dict[int, Room], names: dict[str, str], locale
 async def context(session: AsyncSession, streams: Iterable[Stream]) -> tuple[dict[int, Room], dict[str, str]]:
     """Rooms by id and people's names for rendering ``streams``."""
     streams = list(streams)
-    rooms = {r.id: r for r in await service.list_rooms(session, include_inactive=True)}
+    rooms = {r.id: r for r in await service.list_rooms(session, include_inactive=True) if r.id is not None}
     names = await service.names_of(session, [v for s in streams for v in s.people().values()])
     return rooms, names
 

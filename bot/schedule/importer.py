@@ -152,7 +152,7 @@ def read_csv(data: bytes) -> Sheet:
         return Sheet([], [])
     first = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first.count)
-    reader = []
+    reader: list[list[str]] = []
     for row in csv.reader(io.StringIO(text), delimiter=delimiter):
         uploads.tick()
         if not reader and not any(c.strip() for c in row):

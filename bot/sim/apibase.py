@@ -182,7 +182,8 @@ class ApiBase:
         return None
 
     def _users(self, ids: list[Any], id_type: str) -> list[User]:
-        found, bad = [], []
+        found: list[User] = []
+        bad: list[Any] = []
         for any_id in ids:
             user = self._user(any_id, id_type)
             (found if user else bad).append(user or any_id)

@@ -43,7 +43,7 @@ def toast_of(answer: Any) -> dict[str, str] | None:
     if not isinstance(content, str):
         i18n = toast.get("i18n") if isinstance(toast.get("i18n"), dict) else {}
         content = str(i18n.get("zh_cn") or next(iter(i18n.values()), "")) if i18n else ""
-    kind = toast.get("type") if toast.get("type") in ("success", "info", "warning", "error") else "info"
+    kind = str(toast.get("type")) if toast.get("type") in ("success", "info", "warning", "error") else "info"
     return {"type": kind, "content": content}
 
 

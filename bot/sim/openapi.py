@@ -53,7 +53,13 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableAp
     def add_routes(self, app: web.Application) -> None:
         r = app.router
         p = "/open-apis"
-        routes: list[tuple[str, str, Handler, bool]] = [
+        for method, path, handler, auth in self.route_table(p):
+            r.add_route(method, path, self._wrap(handler, auth=auth, api=(method, path)))
+        r.add_route("*", f"{p}/{{tail:.*}}", self._wrap(self.not_found, auth=False))
+
+    def route_table(self, p: str = "/open-apis") -> list[tuple[str, str, Handler, bool]]:
+        """(method, aiohttp path, handler, needs a token) of every simulated Open API call."""
+        return [
             ("POST", f"{p}/auth/v3/tenant_access_token/internal", self.tenant_token, False),
             ("POST", f"{p}/auth/v3/app_access_token/internal", self.app_token, False),
             ("GET", f"{p}/bot/v3/info", self.bot_info, True),
@@ -85,9 +91,6 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableAp
             ("POST", f"{p}/task/v2/tasks/{{guid}}/remove_members", self.remove_task_members, True),
             *self.calendar_routes(p), *self.bitable_routes(p),
         ]
-        for method, path, handler, auth in routes:
-            r.add_route(method, path, self._wrap(handler, auth=auth, api=(method, path)))
-        r.add_route("*", f"{p}/{{tail:.*}}", self._wrap(self.not_found, auth=False))
 
     def _wrap(self, handler: Handler, *, auth: bool,
               api: tuple[str, str] | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -118,7 +121,7 @@ class OpenApi(ChatsApi, UploadsApi, ContactApi, TasksApi, CalendarApi, BitableAp
                             call.body = json.loads(raw)
                         except ValueError:
                             entry["json"] = raw[:500].decode("utf-8", "replace")
-                            raise ApiError(99992402, "field validation failed: body is not JSON")
+                            raise ApiError(99992402, "field validation failed: body is not JSON") from None
                         entry["json"] = call.body
                 fault = self.sim.faults.take(request.path)
                 if fault is not None and fault.kind != "lost_answer":

@@ -134,5 +134,5 @@ async def figures(session: AsyncSession, start: datetime, end: datetime, tz: str
     rated = [a for a in answers if a.rating is not None]
     out.sent, out.answered = len(answers), len(rated)
     out.average = sum(a.rating for a in rated) / len(rated) if rated else None
-    out.comments = [(a.dept, a.comment, a.rating) for a in rated if a.comment][:5]
+    out.comments = [(a.dept, a.comment, a.rating or 0) for a in rated if a.comment][:5]
     return out

@@ -65,8 +65,7 @@ async def create(session: AsyncSession, task: Task, owners: list[str], descripti
     want = desired(task, owners, now)
     payload = {"summary": want["summary"], "description": description,
                "due": {"timestamp": str(want["due_ms"]), "is_all_day": False}, "members": members(want["members"])}
-    await outbox.enqueue(session, key=create_key(task.id), op="create_task", lane=LANE, payload=payload,
-                         callback="tasks.mirrored")
+    await outbox.to(session).create_task(create_key(task.id), lane=LANE, task=payload, callback="tasks.mirrored")
     if await session.get(TaskMirror, task.id) is None:
         session.add(TaskMirror(task_id=task.id, summary=want["summary"], due_ms=want["due_ms"], done=False,
                                members=want["members"], version=0, updated_at=now))
@@ -99,14 +98,11 @@ async def push(session: AsyncSession, task: Task, kind: str, now: datetime) -> N
     row.version += 1
     key = f"{create_key(task.id)}:v{row.version}"
     if fields:
-        await outbox.enqueue(session, key=f"{key}:patch", op="patch_task", lane=LANE, target=target,
-                             payload={"task": body, "update_fields": fields})
+        await outbox.to(session).patch_task(f"{key}:patch", target, lane=LANE, task=body, fields=fields)
     if added:  # before removing, so the task always keeps an assignee
-        await outbox.enqueue(session, key=f"{key}:add", op="add_task_members", lane=LANE, target=target,
-                             payload={"members": members(added)})
+        await outbox.to(session).add_task_members(f"{key}:add", target, members(added), lane=LANE)
     if removed:
-        await outbox.enqueue(session, key=f"{key}:remove", op="remove_task_members", lane=LANE, target=target,
-                             payload={"members": members(removed)})
+        await outbox.to(session).remove_task_members(f"{key}:remove", target, members(removed), lane=LANE)
     row.summary, row.due_ms, row.done, row.members, row.updated_at = (
         want["summary"], want["due_ms"], want["done"], want["members"], now)
 

@@ -97,5 +97,4 @@ async def mirrored(svc, row, result: dict) -> None:
     entries = await service.history(session, task.id)
     card = cards.task_card(t, task, owners, names, svc.tz, locale, svc.clock.now(), log=entries,
                            plan=await plan_of(session, task.id))
-    await outbox.enqueue(session, key=f"task-mirror:{task.id}:patch", op="patch", lane=task.chat_id,
-                         target=f"@{task.card_key}", payload={"content": card.to_dict()})
+    await outbox.to(session).patch(f"task-mirror:{task.id}:patch", f"@{task.card_key}", card, chat=task.chat_id)

@@ -73,8 +73,8 @@ async def owners_in(ctx: Ctx, text: str, *, chat_id: str | None = None,
             owners.append(m.open_id)
             text = text.replace(f"@{m.name}", " ", 1)
     group = await members(ctx, chat_id)
-    for m in list(AT_NAME.finditer(text)):
-        name = m.group(1)
+    for at_name in list(AT_NAME.finditer(text)):
+        name = at_name.group(1)
         found = [oid for oid, n in group.items() if n == name]
         if not found:
             rows = (await ctx.session.execute(select(Person.open_id).where(Person.name == name))).scalars()
@@ -82,7 +82,7 @@ async def owners_in(ctx: Ctx, text: str, *, chat_id: str | None = None,
         if not found:
             raise UserError("tasks.owner_unknown", name=name[:20])
         owners.append(found[0])
-        text = text.replace(m.group(0), " ", 1)
+        text = text.replace(at_name.group(0), " ", 1)
     if group and require_member:
         for open_id in owners:
             if open_id not in group:

@@ -254,15 +254,16 @@ async def handover(session: AsyncSession, leaver: str, receiver: str, *, by: str
     norm (3 working days) are moved out to it so the receiver has time to take over."""
     if leaver == receiver:
         raise UserError("tasks.handover_same")
-    out = Handover(floor=handover_due(now, tz))
+    floor = handover_due(now, tz)
+    out = Handover(floor=floor)
     for task in await mine(session, leaver):
         owners = [receiver if o == leaver else o for o in (await owners_of(session, [task.id]))[task.id]]
         await reassign(session, task, owners, by=by, now=now, kind="handover")
-        if task.due_at < out.floor:
+        if task.due_at is not None and task.due_at < floor:
             before = task.due_at
-            task.due_at = out.floor
+            task.due_at = floor
             await _log(session, task, "extended", by=by, at=now, text="handover",
-                       data={"from": before.isoformat(), "to": out.floor.isoformat()})
+                       data={"from": before.isoformat(), "to": floor.isoformat()})
             await reminders.plan(session, task, now)
             await _changed(session, task, "extended", now)
             out.moved_due.append(task.id)

@@ -180,7 +180,7 @@ def read_arrangement(text: str, year: int) -> Arrangement:
                 plan.problems.append(f"{number}: {raw.strip()[:60]}")
             continue
         for d, kind, name in days:
-            if abs(d.year - year) > 1 or (d.year != year and not (d.month in (1, 12))):
+            if abs(d.year - year) > 1 or (d.year != year and d.month not in (1, 12)):
                 plan.problems.append(f"{number}: {d.isoformat()}")
                 continue
             seen[d] = (kind, name or seen.get(d, ("", ""))[1])

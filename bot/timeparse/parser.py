@@ -46,7 +46,7 @@ from bot.timeparse.readings import Alternative
 from bot.timers.recurrence import Recurrence, next_fire
 from bot.timeparse.atoms import scan
 from bot.timeparse.clusters import _GAP, _Cluster, _clusters, _rest, _span
-from bot.timeparse.resolve import DEADLINE_DEFAULT, REMIND_DEFAULT, UTC, _local, _range_times, _Resolver
+from bot.timeparse.resolve import UTC, _local, _range_times, _Resolver
 from bot.timeparse.words import (EN_WD_SHORT, ZH_WD, Bad, PastTimeError, TimeParseError, cn_number,
                                      normalize)
 

@@ -395,3 +395,16 @@ def test_second_holdout_guards_a_regression():
     assert report.fault.precision >= 0.90 and report.fault.recall >= 0.85
     valid = {c.value for c in Category}
     assert all((r.category in valid) if r.is_fault else r.category == "" for r in holdout)
+
+
+def test_no_command_name_is_an_everyday_word_of_a_fault_report():
+    """"@LiveOps comments are not showing in room 3" is a fault: the /舆情 command was once
+    called /comments, and the mention read as that command. No command or alias may be a word
+    the fault vocabulary uses for an object (comments, mic, sound, stream ...)."""
+    from bot.commands import load_all
+    from bot.commands.registry import REGISTRY
+    from bot.faults.parse import CATEGORY_WORDS
+
+    load_all()
+    names = {n.lower() for spec in REGISTRY.commands.values() for n in spec.names}
+    assert not names & {w.lower() for w in CATEGORY_WORDS}

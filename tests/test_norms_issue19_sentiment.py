@@ -96,7 +96,7 @@ async def test_in_english(team):
     h = team
     await h.say("admin", "/lang en")
     await live_stream(h)
-    await h.say("member", "/comments room 1 someone says the goods are fake")
+    await h.say("member", "/backlash room 1 someone says the goods are fake")
     card = cards(h, "answer positively within 3 minutes")[-1]
     assert "Suggested responses" in h.text_of(card) and "Handled" in h.text_of(card)
     await h.say("ops", "/emergency report violation 1号间 warning received")

@@ -1,4 +1,4 @@
-"""/舆情 (/comments): a negative comment or brewing controversy during a stream, answered
+"""/舆情 (/backlash): a negative comment or brewing controversy during a stream, answered
 within 3 minutes (bot.norms.sentiment); also "@LiveOps 3号间有人刷差评" when the words say so.
 
     /舆情 1号间 评论区有人带节奏说是假货     opens an alert: card, owner, 3-minute clock
@@ -15,7 +15,7 @@ from bot.feishu.events import CardAction, IncomingMessage
 from bot.norms import config, sentiment
 from bot.norms.more_models import CommentAlert
 
-SENTIMENT = command_group("舆情", "comments", summary=("差评/带节奏：3 分钟内正面回应", "Negative comments: answer within 3 minutes"),
+SENTIMENT = command_group("舆情", "backlash", summary=("差评/带节奏：3 分钟内正面回应", "Negative comments: answer within 3 minutes"),
                           aliases=("差评", "negative"), group=("直播", "Live"), order=16)
 
 
@@ -26,7 +26,7 @@ def _message_id(ctx: Ctx) -> str:
 @SENTIMENT.verb("报告", "report", aliases=("报",), default=True, scope=Scope.TEAM, accepts=lambda rest: bool(rest.strip()),
                 args=("[直播间] <评论内容或情况>", "[room] <what is being said>"),
                 summary=("报一条差评或带节奏，开始 3 分钟计时", "Report a negative comment; the 3-minute clock starts"),
-                examples=["/舆情 1号间 评论区有人带节奏说是假货"], examples_en=["/comments room 1 someone says the goods are fake"])
+                examples=["/舆情 1号间 评论区有人带节奏说是假货"], examples_en=["/backlash room 1 someone says the goods are fake"])
 async def report_verb(ctx: Ctx, rest: str) -> None:
     if not rest.strip():
         raise UsageError(ctx.t("more.sentiment_need_text"))
@@ -34,7 +34,7 @@ async def report_verb(ctx: Ctx, rest: str) -> None:
 
 
 @SENTIMENT.verb("列表", "list", aliases=("open",), scope=Scope.TEAM, summary=("未处理的舆情", "Open alerts"),
-                examples=["/舆情 列表"], examples_en=["/comments list"])
+                examples=["/舆情 列表"], examples_en=["/backlash list"])
 async def list_verb(ctx: Ctx, rest: str) -> None:
     rows = await sentiment.open_alerts(ctx.session)
     card = Card(ctx.t("more.sentiment_list_title", n=len(rows)), template="orange" if rows else "green")

@@ -20,7 +20,7 @@ TEXTS = {
     "more.sentiment_escalate_text": "🚨 Comment alert #{id} not handled within 3 minutes: {mentions}",
     "more.sentiment_already": "This alert was handled already.",
     "more.sentiment_handled_toast": "Alert #{id} handled in {m} min {s} s.",
-    "more.sentiment_need_text": "Say what is being said, e.g. `/comments room 1 someone says the goods are fake`.",
+    "more.sentiment_need_text": "Say what is being said, e.g. `/backlash room 1 someone says the goods are fake`.",
     "more.sentiment_list_title": "Open comment alerts ({n})",
     "more.sentiment_line": "- #{id} {where} · {text} · by {due}",
     "more.sentiment_none": "No open comment alerts 👍",

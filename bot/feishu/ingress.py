@@ -25,7 +25,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.answers import CARD_ACTION, NOT_STORED, PressAnswers
+from bot.answers import ANSWER_WITHIN, CARD_ACTION, NOT_STORED, PressAnswers
 from bot.feishu import crypto
 from bot.feishu.events import EventShapeError, envelope_keys
 
@@ -51,6 +51,7 @@ class Ingress:
                  wall: Callable[[], float] = time.time, metrics=None,
                  answers: PressAnswers | None = None) -> None:
         self.answers = answers
+        self.answer_within = ANSWER_WITHIN  # a press's answer must reach Feishu within 3 s
         self.storing = 0  # requests between arrival and their inbox write
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -152,7 +153,7 @@ class Ingress:
 
     async def _answer(self, result: web.Response | _Pending) -> web.Response:
         if isinstance(result, _Pending):
-            return web.json_response(await self.answers.wait(result.event_id, result.waiter))
+            return web.json_response(await self.answers.wait(result.event_id, result.waiter, self.answer_within))
         return result
 
     async def _store(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,

@@ -73,7 +73,33 @@ async def _empty_pg(db: Database) -> None:
             "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): two workers a core. Most tests wait on loopback HTTP
+    and the database, so a worker uses well under a core (measured on 2 cores: 4 workers beat 2 and 3)."""
+    if os.environ.get("LIVEOPS_TEST_WORKERS"):
+        return int(os.environ["LIVEOPS_TEST_WORKERS"])
+    return 2 * (os.cpu_count() or 1)
+
+
+_pg_seen: dict[str, object] = {}  # the PostgreSQL notice of this process or, with xdist, of its workers
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a worker's PostgreSQL notice (its own database, or why it had none)."""
+    seen = getattr(node, "workeroutput", {}).get("liveops_pg")
+    if seen:
+        _pg_seen["ran"] = _pg_seen.get("ran") or seen["ran"]
+        _pg_seen["why"] = _pg_seen.get("why") or seen["why"]
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if "name" in _pg_state:
+        seen = {"ran": bool(_pg_state.get("url")), "why": None if _pg_state.get("url") else str(_pg_state.get("why"))}
+        _pg_seen.update(seen)
+        if hasattr(session.config, "workeroutput"):
+            session.config.workeroutput["liveops_pg"] = seen
     if _pg_state.get("url"):
         async def drop() -> None:
             admin = Database(PG_ADMIN_URL)
@@ -92,10 +118,10 @@ def pytest_terminal_summary(terminalreporter):
     if shutil.which("promtool") is None:
         terminalreporter.write_line("NOTICE: promtool is missing, the alert rule checks were SKIPPED "
                                     "(apt-get install prometheus)", yellow=True, bold=True)
-    if _pg_state.get("url") is None and "name" in _pg_state:
+    if _pg_seen.get("why"):
         terminalreporter.write_line(
-            f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_state.get('why')}", red=True, bold=True)
-    elif _pg_state.get("url"):
+            f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_seen['why']}", red=True, bold=True)
+    elif _pg_seen.get("ran"):
         terminalreporter.write_line("PostgreSQL tests ran against " + PG_ADMIN_URL.rsplit("/", 1)[0])
 
 

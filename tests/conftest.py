@@ -92,6 +92,28 @@ def pytest_xdist_auto_num_workers(config):
     return max(2, cores + cores // 2)
 
 
+# Modules whose tests share one live process and whose last tests check what all the others did
+# to it: under pytest-xdist each runs whole, in order, in one worker. (xdist's own xdist_group
+# mark does nothing on pytest 9: it renames item._nodeid, which pytest 9 no longer reads.)
+ONE_WORKER = ("tests/test_fuzz_webhook.py",)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist load`` (pyproject's addopts): each test to whichever worker is free, except that
+    a module in ONE_WORKER goes to one worker whole (and first: it is the largest unit)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneTestOrModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return OneTestOrModule(config, log)
+
+
 def pytest_collection_finish(session):
     """What collection imported (lark-oapi alone is thousands of modules) lives until the end:
     keep it out of every later garbage collection's walk."""

@@ -3,9 +3,11 @@ real bot and the local Feishu simulator on random loopback ports with an injecte
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -28,7 +30,8 @@ async def _pg_db_url() -> str | None:
     """Create one database for this test run (dropped at the end); None if PostgreSQL is down."""
     if "url" in _pg_state:
         return _pg_state["url"]  # type: ignore[return-value]
-    name = f"liveops_test_{os.getpid()}"
+    # One database per process: each pytest-xdist worker (PYTEST_XDIST_WORKER) has its own.
+    name = f"liveops_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
     async def create() -> str | None:
         url = await scratch_pg.create(PG_ADMIN_URL, name)
@@ -37,6 +40,11 @@ async def _pg_db_url() -> str | None:
             return None
         db = Database(url)
         await db.migrate()
+        async with db.engine.connect() as conn:
+            # A scratch database: a commit need not wait for its WAL flush (what a server crash
+            # would lose, the test run never needs back). Same behaviour, no fsync wait per commit.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         await db.close()
         return url
 
@@ -45,7 +53,92 @@ async def _pg_db_url() -> str | None:
     return _pg_state["url"]  # type: ignore[return-value]
 
 
+async def _empty_pg(db: Database) -> None:
+    """Every table empty and every sequence back at its start, as after TRUNCATE ... RESTART
+    IDENTITY of all tables, but truncating only the tables an earlier test wrote to: truncating
+    all ~50 took 0.5-0.9 s a test, finding the few used ones takes one query."""
+    async with db.engine.begin() as conn:
+        # A bot stopped mid-transaction by an earlier test must not hold locks.
+        await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await conn.execute(text("SET lock_timeout = '10s'"))
+        existing = set((await conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
+        names = [t.name for t in SQLModel.metadata.sorted_tables if t.name in existing]
+        probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
+        used = list((await conn.execute(text(probe))).scalars()) if names else []
+        if used:
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in used) + " CASCADE"))
+        # Sequences a test drew from (rows since deleted too): last_value is NULL until the first nextval.
+        await conn.execute(text(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+            "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): the whole suite runs in one and a half workers a core
+    (most tests wait on loopback HTTP and the database, so a worker uses about half a core; on
+    2 cores 3 workers beat 2, 4 and 6); a run of named test files runs in this process, as
+    starting workers costs more than it saves there (``-n 3`` asks for workers anyway).
+    LIVEOPS_TEST_WORKERS sets the number."""
+    if os.environ.get("LIVEOPS_TEST_WORKERS"):
+        return int(os.environ["LIVEOPS_TEST_WORKERS"])
+    here = Path(config.invocation_params.dir)
+    whole = {config.rootpath.resolve(), (config.rootpath / "tests").resolve()}
+    if any((here / arg.split("::")[0]).resolve() not in whole for arg in config.args):
+        return 0
+    cores = os.cpu_count() or 1
+    return max(2, cores + cores // 2)
+
+
+# Modules whose tests share one live process and whose last tests check what all the others did
+# to it: under pytest-xdist each runs whole, in order, in one worker. (xdist's own xdist_group
+# mark does nothing on pytest 9: it renames item._nodeid, which pytest 9 no longer reads.)
+ONE_WORKER = ("tests/test_fuzz_webhook.py",)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist load`` (pyproject's addopts): each test to whichever worker is free, except that
+    a module in ONE_WORKER goes to one worker whole (and first: it is the largest unit)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneTestOrModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return OneTestOrModule(config, log)
+
+
+def pytest_collection_finish(session):
+    """What collection imported (lark-oapi alone is thousands of modules) lives until the end:
+    keep it out of every later garbage collection's walk."""
+    gc.collect()
+    gc.freeze()
+
+
+_pg_seen: dict[str, object] = {}  # the PostgreSQL notice of this process or, with xdist, of its workers
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a worker's PostgreSQL notice (its own database, or why it had none)."""
+    seen = getattr(node, "workeroutput", {}).get("liveops_pg")
+    if seen:
+        _pg_seen["ran"] = _pg_seen.get("ran") or seen["ran"]
+        _pg_seen["why"] = _pg_seen.get("why") or seen["why"]
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if "name" in _pg_state:
+        seen = {"ran": bool(_pg_state.get("url")), "why": None if _pg_state.get("url") else str(_pg_state.get("why"))}
+        _pg_seen.update(seen)
+        if hasattr(session.config, "workeroutput"):
+            session.config.workeroutput["liveops_pg"] = seen
     if _pg_state.get("url"):
         async def drop() -> None:
             admin = Database(PG_ADMIN_URL)
@@ -64,10 +157,10 @@ def pytest_terminal_summary(terminalreporter):
     if shutil.which("promtool") is None:
         terminalreporter.write_line("NOTICE: promtool is missing, the alert rule checks were SKIPPED "
                                     "(apt-get install prometheus)", yellow=True, bold=True)
-    if _pg_state.get("url") is None and "name" in _pg_state:
+    if _pg_seen.get("why"):
         terminalreporter.write_line(
-            f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_state.get('why')}", red=True, bold=True)
-    elif _pg_state.get("url"):
+            f"NOTICE: PostgreSQL tests were SKIPPED: {_pg_seen['why']}", red=True, bold=True)
+    elif _pg_seen.get("ran"):
         terminalreporter.write_line("PostgreSQL tests ran against " + PG_ADMIN_URL.rsplit("/", 1)[0])
 
 
@@ -96,15 +189,7 @@ async def database(request, tmp_path, sqlite_template):
         if url is None:
             pytest.skip(str(_pg_state.get("why")))
         db = Database(url)
-        async with db.engine.begin() as conn:
-            existing = set((await conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
-            tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables if t.name in existing)
-            # A bot stopped mid-transaction by an earlier test must not hold locks.
-            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            await conn.execute(text("SET lock_timeout = '10s'"))
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await _empty_pg(db)
     yield db
     await db.close()
 
@@ -125,3 +210,19 @@ def _fresh_holiday_data():
     from bot.timeparse import workdays
 
     workdays.load([], {})
+
+
+@pytest.fixture(autouse=True)
+def _forget_finished_apps():
+    """aiohttp caches each route's middleware chain by (handler, app) (web_app's
+    lru_cache(maxsize=1024)): one app in production, but every test builds a new bot and
+    simulator, and the cache kept the last ~1,000 of them alive with their engines and
+    caches. The process grew by ~1.5 MB a test and each garbage collection walked it all:
+    tests late in a run were up to 5x slower than alone. Let each test's apps go."""
+    yield
+    from aiohttp import web_app
+
+    cached = getattr(web_app, "_cached_build_middleware", None)
+    if cached is not None:
+        cached.cache_clear()
+

@@ -43,6 +43,8 @@ LIMIT = 1024 * 1024
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=150,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.large_base_example])
+# One live bot for the module, and the last tests check what all the others did to it: under
+# pytest-xdist the whole module runs in one worker, in order (tests/conftest.py ONE_WORKER).
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 BAD_WORDS = ("Traceback", 'File "', "参考编号", "Reference:")
 

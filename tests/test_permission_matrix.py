@@ -78,17 +78,39 @@ async def reset(h) -> None:
         await s.execute(update(Chat).where(Chat.chat_id == "oc_other").values(kind="", locale=None))
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-async def test_every_verb_and_card_action_is_allowed_or_refused_as_declared(harness):
-    h = harness
+# The cases are split into chunks, each run by its own bot (fresh records), so the matrix runs
+# in parallel under pytest-xdist instead of as one four-minute test; every case is in exactly
+# one chunk (test_the_chunks_cover_every_case_once).
+VERB_CHUNKS, ACTION_CHUNKS = 8, 3
+
+
+def chunk(items: list, k: int, n: int) -> list:
+    """The k-th of n contiguous slices of ``items`` (neighbouring verbs of one command stay together)."""
+    return items[k * len(items) // n:(k + 1) * len(items) // n]
+
+
+def checked_verbs() -> list[VerbSpec]:
+    return [verb for verb in REGISTRY.verbs() if not verb.needs_reply]
+
+
+def checked_actions() -> list[ActionSpec]:
+    return list(REGISTRY.actions.values())
+
+
+async def matrix_setup(h) -> None:
     await team_records(h)
     await h.say("member", "/提醒 明天 10:00 对样品")
     await h.say("member", "/检查 这款面霜全网最好用")
     h.sim.add_chat("闲聊群", [h.users[p] for p in PERSONAS], chat_id="oc_other")
+
+
+@pytest.mark.parametrize("part", range(VERB_CHUNKS), ids=lambda k: f"verbs{k + 1}of{VERB_CHUNKS}")
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_every_verb_is_allowed_or_refused_as_declared(harness, part):
+    h = harness
+    await matrix_setup(h)
     mismatches: list[str] = []
-    for verb in REGISTRY.verbs():
-        if verb.needs_reply:
-            continue
+    for verb in chunk(checked_verbs(), part, VERB_CHUNKS):
         text = text_for(verb)
         for persona in PERSONAS:
             for chat_id in await places(h, persona, verb):
@@ -102,13 +124,22 @@ async def test_every_verb_and_card_action_is_allowed_or_refused_as_declared(harn
                                       f"declared {'allowed' if want else 'refused'}")
                 elif want is None and refused and persona != "outsider" and roles.allowed(HELD[persona], verb.role):
                     pass  # refused by the record the handler looked up: the declaration allows either
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("part", range(ACTION_CHUNKS), ids=lambda k: f"actions{k + 1}of{ACTION_CHUNKS}")
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_every_card_action_is_allowed_or_refused_as_declared(harness, part):
+    h = harness
+    await matrix_setup(h)
+    mismatches: list[str] = []
     cards: dict[str, str] = {}
     for persona in PERSONAS:
         for chat_id in await places(h, persona):
             if chat_id not in cards:
                 await h.say(persona, "/帮助", chat=chat_id)
                 cards[chat_id] = h.bot_messages(chat_id)[-1]["message_id"]
-    for action in REGISTRY.actions.values():
+    for action in chunk(checked_actions(), part, ACTION_CHUNKS):
         value = action(**{action.ref_key: FIXTURE_ID}) if action.record else action(id=FIXTURE_ID)
         for persona in PERSONAS:
             for chat_id in await places(h, persona, action):
@@ -122,6 +153,16 @@ async def test_every_verb_and_card_action_is_allowed_or_refused_as_declared(harn
                     mismatches.append(f"button {action.name} as {persona} in {chat_id}: "
                                       f"{'refused' if refused else 'allowed'}, declared {'allowed' if want else 'refused'}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_the_chunks_cover_every_case_once():
+    from bot.commands import load_all
+
+    load_all()
+    for items, n in ((checked_verbs(), VERB_CHUNKS), (checked_actions(), ACTION_CHUNKS)):
+        parts = [chunk(items, k, n) for k in range(n)]
+        assert [x for part in parts for x in part] == items
+        assert all(parts), "an empty chunk: fewer chunks than cases"
 
 
 def test_a_verb_cannot_be_declared_without_a_scope_or_with_an_unknown_role():

@@ -15,6 +15,7 @@ from bot.store.db import Database
 from bot.store.models import InboxEvent, OutboxMessage
 
 APP_ID, APP_SECRET = "cli_test000000001", "test-secret"
+LOADED_CALLBACK_TIMEOUT = 15.0
 ENCRYPT_KEY, TOKEN = "test-encrypt-key", "test-verification-token"
 TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer": "李主播", "member": "陈助播",
         "outsider": "路人甲"}
@@ -69,6 +70,12 @@ class Harness:
     async def start_bot(self, *, migrate: bool = False, worker_id: str = "test") -> LiveOpsBot:
         self.bot = LiveOpsBot(self.settings(), clock=self.clock, db=self.db, worker_id=worker_id,
                               lease=self.lease)
+        # Feishu waits 3 s for a press's answer and the bot answers within 2.5 s. Parallel test
+        # workers on a small machine can stall a loop for longer than that, which would fail a
+        # test on the machine's load, not on the bot: both windows are wider here, the same for
+        # both sides (tests/test_sim_strict.py and tests/test_webhook.py keep Feishu's 3 s).
+        self.sim.callback_timeout = LOADED_CALLBACK_TIMEOUT
+        self.bot.ingress.answer_within = LOADED_CALLBACK_TIMEOUT - 0.5
         self.runner, port = await serve(self.bot.web_app(), "127.0.0.1", 0)
         self.bot_url = f"http://127.0.0.1:{port}"
         self.sim.event_url = f"{self.bot_url}/feishu/events"

@@ -97,14 +97,30 @@ async def test_a_newcomer_binds_the_demo_bitable_and_watches_the_calendar(sandbo
     notice = await box.sim.wait_for_message(chat, lambda m: "场次变更" in text(m), after_seq=last, timeout=15)
     assert "09:00" in text(notice) and "多维表格" in text(notice)
     # the calendar: every upcoming stream is an event there, and follows edits and cancellations
+    # The calendar writes go out through the outbox after the reply: wait for them to land.
     await say(box, url, chat, "/排期 日历 开", "排期日历已开启")
-    events = await call("GET", f"{url}_sim/calendar/events")
-    assert len(events) >= 10 and all(e["status"] == "confirmed" for e in events)
+    events = await calendar_until(url, lambda evs: len(evs) >= 10)
+    assert all(e["status"] == "confirmed" for e in events)
     first = events[0]
     stream_id = int(first["description"].split("#", 1)[1].split(" ", 1)[0])
+
+    def event(evs):
+        return next(e for e in evs if e["event_id"] == first["event_id"])
+
     await say(box, url, chat, f"/排期 修改 #{stream_id} 品牌 测试品牌", "场次变更")
-    edited = next(e for e in await call("GET", f"{url}_sim/calendar/events") if e["event_id"] == first["event_id"])
-    assert "测试品牌" in edited["summary"]
+    await calendar_until(url, lambda evs: "测试品牌" in event(evs)["summary"])
     await say(box, url, chat, f"/排期 取消 #{stream_id} 原因 演示", "场次取消")
-    cancelled = next(e for e in await call("GET", f"{url}_sim/calendar/events") if e["event_id"] == first["event_id"])
-    assert cancelled["status"] == "cancelled"
+    await calendar_until(url, lambda evs: event(evs)["status"] == "cancelled")
+
+
+async def calendar_until(url: str, ready, timeout: float = 20.0) -> list[dict]:
+    """The simulated calendar's events once ``ready(events)`` holds (the sandbox runs in real
+    time and its sender works after the reply); fails with what was there at the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        events = await call("GET", f"{url}_sim/calendar/events")
+        if ready(events) or loop.time() > deadline:
+            assert ready(events), events
+            return events
+        await asyncio.sleep(0.1)

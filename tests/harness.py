@@ -107,7 +107,7 @@ class Harness:
         await self.clock.advance(seconds)
         await self.settle()
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    async def settle(self, timeout: float = 30.0) -> None:
         """Wait until every accepted event is handled and every due outbox row is sent."""
         assert self.bot is not None
         loop = asyncio.get_running_loop()

@@ -1,11 +1,9 @@
 """Feishu envelopes to the bot's own types, and the long-connection feed."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 from bot.feishu import events
-from bot.feishu.longconn import InboxFeed
 
 BOT = "ou_bot"
 
@@ -57,17 +55,3 @@ def test_wrong_types_do_not_crash():
     assert msg.text == ""
 
 
-async def test_long_connection_feed_writes_to_the_inbox():
-    stored = []
-
-    class FakeIngress:  # stands in for the HTTP edge only; the feed is the code under test
-        async def accept(self, body, event_id, event_type, message_id, lane, *, source):
-            from aiohttp import web
-            stored.append((event_id, message_id, lane, source))
-            return web.json_response({})
-
-    loop = asyncio.get_running_loop()
-    feed = InboxFeed(FakeIngress(), loop)
-    payload = json.dumps(_msg({"text": "hi"})).encode()
-    await loop.run_in_executor(None, feed._do_without_validation, payload)
-    assert stored == [("e1", "om_1", "oc_1", "ws")]

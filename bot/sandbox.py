@@ -273,7 +273,7 @@ async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
             path.unlink(missing_ok=True)
     start_at = None if fresh else _saved_clock(clock_file)
     if start_at is not None:  # the kept week goes on where it was left, never back in time
-        start_at = max(start_at, datetime.now(timezone.utc))
+        start_at = max(start_at, wall_now())
     sandbox = Sandbox(settings, start_at=start_at)
     url = await sandbox.start(settings.host, settings.port)
     note = ("  DATABASE_URL 不用于沙盒，沙盒数据在 / DATABASE_URL is not used: the sandbox keeps its data in "

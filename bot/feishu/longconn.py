@@ -106,6 +106,7 @@ class LongConnection:
         self.client = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
+        self._stopped = threading.Event()  # wakes the retry wait at once on stop()
         self.starts = 0
 
     @property
@@ -147,12 +148,13 @@ class LongConnection:
                 break
             if time.monotonic() - began > 300:
                 backoff = 1.0  # it ran for a while: this is a fresh failure
-            time.sleep(backoff)  # this thread only: the bot's own loop is not here
+            self._stopped.wait(backoff)  # this thread only; stop() ends the wait
             backoff = min(backoff * 2, 60.0)
 
     def stop(self) -> None:
         """Close the connection and do not reconnect."""
         self.stopping = True
+        self._stopped.set()
         client, loop = self.client, self.loop
         if client is None or loop is None or loop.is_closed():
             return

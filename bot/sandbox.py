@@ -23,7 +23,7 @@ import logging
 import secrets
 import socket
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 from typing import TYPE_CHECKING
 from datetime import timedelta
@@ -197,24 +198,32 @@ class LiveOpsBot:
         self.started = False
 
 
+# A JSON member named "token" with its string value. Inside a JSON string (a message's own
+# content) quotes are escaped, so this finds only real members of the event.
+_TOKEN_MEMBER = re.compile(r'"token"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
 def without_token(payload: str | dict, token: str) -> str | dict:
     """The event as the inbox keeps it: without the verification token (header.token, or the
-    top-level token of a schema 1.0 event), which is a secret. A card's own token stays."""
+    top-level token of a schema 1.0 event), which is a secret. Only the members holding that
+    secret are emptied: the same characters elsewhere (a message that contains them, a short
+    token such as "t") are the event's own and stay as they came. A card's own token stays."""
     if isinstance(payload, str):
-        if token and token in payload:  # the usual case: drop the known secret wherever it is
-            return payload.replace(token, "")
-        if '"token"' not in payload:
+        if not token or token not in payload:
             return payload
-        try:
-            body = json.loads(payload)
-        except ValueError:
-            return payload
-        cleaned = without_token(body, token) if isinstance(body, dict) else body
-        return payload if cleaned is body else json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+
+        def empty(member: re.Match) -> str:
+            try:
+                secret = json.loads(member.group(1)) == token
+            except ValueError:
+                secret = False
+            return '"token":""' if secret else member.group(0)
+
+        return _TOKEN_MEMBER.sub(empty, payload)
     header = payload.get("header")
-    if isinstance(header, dict) and header.get("token"):
+    if isinstance(header, dict) and header.get("token") == token:
         return {**payload, "header": {**header, "token": ""}}
-    if payload.get("type") == "event_callback" and payload.get("token"):
+    if payload.get("type") == "event_callback" and payload.get("token") == token:
         return {**payload, "token": ""}
     return payload
 

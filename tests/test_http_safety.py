@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import cli, logs
-from bot.app import LiveOpsBot
+from bot.app import LiveOpsBot, without_token
 from bot.server import serve
 from bot.sim.server import FeishuSimulator
 from bot.store.models import InboxEvent
@@ -162,6 +162,25 @@ async def test_inbox_does_not_keep_the_verification_token(harness):
         assert harness.token not in text
         body = json.loads(text) if isinstance(payload, str) else payload
         assert body["header"]["token"] == "" and body["header"]["event_id"]
+
+
+def test_the_token_is_emptied_only_where_it_is_the_token():
+    """A short token ("t", as a careless set-up has it) or one a user pastes into a message:
+    only the token members are emptied, the message reaches the router as it was sent (this
+    once stripped every "t" from the event, and the fault report in it was never handled)."""
+    content = json.dumps({"text": '@_user_1 3号直播间推流断了 t "token":"t"'}, ensure_ascii=False)
+    body = {"schema": "2.0", "header": {"event_id": "e1", "event_type": "im.message.receive_v1", "token": "t"},
+            "event": {"message": {"chat_id": "oc_t", "message_type": "text", "content": content},
+                      "action": {"token": "c-card-own-token"}}}
+    for text in (json.dumps(body, ensure_ascii=False), json.dumps(body, ensure_ascii=False, indent=1)):
+        kept = json.loads(without_token(text, "t"))
+        assert kept["header"] == {**body["header"], "token": ""}
+        assert kept["event"] == body["event"]
+    kept = without_token(body, "t")
+    assert kept["header"]["token"] == "" and kept["event"] == body["event"]
+    old = {"type": "event_callback", "token": "t", "event": {"text": "t"}}
+    assert json.loads(without_token(json.dumps(old), "t")) == {**old, "token": ""}
+    assert without_token(json.dumps(old), "other") == json.dumps(old)
 
 
 # -- logs ------------------------------------------------------------------------------------

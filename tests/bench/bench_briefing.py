@@ -108,7 +108,7 @@ async def run(groups: int, pg: bool) -> dict:
     log = open(Path(tempfile.mkdtemp(prefix="bench_briefing_log_")) / "bot.log", "wb")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": "s",
            "FEISHU_DOMAIN": sim_url.rstrip("/"), "DATABASE_URL": db_url, "BOT_PORT": str(port),
-           "BOT_LOG_LEVEL": "WARNING", "BOT_TRANSPORT": "webhook", "FEISHU_VERIFICATION_TOKEN": "t"}
+           "BOT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), "BOT_TRANSPORT": "webhook", "FEISHU_VERIFICATION_TOKEN": "t"}
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     sim.event_url = f"http://127.0.0.1:{port}/feishu/events"

@@ -12,7 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.store.sqlite_inline import InlineConnection, WriteLock, inline_creator
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT = 30.0  # seconds a SQLite transaction waits for the write lock before failing
 
 
 class Database:
@@ -24,8 +27,10 @@ class Database:
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Calls run on the loop's thread, not aiosqlite's (bot.store.sqlite_inline says why).
+            self.write_lock = WriteLock()
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, connect_args={"timeout": 30})
+                url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT))
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         else:
@@ -112,12 +117,16 @@ def _upgrade(connection: Connection) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # aiosqlite: let SQLAlchemy control transactions, then turn on WAL.
-    dbapi_conn.isolation_level = None
+    # SQLAlchemy controls transactions (the inline connection opens in autocommit mode; a
+    # threaded aiosqlite one is switched to it here), then WAL.
+    inline = isinstance(getattr(dbapi_conn, "_connection", None), InlineConnection)
+    if not inline:
+        dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    if not inline:  # inline: the wait happens as a coroutine (bot.store.sqlite_inline)
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

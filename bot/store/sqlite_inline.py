@@ -1,0 +1,151 @@
+"""SQLite on the event loop's own thread, behind aiosqlite's interface.
+
+aiosqlite runs every call (open a cursor, execute, fetch, close, commit) on a thread of its own
+and hands each result back through the loop: three to five thread round trips per statement.
+Profiled under the bot's steady load (tests/bench/bench_cpu.py) those hand-offs, not SQLite,
+were most of the bot's CPU: SQLite answers the bot's indexed lookups in microseconds, while each
+hand-off costs a queue put, a thread wake-up and a loop wake-up (~0.1 ms of CPU). Here the calls
+run inline, where SQLAlchemy's aiosqlite dialect awaits them, and nothing else changes: the same
+dialect, SQL, pragmas and transactions (every transaction still begins IMMEDIATE).
+
+What a thread used to do for us is done explicitly:
+
+* Two transactions of this process never wait on SQLite's lock, which would stop the loop: a
+  transaction takes the database's asyncio lock at BEGIN and gives it back at COMMIT, ROLLBACK
+  or close, so a second one waits as a coroutine. The wait is bounded by the configured busy
+  timeout and then fails as SQLite's own would ("database is locked").
+* Another process holding the lock (``liveops migrate`` from a shell, a second bot on the same
+  file) is waited for the same way: SQLite's busy timeout is 0, and a statement refused with
+  SQLITE_BUSY (which means it did not run) is retried after a short asynchronous sleep.
+
+The trade: a statement that runs long holds the loop for its duration. The bot's statements are
+indexed point lookups and small writes; anything large (exports, imports) is paged, and
+production deployments with heavy data belong on PostgreSQL (docs/deployment-postgres.md).
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any, Callable
+
+import aiosqlite
+
+RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
+
+
+class WriteLock:
+    """One per database file in a process: the asyncio lock its transactions take at BEGIN.
+    Made again when the running loop changes (asyncio locks belong to one loop)."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite.Connection whose calls run inline (no worker thread)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], lock: WriteLock, busy_timeout: float) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._write_lock = lock
+        self._busy_timeout = busy_timeout
+        self._held: asyncio.Lock | None = None
+
+    # -- aiosqlite's single entry point --------------------------------------------------------
+    async def _execute(self, fn, *args, **kwargs):
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
+            await self._take_lock()
+            try:
+                return await self._retry_busy(fn, *args, **kwargs)
+            except BaseException:
+                self._give_lock()
+                raise
+        return await self._retry_busy(fn, *args, **kwargs)
+
+    async def _retry_busy(self, fn, *args, **kwargs):
+        delay, deadline = RETRY_FIRST, time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def _take_lock(self) -> None:
+        lock = self._write_lock.get()
+        try:
+            await asyncio.wait_for(lock.acquire(), self._busy_timeout)
+        except asyncio.TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._held = lock
+
+    def _give_lock(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and held.locked():
+            held.release()
+
+    # -- transaction ends release the lock ------------------------------------------------------
+    async def commit(self) -> None:
+        await self._execute(self._conn.commit)
+        if not self._conn.in_transaction:
+            self._give_lock()
+
+    async def rollback(self) -> None:
+        try:
+            await self._execute(self._conn.rollback)
+        finally:
+            if self._connection is None or not self._connection.in_transaction:
+                self._give_lock()
+
+    # -- no thread to start or stop -------------------------------------------------------------
+    def __await__(self):
+        return self._connect().__await__()
+
+    async def _connect(self) -> "InlineConnection":
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def stop(self) -> None:  # type: ignore[override]
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._give_lock()
+        return None
+
+    async def close(self) -> None:
+        self.stop()
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[[], Any]:
+    """SQLAlchemy's ``async_creator`` for a file (or ":memory:"): autocommit mode (SQLAlchemy
+    issues BEGIN IMMEDIATE and COMMIT itself) and no busy wait inside SQLite."""
+
+    def connector() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=0")
+        return conn
+
+    async def create() -> InlineConnection:
+        return await InlineConnection(connector, lock, busy_timeout)
+
+    return create

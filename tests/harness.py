@@ -13,12 +13,28 @@ from bot.server import serve
 from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
 from bot.store.models import InboxEvent, OutboxMessage
+from tests import helpers
 
 APP_ID, APP_SECRET = "cli_test000000001", "test-secret"
 LOADED_CALLBACK_TIMEOUT = 15.0
 ENCRYPT_KEY, TOKEN = "test-encrypt-key", "test-verification-token"
 TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer": "李主播", "member": "陈助播",
         "outsider": "路人甲"}
+
+
+async def seed_team(db: Database, users: dict[str, str], chats: dict[str, str], now: datetime) -> None:
+    """The team's roles as an admin would have granted them, and its two groups marked as
+    the team's (as /群 or adding the bot as ops does): their members are not outsiders."""
+    from bot import roles
+    from bot.store.db import insert_ignore
+    from bot.store.models import Chat
+
+    async with db.session() as session:
+        for role in (roles.OPS, roles.TECH, roles.STREAMER):
+            await roles.grant(session, users[role], role, users["admin"], now)
+        for key, name, kind in (("team", "运营群", "team"), ("tech", "技术群", "tech")):
+            await session.execute(insert_ignore(db, Chat, chat_id=chats[key], name=name,
+                                                chat_type="group", kind=kind, internal=False, first_seen=now))
 
 
 class Harness:
@@ -48,19 +64,7 @@ class Harness:
         await self.start_bot(migrate=migrate)
 
     async def grant_roles(self) -> None:
-        """The team's roles as an admin would have granted them, and its two groups marked as
-        the team's (as /群 or adding the bot as ops does): their members are not outsiders."""
-        from bot import roles
-        from bot.store.db import insert_ignore
-        from bot.store.models import Chat
-
-        async with self.db.session() as session:
-            for role in (roles.OPS, roles.TECH, roles.STREAMER):
-                await roles.grant(session, self.users[role], role, self.users["admin"], self.clock.now())
-            for key, name, kind in (("team", "运营群", "team"), ("tech", "技术群", "tech")):
-                await session.execute(insert_ignore(self.db, Chat, chat_id=self.chats[key], name=name,
-                                                    chat_type="group", kind=kind, internal=False,
-                                                    first_seen=self.clock.now()))
+        await seed_team(self.db, self.users, self.chats, self.clock.now())
 
     def settings(self) -> Settings:
         return Settings(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=self.encrypt_key,
@@ -142,25 +146,4 @@ class Harness:
         assert msgs, "the bot said nothing"
         return msgs[-1]
 
-    @staticmethod
-    def text_of(message: dict) -> str:
-        """All visible text of a message: a text body or every markdown of a card."""
-        content = message["content"]
-        if message["msg_type"] == "text":
-            return content.get("text", "")
-        out: list[str] = []
-
-        def walk(node) -> None:
-            if isinstance(node, dict):
-                for key in ("content",):
-                    if isinstance(node.get(key), str):
-                        out.append(node[key])
-                for value in node.values():
-                    if isinstance(value, (dict, list)):
-                        walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(content)
-        return "\n".join(out)
+    text_of = staticmethod(helpers.text_of)  # all visible text of a message (tests/helpers.py)

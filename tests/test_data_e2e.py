@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.data.models import BriefingSend, DataAudit, StreamFigures, TrendPoint
 from bot.norms.models import Checkpoint
 from bot.schedule.models import ENDED, Room, Stream
+from tests.helpers import nodes
 from tests.test_schedule_service import local, seed_team
 
 SUMMARY = ("直播间数据 2026-11-26\n"
@@ -140,18 +141,8 @@ async def test_upload_trend_then_summary(data):
 
 
 def walk(node):
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from walk(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from walk(v)
-    elif isinstance(node, str) and node.startswith("{"):
-        try:
-            yield from walk(json.loads(node))
-        except ValueError:
-            return
+    """Every dict in ``node``, JSON strings (a chart's spec) read too."""
+    return nodes(node, json_strings=True)
 
 
 async def test_export_needs_a_role_and_is_audited(data):

@@ -18,6 +18,7 @@ import bot.store.tables  # noqa: F401
 from bot.store.db import Database
 from tests import scratch_pg
 from tests.harness import Harness
+from tests.seam import Seam
 
 # The server's own maintenance database: every PostgreSQL server has it, and the test run only
 # connects there to create (and at the end drop) a scratch database of its own.
@@ -200,6 +201,15 @@ async def harness(database):
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest_asyncio.fixture
+async def seam(database):
+    """One command at a time through the real router on a real database, no HTTP (tests/seam.py)."""
+    s = Seam(database, START)
+    await s.start()
+    yield s
+    await s.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from bot.app import LiveOpsBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.server import serve
+from bot.sendlimits import PER_LANE, Limits
 from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
 from bot.store.models import InboxEvent, OutboxMessage
@@ -17,6 +18,7 @@ from tests import helpers
 
 APP_ID, APP_SECRET = "cli_test000000001", "test-secret"
 LOADED_CALLBACK_TIMEOUT = 15.0
+UNPACED = 1000  # messages a second to one chat the default harness allows (Feishu: 5)
 ENCRYPT_KEY, TOKEN = "test-encrypt-key", "test-verification-token"
 TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer": "李主播", "member": "陈助播",
         "outsider": "路人甲"}
@@ -39,14 +41,22 @@ async def seed_team(db: Database, users: dict[str, str], chats: dict[str, str], 
 
 class Harness:
     def __init__(self, db: Database, start: datetime, *, encrypt_key: str = ENCRYPT_KEY,
-                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60), group_msg: bool = True) -> None:
+                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60), group_msg: bool = True,
+                 lane_qps: int = UNPACED) -> None:
         self.db = db
+        # Feishu's 5 messages a second to one chat (bot.sendlimits.PER_LANE, and the simulator's
+        # per_chat_qps) is paced in real time: a test that got more than 5 answers in one chat
+        # waited ~1 s of wall clock for each further 5 (a quarter of the suite's time). By
+        # default both sides allow UNPACED a second; tests of the pacing itself (the sender's
+        # rules) pass lane_qps=PER_LANE (the harness fixture: @pytest.mark.feishu_pace).
+        self.lane_qps = lane_qps
         self.clock = ManualClock(start, frozen=True)
         # By default the simulated tenant approved the sensitive im:message.group_msg scope, so
         # every group message reaches the bot (the end-to-end tests talk to it with un-@
         # "/commands"). tests/test_mentions_only.py runs without it (the simulator's default).
         self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key or None,
-                                   verification_token=token or None, clock=self.clock, group_msg=group_msg)
+                                   verification_token=token or None, clock=self.clock, group_msg=group_msg,
+                                   per_chat_qps=lane_qps)
         self.encrypt_key, self.token, self.lease = encrypt_key, token, lease
         self.users: dict[str, str] = {}
         self.chats: dict[str, str] = {}
@@ -74,6 +84,8 @@ class Harness:
     async def start_bot(self, *, migrate: bool = False, worker_id: str = "test") -> LiveOpsBot:
         self.bot = LiveOpsBot(self.settings(), clock=self.clock, db=self.db, worker_id=worker_id,
                               lease=self.lease)
+        if self.lane_qps != PER_LANE:
+            self.bot.sender.limits = Limits(per_lane=self.lane_qps)  # the Sender's own seam for its limits
         # Feishu waits 3 s for a press's answer and the bot answers within 2.5 s. Parallel test
         # workers on a small machine can stall a loop for longer than that, which would fail a
         # test on the machine's load, not on the bot: both windows are wider here, the same for

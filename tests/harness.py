@@ -153,6 +153,10 @@ class Harness:
     def bot_messages(self, chat: str = "team") -> list[dict]:
         return [m for m in self.sim.messages(self.chats.get(chat, chat)) if m["sender"]["type"] == "app"]
 
+    def p2p_chat(self, user: str) -> dict:
+        """``user``'s direct chat with the bot (a user key or open_id)."""
+        return self.sim.p2p_chat(self.users.get(user, user))
+
     def last_reply(self, chat: str = "team") -> dict:
         msgs = self.bot_messages(chat)
         assert msgs, "the bot said nothing"

@@ -46,7 +46,8 @@ class Harness:
         self.db = db
         # Feishu's 5 messages a second to one chat (bot.sendlimits.PER_LANE, and the simulator's
         # per_chat_qps) is paced in real time: a test that got more than 5 answers in one chat
-        # waited ~1 s of wall clock for each further 5 (a quarter of the suite's time). By
+        # waited ~0.8 s of wall clock for each further 5 (test_remind.py and test_schedule_e2e.py
+        # together took 62 s paced, 38 s not). By
         # default both sides allow UNPACED a second; tests of the pacing itself (the sender's
         # rules) pass lane_qps=PER_LANE (the harness fixture: @pytest.mark.feishu_pace).
         self.lane_qps = lane_qps

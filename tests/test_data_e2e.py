@@ -104,7 +104,7 @@ async def test_upload_trend_then_summary(data):
     await h.settle()
     ask = h.last_reply()
     assert "这份数据是哪一场的" in h.text_of(ask)
-    buttons = [b for b in walk(ask) if isinstance(b, dict) and b.get("tag") == "button"]
+    buttons = [b for b in nodes(ask, json_strings=True) if b.get("tag") == "button"]
     pick = next(b for b in buttons if b["behaviors"][0]["value"].get("s") == 1)
     await h.press(ask["message_id"], "ops", pick["behaviors"][0]["value"])
     await h.settle()
@@ -138,11 +138,6 @@ async def test_upload_trend_then_summary(data):
     assert "分钟趋势 240 行" in h.text_of(h.last_reply()) and "#1" in h.text_of(h.last_reply())
     await h.say("ops", "/数据 #1")
     assert '"tag": "chart"' in raw(h.last_reply())  # online viewers line chart
-
-
-def walk(node):
-    """Every dict in ``node``, JSON strings (a chart's spec) read too."""
-    return nodes(node, json_strings=True)
 
 
 async def test_export_needs_a_role_and_is_audited(data):

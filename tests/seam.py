@@ -57,6 +57,7 @@ class Seam:
         self.p2p: dict[str, str] = {}  # direct chat id -> its user
         self.messages: list[dict] = []  # the bot's, in the order written
         self._by_key: dict[str, dict] = {}
+        self._read = 0  # the last outbox row id read
         self._ids = itertools.count(1)
         self.bot: LiveOpsBot | None = None
 
@@ -151,9 +152,10 @@ class Seam:
     async def _read_outbox(self) -> None:
         """Every outbox row not yet read becomes a message (send, reply) or changes one (patch)."""
         async with self.db.session() as s:
-            rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.key.not_in(list(self._by_key)))
+            rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.id > self._read)
                                     .order_by(OutboxMessage.id))).scalars().all()
         for row in rows:
+            self._read = max(self._read, row.id or 0)
             view: dict = {"op": row.op, "key": row.key, "payload": row.payload}
             if row.op in _SHOWN:
                 chat = row.target if row.op == "send" else row.lane

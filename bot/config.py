@@ -56,6 +56,9 @@ class Settings:
     metrics_token: str = ""  # BOT_METRICS_TOKEN: /metrics asks for "Authorization: Bearer <token>"
     database_from_env: bool = False  # DATABASE_URL was set (the sandbox never uses it)
     extra: dict[str, str] = field(default_factory=dict)
+    # Each feature's validated knobs, by feature (bot.feature_settings.MODELS); a feature reads
+    # its own with feature_settings.of(settings, Model).
+    features: dict[str, feature_settings.FeatureModel] = field(default_factory=dict)
 
     @property
     def has_credentials(self) -> bool:
@@ -184,9 +187,9 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
 
     # The features' knobs (BOT_KEEP_DAYS, BOT_FAULT_* ...): a typo stops the start here instead of
     # being replaced by the default where the feature reads it (bot.feature_settings).
-    _features, problem = feature_settings.load(values)
-    if problem:
-        raise ConfigError(*problem)
+    features, problem = feature_settings.load(values)
+    if problem or features is None:
+        raise ConfigError(*(problem or ("?", "invalid", "See docs/configuration.md.")))
 
     return Settings(
         app_id=app_id, app_secret=app_secret,
@@ -200,6 +203,7 @@ def load(env: dict[str, str] | None = None, *, env_file: str | Path | None = ".e
         database_from_env=bool(get("DATABASE_URL")),
         # Feature tuning knobs (BOT_SCHEDULE_MAX_HOURS, BOT_FAULT_* ...), read by each feature.
         extra={k: v for k, v in values.items() if k.startswith("BOT_") and isinstance(v, str)},
+        features=features,
     )
 
 
@@ -230,9 +234,12 @@ def redact_url(url: str) -> str:
 
 
 def redacted(settings: Settings) -> list[tuple[str, str]]:
-    """Every setting as ``(name, printable value)``, with secrets and passwords masked."""
+    """Every setting as ``(name, printable value)``, with secrets and passwords masked; then each
+    feature's typed knobs as ``feature.SETTING`` (bot.feature_settings)."""
     out: list[tuple[str, str]] = []
     for key, value in sorted(vars(settings).items()):
+        if key == "features":
+            continue
         if key in SECRETS and value:
             value = "***"
         elif key == "database_url":
@@ -241,4 +248,4 @@ def redacted(settings: Settings) -> list[tuple[str, str]]:
             value = {k: ("***" if any(w in k.upper() for w in _SECRET_WORDS) and v else redact_url(v))
                      for k, v in sorted(value.items())}
         out.append((key, str(value)))
-    return out
+    return out + feature_settings.shown(settings.features)

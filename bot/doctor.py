@@ -25,6 +25,7 @@ from typing import Callable
 import aiohttp
 
 from bot.config import Settings
+from bot.feature_settings import DoctorSettings, of
 from bot.feishu import crypto, scopes
 from bot.feishu.platform import Platform, TokenError
 
@@ -66,7 +67,7 @@ async def run(settings: Settings, *, url: str | None = None, out: Callable[[str]
     finally:
         await platform.close()
     _mode(settings, report, group_messages_seen)
-    await _url(settings, url or settings.extra.get("BOT_PUBLIC_URL", ""), report)
+    await _url(settings, url or of(settings, DoctorSettings).public_url, report)
     _subscriptions(report)
     if report.problems:
         out(f"\n{report.problems} 项需要处理 / {report.problems} thing(s) to fix.")

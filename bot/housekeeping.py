@@ -35,8 +35,9 @@ CHUNK = 5000
 
 
 def keep_days(svc) -> int:
-    raw = str(svc.settings.extra.get("BOT_KEEP_DAYS", DEFAULT_DAYS))
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else DEFAULT_DAYS
+    from bot.feature_settings import RetentionSettings, of
+
+    return of(svc.settings, RetentionSettings).keep_days
 
 
 async def purge(session, now: datetime, days: int) -> dict[str, int]:

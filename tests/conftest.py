@@ -17,7 +17,9 @@ from sqlmodel import SQLModel
 import bot.store.tables  # noqa: F401
 from bot.store.db import Database
 from tests import scratch_pg
-from tests.harness import Harness
+from bot.sendlimits import PER_LANE
+from tests.harness import UNPACED, Harness
+from tests.seam import Seam
 
 # The server's own maintenance database: every PostgreSQL server has it, and the test run only
 # connects there to create (and at the end drop) a scratch database of its own.
@@ -75,6 +77,11 @@ async def _empty_pg(db: Database) -> None:
             "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "feishu_pace: the harness keeps Feishu's 5 messages a second to one "
+                            "chat (tests/harness.py; by default it does not pace them)")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (pyproject's addopts): the whole suite runs in one and a half workers a core
@@ -96,6 +103,23 @@ def pytest_xdist_auto_num_workers(config):
 # to it: under pytest-xdist each runs whole, in order, in one worker. (xdist's own xdist_group
 # mark does nothing on pytest 9: it renames item._nodeid, which pytest 9 no longer reads.)
 ONE_WORKER = ("tests/test_fuzz_webhook.py",)
+
+
+# The longest tests (``--durations``: 95 s of real processes and leases for the replicas, a
+# browser, outages) start first, so no worker is left alone with one of them at the end of the
+# run; the scheduler hands out tests in collection order. Each a prefix of node ids.
+LONG_FIRST = ("tests/test_replicas.py", "tests/test_browser.py", "tests/test_outage.py",
+              "tests/test_docs.py::test_the_readme_tour_in_chromium", "tests/test_http_safety.py::test_explicit_sandbox",
+              "tests/test_native_sandbox.py", "tests/test_issue3_flow.py", "tests/test_outbox_sender.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """LONG_FIRST to the front, in its order; everything else keeps its place (the same order
+    in every xdist worker, as the scheduler checks)."""
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -195,11 +219,23 @@ async def database(request, tmp_path, sqlite_template):
 
 
 @pytest_asyncio.fixture
-async def harness(database):
-    h = Harness(database, START)
+async def harness(request, database):
+    """The real bot and the simulator (tests/harness.py); Feishu's 5-a-second limit per chat
+    only for tests marked ``feishu_pace``."""
+    paced = request.node.get_closest_marker("feishu_pace") is not None
+    h = Harness(database, START, lane_qps=PER_LANE if paced else UNPACED)
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest_asyncio.fixture
+async def seam(database):
+    """One command at a time through the real router on a real database, no HTTP (tests/seam.py)."""
+    s = Seam(database, START)
+    await s.start()
+    yield s
+    await s.stop()
 
 
 @pytest.fixture(autouse=True)

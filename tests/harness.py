@@ -10,27 +10,54 @@ from bot.app import LiveOpsBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.server import serve
+from bot.sendlimits import PER_LANE, Limits
 from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
 from bot.store.models import InboxEvent, OutboxMessage
+from tests import helpers
 
 APP_ID, APP_SECRET = "cli_test000000001", "test-secret"
 LOADED_CALLBACK_TIMEOUT = 15.0
+UNPACED = 1000  # messages a second to one chat the default harness allows (Feishu: 5)
 ENCRYPT_KEY, TOKEN = "test-encrypt-key", "test-verification-token"
 TEAM = {"admin": "王运营", "ops": "张场控", "tech": "赵技术", "streamer": "李主播", "member": "陈助播",
         "outsider": "路人甲"}
 
 
+async def seed_team(db: Database, users: dict[str, str], chats: dict[str, str], now: datetime) -> None:
+    """The team's roles as an admin would have granted them, and its two groups marked as
+    the team's (as /群 or adding the bot as ops does): their members are not outsiders."""
+    from bot import roles
+    from bot.store.db import insert_ignore
+    from bot.store.models import Chat
+
+    async with db.session() as session:
+        for role in (roles.OPS, roles.TECH, roles.STREAMER):
+            await roles.grant(session, users[role], role, users["admin"], now)
+        for key, name, kind in (("team", "运营群", "team"), ("tech", "技术群", "tech")):
+            await session.execute(insert_ignore(db, Chat, chat_id=chats[key], name=name,
+                                                chat_type="group", kind=kind, internal=False, first_seen=now))
+
+
 class Harness:
     def __init__(self, db: Database, start: datetime, *, encrypt_key: str = ENCRYPT_KEY,
-                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60), group_msg: bool = True) -> None:
+                 token: str = TOKEN, lease: timedelta = timedelta(seconds=60), group_msg: bool = True,
+                 lane_qps: int = UNPACED) -> None:
         self.db = db
+        # Feishu's 5 messages a second to one chat (bot.sendlimits.PER_LANE, and the simulator's
+        # per_chat_qps) is paced in real time: a test that got more than 5 answers in one chat
+        # waited ~0.8 s of wall clock for each further 5 (test_remind.py and test_schedule_e2e.py
+        # together took 62 s paced, 38 s not). By
+        # default both sides allow UNPACED a second; tests of the pacing itself (the sender's
+        # rules) pass lane_qps=PER_LANE (the harness fixture: @pytest.mark.feishu_pace).
+        self.lane_qps = lane_qps
         self.clock = ManualClock(start, frozen=True)
         # By default the simulated tenant approved the sensitive im:message.group_msg scope, so
         # every group message reaches the bot (the end-to-end tests talk to it with un-@
         # "/commands"). tests/test_mentions_only.py runs without it (the simulator's default).
         self.sim = FeishuSimulator(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=encrypt_key or None,
-                                   verification_token=token or None, clock=self.clock, group_msg=group_msg)
+                                   verification_token=token or None, clock=self.clock, group_msg=group_msg,
+                                   per_chat_qps=lane_qps)
         self.encrypt_key, self.token, self.lease = encrypt_key, token, lease
         self.users: dict[str, str] = {}
         self.chats: dict[str, str] = {}
@@ -48,19 +75,7 @@ class Harness:
         await self.start_bot(migrate=migrate)
 
     async def grant_roles(self) -> None:
-        """The team's roles as an admin would have granted them, and its two groups marked as
-        the team's (as /群 or adding the bot as ops does): their members are not outsiders."""
-        from bot import roles
-        from bot.store.db import insert_ignore
-        from bot.store.models import Chat
-
-        async with self.db.session() as session:
-            for role in (roles.OPS, roles.TECH, roles.STREAMER):
-                await roles.grant(session, self.users[role], role, self.users["admin"], self.clock.now())
-            for key, name, kind in (("team", "运营群", "team"), ("tech", "技术群", "tech")):
-                await session.execute(insert_ignore(self.db, Chat, chat_id=self.chats[key], name=name,
-                                                    chat_type="group", kind=kind, internal=False,
-                                                    first_seen=self.clock.now()))
+        await seed_team(self.db, self.users, self.chats, self.clock.now())
 
     def settings(self) -> Settings:
         return Settings(app_id=APP_ID, app_secret=APP_SECRET, encrypt_key=self.encrypt_key,
@@ -70,6 +85,8 @@ class Harness:
     async def start_bot(self, *, migrate: bool = False, worker_id: str = "test") -> LiveOpsBot:
         self.bot = LiveOpsBot(self.settings(), clock=self.clock, db=self.db, worker_id=worker_id,
                               lease=self.lease)
+        if self.lane_qps != PER_LANE:
+            self.bot.sender.limits = Limits(per_lane=self.lane_qps)  # the Sender's own seam for its limits
         # Feishu waits 3 s for a press's answer and the bot answers within 2.5 s. Parallel test
         # workers on a small machine can stall a loop for longer than that, which would fail a
         # test on the machine's load, not on the bot: both windows are wider here, the same for
@@ -137,30 +154,13 @@ class Harness:
     def bot_messages(self, chat: str = "team") -> list[dict]:
         return [m for m in self.sim.messages(self.chats.get(chat, chat)) if m["sender"]["type"] == "app"]
 
+    def p2p_chat(self, user: str) -> dict:
+        """``user``'s direct chat with the bot (a user key or open_id)."""
+        return self.sim.p2p_chat(self.users.get(user, user))
+
     def last_reply(self, chat: str = "team") -> dict:
         msgs = self.bot_messages(chat)
         assert msgs, "the bot said nothing"
         return msgs[-1]
 
-    @staticmethod
-    def text_of(message: dict) -> str:
-        """All visible text of a message: a text body or every markdown of a card."""
-        content = message["content"]
-        if message["msg_type"] == "text":
-            return content.get("text", "")
-        out: list[str] = []
-
-        def walk(node) -> None:
-            if isinstance(node, dict):
-                for key in ("content",):
-                    if isinstance(node.get(key), str):
-                        out.append(node[key])
-                for value in node.values():
-                    if isinstance(value, (dict, list)):
-                        walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(content)
-        return "\n".join(out)
+    text_of = staticmethod(helpers.text_of)  # all visible text of a message (tests/helpers.py)

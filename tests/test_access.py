@@ -1,5 +1,6 @@
 """Who may see and do what (bot.access): the leaks an attacker found, one test each, run through
-the real router against the simulator. The generated matrix is tests/test_permission_matrix.py."""
+the real router, against the simulator or on the seam (tests/seam.py). The generated matrix is
+tests/test_permission_matrix.py."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 async def dm(h, who: str) -> str:
-    return h.sim.p2p_chat(h.users[who])["chat_id"]
+    return h.p2p_chat(who)["chat_id"]
 
 
 async def said(h, who: str, text: str, chat: str) -> str:
@@ -77,8 +78,8 @@ async def test_nobody_outside_a_record_reads_or_changes_it_from_elsewhere(harnes
     assert task.status != "done" and stream.status != "live" and all(i.task_id is None for i in items)
 
 
-async def test_a_member_sees_team_records_from_elsewhere_but_only_the_streams_people_go_live(harness):
-    h = harness
+async def test_a_member_sees_team_records_from_elsewhere_but_only_the_streams_people_go_live(seam):
+    h = seam
     await team_records(h)
     chat = await dm(h, "member")
     assert "检查补光灯" in await said(h, "member", "/任务 #1", chat)  # a member of the owning group
@@ -91,8 +92,8 @@ async def test_a_member_sees_team_records_from_elsewhere_but_only_the_streams_pe
     assert "确认现在开播" in answer
 
 
-async def test_someone_elses_number_and_a_number_too_big_are_refused_kindly(harness):
-    h = harness
+async def test_someone_elses_number_and_a_number_too_big_are_refused_kindly(seam):
+    h = seam
     await team_records(h)
     for text in ("/复盘 任务 99999999999999999999", "/任务 完成 99999999999999999999",
                  "/故障 认领 #99999999999999999999", "/提醒 取消 99999999999999999999"):
@@ -100,19 +101,19 @@ async def test_someone_elses_number_and_a_number_too_big_are_refused_kindly(harn
         assert "参考编号" not in answer and answer, (text, answer)
 
 
-async def test_help_shows_each_verb_with_its_role_and_did_you_mean_covers_verbs(harness):
-    h = harness
+async def test_help_shows_each_verb_with_its_role_and_did_you_mean_covers_verbs(seam):
+    h = seam
     answer = await said(h, "member", "/帮助 排期", "team")
     assert "/排期 添加" in answer and "需要运营" in answer and "/排期 今天|本周" in answer
     answer = await said(h, "ops", "/排期添加", "team")
     assert "/排期 添加" in answer  # did you mean: the verb, not only the command
 
 
-async def test_an_at_mention_is_a_command_only_when_its_arguments_parse_as_one(harness):
+async def test_an_at_mention_is_a_command_only_when_its_arguments_parse_as_one(seam):
     """"@LiveOps room 2 stream just went down" is a fault report, not /room; "live stream in
     room 2 is lagging" does not mark a stream live; "check the mic in room 1, no sound" is a
     fault, not a compliance check (issue 15)."""
-    h = harness
+    h = seam
     async with h.db.session() as s:
         await seed_team(s, h.clock.now())
     await h.say("ops", "/排期 添加 2号直播间 今天 14:10-18:00 主播 @李主播 场控 @张场控")

@@ -69,32 +69,32 @@ async def reply_to(harness, parent: dict, user: str, text: str) -> dict:
 
 # --------------------------------------------------------------------------- checking text
 
-async def test_text_check_verdict_cards(harness):
-    await harness.say("member", f"/检查 {BLOCK_TEXT}")
-    card = harness.last_reply()
+async def test_text_check_verdict_cards(seam):
+    await seam.say("member", f"/检查 {BLOCK_TEXT}")
+    card = seam.last_reply()
     assert card["msg_type"] == "interactive"
     assert header(card) == ("red", "话术合规检查：必须修改")
-    text = harness.text_of(card)
+    text = seam.text_of(card)
     assert "全网最好用" in text and "绝对化" in text and "必改" in text and "广告法" in text
     assert "消炎" in text and "医疗用语" in text
     assert "共发现 2 处：必改 2 处" in text
     assert "R1" in text and "保存至 2029-11-26" in text
 
-    await harness.say("streamer", f"/检查 {WARN_TEXT}")
-    card = harness.last_reply()
+    await seam.say("streamer", f"/检查 {WARN_TEXT}")
+    card = seam.last_reply()
     assert header(card) == ("orange", "话术合规检查：建议修改")
-    assert "最后一波" in harness.text_of(card) and "建议改" in harness.text_of(card)
+    assert "最后一波" in seam.text_of(card) and "建议改" in seam.text_of(card)
 
-    await harness.say("tech", f"/check {PASS_TEXT}")
-    card = harness.last_reply()
+    await seam.say("tech", f"/check {PASS_TEXT}")
+    card = seam.last_reply()
     assert header(card) == ("green", "话术合规检查：通过")
-    assert "不等于法律合规确认" in harness.text_of(card)
+    assert "不等于法律合规确认" in seam.text_of(card)
 
-    rows = await records(harness)
+    rows = await records(seam)
     assert [(r.verdict, r.source, r.block_count, r.warn_count) for r in rows] == [
         ("block", "text", 2, 0), ("warn", "text", 0, 1), ("pass", "text", 0, 0)]
     first = rows[0]
-    assert first.user_id == harness.users["member"] and first.chat_id == "oc_team"
+    assert first.user_id == seam.users["member"] and first.chat_id == "oc_team"
     assert first.text == BLOCK_TEXT and {h["matched"] for h in first.hits} == {"全网最好用", "消炎"}
     assert first.retention_until - first.created_at >= timedelta(days=3 * 365)
     assert first.stream_id is None and first.team == "default"
@@ -132,14 +132,14 @@ def test_revision_helpers():
     assert dice(char_pairs(WARN_TEXT), char_pairs(WARN_TEXT + "！")) == 1.0
 
 
-async def test_long_text_card_stays_under_the_limit(harness):
+async def test_long_text_card_stays_under_the_limit(seam):
     lines = [f"第{i}段：全网最低价，加我微信私聊，三天祛斑，包治百病" for i in range(1, 120)]
-    await harness.say("member", "/检查 " + "\n".join(lines))
-    card = harness.last_reply()
+    await seam.say("member", "/检查 " + "\n".join(lines))
+    card = seam.last_reply()
     assert header(card)[0] == "red"
     assert len(json.dumps(card["content"], ensure_ascii=False).encode("utf-8")) < MAX_CARD_BYTES
-    assert "处未显示" in harness.text_of(card)
-    rows = await records(harness)
+    assert "处未显示" in seam.text_of(card)
+    rows = await records(seam)
     assert rows[0].total_count > 100 and len(rows[0].hits) == rows[0].total_count
 
 
@@ -216,48 +216,48 @@ async def test_unreadable_and_other_files(harness):
 
 # --------------------------------------------------------------------------- team rules
 
-async def test_team_exemption_turns_a_block_into_a_pass(harness):
-    await harness.say("member", "/检查 至尊礼盒限时优惠")
-    assert header(harness.last_reply())[0] == "red"
-    await harness.say("ops", "/检查 豁免 至尊 商品名")
-    assert "已豁免「至尊」（商品名）" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/检查 至尊礼盒限时优惠")
-    card = harness.last_reply()
+async def test_team_exemption_turns_a_block_into_a_pass(seam):
+    await seam.say("member", "/检查 至尊礼盒限时优惠")
+    assert header(seam.last_reply())[0] == "red"
+    await seam.say("ops", "/检查 豁免 至尊 商品名")
+    assert "已豁免「至尊」（商品名）" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/检查 至尊礼盒限时优惠")
+    card = seam.last_reply()
     assert header(card) == ("green", "话术合规检查：通过")
-    assert "已按团队豁免跳过 1 处" in harness.text_of(card)
-    await harness.say("member", "/检查 豁免 列表")
-    assert "至尊" in harness.text_of(harness.last_reply()) and "商品名" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/检查 豁免 删除 至尊")
-    assert "已取消豁免「至尊」" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/检查 至尊礼盒限时优惠")
-    assert header(harness.last_reply())[0] == "red"
-    async with harness.db.session() as s:
+    assert "已按团队豁免跳过 1 处" in seam.text_of(card)
+    await seam.say("member", "/检查 豁免 列表")
+    assert "至尊" in seam.text_of(seam.last_reply()) and "商品名" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/检查 豁免 删除 至尊")
+    assert "已取消豁免「至尊」" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/检查 至尊礼盒限时优惠")
+    assert header(seam.last_reply())[0] == "red"
+    async with seam.db.session() as s:
         assert (await s.execute(select(ComplianceExemption))).scalars().all() == []
-    assert [a.action for a in await audits(harness)] == ["exempt.add", "exempt.delete"]
+    assert [a.action for a in await audits(seam)] == ["exempt.add", "exempt.delete"]
 
 
-async def test_team_term_adds_a_hit(harness):
-    await harness.say("member", "/检查 今天秒杀价只要99")
-    assert header(harness.last_reply())[0] == "green"
-    await harness.say("ops", "/检查 词库 添加 秒杀价 诱导 建议改 原因 平台不让说")
-    assert "已添加团队词「秒杀价」（诱导，建议改）" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/检查 今天秒杀价只要99")
-    card = harness.last_reply()
+async def test_team_term_adds_a_hit(seam):
+    await seam.say("member", "/检查 今天秒杀价只要99")
+    assert header(seam.last_reply())[0] == "green"
+    await seam.say("ops", "/检查 词库 添加 秒杀价 诱导 建议改 原因 平台不让说")
+    assert "已添加团队词「秒杀价」（诱导，建议改）" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/检查 今天秒杀价只要99")
+    card = seam.last_reply()
     assert header(card)[0] == "orange"
-    assert "秒杀价" in harness.text_of(card) and "团队规则" in harness.text_of(card)
-    await harness.say("member", "/检查 词库 列表")
-    assert "平台不让说" in harness.text_of(harness.last_reply())
-    async with harness.db.session() as s:
+    assert "秒杀价" in seam.text_of(card) and "团队规则" in seam.text_of(card)
+    await seam.say("member", "/检查 词库 列表")
+    assert "平台不让说" in seam.text_of(seam.last_reply())
+    async with seam.db.session() as s:
         row = (await s.execute(select(ComplianceTerm))).scalars().one()
     assert (row.term, row.category, row.severity, row.reason, row.team) == (
         "秒杀价", "诱导", "warn", "平台不让说", "default")
-    await harness.say("ops", "/检查 词库 添加 拍一发二 必改")
-    await harness.say("member", "/检查 今天拍一发二")
-    assert header(harness.last_reply())[0] == "red"
-    await harness.say("ops", "/检查 词库 添加 秒 必改")
-    assert "不能作为词条" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/检查 词库 添加 秒杀 乱类 必改")
-    assert "没有「乱类」这个类别" in harness.text_of(harness.last_reply())
+    await seam.say("ops", "/检查 词库 添加 拍一发二 必改")
+    await seam.say("member", "/检查 今天拍一发二")
+    assert header(seam.last_reply())[0] == "red"
+    await seam.say("ops", "/检查 词库 添加 秒 必改")
+    assert "不能作为词条" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/检查 词库 添加 秒杀 乱类 必改")
+    assert "没有「乱类」这个类别" in seam.text_of(seam.last_reply())
 
 
 # --------------------------------------------------------------------------- records
@@ -323,65 +323,65 @@ async def test_override_is_recorded(harness):
     assert "本来就是「通过」" in harness.text_of(harness.last_reply())
 
 
-async def test_member_may_not_change_rules_override_or_export(harness):
-    await harness.say("member", f"/检查 {BLOCK_TEXT}")
+async def test_member_may_not_change_rules_override_or_export(seam):
+    await seam.say("member", f"/检查 {BLOCK_TEXT}")
     for args in ("豁免 至尊 商品名", "豁免 删除 至尊", "词库 添加 秒杀价 诱导 建议改", "放行 R1 原因 我说行",
                  "导出 全部"):
-        await harness.say("member", f"/检查 {args}")
-        assert "需要运营权限" in harness.text_of(harness.last_reply()), args
-    await harness.say("member", "/检查 豁免 列表")
-    assert "还没有豁免词" in harness.text_of(harness.last_reply())
-    assert [r.status for r in await records(harness)] == ["checked"]
-    assert await audits(harness) == []
+        await seam.say("member", f"/检查 {args}")
+        assert "需要运营权限" in seam.text_of(seam.last_reply()), args
+    await seam.say("member", "/检查 豁免 列表")
+    assert "还没有豁免词" in seam.text_of(seam.last_reply())
+    assert [r.status for r in await records(seam)] == ["checked"]
+    assert await audits(seam) == []
 
 
-async def test_bad_input(harness):
-    await harness.say("member", "/检查")
-    text = harness.text_of(harness.last_reply())
+async def test_bad_input(seam):
+    await seam.say("member", "/检查")
+    text = seam.text_of(seam.last_reply())
     assert "请在命令后写上要检查的话术" in text and "用法" in text and "例如" in text
-    await harness.say("member", "/检查 记录 R99")
-    assert "找不到记录 R99" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/检查 记录 abc")
-    assert "请写上记录编号" in harness.text_of(harness.last_reply())
-    await harness.say("member", f"/检查 {BLOCK_TEXT}")
-    await harness.say("ops", "/检查 放行 R1")
-    assert "放行需要写明原因" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/检查 导出 明年")
-    assert "本月、上月 或 全部" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/检查 豁免 至尊 乱写")
-    assert "没有「乱写」这种豁免类型" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/检查 复查 R7 好用")
-    assert "找不到记录 R7" in harness.text_of(harness.last_reply())
-    assert len(await records(harness)) == 1
+    await seam.say("member", "/检查 记录 R99")
+    assert "找不到记录 R99" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/检查 记录 abc")
+    assert "请写上记录编号" in seam.text_of(seam.last_reply())
+    await seam.say("member", f"/检查 {BLOCK_TEXT}")
+    await seam.say("ops", "/检查 放行 R1")
+    assert "放行需要写明原因" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/检查 导出 明年")
+    assert "本月、上月 或 全部" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/检查 豁免 至尊 乱写")
+    assert "没有「乱写」这种豁免类型" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/检查 复查 R7 好用")
+    assert "找不到记录 R7" in seam.text_of(seam.last_reply())
+    assert len(await records(seam)) == 1
 
 
-async def test_purge_expired_records(harness):
-    await harness.say("member", f"/检查 {BLOCK_TEXT}")
-    await harness.say("ops", "/检查 放行 R1 原因 已法务确认")
-    [record] = await records(harness)
-    async with harness.db.session() as s:
+async def test_purge_expired_records(seam):
+    await seam.say("member", f"/检查 {BLOCK_TEXT}")
+    await seam.say("ops", "/检查 放行 R1 原因 已法务确认")
+    [record] = await records(seam)
+    async with seam.db.session() as s:
         assert await purge_expired(s, record.retention_until - timedelta(days=1)) == 0
-    async with harness.db.session() as s:
+    async with seam.db.session() as s:
         assert await purge_expired(s, record.retention_until + timedelta(seconds=1)) == 1
-    assert await records(harness) == []
-    assert [(a.action, a.detail) for a in await audits(harness)] == [("purge", {"records": 1})]
+    assert await records(seam) == []
+    assert [(a.action, a.detail) for a in await audits(seam)] == [("purge", {"records": 1})]
 
 
-async def test_english_chat(harness):
-    await harness.say("admin", "/lang English")
-    await harness.say("member", f"/check {BLOCK_TEXT}")
-    card = harness.last_reply()
+async def test_english_chat(seam):
+    await seam.say("admin", "/lang English")
+    await seam.say("member", f"/check {BLOCK_TEXT}")
+    card = seam.last_reply()
     assert header(card) == ("red", "Script compliance check: Must change")
-    text = harness.text_of(card)
+    text = seam.text_of(card)
     assert "Absolute claim" in text and "Must change" in text and "Kept as R1 until 2029-11-26" in text
-    await harness.say("member", "/check records")
-    assert "Recent compliance checks" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/check exempt 至尊 product")
-    assert "needs the ops role" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/check exempt 至尊 product")
-    assert "Exempted \"至尊\" (商品名)" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/check override R1 reason legal approved")
-    assert "reason: legal approved" in harness.text_of(harness.last_reply())
+    await seam.say("member", "/check records")
+    assert "Recent compliance checks" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/check exempt 至尊 product")
+    assert "needs the ops role" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/check exempt 至尊 product")
+    assert "Exempted \"至尊\" (商品名)" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/check override R1 reason legal approved")
+    assert "reason: legal approved" in seam.text_of(seam.last_reply())
 
 
 # --------------------------------------------------------------------------- pure helpers

@@ -79,6 +79,63 @@ def test_good_feature_knobs_pass_and_the_fix_is_named():
     assert "'P0=ten'" in info.value.problem and "P0=10" in info.value.fix
 
 
+def test_each_feature_has_its_own_typed_settings_validated_at_start():
+    from datetime import time
+
+    from bot import feature_settings as fs
+
+    s = config.load({"BOT_FAULT_ACK_MINUTES": "P0=5, P1=8", "BOT_FAULT_OFFICE_HOURS": "10:00-19:00",
+                     "BOT_FAULT_PAID_URGENT": "SMS", "BOT_KEEP_DAYS": "90", "BOT_BRIEFING_HOLIDAYS": "Skip",
+                     "BOT_TASK_CHECK_MINUTES": "5", "BOT_SCHEDULE_MAX_HOURS": "8",
+                     "BOT_DATA_DROP_DIR": "/srv/drop"}, env_file=None)
+    assert set(s.features) == set(fs.MODELS)
+    faults = s.features["faults"]
+    assert isinstance(faults, fs.FaultSettings)
+    assert faults.fault_ack_minutes == {"P0": 5, "P1": 8} and faults.fault_paid_urgent == "sms"
+    assert faults.fault_office_hours == (time(10), time(19))
+    assert fs.of(s, fs.RetentionSettings).keep_days == 90
+    assert fs.of(s, fs.TaskSettings).task_check_minutes == 5
+    assert fs.of(s, fs.ScheduleSettings).schedule_max_hours == 8
+    assert fs.of(s, fs.BriefingSettings).briefing_holidays == "skip"
+    assert fs.of(s, fs.DataSettings).data_drop_dir == "/srv/drop"
+    # each setting belongs to exactly one feature's model, and each has a fix to name
+    names = [n for model in fs.MODELS.values() for n in model.names()]
+    assert len(names) == len(set(names)) and set(names) == set(fs.FIXES)
+
+
+def test_feature_defaults_are_the_features_own():
+    from bot import feature_settings as fs, housekeeping
+    from bot.schedule import service
+    from bot.tasks import mirror
+
+    s = config.load({}, env_file=None)
+    assert fs.of(s, fs.RetentionSettings).keep_days == housekeeping.DEFAULT_DAYS
+    assert fs.of(s, fs.TaskSettings).task_check_minutes == mirror.DEFAULT_CHECK_MINUTES
+    assert fs.of(s, fs.ScheduleSettings).schedule_max_hours == service.DEFAULT_MAX_HOURS
+    assert fs.of(s, fs.BriefingSettings).briefing_holidays == "keep"
+    # a Settings built by hand (tests, tools) with a bad value reads the defaults, as before
+    hand = config.Settings(extra={"BOT_KEEP_DAYS": "a month"})
+    assert fs.of(hand, fs.RetentionSettings).keep_days == housekeeping.DEFAULT_DAYS
+
+
+def test_check_config_shows_each_features_settings_with_secrets_masked():
+    from bot import feature_settings as fs
+
+    s = config.load({"FEISHU_APP_ID": "cli_abc", "FEISHU_APP_SECRET": "hush", "FEISHU_VERIFICATION_TOKEN": "tok",
+                     "BOT_KEEP_DAYS": "60", "BOT_FAULT_PAID_URGENT": "phone"}, env_file=None)
+    shown = dict(config.redacted(s))
+    assert shown["retention.BOT_KEEP_DAYS"] == "60" and shown["faults.BOT_FAULT_PAID_URGENT"] == "phone"
+    assert shown["app_secret"] == "***" and "hush" not in str(shown)
+    assert "features" not in shown
+    assert {k.split(".", 1)[0] for k in shown if "." in k} == set(fs.MODELS)
+
+    class Hooked(fs.FeatureModel):  # a feature whose knob is a secret is masked too
+        hook_token: str = ""
+
+    masked = dict(fs.shown({"hook": Hooked(hook_token="s3cret")}))
+    assert masked == {"hook.hook_token": "***"}
+
+
 def test_env_file_is_read(tmp_path):
     env = tmp_path / ".env"
     env.write_text("BOT_PORT=9090\nBOT_LOCALE=en_US\n")

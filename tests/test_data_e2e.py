@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.data.models import BriefingSend, DataAudit, StreamFigures, TrendPoint
 from bot.norms.models import Checkpoint
 from bot.schedule.models import ENDED, Room, Stream
+from tests.helpers import nodes
 from tests.test_schedule_service import local, seed_team
 
 SUMMARY = ("直播间数据 2026-11-26\n"
@@ -103,7 +104,7 @@ async def test_upload_trend_then_summary(data):
     await h.settle()
     ask = h.last_reply()
     assert "这份数据是哪一场的" in h.text_of(ask)
-    buttons = [b for b in walk(ask) if isinstance(b, dict) and b.get("tag") == "button"]
+    buttons = [b for b in nodes(ask, json_strings=True) if b.get("tag") == "button"]
     pick = next(b for b in buttons if b["behaviors"][0]["value"].get("s") == 1)
     await h.press(ask["message_id"], "ops", pick["behaviors"][0]["value"])
     await h.settle()
@@ -137,21 +138,6 @@ async def test_upload_trend_then_summary(data):
     assert "分钟趋势 240 行" in h.text_of(h.last_reply()) and "#1" in h.text_of(h.last_reply())
     await h.say("ops", "/数据 #1")
     assert '"tag": "chart"' in raw(h.last_reply())  # online viewers line chart
-
-
-def walk(node):
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from walk(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from walk(v)
-    elif isinstance(node, str) and node.startswith("{"):
-        try:
-            yield from walk(json.loads(node))
-        except ValueError:
-            return
 
 
 async def test_export_needs_a_role_and_is_audited(data):

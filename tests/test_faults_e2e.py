@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import leads
+from tests import helpers
 from bot.faults import oncall
 from bot.faults.models import Fault
 from bot.schedule import service as schedule
@@ -65,7 +66,8 @@ def cards_in(h, chat_id: str) -> list[dict]:
 
 
 def texts(h, chat_id: str) -> str:
-    return "\n".join(h.text_of(m) for m in h.sim.messages(chat_id) if m["sender"]["type"] == "app")
+    """Everything the bot said in one chat, as one string."""
+    return "\n".join(helpers.texts(h, chat_id))
 
 
 async def test_p0_report_group_ladder_ack_resolve_summary_stats(team):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.faults.models import Fault, FaultEvent
 from bot.schedule.models import Room
 from tests.test_faults_e2e import cards_in, fault_group, faults, seed
-from tests.test_norms_e2e import button_value
+from tests.helpers import button_value, buttons
 
 import pytest
 
@@ -26,20 +26,7 @@ def asked(h, chat: str = "team") -> list[dict]:
 
 
 def has_buttons(message: dict) -> bool:
-    found: list[dict] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                found.append(node)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return bool(found)
+    return bool(buttons(message))
 
 
 # -- the classifier's new vocabulary, on a real ticket -----------------------------------------------

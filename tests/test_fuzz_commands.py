@@ -26,17 +26,17 @@ def _args(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) if rng.random() < 0.7 else _junk(rng) for _ in range(rng.randint(0, 5)))
 
 
-async def test_random_arguments_to_every_command(harness):
-    if harness.db.dialect != "sqlite":  # one database is enough for the fuzz run
+async def test_random_arguments_to_every_command(seam):
+    if seam.db.dialect != "sqlite":  # one database is enough for the fuzz run
         return
     rng = random.Random(20261126)
     for name in NAMES:
         for _ in range(4):
             typed = f"/{name} {_args(rng)}".strip()
-            before = len(harness.bot_messages())
-            await harness.say(rng.choice(["admin", "member"]), typed)
-            for message in harness.bot_messages()[before:]:
-                text = harness.text_of(message)
+            before = len(seam.bot_messages())
+            await seam.say(rng.choice(["admin", "member"]), typed)
+            for message in seam.bot_messages()[before:]:
+                text = seam.text_of(message)
                 assert "参考编号" not in text and "Traceback" not in text, (typed, text)
 
 

@@ -62,8 +62,8 @@ def test_csv_lines_ranges_and_bad_lines():
 
 
 # -- listing ---------------------------------------------------------------------------------------
-async def test_list_a_known_year_and_an_unknown_one(harness):
-    h = harness
+async def test_list_a_known_year_and_an_unknown_one(seam):
+    h = seam
     await h.say("member", "/节假日")
     text = h.text_of(h.last_reply())
     assert "2026 年节假日安排" in text and "**国庆节** 10月1日（周四） 至 10月7日（周三），7 天" in text
@@ -78,15 +78,15 @@ async def test_list_a_known_year_and_an_unknown_one(harness):
 
 
 # -- adding and removing ---------------------------------------------------------------------------
-async def test_only_ops_and_admins_change_the_calendar(harness):
-    h = harness
+async def test_only_ops_and_admins_change_the_calendar(seam):
+    h = seam
     await h.say("member", "/节假日 添加 2027-02-20 上班 春节调休上班")
     assert "需要" in h.text_of(h.last_reply())
     assert await count(h, CalendarDay) == 0 and not workdays.is_working_day(date(2027, 2, 20))
 
 
-async def test_add_and_remove_days(harness):
-    h = harness
+async def test_add_and_remove_days(seam):
+    h = seam
     await h.say("ops", "/节假日 添加 2027-02-20 上班 春节调休上班")
     reply = h.text_of(h.last_reply())
     assert "已记下：2月20日（周六） 调休上班 · 春节调休上班" in reply and YEAR_UNKNOWN in reply
@@ -143,8 +143,8 @@ async def test_import_a_year_with_its_confirmation_card(harness):
     assert "管理员导入，来源：https://www.gov.cn" in h.text_of(h.last_reply())
 
 
-async def test_a_working_day_reminder_skips_the_imported_holidays(harness):
-    h = harness
+async def test_a_working_day_reminder_skips_the_imported_holidays(seam):
+    h = seam
     await h.clock.set(h.clock.now().replace(year=2027, month=1, day=29))  # Friday 29 Jan 2027
     await h.say("ops", f"/节假日 导入 2027\n{NOTICE_2027}")
     await h.press(h.last_reply()["message_id"], "ops", values(h.last_reply())[0])
@@ -173,8 +173,8 @@ async def test_cancel_an_import_and_refuse_a_bad_one(harness):
 
 
 # -- the warnings --------------------------------------------------------------------------------------
-async def test_weekly_schedule_card_says_when_the_coming_year_is_unknown(harness):
-    h = harness
+async def test_weekly_schedule_card_says_when_the_coming_year_is_unknown(seam):
+    h = seam
     await h.say("member", "/排期 本周")
     assert YEAR_UNKNOWN in h.text_of(h.last_reply())
     await h.say("ops", "/节假日 导入 2027\n2027-01-01,holiday,元旦")
@@ -183,14 +183,14 @@ async def test_weekly_schedule_card_says_when_the_coming_year_is_unknown(harness
     assert "调休安排还未录入" not in h.text_of(h.last_reply())
 
 
-async def test_a_one_off_reminder_does_not_warn(harness):
-    await harness.say("member", "/提醒 明天 10:00 交脚本")
-    assert "调休安排" not in harness.text_of(harness.last_reply())
+async def test_a_one_off_reminder_does_not_warn(seam):
+    await seam.say("member", "/提醒 明天 10:00 交脚本")
+    assert "调休安排" not in seam.text_of(seam.last_reply())
 
 
 # -- another replica's change ----------------------------------------------------------------------
-async def test_another_processes_change_is_picked_up(harness):
-    h = harness
+async def test_another_processes_change_is_picked_up(seam):
+    h = seam
     async with h.db.session() as s:  # as if another replica had imported a day
         s.add(CalendarDay(day=date(2027, 3, 1), year=2027, kind="holiday", name="测试", updated_by="x",
                           updated_at=h.clock.now()))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.data.models import DataAudit, ProductFigures, StreamFigures, TrendPoint
 from bot.schedule.models import ENDED, LIVE, Room, Stream
-from tests.test_data_e2e import walk
+from tests.helpers import nodes
 from tests.test_schedule_service import local, seed_team
 
 DATA = Path(__file__).parent / "data"
@@ -62,7 +62,7 @@ async def upload(h, name: str, data: bytes, user: str = "ops") -> str:
 
 
 def buttons(message: dict) -> list[dict]:
-    return [b["behaviors"][0]["value"] for b in walk(message) if isinstance(b, dict) and b.get("tag") == "button"]
+    return [b["behaviors"][0]["value"] for b in nodes(message, json_strings=True) if b.get("tag") == "button"]
 
 
 async def test_every_session_of_a_summary_goes_to_the_stream_it_names(two):

@@ -10,11 +10,12 @@ The harness clock starts Thu 2026-11-26 14:00 Asia/Shanghai; the sheet holds nex
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from bot.sim.cards import buttons
+from tests.helpers import advance_to, find, texts
 from tests.test_schedule_service import local, seed_team
 
 HOUR, MIN = 3600, 60
@@ -48,18 +49,6 @@ async def team(harness):
         await seed_team(s, harness.clock.now())
         await s.commit()
     return harness
-
-
-async def advance_to(h, when: datetime) -> None:
-    await h.advance((when - h.clock.now()).total_seconds())
-
-
-def texts(h, chat: str = "team") -> list[str]:
-    return [h.text_of(m) for m in h.bot_messages(chat)]
-
-
-def find(h, needle: str, chat: str = "team") -> list[dict]:
-    return [m for m in h.bot_messages(chat) if needle in h.text_of(m)]
 
 
 def count(h, needle: str, chat: str = "team") -> int:

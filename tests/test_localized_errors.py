@@ -62,11 +62,11 @@ def test_classifier_reasons_in_both_languages():
     assert any(r.startswith("Mentions a past time") for r in gate)
 
 
-async def test_an_english_chat_reads_english_reasons_and_errors(harness):
-    await harness.say("ops", "/lang English")
-    await harness.say("member", "@LiveOps 3号直播间推流断了")
-    card = harness.text_of(harness.bot_messages()[-1])
+async def test_an_english_chat_reads_english_reasons_and_errors(seam):
+    await seam.say("ops", "/lang English")
+    await seam.say("member", "@LiveOps 3号直播间推流断了")
+    card = seam.text_of(seam.bot_messages()[-1])
     assert "Matched keywords" in card and "命中关键词" not in card
-    await harness.say("member", "/remind 25:00 开会")
-    reply = harness.text_of(harness.last_reply())
+    await seam.say("member", "/remind 25:00 开会")
+    reply = seam.text_of(seam.last_reply())
     assert "is not a valid time" in reply and "不是有效的时间" not in reply

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests import helpers
 from bot.bitable.models import BitableBinding
 from bot.schedule.models import CANCELLED, CONFIRMED, Stream
 from bot.sim.bitable import DATE, FORMULA, NUMBER, PERSON, SINGLE, TEXT, user_edit
@@ -54,20 +55,7 @@ async def streams(h) -> list[Stream]:
 
 
 def buttons(message: dict) -> list[dict]:
-    out: list[dict] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                out.append(node["behaviors"][0]["value"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return out
+    return [b["behaviors"][0]["value"] for b in helpers.buttons(message)]
 
 
 async def bind(h) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from tests import helpers
 from bot.calendar.models import StreamCalendar, StreamEvent
 from bot.schedule.models import Room, Stream
 from bot.sim.calendar import events_view, hand_edit
@@ -181,18 +182,5 @@ async def test_without_the_calendar_scope_nothing_breaks(harness):
 
 
 def _buttons(message: dict) -> list[dict]:
-    out: list[dict] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                out.append(node["behaviors"][0]["value"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return out
+    return [b["behaviors"][0]["value"] for b in helpers.buttons(message)]
 

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from tests import helpers
 from bot.bitable.demo import DEMO_APP, DEMO_LINK, DEMO_TABLE
 from bot.bitable.models import ACTIVE, BitableBinding
 from bot.config import Settings
@@ -62,20 +63,8 @@ async def bound(box: Sandbox) -> None:
 
 
 def value_of(message: dict, action: str) -> dict:
-    found = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("tag") == "button" and node["behaviors"][0]["value"].get("a") == action:
-                found.append(node["behaviors"][0]["value"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return found[0]
+    return [b["behaviors"][0]["value"] for b in helpers.buttons(message)
+            if b["behaviors"][0]["value"].get("a") == action][0]
 
 
 async def test_a_newcomer_binds_the_demo_bitable_and_watches_the_calendar(sandbox):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests import helpers
 from bot.survey.models import Survey, SurveyAnswer
 
 HOUR, DAY = 3600, 86400
@@ -19,22 +20,8 @@ def dms(h, user: str) -> list[dict]:
 
 
 def submit(card: dict) -> dict:
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("tag") == "button" and node.get("form_action_type") == "submit":
-                return node["behaviors"][0]["value"]
-            for v in node.values():
-                found = walk(v)
-                if found:
-                    return found
-        elif isinstance(node, list):
-            for v in node:
-                found = walk(v)
-                if found:
-                    return found
-        return None
-
-    return walk(card["content"])
+    return next((b["behaviors"][0]["value"] for b in helpers.buttons(card)
+                 if b.get("form_action_type") == "submit"), None)
 
 
 async def answers(h) -> list[SurveyAnswer]:

@@ -6,7 +6,6 @@ T-2h equipment card is due Fri 17:00 (27 hours on), T-1d venue card Thu 19:00.
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from bot.norms import afterstream, checkpoints
 from bot.norms.models import DONE, OPEN, Checkpoint
 from bot.timers.models import Timer
 from bot.schedule.models import Stream
+from tests.helpers import advance_to, button_value, find, texts  # noqa: F401 - other modules import them from here
 from tests.test_schedule_service import local, seed_team
 
 ADD = "/排期 添加 1号直播间 明天 19:00-23:00 主播 @李主播 场控 @张场控 技术 @赵技术"
@@ -28,35 +28,6 @@ async def team(harness):
     return harness
 
 
-async def advance_to(h, when: datetime) -> None:
-    await h.advance((when - h.clock.now()).total_seconds())
-
-
-def texts(h, chat: str = "team") -> list[str]:
-    return [h.text_of(m) for m in h.bot_messages(chat)]
-
-
-def find(h, needle: str, chat: str = "team") -> list[dict]:
-    return [m for m in h.bot_messages(chat) if needle in h.text_of(m)]
-
-
-def button_value(message: dict, action: str) -> dict:
-    found: list[dict] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            for b in node.get("behaviors", []) or []:
-                if isinstance(b, dict) and b.get("value", {}).get("a") == action:
-                    found.append(b["value"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    assert found, f"no {action} button"
-    return found[0]
 
 
 async def checkpoint(h, stream_id: int, kind: str) -> Checkpoint | None:

@@ -1,10 +1,14 @@
 """The outbox sender against the simulator: limits, retries, permanent errors, files."""
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import select
 
 from bot import outbox
 from bot.store.models import OutboxMessage
+
+pytestmark = pytest.mark.feishu_pace  # the sender's rules, under Feishu's real per-chat limit
 
 
 async def _enqueue_texts(h, chat: str, n: int, prefix: str = "t") -> None:

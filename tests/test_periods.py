@@ -102,20 +102,20 @@ def said(h, since: int) -> str:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-async def test_each_command_accepts_each_word(harness, command):
+async def test_each_command_accepts_each_word(seam, command):
     who, expected = COMMANDS[command]
     for word in WORDS:
-        before = len(harness.bot_messages())
-        await harness.say(who, command.format(w=word))
-        assert expected(word) in said(harness, before), (command, word)
+        before = len(seam.bot_messages())
+        await seam.say(who, command.format(w=word))
+        assert expected(word) in said(seam, before), (command, word)
 
 
-async def test_schedule_view_accepts_each_word(harness):
+async def test_schedule_view_accepts_each_word(seam):
     for word in WORDS:
-        before = len(harness.bot_messages())
-        await harness.say("member", f"/排期 {word}")
-        answer = said(harness, before)
-        assert harness.last_reply()["msg_type"] == "interactive" and "不是时间段" not in answer, word
+        before = len(seam.bot_messages())
+        await seam.say("member", f"/排期 {word}")
+        answer = said(seam, before)
+        assert seam.last_reply()["msg_type"] == "interactive" and "不是时间段" not in answer, word
         p = periods.parse(word, TODAY)
         if p.kind.endswith("month"):
             assert f"{p.first.year}年{p.first.month}月排期" in answer, word
@@ -127,13 +127,13 @@ async def test_schedule_view_accepts_each_word(harness):
     ("/故障 统计 明年", "看不懂时间段「明年」"), ("/检查 导出 明年", "本月、上月 或 全部"),
     ("/数据 运营 近999天", "不认识的时间范围"), ("/数据 导出 上上周", "不认识的时间范围"),
 ])
-async def test_words_that_are_not_periods_are_refused(harness, command, refusal):
-    await harness.say("ops", command)
-    assert refusal in harness.text_of(harness.last_reply())
+async def test_words_that_are_not_periods_are_refused(seam, command, refusal):
+    await seam.say("ops", command)
+    assert refusal in seam.text_of(seam.last_reply())
 
 
-async def test_weekly_and_monthly_reports_cover_last_week_and_last_month(harness):
-    await harness.say("ops", "/日报 周报")
-    assert "周报 · 11/16–11/22" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/日报 月报")
-    assert "月报 · 10/1–10/31" in harness.text_of(harness.last_reply())
+async def test_weekly_and_monthly_reports_cover_last_week_and_last_month(seam):
+    await seam.say("ops", "/日报 周报")
+    assert "周报 · 11/16–11/22" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/日报 月报")
+    assert "月报 · 10/1–10/31" in seam.text_of(seam.last_reply())

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from tests import helpers
 from bot.reminders.models import Reminder, ReminderLog
 from bot.timers.models import ACTIVE, CANCELLED, DONE, Timer
 from bot.timeparse.parser import TimeParseError, parse
@@ -108,11 +109,11 @@ async def test_remind_everyone_repeating(harness):
     assert len(fired(harness)) == 2
 
 
-async def test_at_all_mention_and_working_days(harness):
-    await harness.say("ops", '/提醒 <at user_id="all">所有人</at> 每个工作日 18:00 日报')  # a real @all
-    (rem, timer), = await stored(harness)
+async def test_at_all_mention_and_working_days(seam):
+    await seam.say("ops", '/提醒 <at user_id="all">所有人</at> 每个工作日 18:00 日报')  # a real @all
+    (rem, timer), = await stored(seam)
     assert rem.everyone and rem.text == "日报"
-    assert "每个工作日 18:00" in harness.text_of(harness.last_reply())
+    assert "每个工作日 18:00" in seam.text_of(seam.last_reply())
 
 
 async def test_english_reminder_in_an_english_chat(harness):
@@ -127,21 +128,7 @@ async def test_english_reminder_in_an_english_chat(harness):
                                                                  "Remind me in 1 hour"}
 
 
-def _raw_buttons(msg: dict) -> list[dict]:
-    found: list[dict] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                found.append(node)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(msg["content"])
-    return found
+_raw_buttons = helpers.buttons
 
 
 ISSUE_EXAMPLES = [  # the forms the issue names, end to end: (what is typed, resolved time, repeat text)
@@ -159,17 +146,17 @@ ISSUE_EXAMPLES = [  # the forms the issue names, end to end: (what is typed, res
 ]
 
 
-async def test_issue_examples_end_to_end(harness):
+async def test_issue_examples_end_to_end(seam):
     for n, (typed, when, repeat) in enumerate(ISSUE_EXAMPLES, start=1):
-        await harness.say("member", f"/提醒 {typed}")
-        text = harness.text_of(harness.last_reply())
+        await seam.say("member", f"/提醒 {typed}")
+        text = seam.text_of(seam.last_reply())
         assert f"#{n}" in text and when in text and repeat in text, (typed, text)
-    assert len(await stored(harness)) == len(ISSUE_EXAMPLES)
+    assert len(await stored(seam)) == len(ISSUE_EXAMPLES)
 
 
-async def test_assumed_time_is_explained(harness):
-    await harness.say("member", "/提醒 下周三 交周报")
-    text = harness.text_of(harness.last_reply())
+async def test_assumed_time_is_explained(seam):
+    await seam.say("member", "/提醒 下周三 交周报")
+    text = seam.text_of(seam.last_reply())
     assert "2026-12-02（周三）09:00" in text and "没有写具体几点，默认 09:00" in text
 
 
@@ -181,20 +168,20 @@ async def test_assumed_time_is_explained(harness):
     ("/提醒 每两周 10点 复盘", "暂不支持“每两周”"),
     ("/提醒 明天 10:00", "请写上提醒内容"),
 ])
-async def test_bad_input_is_refused_and_nothing_is_stored(harness, typed, expected):
-    await harness.say("member", typed)
-    text = harness.text_of(harness.last_reply())
+async def test_bad_input_is_refused_and_nothing_is_stored(seam, typed, expected):
+    await seam.say("member", typed)
+    text = seam.text_of(seam.last_reply())
     assert expected in text, text
     if "没看懂" in expected or "支持" in expected or "有效" in expected:
         assert "可以这样写" in text and "/帮助 提醒" in text  # examples are shown
-    assert await count(harness, Reminder) == 0
-    async with harness.db.session() as s:
+    assert await count(seam, Reminder) == 0
+    async with seam.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Timer).where(Timer.kind == "reminder"))).scalar() == 0
 
 
-async def test_usage_without_arguments(harness):
-    await harness.say("member", "/提醒")
-    text = harness.text_of(harness.last_reply())
+async def test_usage_without_arguments(seam):
+    await seam.say("member", "/提醒")
+    text = seam.text_of(seam.last_reply())
     assert "用法" in text and "/提醒 明天 19:00 对样品" in text
 
 
@@ -231,25 +218,25 @@ async def test_list_cancel_pause_resume_snooze_by_command(harness):
     assert actions == ["pause", "resume", "snooze", "snooze", "cancel"]
 
 
-async def test_wrong_ids_and_other_chats(harness):
-    await harness.say("admin", "/提醒 明天 10:00 修灯", chat="tech")
-    await harness.say("member", "/提醒 取消 1")  # another chat's: refused without saying it exists
-    assert "找不到提醒 #1，或者它属于别的群、你无权查看" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/提醒 取消 abc")
-    assert "请写上编号" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/提醒 暂停")
-    assert "请写上编号" in harness.text_of(harness.last_reply())
-    await harness.say("member", "/提醒 推迟 99 1小时")
-    assert "找不到提醒 #99" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/提醒 明天 10:00 对样品")
-    await harness.say("member", "/提醒 取消 2")  # someone else's, not for them, not ops
-    assert "找不到提醒 #2，或者它属于别的群、你无权查看" in harness.text_of(harness.last_reply())
-    await harness.say("admin", "/提醒 推迟 2")
-    assert "请写推迟多久" in harness.text_of(harness.last_reply())
-    await harness.say("admin", "/提醒 推迟 2 每天")
-    assert "不能是重复的" in harness.text_of(harness.last_reply()) or "没看懂" in harness.text_of(
-        harness.last_reply())
-    assert [t.state for _r, t in await stored(harness)] == [ACTIVE, ACTIVE]
+async def test_wrong_ids_and_other_chats(seam):
+    await seam.say("admin", "/提醒 明天 10:00 修灯", chat="tech")
+    await seam.say("member", "/提醒 取消 1")  # another chat's: refused without saying it exists
+    assert "找不到提醒 #1，或者它属于别的群、你无权查看" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/提醒 取消 abc")
+    assert "请写上编号" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/提醒 暂停")
+    assert "请写上编号" in seam.text_of(seam.last_reply())
+    await seam.say("member", "/提醒 推迟 99 1小时")
+    assert "找不到提醒 #99" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/提醒 明天 10:00 对样品")
+    await seam.say("member", "/提醒 取消 2")  # someone else's, not for them, not ops
+    assert "找不到提醒 #2，或者它属于别的群、你无权查看" in seam.text_of(seam.last_reply())
+    await seam.say("admin", "/提醒 推迟 2")
+    assert "请写推迟多久" in seam.text_of(seam.last_reply())
+    await seam.say("admin", "/提醒 推迟 2 每天")
+    assert "不能是重复的" in seam.text_of(seam.last_reply()) or "没看懂" in seam.text_of(
+        seam.last_reply())
+    assert [t.state for _r, t in await stored(seam)] == [ACTIVE, ACTIVE]
 
 
 async def test_buttons_on_the_confirmation_card(harness):
@@ -314,24 +301,24 @@ async def test_a_repeating_rule_with_an_ambiguous_hour_can_switch(harness):
     assert "每天 20:00" in h.text_of(h.sim.message(card["message_id"]))
 
 
-async def test_no_button_when_the_other_reading_is_unlikely(harness):
-    await harness.say("member", "/提醒 3点 开会")  # at 14:00: 15:00 today; 03:00 is only mentioned
-    card = harness.last_reply()
-    assert "2026-11-26（周四）15:00" in harness.text_of(card) and "凌晨3点" in harness.text_of(card)
+async def test_no_button_when_the_other_reading_is_unlikely(seam):
+    await seam.say("member", "/提醒 3点 开会")  # at 14:00: 15:00 today; 03:00 is only mentioned
+    card = seam.last_reply()
+    assert "2026-11-26（周四）15:00" in seam.text_of(card) and "凌晨3点" in seam.text_of(card)
     assert all(v["a"] != "remind.reread" for v in values(card))
 
 
-async def test_a_two_part_duration_is_read_whole(harness):
-    await harness.say("member", "/提醒 1小时20分钟后 看库存")
-    text = harness.text_of(harness.last_reply())
+async def test_a_two_part_duration_is_read_whole(seam):
+    await seam.say("member", "/提醒 1小时20分钟后 看库存")
+    text = seam.text_of(seam.last_reply())
     assert "2026-11-26（周四）15:20" in text
-    (rem, _t), = await stored(harness)
+    (rem, _t), = await stored(seam)
     assert rem.text == "看库存"
 
 
-async def test_weekly_rule_keeps_the_day_word_of_its_text(harness):
-    await harness.say("member", "/提醒 每周六 10:00 周六例会")
-    (rem, timer), = await stored(harness)
+async def test_weekly_rule_keeps_the_day_word_of_its_text(seam):
+    await seam.say("member", "/提醒 每周六 10:00 周六例会")
+    (rem, timer), = await stored(seam)
     assert rem.text == "周六例会" and timer.rule["weekdays"] == [5]
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from tests import helpers
 from bot.reviews import service as reviews
 from bot.reviews.models import Review, ReviewItem
 from bot.schedule.models import Room, Stream
@@ -117,23 +118,23 @@ async def test_review_card_items_tasks_summary_and_reminders(harness):
     assert not any("升级提醒" in t and "优化脚本时长" in t for t in dm_texts(harness, "ops"))
 
 
-async def test_one_line_improvement_becomes_a_task_and_review_needs_no_stream(harness):
-    await harness.say("ops", "/复盘 改进：优化脚本时长，设置倒计时提醒 @李主播 周五前")
-    assert "已添加到复盘 R1" in harness.text_of(harness.last_reply())
-    async with harness.db.session() as s:
+async def test_one_line_improvement_becomes_a_task_and_review_needs_no_stream(seam):
+    await seam.say("ops", "/复盘 改进：优化脚本时长，设置倒计时提醒 @李主播 周五前")
+    assert "已添加到复盘 R1" in seam.text_of(seam.last_reply())
+    async with seam.db.session() as s:
         task = (await s.execute(select(Task))).scalar_one()
         review = (await s.execute(select(Review))).scalar_one()
     assert task.title == "优化脚本时长，设置倒计时提醒" and task.source == "review" and review.stream_id is None
-    await harness.say("ops", "/复盘\n亮点：互动率高\n不足：福袋间隔太长")
-    assert "已添加 2 条到复盘 R1" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/复盘 不足 R1 三款产品讲解超时")
-    await harness.say("ops", "/复盘 完成")
-    text = harness.text_of(harness.last_reply())
+    await seam.say("ops", "/复盘\n亮点：互动率高\n不足：福袋间隔太长")
+    assert "已添加 2 条到复盘 R1" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/复盘 不足 R1 三款产品讲解超时")
+    await seam.say("ops", "/复盘 完成")
+    text = seam.text_of(seam.last_reply())
     assert "复盘总结 R1" in text and "福袋间隔太长" in text and "三款产品讲解超时" in text
-    await harness.say("ops", "/复盘 不足 R1 再加一条")
-    assert "已经完成了" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/复盘 改进：换补光灯 @小王 周五前")
-    assert "不认识「@小王」" in harness.text_of(harness.last_reply())
+    await seam.say("ops", "/复盘 不足 R1 再加一条")
+    assert "已经完成了" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/复盘 改进：换补光灯 @小王 周五前")
+    assert "不认识「@小王」" in seam.text_of(seam.last_reply())
 
 
 async def test_missing_review_is_reminded_after_24_hours_then_escalated(harness):
@@ -162,37 +163,23 @@ async def test_a_finished_review_silences_the_24_hour_reminder_and_the_sweep_fin
     assert not any("24 小时" in harness.text_of(m) for m in harness.bot_messages()[before:])
 
 
-def _button_values(message: dict) -> list[dict]:
-    out: list[dict] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                out.extend(b.get("value") for b in node.get("behaviors") or [])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return out
+_button_values = helpers.button_values
 
 
-async def test_review_is_prefilled_from_the_data_as_suggestions_and_masks_amounts(harness):
+async def test_review_is_prefilled_from_the_data_as_suggestions_and_masks_amounts(seam):
     """Issue 15: KPIs missed become 不足 suggestions, KPIs beaten 亮点 suggestions, marked 建议;
     the card in a group that is not internal shows no amount."""
     from bot.data import store
     from bot.store.models import Chat
 
-    stream_id = await ended_stream(harness)  # target GMV 50万
-    await harness.say("ops", "/复盘")  # opened before the data arrives: nothing to suggest yet
-    assert "来自数据" not in harness.text_of(harness.last_reply())
-    async with harness.db.session() as s:
+    stream_id = await ended_stream(seam)  # target GMV 50万
+    await seam.say("ops", "/复盘")  # opened before the data arrives: nothing to suggest yet
+    assert "来自数据" not in seam.text_of(seam.last_reply())
+    async with seam.db.session() as s:
         await store.save_values(s, stream_id, {"gmv": 410000, "uv": 40000, "buyers": 2400, "avg_dwell": 75},
-                                source="test", by=harness.users["ops"], now=harness.clock.now())
-    await harness.say("ops", "/复盘")
-    text = harness.text_of(harness.last_reply()).replace(" 〔", "〔")
+                                source="test", by=seam.users["ops"], now=seam.clock.now())
+    await seam.say("ops", "/复盘")
+    text = seam.text_of(seam.last_reply()).replace(" 〔", "〔")
     highlights, rest = text.split("**⚠️ 不足**")
     shortcomings = rest.split("**🛠 改进**")[0]
     assert "观看-成交转化率达标 6.00%（目标 ≥ 5%）〔建议·来自数据〕" in highlights
@@ -200,12 +187,12 @@ async def test_review_is_prefilled_from_the_data_as_suggestions_and_masks_amount
     assert "人均观看时长未达标 1分15秒（目标 ≥ 1分30秒）" in shortcomings
     assert text.count("来自数据") == 3
     assert "410,000" not in text and "41万" not in text and "50万" not in text  # not an internal group
-    async with harness.db.session() as s:
+    async with seam.db.session() as s:
         items = list((await s.execute(select(ReviewItem).where(ReviewItem.source == "kpi"))).scalars())
         assert {i.kind for i in items} == {"highlight", "shortcoming"} and len(items) == 3
-        chat = await s.get(Chat, harness.chats["team"])
+        chat = await s.get(Chat, seam.chats["team"])
         chat.internal = True
-    await harness.say("ops", "/复盘")
-    text = harness.text_of(harness.last_reply())
+    await seam.say("ops", "/复盘")
+    text = seam.text_of(seam.last_reply())
     assert "¥41万" in text and "82%" in text  # an internal group sees the amounts in the header
     assert text.count("来自数据") == 3  # suggested once

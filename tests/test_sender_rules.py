@@ -3,6 +3,8 @@ on one API leaves the others alone, temporary codes retried, one admin digest fo
 failures, cards older than 14 days sent afresh, idle without database reads."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 
 from sqlalchemy import select
@@ -11,6 +13,8 @@ from bot import outbox
 from bot.cards import Card
 from bot.sendlimits import BULK_PER_SECOND
 from bot.store.models import OutboxMessage
+
+pytestmark = pytest.mark.feishu_pace  # the sender's rules, under Feishu's real per-chat limit
 
 
 def text(value: str) -> dict:

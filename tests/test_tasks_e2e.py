@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tests import helpers
 from bot.timers.models import Timer
 from bot.tasks.models import Task, TaskLog, TaskOwner
 
@@ -148,21 +149,21 @@ async def test_extend_and_comment_from_the_card(harness):
     assert owners == [harness.users["tech"]]
 
 
-async def test_handover_moves_every_open_task(harness):
-    await harness.say("ops", "/任务 新建 任务甲 @李主播 明天中午前")
-    await harness.say("ops", "/任务 新建 任务乙 @李主播 下下周一前")
-    await harness.say("ops", "/任务 新建 任务丙 @陈助播 周五前")
-    await harness.say("streamer", "/任务 交接 @李主播 @陈助播")
-    assert "需要运营权限" in harness.text_of(harness.last_reply()) or "权限" in harness.text_of(harness.last_reply())
-    await harness.say("ops", "/任务 交接 @李主播 @陈助播")
-    text = harness.text_of(harness.last_reply())
+async def test_handover_moves_every_open_task(seam):
+    await seam.say("ops", "/任务 新建 任务甲 @李主播 明天中午前")
+    await seam.say("ops", "/任务 新建 任务乙 @李主播 下下周一前")
+    await seam.say("ops", "/任务 新建 任务丙 @陈助播 周五前")
+    await seam.say("streamer", "/任务 交接 @李主播 @陈助播")
+    assert "需要运营权限" in seam.text_of(seam.last_reply()) or "权限" in seam.text_of(seam.last_reply())
+    await seam.say("ops", "/任务 交接 @李主播 @陈助播")
+    text = seam.text_of(seam.last_reply())
     assert "2 个未完成任务" in text and "#1" in text and "#2" in text
     assert "顺延" in text and "#1" in text.split("顺延")[1]
-    rows = await task_rows(harness)
+    rows = await task_rows(seam)
     assert rows[0].due_at.isoformat() == "2026-12-01T10:00:00+00:00"  # 3 working days, 18:00 local
-    async with harness.db.session() as s:
+    async with seam.db.session() as s:
         owners = {o.task_id: o.open_id for o in (await s.execute(select(TaskOwner))).scalars()}
-    assert set(owners.values()) == {harness.users["member"]}
+    assert set(owners.values()) == {seam.users["member"]}
 
 
 async def test_reply_to_a_message_makes_a_task(harness):
@@ -206,19 +207,4 @@ async def test_mirror_into_feishu_tasks(harness):
     assert feishu["url"] in harness.text_of(harness.sim.message(card["message_id"]))
 
 
-def _buttons(message: dict) -> list[dict]:
-    out: list[dict] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("tag") == "button":
-                for b in node.get("behaviors") or []:
-                    out.append(b.get("value") or {})
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(message["content"])
-    return out
+_buttons = helpers.button_values

@@ -287,16 +287,16 @@ def test_grammar_refusals_table(row):
 
 
 # ---- the same readings through /排期 --------------------------------------------------------------------
-async def test_schedule_reads_3_to_7_as_the_afternoon(harness):
+async def test_schedule_reads_3_to_7_as_the_afternoon(seam):
     from sqlalchemy import select
 
     from bot.schedule.models import Stream
     from tests.test_schedule_service import local, seed_team
 
-    async with harness.db.session() as s:
-        await seed_team(s, harness.clock.now())
-    await harness.say("ops", "/排期 添加 1号直播间 明天 3点-7点 主播 @李主播")
-    assert "11-27 周五 15:00–19:00" in harness.text_of(harness.last_reply())
-    async with harness.db.session() as s:
+    async with seam.db.session() as s:
+        await seed_team(s, seam.clock.now())
+    await seam.say("ops", "/排期 添加 1号直播间 明天 3点-7点 主播 @李主播")
+    assert "11-27 周五 15:00–19:00" in seam.text_of(seam.last_reply())
+    async with seam.db.session() as s:
         stream, = (await s.execute(select(Stream))).scalars()
     assert (stream.starts_at, stream.ends_at) == (local(2026, 11, 27, 15), local(2026, 11, 27, 19))

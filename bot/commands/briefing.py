@@ -16,6 +16,7 @@ from bot.access import Scope
 from bot.commands.registry import command_group
 from bot.context import Ctx
 from bot.errors import UsageError, UserError
+from bot.feature_settings import BriefingSettings, of
 from bot.timeparse.parser import format_local
 
 TIME = re.compile(r"^(\d{1,2})[:：点](\d{2})?分?$")
@@ -96,7 +97,7 @@ async def subscribe(ctx: Ctx, words: list[str]) -> None:
             raise UsageError(ctx.t("briefing.usage"))
     current = await fanout.get(ctx.session, ctx.chat_id)
     if holidays is None:
-        holidays = current.holidays if current is not None else ctx.svc.settings.extra.get("BOT_BRIEFING_HOLIDAYS", "keep")
+        holidays = current.holidays if current is not None else of(ctx.svc.settings, BriefingSettings).briefing_holidays
         holidays = holidays if holidays in ("keep", "skip") else "keep"
     sub = await fanout.subscribe(ctx.session, ctx.chat_id, at=at, holidays=holidays, weekly=weekly, monthly=monthly,
                                  by=ctx.user_id, now=ctx.now(), tz=ctx.svc.tz)

@@ -44,10 +44,9 @@ def tz_name(ctx: Ctx) -> str:
 
 
 def max_hours(ctx: Ctx) -> float:
-    try:
-        return float(ctx.svc.settings.extra.get("BOT_SCHEDULE_MAX_HOURS", service.DEFAULT_MAX_HOURS))
-    except (TypeError, ValueError):
-        return service.DEFAULT_MAX_HOURS
+    from bot.feature_settings import ScheduleSettings, of
+
+    return of(ctx.svc.settings, ScheduleSettings).schedule_max_hours
 
 
 def mentions_of(ctx: Ctx, text: str) -> tuple[str, dict[str, str]]:

@@ -33,6 +33,7 @@ from bot.context import Ctx
 from bot import uploads
 from bot.data import cards, importer
 from bot.data.models import DataImport
+from bot.feature_settings import DataSettings, of
 from bot import timers
 from bot.timers.recurrence import Recurrence
 from bot.schedule import service as schedule
@@ -69,7 +70,7 @@ class FileDrop:
 
 
 def source_for(ctx: Ctx) -> DataSource | None:
-    folder = ctx.svc.settings.extra.get("BOT_DATA_DROP_DIR", "")
+    folder = of(ctx.svc.settings, DataSettings).data_drop_dir
     return FileDrop(folder) if folder else None
 
 
@@ -121,7 +122,7 @@ async def poll(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> N
 @on_startup
 async def plan(svc, session) -> None:
     """Poll the drop folder every minute when one is configured."""
-    if not svc.settings.extra.get("BOT_DATA_DROP_DIR"):
+    if not of(svc.settings, DataSettings).data_drop_dir:
         await timers.cancel(session, KIND)
         return
     now = svc.clock.now()

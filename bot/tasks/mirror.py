@@ -183,8 +183,9 @@ async def check(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> 
 
 
 def check_minutes(svc) -> int:
-    raw = str(svc.settings.extra.get("BOT_TASK_CHECK_MINUTES", DEFAULT_CHECK_MINUTES))
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else DEFAULT_CHECK_MINUTES
+    from bot.feature_settings import TaskSettings, of
+
+    return of(svc.settings, TaskSettings).task_check_minutes
 
 
 @on_startup

@@ -62,7 +62,7 @@ class LiveOpsBot:
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
-                               store=self._store, on_stored=self.workers.wake, metrics=self.metrics,
+                               store=self._store, on_stored=self.workers.announce, metrics=self.metrics,
                                answers=self.workers.answers)
         self.workers.intake = self.ingress  # requests being stored go before the next event
         self._tasks: list[asyncio.Task] = []

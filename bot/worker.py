@@ -48,6 +48,7 @@ class InboxWorkers:
         self.claims = 0  # claim transactions made: benches and profiles read it
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
         self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
+        self._announced = 0  # events this process stored and woke a worker for, not yet claimed
         self.intake: Ingress | None = None  # the Ingress (app.py): while it is storing requests, they go first
 
     def wake(self, n: int = 1) -> None:
@@ -56,6 +57,11 @@ class InboxWorkers:
         while n > 0 and self._idle:
             self._idle.popleft().set()
             n -= 1
+
+    def announce(self) -> None:
+        """The ingress stored a new event: one worker for it."""
+        self._announced += 1
+        self.wake()
 
     def stop(self) -> None:
         """Finish the event in hand, then leave the loop."""
@@ -92,6 +98,7 @@ class InboxWorkers:
                 if got.given_up:
                     self._gave_up(got.given_up)
                 if got.row is None:
+                    self._announced = 0  # whatever was announced is claimed, or waits in a held lane
                     if self._gen != gen or self.stopping:  # woken while claiming: look again
                         continue
                     timeout = SAFETY_LOOK
@@ -99,7 +106,10 @@ class InboxWorkers:
                         timeout = min(timeout, max(0.05, (got.next_expiry - wall_now()).total_seconds() + 0.05))
                     await self._sleep(timeout)
                     continue
-                self.wake()  # there may be more: let a sleeping sibling look too
+                if self._announced > 0:  # its own wake-up already went out with it
+                    self._announced -= 1
+                else:  # found unannounced (another replica's, a retry, a lapsed lease): there may be more
+                    self.wake()
                 await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
         finally:
             self.alive -= 1

@@ -42,7 +42,7 @@ from bot.clock import ManualClock  # noqa: E402
 from bot.sim.server import FeishuSimulator  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from tests.bench.bench_briefing import drop, scratch  # noqa: E402
-from tests.bench.bench_sender_cpu import Profiler, cpu_seconds, free_port  # noqa: E402
+from tests.bench.process import Profiler, cpu_seconds, free_port  # noqa: E402
 
 APP_ID = "cli_bench"
 TARGETS = {"idle": 2.0, "chatter": 2.0, "command": 5.0, "timer": 2.0}  # % of a core; ms per event

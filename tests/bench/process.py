@@ -1,0 +1,63 @@
+"""The bot process as the CPU benches see it (tests/bench/bench_cpu.py): its CPU seconds from
+/proc, a free port to run it on, and py-spy sampling one phase at a time."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Profiler:
+    """py-spy on the bot for one phase; the share of samples that are the sender's."""
+
+    def __init__(self, pid: int, out: Path | None) -> None:
+        self.pid, self.out = pid, out
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, name: str) -> None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if self.out is None or not Path(spy).exists():
+            return
+        self.file = self.out / f"{name}.txt"
+        self.proc = subprocess.Popen([spy, "record", "-p", str(self.pid), "-r", "100", "-f", "raw", "--nonblocking",
+                                      "-o", str(self.file), "-d", "3600"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+    def stop(self) -> str:
+        if self.proc is None:
+            return ""
+        self.proc.send_signal(2)  # SIGINT: py-spy writes what it has
+        self.proc.wait(timeout=30)
+        self.proc = None
+        samples: Counter[str] = Counter()
+        total = 0
+        for line in self.file.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            if not n.isdigit():
+                continue
+            total += int(n)
+            for part, key in (("bot/sender.py", "sender"), ("bot/store/inbox.py", "inbox"),
+                              ("bot/worker.py", "workers"), ("bot/timers/engine.py", "timers"),
+                              ("bot/feishu/ingress.py", "webhook")):
+                if part in stack:
+                    samples[key] += int(n)
+        if not total:
+            return "no samples"
+        return ", ".join(f"{k} {v / total:.0%}" for k, v in samples.most_common()) + f" of {total} samples"

@@ -163,3 +163,16 @@ async def test_the_migration_takes_internal_off_existing_fault_groups(tmp_path):
         assert rows == {"oc_f": 0, "oc_t": 1}
     finally:
         await db.close()
+
+
+async def test_a_briefing_asked_for_reads_figures_entered_seconds_before(team):
+    """The team's day used to be cached for a minute in the process, for every briefing: a
+    correction entered right after a /日报 was missing from the next one (and tests sharing a
+    worker read each other's day). Only a timer fan-out shares one read now."""
+    h = team
+    await h.advance(19 * 3600)  # Fri 09:00: Thursday's stream is yesterday's
+    await h.say("ops", "/日报")
+    assert "达成 80%" in h.text_of(h.last_reply())
+    await h.say("ops", "/数据 录入 #1 GMV 15万 UV 4万 成交人数 800")
+    await h.say("ops", "/日报")
+    assert "达成 100%" in h.text_of(h.last_reply())

@@ -4,6 +4,7 @@ groups costs two small queries per group (is it internal, its tasks), not a repo
 from __future__ import annotations
 
 import time
+from weakref import WeakKeyDictionary
 from datetime import date, datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -42,15 +43,29 @@ class Shared:
         self.faults: list[Fault] = []
 
 
-CACHE_SECONDS = 60.0  # a fan-out to many groups reads the team's day once a minute, not per group
-_cache: dict[tuple[date, str], tuple[float, "Shared"]] = {}
+CACHE_SECONDS = 60.0
+# One fan-out's shared part, per database: the groups subscribed to the same minute get one
+# snapshot of the team's day, read once instead of once a group. Only a timer fan-out shares
+# it; a briefing asked for in a chat always reads afresh (it may come seconds after a
+# /数据 entry), and one database's day never answers for another's.
+_fanouts: WeakKeyDictionary = WeakKeyDictionary()
 
 
-async def shared(session: AsyncSession, day: date, tz: ZoneInfo) -> Shared:
-    key = (day, str(tz))
-    hit = _cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
+async def shared(session: AsyncSession, day: date, tz: ZoneInfo, *, fanout: tuple | None = None) -> Shared:
+    """The team's day as every group's briefing reads it. ``fanout`` is (database, due) of a
+    timer fan-out whose groups share one read."""
+    key = (day, str(tz), fanout[1]) if fanout else None
+    if fanout is not None:
+        hit = _fanouts.get(fanout[0])
+        if hit is not None and hit[0] == key and time.monotonic() - hit[1] < CACHE_SECONDS:
+            return hit[2]
+    out = await _read(session, day, tz)
+    if fanout is not None:
+        _fanouts[fanout[0]] = (key, time.monotonic(), out)
+    return out
+
+
+async def _read(session: AsyncSession, day: date, tz: ZoneInfo) -> Shared:
     out = Shared()
     start, end = report.day_of(day, tz)
     out.today = [s for s in await schedule.streams_between(session, start, end) if s.starts_at >= start]
@@ -68,8 +83,6 @@ async def shared(session: AsyncSession, day: date, tz: ZoneInfo) -> Shared:
             out.checkpoints.setdefault(cp.stream_id, []).append(cp)
     out.faults = list((await session.execute(select(Fault).where(Fault.status.in_(ACTIVE_STATES)))).scalars())
     out.faults.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.created_at))
-    _cache.clear()
-    _cache[key] = (time.monotonic(), out)
     return out
 
 
@@ -113,9 +126,10 @@ async def is_masked(session: AsyncSession, chat_id: str) -> bool:
     return await visibility.sales_hidden(session, chat_id)
 
 
-async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now: datetime, tz: ZoneInfo) -> Card:
+async def daily_card(session: AsyncSession, t: T, locale: str, chat_id: str, now: datetime, tz: ZoneInfo, *,
+                     fanout: tuple | None = None) -> Card:
     day = now.astimezone(tz).date()
-    sh = await shared(session, day, tz)
+    sh = await shared(session, day, tz, fanout=fanout)
     masked = await is_masked(session, chat_id)
     weekday = WEEKDAYS.get(locale, WEEKDAYS["zh_CN"])[day.weekday()]
     holiday = holiday_name(day, locale)

@@ -129,7 +129,8 @@ async def _fire(ctx: Ctx, timer: timers.Timer, due: datetime) -> None:
     if not send:
         count(ctx, "briefings", kind="daily", outcome="skipped_late" if now - due > LATE_LIMIT else "skipped_holiday")
     if send and await claim(ctx.session, sub.chat_id, day, "daily", now):
-        await ctx.send(sub.chat_id, card=await build.daily_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now, tz))
+        await ctx.send(sub.chat_id, card=await build.daily_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now, tz,
+                                                                fanout=(ctx.svc.db, due)))
         count(ctx, "briefings", kind="daily", outcome="sent")
         if sub.weekly and day.weekday() == 0 and await claim(ctx.session, sub.chat_id, day, "weekly", now):
             await ctx.send(sub.chat_id, card=await build.period_card(ctx.session, ctx.t, ctx.locale, sub.chat_id, now,

@@ -128,3 +128,27 @@ async def test_a_failed_transaction_gives_the_lock_back(sqlite_db):
         await s.execute(text("INSERT INTO t (id, v) VALUES (2, 2)"))
     async with sqlite_db.session() as s:
         assert (await s.execute(text("SELECT count(*) FROM t"))).scalar() == 2
+
+
+async def test_a_bulk_insert_runs_off_the_loop(sqlite_db):
+    """An import's many-row insert goes to a thread; the loop keeps running meanwhile."""
+    from bot.store import sqlite_inline
+
+    calls: list[str] = []
+    real = asyncio.to_thread
+
+    async def spy(fn, *args, **kwargs):
+        calls.append(getattr(fn, "__name__", ""))
+        return await real(fn, *args, **kwargs)
+
+    rows = [{"id": i, "v": i} for i in range(2, 2 + sqlite_inline.BULK_ROWS)]
+    old, asyncio.to_thread = asyncio.to_thread, spy
+    try:
+        async with sqlite_db.session() as s:
+            await s.execute(text("INSERT INTO t (id, v) VALUES (:id, :v)"), rows)
+            await s.execute(text("INSERT INTO t (id, v) VALUES (:id, :v)"), [{"id": 10_000, "v": 1}])
+    finally:
+        asyncio.to_thread = old
+    assert calls == ["executemany"]  # the small one stayed inline
+    async with sqlite_db.session() as s:
+        assert (await s.execute(text("SELECT count(*) FROM t"))).scalar() == 2 + sqlite_inline.BULK_ROWS

@@ -19,8 +19,9 @@ What a thread used to do for us is done explicitly:
   SQLITE_BUSY (which means it did not run) is retried after a short asynchronous sleep.
 
 The trade: a statement that runs long holds the loop for its duration. The bot's statements are
-indexed point lookups and small writes; anything large (exports, imports) is paged, and
-production deployments with heavy data belong on PostgreSQL (docs/deployment-postgres.md).
+indexed point lookups and small writes. A bulk insert (an import's ``executemany`` of
+``BULK_ROWS`` rows or more) still goes to a thread, with the session's connection its own
+meanwhile; deployments with heavy data belong on PostgreSQL (docs/deployment-postgres.md).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from typing import Any, Callable
 import aiosqlite
 
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
+BULK_ROWS = 200  # an executemany of this many rows or more runs on a thread (an import's insert)
 
 
 class WriteLock:
@@ -73,8 +75,11 @@ class InlineConnection(aiosqlite.Connection):
 
     async def _retry_busy(self, fn, *args, **kwargs):
         delay, deadline = RETRY_FIRST, time.monotonic() + self._busy_timeout
+        bulk = getattr(fn, "__name__", "") == "executemany" and len(args) > 1 and _many(args[1])
         while True:
             try:
+                if bulk:  # the session has this connection to itself meanwhile: nothing else touches it
+                    return await asyncio.to_thread(fn, *args, **kwargs)
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as exc:
                 if not _busy(exc) or time.monotonic() + delay > deadline:
@@ -127,6 +132,13 @@ class InlineConnection(aiosqlite.Connection):
 
     async def close(self) -> None:
         self.stop()
+
+
+def _many(rows: Any) -> bool:
+    try:
+        return len(rows) >= BULK_ROWS
+    except TypeError:  # a generator: its size is unknown, assume large
+        return True
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

@@ -33,7 +33,7 @@ from bot.app import LiveOpsBot
 from bot.clock import ManualClock, wall_now
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES
-from bot.server import serve, wait_for_stop
+from bot.server import serve, settle_heap, wait_for_stop
 from bot.sim.inspect import refusal
 from bot.sim.server import FeishuSimulator
 
@@ -276,6 +276,7 @@ async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
         start_at = max(start_at, wall_now())
     sandbox = Sandbox(settings, start_at=start_at)
     url = await sandbox.start(settings.host, settings.port)
+    settle_heap()
     note = ("  DATABASE_URL 不用于沙盒，沙盒数据在 / DATABASE_URL is not used: the sandbox keeps its data in "
             f"{db_path}\n" if settings.database_from_env else "")
     banner = (f"\n  LiveOps 沙盒已启动 / sandbox running: {url}\n"

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,10 +34,9 @@ from sqlalchemy import text  # noqa: E402
 from bot.clock import ManualClock, wall_now  # noqa: E402
 from bot.sim.server import FeishuSimulator  # noqa: E402
 from bot.store.db import Database  # noqa: E402
+from tests.bench.bench_briefing import PG_ADMIN, PG_NAME, drop, scratch  # noqa: E402
 
 APP_ID = "cli_backlog"
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-PG_NAME = f"liveops_bench_backlog_{os.getpid()}"
 TICK = os.sysconf("SC_CLK_TCK")
 TARGET = 1.5
 
@@ -49,27 +47,6 @@ def proc_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-async def scratch(pg: bool) -> str:
-    if not pg:
-        return f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='bench_backlog_')) / 'bench.db'}"
-    admin = Database(PG_ADMIN)
-    async with admin.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
-    await admin.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
-
-
-async def drop(pg: bool) -> None:
-    if pg:
-        admin = Database(PG_ADMIN)
-        async with admin.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-        await admin.close()
 
 
 class DbCpu:

@@ -36,13 +36,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import aiohttp  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.sim.server import FeishuSimulator  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from tests.bench.bench_briefing import drop, scratch  # noqa: E402
-from tests.bench.process import Profiler, cpu_seconds, free_port  # noqa: E402
+from tests.bench.process import Profiler, cpu_seconds, free_port, wait_ready  # noqa: E402
 
 APP_ID = "cli_bench"
 TARGETS = {"idle": 2.0, "chatter": 2.0, "command": 5.0, "timer": 2.0}  # % of a core; ms per event
@@ -103,15 +102,7 @@ async def run(args) -> dict:
     spy = Profiler(proc.pid, out)
     res: dict = {}
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
+        await wait_ready(port)
         await asyncio.sleep(5)  # start-up work settles
 
         spy.start("idle")

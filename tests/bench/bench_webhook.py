@@ -149,6 +149,7 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
     from bot.sim.server import FeishuSimulator
     from bot.store.db import Database
     from tests.bench.bench_briefing import drop, scratch
+    from tests.bench.process import wait_ready
 
     clock = ManualClock(datetime.now(timezone.utc), frozen=False)
     sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=KEY, verification_token=TOKEN, clock=clock,
@@ -169,17 +170,7 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-            else:
-                raise SystemExit("the bot did not become ready (see its log)")
+        await wait_ready(port)
         url = f"http://127.0.0.1:{port}/feishu/events"
         warm, timed = make_requests(warmup, reply, "w"), make_requests(n, reply, "b")
         for raw, _headers in warm + timed:  # in Feishu the messages exist: the answers reply to them

@@ -2,6 +2,7 @@
 /proc, a free port to run it on, and py-spy sampling one phase at a time."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -61,3 +62,19 @@ class Profiler:
         if not total:
             return "no samples"
         return ", ".join(f"{k} {v / total:.0%}" for k, v in samples.most_common()) + f" of {total} samples"
+
+
+async def wait_ready(port: int) -> None:
+    """Until the bot on ``port`` answers /readyz with 200 (a minute at most)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("the bot did not become ready (see its log)")

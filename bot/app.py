@@ -209,7 +209,16 @@ def without_token(payload: str | dict, token: str) -> str | dict:
     secret are emptied: the same characters elsewhere (a message that contains them, a short
     token such as "t") are the event's own and stay as they came. A card's own token stays."""
     if isinstance(payload, str):
-        if not token or token not in payload:
+        if not token:  # no token configured to look for: read the event to find its header's
+            if '"token"' not in payload:
+                return payload
+            try:
+                body = json.loads(payload)
+            except ValueError:
+                return payload
+            cleaned = without_token(body, token) if isinstance(body, dict) else body
+            return payload if cleaned is body else json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+        if token not in payload:
             return payload
 
         def empty(member: re.Match) -> str:
@@ -220,10 +229,13 @@ def without_token(payload: str | dict, token: str) -> str | dict:
             return '"token":""' if secret else member.group(0)
 
         return _TOKEN_MEMBER.sub(empty, payload)
+    def secret(value) -> bool:  # unconfigured, whatever the header carries is the secret
+        return bool(value) and (not token or value == token)
+
     header = payload.get("header")
-    if isinstance(header, dict) and header.get("token") == token:
+    if isinstance(header, dict) and secret(header.get("token")):
         return {**payload, "header": {**header, "token": ""}}
-    if payload.get("type") == "event_callback" and payload.get("token") == token:
+    if payload.get("type") == "event_callback" and secret(payload.get("token")):
         return {**payload, "token": ""}
     return payload
 

@@ -181,6 +181,9 @@ def test_the_token_is_emptied_only_where_it_is_the_token():
     old = {"type": "event_callback", "token": "t", "event": {"text": "t"}}
     assert json.loads(without_token(json.dumps(old), "t")) == {**old, "token": ""}
     assert without_token(json.dumps(old), "other") == json.dumps(old)
+    # no token configured (only an Encrypt Key): the header's token is still Feishu's secret
+    kept = json.loads(without_token(json.dumps(body, ensure_ascii=False), ""))
+    assert kept["header"]["token"] == "" and kept["event"] == body["event"]
 
 
 # -- logs ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.clock import Clock, SystemClock, wall_now
 from bot.commands import load_all
 from bot.commands.registry import REGISTRY
 from bot.config import Settings
+from bot.feishu import events
 from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
 from bot.metrics import Metrics
@@ -62,7 +63,7 @@ class LiveOpsBot:
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
-                               store=self._store, on_stored=self.workers.announce, metrics=self.metrics,
+                               store=self._store, metrics=self.metrics,
                                answers=self.workers.answers)
         self.workers.intake = self.ingress  # requests being stored go before the next event
         self._tasks: list[asyncio.Task] = []
@@ -71,7 +72,21 @@ class LiveOpsBot:
 
     async def _store(self, **fields) -> bool:
         fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
-        return await self.inbox_writer.store(now=wall_now(), **fields)
+        done = fields["event_type"] == events.MESSAGE and self._settled(fields["payload"])
+        fresh = await self.inbox_writer.store(now=wall_now(), done=done, **fields)
+        if fresh and not done:
+            self.workers.announce()
+        return fresh
+
+    def _settled(self, payload: str | dict) -> bool:
+        """Chatter the router would leave alone is stored done: no worker takes it (bot.known)."""
+        if not self.svc.bot.open_id:
+            return False
+        try:
+            body = json.loads(payload) if isinstance(payload, str) else payload
+            return self.router.settled(events.parse(body, self.svc.bot.open_id))
+        except Exception:  # noqa: BLE001 - anything odd goes the usual way, to a worker
+            return False
 
     # -- HTTP -------------------------------------------------------------------------------
     def add_routes(self, app: web.Application, *, metrics: bool = True) -> None:

@@ -32,6 +32,7 @@ from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu import groupmode
 from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage, OtherEvent
 from bot.i18n import pick, t
+from bot.known import Known
 from bot.services import Services
 from bot.store.db import insert_ignore
 from bot.store.models import Chat, Person, RoleGrant
@@ -100,6 +101,23 @@ class Router:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
         self.registry = svc.registry
+        self.known = Known()  # chats and people read lately: chatter the intake may settle
+
+    def settled(self, event: Event) -> bool:
+        """True when handling ``event`` would change nothing and answer nothing: another
+        app's message, or plain group chatter in a chat (and from a person) on record, that
+        no chatter handler listens to (bot.known). The intake stores it done."""
+        if not isinstance(event, IncomingMessage):
+            return False
+        msg = event
+        if msg.sender_type != "user" or not msg.sender_id:
+            return True  # _message returns at once
+        if (msg.chat_type != "group" or msg.bot_mentioned or msg.mentions or msg.msg_type in ("file", "image")
+                or not self.svc.group_messages_seen or parse_command(msg.text, False) is not None):
+            return False
+        kind = self.known.kind(msg.chat_id, msg.sender_id)
+        return kind is not None and not any((not h.chat_kinds or kind in h.chat_kinds) and h.match(msg)
+                                            for h in self.registry.chatter_handlers)
 
     async def handle(self, session: AsyncSession, event: Event) -> dict | None:
         """Handle one event; for a card press, return the callback's answer (toast / card)."""
@@ -136,6 +154,8 @@ class Router:
         svc = self.svc
         conn = await session.connection()
         who = (await conn.execute(_WHO, {"chat": chat_id, "user": user_id})).one()
+        if chat_id and user_id and who.chat_known and who.person_known:
+            self.known.saw(chat_id, who.chat_kind or "", user_id)
         if chat_id and not who.chat_known:
             await session.execute(insert_ignore(svc.db, Chat, chat_id=chat_id, name="", chat_type=chat_type,
                                                 kind="", internal=False, first_seen=svc.clock.now()))
@@ -196,7 +216,7 @@ class Router:
         if msg.is_direct:
             return
         for handler in self.registry.chatter_handlers:
-            if not handler.match(msg):
+            if handler.chat_kinds and ctx.chat_kind not in handler.chat_kinds or not handler.match(msg):
                 continue
             savepoint = await ctx.session.begin_nested()
             try:

@@ -7,7 +7,8 @@ Idle costs nothing: a worker with nothing to claim sleeps until this process sto
 another worker falls free (that worker may have died: the claim says when), or once a
 minute (events stored by another replica while this one's workers sleep). One wake-up
 wakes one worker; a worker that took an event wakes one more, so a burst fans out to every
-worker and a single event costs one claim.
+worker and a single event costs one claim: a worker whose event was its lane's last goes back
+to sleep without looking again unless something was stored (or woke it) meanwhile.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import wall_now
 from bot import logs
@@ -49,6 +50,7 @@ class InboxWorkers:
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
         self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
         self._announced = 0  # events this process stored and woke a worker for, not yet claimed
+        self._next_expiry: datetime | None = None  # a held lane's lease end, as the last empty claim saw it
         self.intake: Ingress | None = None  # the Ingress (app.py): while it is storing requests, they go first
 
     def wake(self, n: int = 1) -> None:
@@ -101,18 +103,27 @@ class InboxWorkers:
                     self._announced = 0  # whatever was announced is claimed, or waits in a held lane
                     if self._gen != gen or self.stopping:  # woken while claiming: look again
                         continue
-                    timeout = SAFETY_LOOK
-                    if got.next_expiry is not None:
-                        timeout = min(timeout, max(0.05, (got.next_expiry - wall_now()).total_seconds() + 0.05))
-                    await self._sleep(timeout)
+                    self._next_expiry = got.next_expiry
+                    await self._sleep(self._until_expiry())
                     continue
                 if self._announced > 0:  # its own wake-up already went out with it
                     self._announced -= 1
                 else:  # found unannounced (another replica's, a retry, a lapsed lease): there may be more
                     self.wake()
-                await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
+                more = await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
+                # Its lane drained and nothing came in meanwhile: sleep without a claim that would
+                # find nothing (a lane another worker holds is that worker's to pass on).
+                if not (more or self._announced or self._gen != gen or self.stopping):
+                    await self._sleep(self._until_expiry())
         finally:
             self.alive -= 1
+
+    def _until_expiry(self) -> float:
+        """How long to sleep: until the lease of a lane held elsewhere runs out (as the last
+        claim that found nothing saw it: its holder may have died), at most SAFETY_LOOK."""
+        if self._next_expiry is None:
+            return SAFETY_LOOK
+        return min(SAFETY_LOOK, max(0.05, (self._next_expiry - wall_now()).total_seconds() + 0.05))
 
     async def _sleep(self, timeout: float) -> None:
         event = asyncio.Event()
@@ -130,7 +141,9 @@ class InboxWorkers:
         if self.svc.metrics:
             self.svc.metrics.events_given_up.inc(n)
 
-    async def process(self, row, name: str) -> None:
+    async def process(self, row, name: str) -> bool:
+        """Handle one claimed row; whether this worker should look for more at once (its lane
+        has more events, or the row failed and waits out its lease)."""
         started = time.monotonic()
         try:
             event = events.parse(row.payload, self.svc.bot.open_id)
@@ -143,18 +156,19 @@ class InboxWorkers:
         try:
             async with self.svc.db.session() as session:
                 answer = await self.router.handle(session, event)
-                if not await inbox.finish(session, row.id, name, wall_now(), lane=row.lane):
+                more = await inbox.finish(session, row.id, name, wall_now(), lane=row.lane)
+                if more is None:
                     raise LostClaim(row.event_id)
         except LostClaim:
             log.warning("claim lost, another worker has the event", extra={"event_id": row.event_id})
-            return
+            return True
         except Exception:  # noqa: BLE001 - infrastructure trouble: leave it for a retry
             ref = new_ref()
             log.exception("event processing failed", extra={"ref": ref, "event_id": row.event_id})
             if self.svc.metrics:
                 self.svc.metrics.event_failures.inc()
             self.answers.resolve(row.event_id, None)  # the retry's effects land later; say nothing now
-            return
+            return True
         # Only after the commit: the presser is never told of something that was rolled back.
         self.answers.resolve(row.event_id, answer)
         self.processed += 1
@@ -162,6 +176,7 @@ class InboxWorkers:
         if self.svc.metrics:
             self.svc.metrics.handle_latency.observe(time.monotonic() - started)
         self.svc.wake_sender()
+        return more
 
 
 class LostClaim(Exception):

@@ -184,10 +184,10 @@ async def maybe_fault_mention(ctx: Ctx, msg: IncomingMessage) -> bool:
     return True
 
 
-@on_chatter(priority=50, match=lambda msg: True)
+@on_chatter(priority=50, match=lambda msg: True, chat_kinds=("fault",))
 async def fault_chatter(ctx: Ctx, msg: IncomingMessage) -> bool:
     """Replies and images in an active fault group are kept on its timeline as evidence
-    (silently). Any other chat costs one primary-key read of its Chat row."""
+    (silently). Chatter in any other chat never gets here (the router knows the chat's kind)."""
     f = await service.active_in_group(ctx.session, ctx.chat_id)
     if f is None:
         return False

@@ -242,6 +242,9 @@ class MessageHandler:
     # plainly meant for it, e.g. named 排期表.xlsx), or to stay silent (any other file).
     explain: Match | None = None
     label: Pair = ("", "")  # what it does, for a refusal ("导入排期")
+    # Chatter only: the kinds of chat (Chat.kind) it listens in; empty = every chat. The router
+    # reads the kind with who-is-asking, so chatter elsewhere costs no savepoint and no read.
+    chat_kinds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -340,11 +343,12 @@ def card_action(name: str, *, label: Pair, scope: Scope, role: str = roles.MEMBE
 
 def _message_handler(handlers_of: Callable[[Registry], list[MessageHandler]], *, priority: int, match: Match,
                      role: str = roles.MEMBER, scope: Scope = Scope.TEAM, explain: Match | None = None,
-                     label: Pair = ("", "")) -> Callable[[Handler], Handler]:
+                     label: Pair = ("", ""), chat_kinds: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     def wrap(fn: Handler) -> Handler:
         REGISTRY.add_handler(handlers_of(REGISTRY), MessageHandler(priority=priority, match=match, handle=fn,
                                                                    name=fn.__qualname__, role=role, scope=scope,
-                                                                   explain=explain, label=label))
+                                                                   explain=explain, label=label,
+                                                                   chat_kinds=chat_kinds))
         return fn
 
     return wrap
@@ -367,9 +371,11 @@ def on_file(*, priority: int, match: Match, role: str = roles.MEMBER, scope: Sco
                             explain=explain, label=label)
 
 
-def on_chatter(*, priority: int, match: Match) -> Callable[[Handler], Handler]:
-    """Group chatter not addressed to the bot; never answered (e.g. a fault group's timeline)."""
-    return _message_handler(lambda r: r.chatter_handlers, priority=priority, match=match, scope=Scope.OPEN)
+def on_chatter(*, priority: int, match: Match, chat_kinds: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Group chatter not addressed to the bot; never answered (e.g. a fault group's timeline).
+    ``chat_kinds`` limits it to chats of those kinds (Chat.kind), checked before any savepoint."""
+    return _message_handler(lambda r: r.chatter_handlers, priority=priority, match=match, scope=Scope.OPEN,
+                            chat_kinds=chat_kinds)
 
 
 def on_event(event_type: str) -> Callable[[Handler], Handler]:

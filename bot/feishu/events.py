@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+MESSAGE = "im.message.receive_v1"
+
+
 @dataclass(frozen=True)
 class Mention:
     key: str
@@ -96,7 +99,7 @@ def envelope_keys(body: dict) -> tuple[str, str, str | None, str]:
         raise EventShapeError("missing event body")
     message_id: str | None = None
     lane: Any = ""  # checked below: a chat id when it is a non-empty string
-    if event_type == "im.message.receive_v1":
+    if event_type == MESSAGE:
         message = event.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("message_id"), str):
             raise EventShapeError("message event without message_id")
@@ -114,7 +117,7 @@ def parse(body: dict, bot_open_id: str) -> Event:
     """Turn a stored envelope into one of the bot's event types."""
     event_id, event_type, _ = envelope_ids(body)
     event = body["event"]
-    if event_type == "im.message.receive_v1":
+    if event_type == MESSAGE:
         return _message(event_id, event, bot_open_id)
     if event_type == "card.action.trigger":
         return _card_action(event_id, event)

@@ -47,7 +47,6 @@ class Ingress:
     """Holds the secrets and the inbox writer; ``handle`` is the aiohttp handler."""
 
     def __init__(self, *, encrypt_key: str, verification_token: str, store: Store,
-                 on_stored: Callable[[], None] | None = None,
                  wall: Callable[[], float] = time.time, metrics=None,
                  answers: PressAnswers | None = None) -> None:
         self.answers = answers
@@ -58,7 +57,6 @@ class Ingress:
         self.encrypt_key = encrypt_key
         self.verification_token = verification_token
         self.store = store
-        self.on_stored = on_stored or (lambda: None)
         self.wall = wall
         self.metrics = metrics
 
@@ -176,7 +174,6 @@ class Ingress:
                                                  outcome="new" if fresh else "duplicate").inc()
         if fresh:
             log.info("event accepted", extra={"event_id": event_id, "event_type": event_type, "source": source})
-            self.on_stored()
         else:
             log.info("duplicate delivery ignored", extra={"event_id": event_id})
         if press:

@@ -25,7 +25,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,12 +47,15 @@ class InboxWriter:
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._flushing = False
 
-    async def store(self, *, now: datetime, **fields) -> bool:
+    async def store(self, *, now: datetime, done: bool = False, **fields) -> bool:
+        """Store one event (pending; or ``done`` when the intake settled it, bot.known) and
+        return whether it was new. Returns once the row is durable."""
         fields.setdefault("lane", "")
         row = {"event_id": fields["event_id"], "event_type": fields["event_type"],
                "message_id": fields.get("message_id"), "payload": fields["payload"],
                "source": fields.get("source", "webhook"), "lane": fields["lane"] or fields["event_id"],
-               "status": "pending", "attempts": 0, "received_at": now}
+               "status": "done" if done else "pending", "attempts": 0, "received_at": now,
+               "done_at": now if done else None}
         future = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         if not self._flushing:
@@ -85,12 +88,13 @@ class InboxWriter:
                 async with self.db.engine.begin() as conn:
                     result = (await conn.execute(stmt, rows)).all()
                     heads: dict[str, int] = {}
-                    for _event_id, row_id, lane in result:
-                        heads[lane] = min(row_id, heads.get(lane, row_id))
+                    for _event_id, row_id, lane, status in result:
+                        if status == "pending":  # a settled row is done already: no lane waits for it
+                            heads[lane] = min(row_id, heads.get(lane, row_id))
                     if heads:  # lanes in one order: two writers never wait on each other in a cycle
                         await conn.execute(_lanes_upsert(self.db.dialect),
                                            [{"lane": lane, "head": head} for lane, head in sorted(heads.items())])
-                    return {event_id for event_id, _, _ in result}
+                    return {row[0] for row in result}
             except DBAPIError as exc:
                 # A pooled connection closed by a server restart (the pool does not ping before
                 # use): SQLAlchemy has now discarded the stale ones, so one more try on a fresh
@@ -110,7 +114,7 @@ def _stored(dialect: str):
     """INSERT ... ON CONFLICT DO NOTHING RETURNING the stored rows (Core: the hot path)."""
     if dialect not in _STORED:
         _STORED[dialect] = (dialect_insert(dialect)(_T).on_conflict_do_nothing()
-                            .returning(_T.c.event_id, _T.c.id, _T.c.lane))
+                            .returning(_T.c.event_id, _T.c.id, _T.c.lane, _T.c.status))
     return _STORED[dialect]
 
 
@@ -168,6 +172,10 @@ _ADVANCE = (update(_L).where(_L.c.lane == bindparam("ln"), _L.c.held_by == bindp
             .values(head=_first("pending"), held_by=None, held_until=None)
             .returning(_L.c.head))
 _DROP_DRAINED = delete(_L).where(_L.c.lane == bindparam("ln"), _L.c.head.is_(None))
+# The common case first (one event, nothing behind it): the held lane goes in one statement.
+_DROP_IF_DRAINED = delete(_L).where(
+    _L.c.lane == bindparam("ln"), _L.c.held_by == bindparam("worker"),
+    ~exists().where(_T.c.lane == bindparam("ln"), _T.c.status == "pending"))
 _REBUILD = text("INSERT INTO inbox_lanes (lane, head) SELECT lane, MIN(id) FROM inbox "
                 "WHERE status IN ('pending', 'claimed') GROUP BY lane ON CONFLICT (lane) DO NOTHING")
 
@@ -231,28 +239,34 @@ async def _repair(conn, lane: str, params: dict) -> int:
 
 
 async def finish(session: AsyncSession, row_id: int, worker: str, now: datetime, *, lane: str | None = None,
-                 error_ref: str | None = None, failed: bool = False) -> bool:
+                 error_ref: str | None = None, failed: bool = False) -> bool | None:
     """Mark a claimed row done (inside the handler's own transaction) and pass its lane on.
-    False if the claim was lost to another worker meanwhile, in which case the caller must
-    roll back."""
+    None if the claim was lost to another worker meanwhile, in which case the caller must
+    roll back; otherwise whether the lane has more events waiting (see ``release``)."""
     conn = await session.connection()
     result = await conn.execute(_FINISH, {"row_id": row_id, "worker": worker, "now": now, "ref": error_ref,
                                           "new_status": "failed" if failed else "done"})
     if not result.rowcount:
-        return False
-    if lane is not None:
-        await release(conn, lane, worker)
-    return True
+        return None
+    if lane is None:
+        return True
+    return await release(conn, lane, worker)
 
 
-async def release(conn, lane: str, worker: str) -> None:
+async def release(conn, lane: str, worker: str) -> bool:
     """The lane's next pending event becomes its head and the lane is free again; a drained
-    lane's row goes. Lock first, read after (see the module docstring)."""
+    lane's row goes. Lock first, read after (see the module docstring). Returns whether the
+    lane has more events waiting: a worker that finished the last one need not look again."""
+    params = {"ln": lane, "worker": worker}
     if conn.dialect.name == "postgresql":
-        await conn.execute(_LOCK_LANE, {"ln": lane})
-    head = (await conn.execute(_ADVANCE, {"ln": lane, "worker": worker})).first()
+        await conn.execute(_LOCK_LANE, params)
+    if (await conn.execute(_DROP_IF_DRAINED, params)).rowcount:
+        return False
+    head = (await conn.execute(_ADVANCE, params)).first()
     if head is not None and head[0] is None:
-        await conn.execute(_DROP_DRAINED, {"ln": lane})
+        await conn.execute(_DROP_DRAINED, params)
+        return False
+    return True
 
 
 async def rebuild_lanes(db: Database) -> None:

@@ -1,0 +1,47 @@
+"""Chats and people the router read lately: plain group chatter the intake may settle alone.
+
+Most of what reaches a bot with im:message.group_msg is people talking to each other. The
+router would read who is asking, find the chat and the person already recorded, no chatter
+handler listening in that kind of chat, and change nothing. When the router has seen, within
+the last ``FRESH`` seconds, that the chat (and its kind) and the person are on record, the
+webhook stores such a message already done, in the same write that makes its 200 true:
+no worker claims it and no handler transaction runs (``Router.settled`` decides).
+
+Anything else goes the usual way: a command (``/…``), an @mention of the bot or of anyone, a
+direct message, a file or an image, a chat or person not seen lately, a chat whose kind a
+chatter handler listens in (a fault group's timeline), and everything before the bot knows
+its own open_id or that every group message arrives. What the router remembers is what it
+read from committed rows; another replica's change reaches this one within ``FRESH``
+seconds (the next message after that goes the usual way and reads again).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+FRESH = 60.0  # seconds a remembered chat or person counts as known
+MAX_REMEMBERED = 20_000  # entries of each kind; past it the memory starts again (a full read each)
+
+
+class Known:
+    def __init__(self, mono: Callable[[], float] = time.monotonic) -> None:
+        self.mono = mono
+        self._chats: dict[str, tuple[str, float]] = {}  # chat_id -> (kind, when read)
+        self._people: dict[str, float] = {}  # open_id -> when read
+
+    def saw(self, chat_id: str, kind: str, open_id: str) -> None:
+        """The router read both rows as committed (not inserted by its own transaction)."""
+        now = self.mono()
+        if len(self._chats) >= MAX_REMEMBERED:
+            self._chats.clear()
+        if len(self._people) >= MAX_REMEMBERED:
+            self._people.clear()
+        self._chats[chat_id] = (kind, now)
+        self._people[open_id] = now
+
+    def kind(self, chat_id: str, open_id: str) -> str | None:
+        """The chat's kind when both the chat and the person were read within FRESH seconds."""
+        chat, seen, now = self._chats.get(chat_id), self._people.get(open_id), self.mono()
+        if chat is None or seen is None or now - chat[1] > FRESH or now - seen > FRESH:
+            return None
+        return chat[0]

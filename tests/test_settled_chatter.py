@@ -1,0 +1,98 @@
+"""Plain group chatter the router would leave alone is stored done by the intake (bot.known),
+and a worker whose event drained its lane sleeps without another claim (issue 20): both
+databases, the real webhook and workers."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.known import FRESH, Known
+from bot.store.models import InboxEvent, InboxLane, Person
+
+
+async def rows(h) -> list[InboxEvent]:
+    async with h.db.session() as s:
+        return list((await s.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
+
+
+async def lanes(h) -> list[InboxLane]:
+    async with h.db.session() as s:
+        return list((await s.execute(select(InboxLane))).scalars())
+
+
+def by_text(stored: list[InboxEvent], needle: str) -> InboxEvent:
+    return next(r for r in stored if needle in str(r.payload))
+
+
+async def test_known_chatter_is_stored_done_and_anything_else_goes_to_a_worker(harness):
+    h = harness
+    await h.say("member", "第一句：人还没有记录")  # a worker records the person
+    await h.say("member", "第二句：群和人都已记录")  # a worker reads both as committed: now known
+    claims = h.bot.workers.claims
+    await h.say("member", "今天灯光不错")
+    await h.say("member", "/ping")
+    await h.say("ops", "@赵技术 看下声卡")  # mentions someone: names are learned by the router
+    await h.say("tech", "路过说一句")  # a person not read yet: the usual way, and recorded
+    await h.settle()
+    stored = await rows(h)
+    settled = by_text(stored, "今天灯光不错")
+    assert (settled.status, settled.attempts, settled.claimed_by) == ("done", 0, None)
+    assert settled.done_at is not None
+    for needle in ("第一句", "第二句", "/ping", "看下声卡", "路过说一句"):
+        row = by_text(stored, needle)
+        assert (row.status, row.attempts) == ("done", 1), needle
+    assert h.bot.workers.claims - claims == 3  # one claim each for the three that needed a worker
+    assert len(h.bot_messages()) == 1  # /ping answered; the rest left alone
+    async with h.db.session() as s:
+        assert await s.get(Person, h.users["tech"]) is not None
+    assert await lanes(h) == []
+
+
+async def test_a_redelivered_settled_event_is_still_a_duplicate(harness):
+    h = harness
+    await h.say("member", "先读一次")
+    await h.say("member", "再读一次")
+    sent = await h.say("member", "重复投递的一句")
+    await h.settle()
+    before = await rows(h)
+    assert by_text(before, "重复投递的一句").attempts == 0  # it was settled
+    again = await h.sim.redeliver(sent["delivery"]["event_id"])
+    assert again["status"] == 200
+    await h.settle()
+    assert len(await rows(h)) == len(before)
+
+
+async def test_chatter_in_a_fault_group_still_reaches_its_handler(harness):
+    from tests.test_faults_e2e import fault_group, seed
+
+    h = harness
+    await seed(h)
+    await h.say("streamer", "@LiveOps 3号直播间推流断了")
+    group = fault_group(h)["chat_id"]
+    await h.say("tech", "推流码过期了", chat=group)
+    await h.say("tech", "正在换备用线路", chat=group)  # chat and person known: the kind still decides
+    await h.settle()
+    second = by_text(await rows(h), "正在换备用线路")
+    assert second.attempts == 1
+
+
+def test_known_forgets_after_fresh_seconds_and_needs_both_rows():
+    now = [100.0]
+    known = Known(mono=lambda: now[0])
+    assert known.kind("oc_1", "ou_1") is None
+    known.saw("oc_1", "team", "ou_1")
+    assert known.kind("oc_1", "ou_1") == "team"
+    assert known.kind("oc_1", "ou_2") is None  # this person was never read
+    now[0] += FRESH + 0.1
+    assert known.kind("oc_1", "ou_1") is None
+
+
+async def test_a_worker_whose_lane_drained_sleeps_without_another_claim(harness):
+    h = harness
+    await h.say("tech", "/ping")
+    await h.settle()
+    claims = h.bot.workers.claims
+    for i in range(3):
+        await h.say("tech", f"/ping {i}", chat="team" if i % 2 else "tech")
+        await h.settle()
+    # One claim per event: none that found nothing after the event that drained its lane.
+    assert h.bot.workers.claims - claims == 3

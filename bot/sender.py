@@ -168,8 +168,9 @@ class Sender:
             await asyncio.sleep(0)
             return
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # (wait_for would start a task per sleep)
+                await self._event.wait()
+        except TimeoutError:
             pass
 
     def _timeout(self, wait: float, now: float) -> float:

@@ -129,8 +129,9 @@ class InboxWorkers:
         event = asyncio.Event()
         self._idle.append(event)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # (wait_for would start a task per sleep)
+                await event.wait()
+        except TimeoutError:
             pass
         finally:
             if event in self._idle:

@@ -64,8 +64,9 @@ class Ingress:
         """Wait until no request is being stored, or ``at_most`` seconds (the workers' yield)."""
         if self.storing:
             try:
-                await asyncio.wait_for(self._quiet.wait(), at_most)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(at_most):
+                    await self._quiet.wait()
+            except TimeoutError:
                 pass
 
     def _busy(self, delta: int) -> None:

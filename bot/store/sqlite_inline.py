@@ -89,10 +89,14 @@ class InlineConnection(aiosqlite.Connection):
 
     async def _take_lock(self) -> None:
         lock = self._write_lock.get()
-        try:
-            await asyncio.wait_for(lock.acquire(), self._busy_timeout)
-        except asyncio.TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
+        if not lock.locked():
+            await lock.acquire()  # free: taken at once, no task and no timer
+        else:
+            try:
+                async with asyncio.timeout(self._busy_timeout):
+                    await lock.acquire()
+            except TimeoutError:
+                raise sqlite3.OperationalError("database is locked") from None
         self._held = lock
 
     def _give_lock(self) -> None:

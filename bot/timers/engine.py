@@ -76,6 +76,8 @@ class TimerEngine:
         self._failures = 0
         self._retry_at = 0.0  # monotonic time before which the engine does not claim (db trouble)
         self.planned: datetime | None = None  # next due the wake-up is set for
+        self._next_read = False  # the last batch read the next due time (self._next_due) after its commit
+        self._next_due: datetime | None = None
 
     # -- life cycle --------------------------------------------------------------------------
     async def start(self, *, catch_up: bool = True) -> None:
@@ -151,13 +153,15 @@ class TimerEngine:
         if self._scheduler is None:
             return
         await self._calendar_check()
-        try:
-            async with self.svc.db.session() as session:
-                due = (await session.execute(select(func.min(Timer.next_due))
-                                             .where(Timer.state == ACTIVE))).scalar()
-        except Exception:  # noqa: BLE001 - the safety poll will try again
-            log.exception("timer planning failed")
-            return
+        if self._next_read:  # the last batch read it, after its own changes, in its transaction
+            due, self._next_read = self._next_due, False
+        else:
+            try:
+                async with self.svc.db.session() as session:
+                    due = (await session.execute(_NEXT_DUE)).scalar()
+            except Exception:  # noqa: BLE001 - the safety poll will try again
+                log.exception("timer planning failed")
+                return
         scheduler = self._scheduler
         if scheduler is None or not self.running:  # stopped meanwhile
             return
@@ -207,7 +211,7 @@ class TimerEngine:
                     break
                 self._failures, safe = 0, False
                 total += n
-                if n == 0:
+                if n < self.batch:  # nothing more was due: that batch also read the next due time
                     break
         if total:
             self.svc.wake_sender()
@@ -221,6 +225,7 @@ class TimerEngine:
         whole transaction is rolled back (nothing was sent: sends are outbox rows) and the
         batch is redone with a savepoint per handler, so the failure is isolated."""
         now = self.svc.clock.now()
+        self._next_read = False
         async with self.svc.db.session() as session:
             rows = list((await session.execute(
                 select(Timer).where(Timer.state == ACTIVE, Timer.next_due <= now)
@@ -232,6 +237,9 @@ class TimerEngine:
                                             cause=cause_of(timer.id or 0, timer.next_due)) for timer in rows]
             if params:
                 await session.execute(_ADVANCE, params)
+            last = len(rows) < self.batch
+            next_due = (await session.execute(_NEXT_DUE)).scalar() if last else None
+        self._next_read, self._next_due = last, next_due  # committed: plan() may use it
         if self.svc.metrics:  # committed: count each fire once, even when the batch was redone
             self.svc.metrics.timers_fired(seen, params)
         ran = sum(p["inc"] for p in params)
@@ -320,3 +328,6 @@ def _rule_of(timer: Timer) -> Recurrence | None:
         log.error("timer %s has a malformed rule; firing it once", timer.key)
         return None
     return rule if rule.recurring else None
+
+
+_NEXT_DUE = select(func.min(_T.c.next_due)).where(_T.c.state == ACTIVE)

@@ -59,7 +59,7 @@ class LiveOpsBot:
         self.sender = Sender(self.db, self.platform, self.worker_id, callback_env=self.svc, metrics=self.metrics,
                              pulse=self.svc.pulse, clock=self.svc.clock)
         self.svc.wake_sender = self.sender.nudge  # a commit that queued rows wakes it anyway (bot.outbox)
-        self.timers = TimerEngine(self.svc, self.router.locale_for, self.worker_id)
+        self.timers = TimerEngine(self.svc, self.router.locale_and_roles, self.worker_id)
         self.inbox_writer = inbox.InboxWriter(self.db)
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,

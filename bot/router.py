@@ -48,8 +48,6 @@ _WHO = select(
     exists().where(_P.c.open_id == bindparam("user")).label("person_known"),
     exists().where(_R.c.open_id == bindparam("user")).label("has_roles"),
     select(_C.c.kind).where(_C.c.chat_id == bindparam("chat")).scalar_subquery().label("chat_kind"))
-_CHAT_LOCALE = select(_C.c.locale).where(_C.c.chat_id == bindparam("id"))
-_PERSON_LOCALE = select(_P.c.locale).where(_P.c.open_id == bindparam("id"))
 SLASHES = ("/", "／")
 
 
@@ -170,13 +168,17 @@ class Router:
         return Ctx(svc=svc, session=session, cause=f"evt:{event_id}", locale=locale, user_id=user_id,
                    chat_id=chat_id, roles=held, chat_kind=who.chat_kind or "", **extra)
 
-    async def locale_for(self, session: AsyncSession, chat_id: str, user_id: str) -> str:
-        """The chat's language if set, else the person's, else the default."""
+    async def locale_and_roles(self, session: AsyncSession, chat_id: str, user_id: str) -> tuple[str, set[str]]:
+        """The language to write in (the chat's if set, else the person's, else the default) and
+        the roles ``user_id`` holds (none for no one): one read, two when roles were granted."""
         conn = await session.connection()
-        for stmt, key in ((_CHAT_LOCALE, chat_id), (_PERSON_LOCALE, user_id)):
-            if key and (found := (await conn.execute(stmt, {"id": key})).scalar()):
-                return found
-        return self.svc.settings.locale
+        who = (await conn.execute(_WHO, {"chat": chat_id, "user": user_id})).one()
+        locale = who.chat_locale or who.person_locale or self.svc.settings.locale
+        if not user_id:
+            return locale, set()
+        if who.has_roles:
+            return locale, await roles.roles_of(session, user_id, self.svc.settings.admins)
+        return locale, roles.without_grants(user_id, self.svc.settings.admins)
 
     # -- messages ------------------------------------------------------------------------
     async def _message(self, session: AsyncSession, msg: IncomingMessage) -> None:

@@ -52,7 +52,8 @@ for _name in ("apscheduler.scheduler", "apscheduler.executors.default"):
 
 LATE_AFTER = timedelta(minutes=5)
 SAFETY_POLL_SECONDS = 30
-LocaleFor = Callable[[AsyncSession, str, str], Awaitable[str]]
+# (session, chat_id, user_id) -> (language, roles held): bot.router.Router.locale_and_roles
+Who = Callable[[AsyncSession, str, str], Awaitable[tuple[str, set[str]]]]
 
 
 def cause_of(timer_id: int, due: datetime) -> str:
@@ -60,10 +61,10 @@ def cause_of(timer_id: int, due: datetime) -> str:
 
 
 class TimerEngine:
-    def __init__(self, svc: Services, locale_for: LocaleFor | None = None, worker_id: str = "timers", *,
+    def __init__(self, svc: Services, who: Who | None = None, worker_id: str = "timers", *,
                  batch: int = 50) -> None:
         self.svc, self.worker_id, self.batch = svc, worker_id, batch
-        self.locale_for = locale_for or self._default_locale
+        self.who = who or self._default_who
         self.running = False
         self.fired = 0  # handlers run by this engine (for tests, benches, /状态)
         self.skipped = 0  # stale fires skipped
@@ -211,12 +212,17 @@ class TimerEngine:
                     break
                 self._failures, safe = 0, False
                 total += n
-                if n < self.batch:  # nothing more was due: that batch also read the next due time
+                if n == 0 or n < self.batch and not self._due_again():
                     break
         if total:
             self.svc.wake_sender()
             self.svc.pulse.set()
         return total
+
+    def _due_again(self) -> bool:
+        """After a batch that was not full: is anything due already (a handler planned a step
+        for now)? The batch read the next due time after its own changes."""
+        return not self._next_read or (self._next_due is not None and self._next_due <= self.svc.clock.now())
 
     async def _fire_batch(self, safe: bool) -> int:
         """Claim up to ``batch`` due timers and fire them in one transaction.
@@ -292,16 +298,14 @@ class TimerEngine:
                    cache: dict[tuple[str, str], tuple[str, set[str]]]) -> Ctx:
         who = (timer.chat_id, timer.created_by)
         if who not in cache:
-            locale = await self.locale_for(session, timer.chat_id, timer.created_by)
-            held = (await roles.roles_of(session, timer.created_by, self.svc.settings.admins)
-                    if timer.created_by else set())
-            cache[who] = (locale, held)
+            cache[who] = await self.who(session, timer.chat_id, timer.created_by)
         locale, held = cache[who]
         return Ctx(svc=self.svc, session=session, cause=cause_of(timer.id or 0, due), locale=locale,
                    user_id=timer.created_by, chat_id=timer.chat_id, roles=set(held))
 
-    async def _default_locale(self, session: AsyncSession, chat_id: str, user_id: str) -> str:
-        return self.svc.settings.locale
+    async def _default_who(self, session: AsyncSession, chat_id: str, user_id: str) -> tuple[str, set[str]]:
+        held = await roles.roles_of(session, user_id, self.svc.settings.admins) if user_id else set()
+        return self.svc.settings.locale, held
 
 
 class _HandlerFailed(Exception):

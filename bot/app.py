@@ -75,7 +75,7 @@ class LiveOpsBot:
         done = fields["event_type"] == events.MESSAGE and self._settled(fields["payload"])
         fresh = await self.inbox_writer.store(now=wall_now(), done=done, **fields)
         if fresh and not done:
-            self.workers.announce()
+            self.workers.announce(fields["event_id"])
         return fresh
 
     def _settled(self, payload: str | dict) -> bool:

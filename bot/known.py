@@ -12,7 +12,10 @@ direct message, a file or an image, a chat or person not seen lately, a chat who
 chatter handler listens in (a fault group's timeline), and everything before the bot knows
 its own open_id or that every group message arrives. What the router remembers is what it
 read from committed rows; another replica's change reaches this one within ``FRESH``
-seconds (the next message after that goes the usual way and reads again).
+seconds (the next message after that goes the usual way and reads again). The same holds for a
+chat whose kind changes here: today only chatter handlers for fault groups exist, and a chat
+is a fault group from the moment its row is written; a handler for a kind that existing chats
+move into (``/群 设为``) would miss up to ``FRESH`` seconds of chatter after the change.
 """
 from __future__ import annotations
 

@@ -34,6 +34,10 @@ SAFETY_LOOK = 60.0  # seconds: events another replica stored while every worker 
 # flight be stored and answered (they share this event loop), for at most this long: the 200
 # never waits for the work, and an event (a fault page) waits at most this much longer.
 INTAKE_FIRST = 0.25
+# A worker that finished its lane's last event skips the claim that would find nothing only if
+# an empty claim looked at the held lanes' leases at most this long ago (a replica that died
+# holding a lane is taken over at its lease end, not a safety look later).
+LOOK_FRESH = 5.0
 
 
 class InboxWorkers:
@@ -49,7 +53,10 @@ class InboxWorkers:
         self.claims = 0  # claim transactions made: benches and profiles read it
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
         self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
-        self._announced = 0  # events this process stored and woke a worker for, not yet claimed
+        # Events this process stored and woke a worker for, not yet claimed (by event id: a claim
+        # may take an older row nobody announced, whose taker must then wake another worker).
+        self._announced: set[str] = set()
+        self._looked = 0.0  # monotonic time of the last claim that found nothing
         self._next_expiry: datetime | None = None  # a held lane's lease end, as the last empty claim saw it
         self.intake: Ingress | None = None  # the Ingress (app.py): while it is storing requests, they go first
 
@@ -60,9 +67,9 @@ class InboxWorkers:
             self._idle.popleft().set()
             n -= 1
 
-    def announce(self) -> None:
+    def announce(self, event_id: str) -> None:
         """The ingress stored a new event: one worker for it."""
-        self._announced += 1
+        self._announced.add(event_id)
         self.wake()
 
     def stop(self) -> None:
@@ -100,20 +107,23 @@ class InboxWorkers:
                 if got.given_up:
                     self._gave_up(got.given_up)
                 if got.row is None:
-                    self._announced = 0  # whatever was announced is claimed, or waits in a held lane
+                    self._announced.clear()  # whatever was announced is claimed, or waits in a held lane
+                    self._looked = time.monotonic()
                     if self._gen != gen or self.stopping:  # woken while claiming: look again
                         continue
                     self._next_expiry = got.next_expiry
                     await self._sleep(self._until_expiry())
                     continue
-                if self._announced > 0:  # its own wake-up already went out with it
-                    self._announced -= 1
+                if got.row.event_id in self._announced:  # its own wake-up already went out with it
+                    self._announced.discard(got.row.event_id)
                 else:  # found unannounced (another replica's, a retry, a lapsed lease): there may be more
                     self.wake()
                 more = await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
                 # Its lane drained and nothing came in meanwhile: sleep without a claim that would
-                # find nothing (a lane another worker holds is that worker's to pass on).
-                if not (more or self._announced or self._gen != gen or self.stopping):
+                # find nothing (a lane another worker holds is that worker's to pass on), as long as
+                # the lease ends seen by an empty claim are at most LOOK_FRESH old.
+                if not (more or self._announced or self._gen != gen or self.stopping
+                        or time.monotonic() - self._looked > LOOK_FRESH):
                     await self._sleep(self._until_expiry())
         finally:
             self.alive -= 1

@@ -96,3 +96,21 @@ async def test_a_worker_whose_lane_drained_sleeps_without_another_claim(harness)
         await h.settle()
     # One claim per event: none that found nothing after the event that drained its lane.
     assert h.bot.workers.claims - claims == 3
+
+
+async def test_an_unannounced_row_taken_first_does_not_swallow_an_announced_wake_up(harness):
+    """A row nobody here announced (another replica stored it and died; a lapsed lease) is the
+    oldest head: the worker woken for the new event takes it first. The new event must still be
+    handled at once, not at the next safety look a minute later."""
+    h = harness
+    await h.say("tech", "/ping")
+    workers = h.bot.workers
+    announce = workers.announce
+    workers.announce = lambda *a: None  # as if another replica had stored it
+    try:
+        await h.sim.send_text(h.chats["tech"], h.users["tech"], "/ping 别的副本收下的")
+    finally:
+        workers.announce = announce
+    await h.sim.send_text(h.chats["team"], h.users["tech"], "/ping 这个副本收下的")
+    await h.settle(timeout=5)  # both answered well before the 60 s safety look
+    assert all(r.status == "done" for r in await rows(h))

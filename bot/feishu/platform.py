@@ -130,7 +130,8 @@ class Platform:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         async with self._session.request(req.http_method.name, url, headers=headers, params=_query(req.queries),
-                                         data=body, timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
+                                         data=body, timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                         allow_redirects=False) as resp:  # as httpx: a 30x is an answer
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, await resp.read()
 
     async def call(self, method: str, path: str, *, query: dict[str, str] | None = None,

@@ -89,14 +89,11 @@ class InlineConnection(aiosqlite.Connection):
 
     async def _take_lock(self) -> None:
         lock = self._write_lock.get()
-        if not lock.locked():
-            await lock.acquire()  # free: taken at once, no task and no timer
-        else:
-            try:
-                async with asyncio.timeout(self._busy_timeout):
-                    await lock.acquire()
-            except TimeoutError:
-                raise sqlite3.OperationalError("database is locked") from None
+        try:  # (a free lock with a woken waiter still queues: the timeout holds on every path)
+            async with asyncio.timeout(self._busy_timeout):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
         self._held = lock
 
     def _give_lock(self) -> None:

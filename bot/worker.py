@@ -8,7 +8,8 @@ another worker falls free (that worker may have died: the claim says when), or o
 minute (events stored by another replica while this one's workers sleep). One wake-up
 wakes one worker; a worker that took an event wakes one more, so a burst fans out to every
 worker and a single event costs one claim: a worker whose event was its lane's last goes back
-to sleep without looking again unless something was stored (or woke it) meanwhile.
+to sleep without looking again unless something was stored (or woke it) meanwhile, or the
+last look that found nothing is older than LOOK_FRESH.
 """
 from __future__ import annotations
 

@@ -3,7 +3,10 @@ and a worker whose event drained its lane sleeps without another claim (issue 20
 databases, the real webhook and workers."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+
+from bot import worker
 
 from bot.known import FRESH, Known
 from bot.store.models import InboxEvent, InboxLane, Person
@@ -23,7 +26,14 @@ def by_text(stored: list[InboxEvent], needle: str) -> InboxEvent:
     return next(r for r in stored if needle in str(r.payload))
 
 
-async def test_known_chatter_is_stored_done_and_anything_else_goes_to_a_worker(harness):
+@pytest.fixture
+def fresh_looks(monkeypatch):
+    """The last empty claim counts as fresh for the whole test: a loaded machine must not turn a
+    skipped claim into a look (bot.worker.LOOK_FRESH)."""
+    monkeypatch.setattr(worker, "LOOK_FRESH", 3600.0)
+
+
+async def test_known_chatter_is_stored_done_and_anything_else_goes_to_a_worker(harness, fresh_looks):
     h = harness
     await h.say("member", "第一句：人还没有记录")  # a worker records the person
     await h.say("member", "第二句：群和人都已记录")  # a worker reads both as committed: now known
@@ -40,7 +50,9 @@ async def test_known_chatter_is_stored_done_and_anything_else_goes_to_a_worker(h
     for needle in ("第一句", "第二句", "/ping", "看下声卡", "路过说一句"):
         row = by_text(stored, needle)
         assert (row.status, row.attempts) == ("done", 1), needle
-    assert h.bot.workers.claims - claims == 3  # one claim each for the three that needed a worker
+    # One claim each for the three that needed a worker, and at most one look that found nothing
+    # (the first after start-up, when no empty claim had looked yet); before: two per event.
+    assert 3 <= h.bot.workers.claims - claims <= 4
     assert len(h.bot_messages()) == 1  # /ping answered; the rest left alone
     async with h.db.session() as s:
         assert await s.get(Person, h.users["tech"]) is not None
@@ -86,7 +98,7 @@ def test_known_forgets_after_fresh_seconds_and_needs_both_rows():
     assert known.kind("oc_1", "ou_1") is None
 
 
-async def test_a_worker_whose_lane_drained_sleeps_without_another_claim(harness):
+async def test_a_worker_whose_lane_drained_sleeps_without_another_claim(harness, fresh_looks):
     h = harness
     await h.say("tech", "/ping")
     await h.settle()
@@ -94,8 +106,9 @@ async def test_a_worker_whose_lane_drained_sleeps_without_another_claim(harness)
     for i in range(3):
         await h.say("tech", f"/ping {i}", chat="team" if i % 2 else "tech")
         await h.settle()
-    # One claim per event: none that found nothing after the event that drained its lane.
-    assert h.bot.workers.claims - claims == 3
+    # One claim per event: none that found nothing after the event that drained its lane (the
+    # first /ping's trailing look may land inside the count); before: two per event.
+    assert 3 <= h.bot.workers.claims - claims <= 4
 
 
 async def test_an_unannounced_row_taken_first_does_not_swallow_an_announced_wake_up(harness):

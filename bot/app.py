@@ -70,16 +70,18 @@ class LiveOpsBot:
         self.started = False
         self.longconn: LongConnection | None = None  # bot.feishu.longconn.LongConnection when BOT_TRANSPORT=ws (bot.server)
 
-    async def _store(self, **fields) -> bool:
+    async def _store(self, *, parsed: dict | None = None, **fields) -> bool:
         fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
-        done = fields["event_type"] == events.MESSAGE and self._settled(fields["payload"])
+        done = fields["event_type"] == events.MESSAGE and self._settled(
+            parsed if parsed is not None else fields["payload"])
         fresh = await self.inbox_writer.store(now=wall_now(), done=done, **fields)
         if fresh and not done:
             self.workers.announce(fields["event_id"])
         return fresh
 
     def _settled(self, payload: str | dict) -> bool:
-        """Chatter the router would leave alone is stored done: no worker takes it (bot.known)."""
+        """Chatter the router would leave alone is stored done: no worker takes it (bot.known).
+        ``payload`` is the envelope as the ingress read it (or its text, parsed here)."""
         if not self.svc.bot.open_id:
             return False
         try:

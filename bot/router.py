@@ -182,6 +182,7 @@ class Router:
 
     # -- messages ------------------------------------------------------------------------
     async def _message(self, session: AsyncSession, msg: IncomingMessage) -> None:
+        # settled() above answers, without a session, when this would do nothing: change both together.
         if msg.sender_type != "user" or not msg.sender_id:
             return
         ctx = await self._ctx(session, msg.event_id, msg.sender_id, msg.chat_id, msg.chat_type, message=msg)

@@ -36,6 +36,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # An unsigned request can only be the URL check, whose body is a few hundred bytes.
 MAX_UNSIGNED_BYTES = 4096
 
+# store(event_id=, event_type=, lane=, message_id=, payload=, source=, parsed=) -> fresh; ``parsed``
+# is the envelope already read as an object (or None), so the store need not parse it again.
 Store = Callable[..., Awaitable[bool]]
 
 
@@ -142,13 +144,14 @@ class Ingress:
             except UnicodeDecodeError:  # valid JSON in another encoding: store the object
                 pass
         return await self._store(text if text is not None else body, event_id, event_type,
-                                 message_id, lane, source="webhook")
+                                 message_id, lane, source="webhook", parsed=body)
 
     async def accept(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
                      lane: str, *, source: str) -> web.Response:
         """Store an event (its JSON text or object); 200 once durable, 503 if not. A card press
         is answered with the router's response (see the module docstring)."""
-        return await self._answer(await self._store(body, event_id, event_type, message_id, lane, source=source))
+        return await self._answer(await self._store(body, event_id, event_type, message_id, lane, source=source,
+                                                    parsed=body if isinstance(body, dict) else None))
 
     async def _answer(self, result: web.Response | _Pending) -> web.Response:
         if isinstance(result, _Pending):
@@ -156,12 +159,12 @@ class Ingress:
         return result
 
     async def _store(self, body: dict | str, event_id: str, event_type: str, message_id: str | None,
-                     lane: str, *, source: str) -> web.Response | _Pending:
+                     lane: str, *, source: str, parsed: dict | None = None) -> web.Response | _Pending:
         press = event_type == CARD_ACTION and self.answers is not None
         waiter = self.answers.expect(event_id) if press else None  # before the worker can finish it
         try:
             fresh = await self.store(event_id=event_id, event_type=event_type, lane=lane,
-                                     message_id=message_id, payload=body, source=source)
+                                     message_id=message_id, payload=body, source=source, parsed=parsed)
         except Exception:  # noqa: BLE001 - any storage failure means "try again later"
             log.exception("inbox write failed", extra={"event_id": event_id})
             if self.metrics:

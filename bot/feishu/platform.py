@@ -19,7 +19,7 @@ import httpx
 import lark_oapi as lark
 from lark_oapi.core.enum import AccessTokenType, HttpMethod
 from lark_oapi.core.http.transport import _build_header, _build_url
-from lark_oapi.core.json import JSON
+from lark_oapi.core.json import JSON, Encoder
 from lark_oapi.core.model import BaseRequest, RequestOption
 from lark_oapi.core.token import verify
 from lark_oapi.core.utils.files import Files
@@ -124,7 +124,8 @@ class Platform:
             return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
         body = None
         if req.body is not None:
-            body = json.dumps(json.loads(JSON.marshal(req.body)), ensure_ascii=False, separators=(",", ":"),
+            # One pass with the SDK's encoder (JSON.marshal's), written compactly as httpx did.
+            body = json.dumps(req.body, cls=Encoder, ensure_ascii=False, separators=(",", ":"),
                               allow_nan=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
         if self._session is None or self._session.closed:

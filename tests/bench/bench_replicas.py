@@ -33,7 +33,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,20 +45,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.bench.process import cpu_seconds, free_port, wait_ready  # noqa: E402
+
 APP_ID, SECRET, KEY, TOKEN = "cli_benchreplica01", "bench-secret", "bench-replica-key", "bench-replica-token"
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 CHATS = 100
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pg_backends(db_name: str) -> dict[int, float]:
@@ -148,19 +138,7 @@ class Replica:
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
     async def ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as s:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise SystemExit(f"a replica exited; see {self.log.name}")
-                try:
-                    async with s.get(f"{self.url}/readyz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise SystemExit("a replica did not become ready")
+        await wait_ready(self.port, proc=self.proc, timeout=timeout, what=f"a replica ({self.log.name})")
 
     async def handler_runs(self) -> int:
         async with aiohttp.ClientSession() as s:

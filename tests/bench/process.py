@@ -64,12 +64,18 @@ class Profiler:
         return ", ".join(f"{k} {v / total:.0%}" for k, v in samples.most_common()) + f" of {total} samples"
 
 
-async def wait_ready(port: int) -> None:
-    """Until the bot on ``port`` answers /readyz with 200 (a minute at most)."""
+async def wait_ready(port: int, *, proc: subprocess.Popen | None = None, timeout: float = 60.0,
+                     what: str = "the bot") -> None:
+    """Until the bot on ``port`` answers /readyz with 200 (``timeout`` seconds at most); stops at
+    once when ``proc`` (the bot's process) has exited."""
     import aiohttp
 
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     async with aiohttp.ClientSession() as http:
-        for _ in range(300):
+        while loop.time() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise SystemExit(f"{what} exited (see its log)")
             try:
                 async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
                     if resp.status == 200:
@@ -77,4 +83,4 @@ async def wait_ready(port: int) -> None:
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
-    raise SystemExit("the bot did not become ready (see its log)")
+    raise SystemExit(f"{what} did not become ready (see its log)")

@@ -21,6 +21,15 @@ An explicit ``priority=`` to ``enqueue`` wins over all of these.
 
 After a commit that queued rows, this process's senders are told which priorities were
 queued (a bit per priority), so a sender with nothing due reads nothing until then.
+
+Handed over at the insert: when this process's sender for the same database has room, a row
+that is not bulk, points at no other row ("@key") and finds no unfinished row in its lane is
+inserted already claimed by that sender ("sending", its lease), and the sender gets it from
+memory right after the commit, without a claim transaction of its own. A savepoint or a
+transaction rolled back hands nothing over. A process that dies before sending leaves the row
+to its lease, like any claimed row. On PostgreSQL two concurrent transactions writing to one
+lane may both see it empty: their rows then go out side by side, in no order between them,
+which is all the order two uncommitted transactions ever had.
 """
 from __future__ import annotations
 
@@ -28,9 +37,11 @@ import contextlib
 import contextvars
 import functools
 import logging
-from typing import Any, Callable, Iterator
+from datetime import timedelta
+from typing import Any, Callable, Iterator, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, case, event, exists
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -49,6 +60,20 @@ PRIORITIES = (PAGE, PERSON, ROUTINE, BULK)
 ALL = 0b1111  # every priority (a bit each, for the senders' wake-ups)
 _scope: contextvars.ContextVar[int | None] = contextvars.ContextVar("outbox_priority", default=None)
 _listeners: list[Callable[[int], None]] = []  # senders to tell (priority bits) after a commit that queued rows
+LEASE = timedelta(seconds=60)  # a claimed row is the claimer's this long (then anyone's again)
+
+
+class Taker(Protocol):
+    """A sender that takes rows claimed for it at the insert (see the module's docstring)."""
+
+    worker_id: str
+
+    def accepts(self, level: int) -> bool: ...
+
+    def take(self, rows: list[OutboxMessage]) -> None: ...
+
+
+_takers: dict[Engine, Taker] = {}  # by the (sync) engine of the database the sender sends from
 
 
 def priority_for(key: str, op: str) -> int:
@@ -92,16 +117,56 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
         payload = {**payload, **{f: mask_payload(payload[f]) for f in masked}}
     now = wall_now()
     conn = await session.connection()  # Core, not the ORM: every answer passes here (no foreign keys)
-    await conn.execute(_insert_ignore(conn.dialect.name),
-                       {"key": key, "op": op, "lane": lane[:128], "target": target, "payload": payload,
-                        "callback": callback, "status": "pending", "attempts": 0, "created_at": now,
-                        "next_attempt_at": now, "priority": level, "reported": False})
+    values = {"key": key, "op": op, "lane": lane[:128], "target": target, "payload": payload,
+              "callback": callback, "status": "pending", "attempts": 0, "created_at": now,
+              "next_attempt_at": now, "priority": level, "reported": False}
+    taker = _takers.get(conn.sync_engine) if level < BULK and not target.startswith("@") else None
+    if taker is not None and taker.accepts(level):
+        claim = {k: v for k, v in values.items() if k != "status"} | {"who": taker.worker_id, "until": now + LEASE,
+                                                                          "in_lane": values["lane"]}
+        got = (await conn.execute(_insert_claimed(conn.dialect.name), claim)).first()
+        if got is not None and got.status == "sending":
+            row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
+                                   "claimed_until": claim["until"]})
+            session.info.setdefault("outbox_claimed", []).append((_innermost(session), taker, row))
+            return
+    else:
+        await conn.execute(_insert_ignore(conn.dialect.name), values)
     session.info["outbox_queued"] = session.info.get("outbox_queued", 0) | 1 << level
 
 
 @functools.cache
 def _insert_ignore(dialect: str):
     return dialect_insert(dialect)(OutboxMessage.__table__).on_conflict_do_nothing()
+
+
+@functools.cache
+def _insert_claimed(dialect: str):
+    """The insert of a row claimed by a sender at once unless its lane has an unfinished row
+    (then it is pending as usual); RETURNING says which (nothing: the key existed)."""
+    t = OutboxMessage.__table__
+    earlier = t.alias("earlier")
+    busy = exists().where(earlier.c.lane == bindparam("in_lane"), earlier.c.status.in_(("pending", "sending")))
+    return (dialect_insert(dialect)(t).values(
+        status=case((busy, "pending"), else_="sending"),
+        claimed_by=case((busy, None), else_=bindparam("who")),
+        claimed_until=case((busy, None), else_=bindparam("until", type_=t.c.claimed_until.type)))
+        .on_conflict_do_nothing().returning(t.c.id, t.c.status))
+
+
+def _innermost(session: AsyncSession):
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
+
+def take_with(engine: Engine, taker: Taker) -> None:
+    """Rows queued through ``engine`` may be claimed for ``taker`` at the insert."""
+    _takers[engine] = taker
+
+
+def stop_taking(engine: Engine, taker: Taker) -> None:
+    if _takers.get(engine) is taker:
+        del _takers[engine]
 
 
 def listen(fn: Callable[[int], None]) -> None:
@@ -125,6 +190,16 @@ def queued(session: AsyncSession | Session, bits: int = ALL) -> None:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint: the real commit is still to come
         return
+    claimed = session.info.pop("outbox_claimed", None)
+    if claimed:
+        by_taker: dict[int, tuple[Taker, list[OutboxMessage]]] = {}
+        for _tx, taker, row in claimed:
+            by_taker.setdefault(id(taker), (taker, []))[1].append(row)
+        for taker, rows in by_taker.values():
+            try:
+                taker.take(rows)
+            except Exception:  # noqa: BLE001 - never break a commit: the rows' lease runs out instead
+                log.exception("outbox hand-over failed")
     bits = session.info.pop("outbox_queued", 0)
     if not bits:
         return
@@ -139,6 +214,25 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop("outbox_queued", None)
+        session.info.pop("outbox_claimed", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_soft_rollback(session: Session, previous) -> None:
+    """A savepoint rolled back: the rows claimed inside it are gone (the root's rollback above
+    drops them all)."""
+    claimed = session.info.get("outbox_claimed")
+    if not claimed or not previous.nested:
+        return
+    session.info["outbox_claimed"] = [c for c in claimed if not _within(c[0], previous)]
+
+
+def _within(tx, outer) -> bool:
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
 
 
 def text_content(text: str) -> dict:

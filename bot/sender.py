@@ -13,6 +13,8 @@ retry carries the same Feishu uuid, which Feishu (and the simulator) dedupe for 
 Cards older than 14 days are sent afresh instead of patched (bot.sendcalls); a refused buzz
 is recorded as ``refused`` for the row's callback to reach those people another way.
 
+Rows queued in this process usually need no claim: they are inserted already claimed for this
+sender and handed over from memory after their commit (bot.outbox says when).
 Idle costs nothing: the sender reads the database only when a commit in this process queued
 rows (bot.outbox tells it), when a retry it scheduled is due, when one of its sends finished
 with more rows behind it in the lane, or once a minute (rows of other processes, dead
@@ -47,7 +49,7 @@ __all__ = ["Sender", "on_sent", "on_failed", "request_for", "result_of", "CALLBA
 log = logging.getLogger("bot.sender")
 
 MAX_ATTEMPTS = 20  # temporary errors: about 13 minutes of retries (backoff 0.5 s doubling to 60 s)
-LEASE = timedelta(seconds=60)
+LEASE = outbox.LEASE
 SAFETY_POLL = 60.0  # seconds between looks while nothing is known to be due
 LOOK_GAP = 0.05  # at most this often for routine and bulk rows (pages and answers: at once)
 Callback = Callable[[Any, OutboxMessage, dict], Awaitable[None]]
@@ -115,6 +117,33 @@ class Sender:
         """Something happened (an event was handled): costs nothing unless rows were queued."""
         self._event.set()
 
+    def accepts(self, level: int) -> bool:
+        """May a row of ``level`` be claimed for this sender at its insert (bot.outbox)? While it
+        runs and holds fewer than ``batch`` rows (a look may take twice that for pages)."""
+        return self.running and not self.stopping and len(self.ready) + len(self.inflight) < self.batch
+
+    def take(self, rows: list[OutboxMessage]) -> None:
+        """Rows claimed for this sender at their insert, just committed: ready to go."""
+        for row in rows:
+            job = self._own_target(row)
+            try:
+                job.keys = keys_for(job)
+            except ValueError:  # an op it cannot send: a look fails it with the reason
+                job = None
+            if job is None or not self.running or self.stopping:  # due again, for a look
+                self._orphans.add(row.id or 0)
+                self._bits |= 1 << row.priority
+                continue
+            self.ready.append(job)
+        self._event.set()
+
+    @staticmethod
+    def _own_target(row: OutboxMessage) -> Job:
+        """The job of a row whose target is its own (not "@key")."""
+        fresh = bool((row.payload or {}).get("fresh_card"))
+        chat = row.lane if row.lane.startswith("oc_") else ""
+        return Job(row, row.target, "fresh" if fresh and chat else "", chat)
+
     def _note(self, bits: int) -> None:
         self._bits |= bits
         self._event.set()
@@ -131,6 +160,7 @@ class Sender:
     async def run(self) -> None:
         self.running = True
         outbox.listen(self._note)
+        outbox.take_with(self.db.engine.sync_engine, self)
         trouble = Repeated(log, "outbox claim failed")
         try:
             while not self.stopping:
@@ -152,11 +182,13 @@ class Sender:
                 await self._sleep(self._timeout(wait, now))
         finally:
             outbox.unlisten(self._note)
+            outbox.stop_taking(self.db.engine.sync_engine, self)
             if self.inflight:  # finish the rows in hand
                 await asyncio.wait(list(self.inflight))
             if self.ready:  # claimed, never started: due again at once
                 self._orphans |= {j.row.id for j in self.ready}
                 self.ready = []
+            if self._orphans:
                 try:
                     await self._release_orphans()
                 except Exception:  # noqa: BLE001 - their lease runs out instead
@@ -262,7 +294,7 @@ class Sender:
             fresh = bool((row.payload or {}).get("fresh_card"))
             chat = row.lane if row.lane.startswith("oc_") else ""
             if not row.target.startswith("@"):
-                job = Job(row, row.target, "fresh" if fresh and chat else "", chat)
+                job = self._own_target(row)
             else:
                 dep = deps.get(row.target[1:])
                 if dep is None and row.op == "patch" and chat:  # the card's row was cleaned up

@@ -28,9 +28,14 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Calls run on the loop's thread, not aiosqlite's (bot.store.sqlite_inline says why).
+            # LIFO pool: the connection just given back is the next one out. Each connection has its
+            # own page cache, which any other connection's commit makes stale, so taking the pool's
+            # connections in turn (FIFO) re-read the pages each transaction touches: 32 pread
+            # calls per timer firing in the CPU bench before, 1 after.
             self.write_lock = WriteLock()
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT))
+                url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
+                pool_use_lifo=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         else:

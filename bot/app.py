@@ -60,7 +60,7 @@ class LiveOpsBot:
                              pulse=self.svc.pulse, clock=self.svc.clock)
         self.svc.wake_sender = self.sender.nudge  # a commit that queued rows wakes it anyway (bot.outbox)
         self.timers = TimerEngine(self.svc, self.router.locale_and_roles, self.worker_id)
-        self.inbox_writer = inbox.InboxWriter(self.db)
+        self.inbox_writer = inbox.InboxWriter(self.db, workers=self.workers)  # it wakes (or hands to) workers
         self.ingress = Ingress(encrypt_key=settings.encrypt_key,
                                verification_token=settings.verification_token,
                                store=self._store, metrics=self.metrics,
@@ -74,10 +74,7 @@ class LiveOpsBot:
         fields["payload"] = without_token(fields["payload"], self.settings.verification_token)
         done = fields["event_type"] == events.MESSAGE and self._settled(
             parsed if parsed is not None else fields["payload"])
-        fresh = await self.inbox_writer.store(now=wall_now(), done=done, **fields)
-        if fresh and not done:
-            self.workers.announce(fields["event_id"])
-        return fresh
+        return await self.inbox_writer.store(now=wall_now(), done=done, **fields)
 
     def _settled(self, payload: str | dict) -> bool:
         """Chatter the router would leave alone is stored done: no worker takes it (bot.known).

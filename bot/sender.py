@@ -399,9 +399,19 @@ class Sender:
     # -- outcomes --------------------------------------------------------------------------
     async def _done(self, job: Job, result: dict) -> None:
         row = job.row
+        outcome = self._outcome(row, "sent", sent=wall_now(), result=result, error=row.last_error, code=row.error_code)
+        if not row.callback and not (job.mode == "fresh" and job.origin):
+            # The common case, on a plain connection (no ORM session): the outcome, and whether
+            # another row waits behind it in the lane.
+            async with self.db.engine.begin() as conn:
+                await conn.execute(finish(), outcome)
+                nxt = (await conn.execute(behind(), {"lane": row.lane, "rid": row.id})).first()
+            if nxt is not None:
+                self._note(1 << nxt[0])
+            self._sent(row)
+            return
         async with self.db.session() as session:
-            await session.execute(finish(), self._outcome(row, "sent", sent=wall_now(), result=result,
-                                                           error=row.last_error, code=row.error_code))
+            await session.execute(finish(), outcome)
             if job.mode == "fresh" and job.origin and result.get("message_id"):
                 await self._adopt(session, job, result)
             if row.callback and row.callback in CALLBACKS:
@@ -409,6 +419,9 @@ class Sender:
             elif row.callback:
                 log.error("no outbox callback named %s", row.callback)
             await self._after(session, row)
+        self._sent(row)
+
+    def _sent(self, row: OutboxMessage) -> None:
         log.info("sent", extra={"op": row.op})
         if self.metrics:
             self.metrics.sent.labels(op=row.op).inc()

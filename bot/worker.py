@@ -2,6 +2,8 @@
 everything the handler wrote (its answers included). A worker that dies mid-way leaves
 its claim to expire; another worker (or this one after a restart) takes the row again.
 
+An event the webhook stores usually needs no claim: the intake claims it for a sleeping worker
+in the transaction that stores it and hands it over after the commit (bot.store.inbox).
 Idle costs nothing: a worker with nothing to claim sleeps until this process stores an event
 (the webhook or the long connection wakes one idle worker per event), until a lane held by
 another worker falls free (that worker may have died: the claim says when), or once a
@@ -41,6 +43,18 @@ INTAKE_FIRST = 0.25
 LOOK_FRESH = 5.0
 
 
+class Sleeper:
+    """A worker asleep: woken by its event; ``handed`` is set while the intake is claiming an
+    event for it (its result: the claimed row, or None for a plain wake-up)."""
+
+    __slots__ = ("name", "event", "handed")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.event = asyncio.Event()
+        self.handed: asyncio.Future | None = None
+
+
 class InboxWorkers:
     def __init__(self, svc: Services, router: Router, worker_id: str, *, concurrency: int = 4,
                  lease: timedelta = timedelta(seconds=60), poll: float = 1.0) -> None:
@@ -53,7 +67,7 @@ class InboxWorkers:
         self.processed = 0
         self.claims = 0  # claim transactions made: benches and profiles read it
         self._gen = 0  # bumped by every wake-up: a claim that found nothing looks again if it moved
-        self._idle: deque[asyncio.Event] = deque()  # sleeping workers, first asleep first woken
+        self._idle: deque[Sleeper] = deque()  # sleeping workers, first asleep first woken
         # Events this process stored and woke a worker for, not yet claimed (by event id: a claim
         # may take an older row nobody announced, whose taker must then wake another worker).
         self._announced: set[str] = set()
@@ -65,13 +79,33 @@ class InboxWorkers:
         """Something may be claimable: wake up to ``n`` sleeping workers."""
         self._gen += 1
         while n > 0 and self._idle:
-            self._idle.popleft().set()
+            self._idle.popleft().event.set()
             n -= 1
 
-    def announce(self, event_id: str) -> None:
-        """The ingress stored a new event: one worker for it."""
+    def reserve(self) -> Sleeper | None:
+        """A sleeping worker for the intake to claim an event for (bot.store.inbox.InboxWriter);
+        it stays asleep until ``hand`` gives it the outcome."""
+        if not self._idle or self.stopping:
+            return None
+        sleeper = self._idle.popleft()
+        sleeper.handed = asyncio.get_running_loop().create_future()
+        return sleeper
+
+    def hand(self, sleeper: Sleeper, row) -> None:
+        """The intake's outcome for a reserved worker: the row claimed for it (committed), or
+        None (nothing claimed for it: it wakes and claims as usual)."""
+        if sleeper.handed is not None and not sleeper.handed.done():
+            sleeper.handed.set_result(row)
+        if row is None:
+            self._gen += 1
+        sleeper.event.set()
+
+    def announce(self, event_id: str, *, wake: bool = True) -> None:
+        """The ingress stored a new event: one worker for it (``wake=False``: one is awake for
+        it already, a worker the intake reserved and could not hand it to)."""
         self._announced.add(event_id)
-        self.wake()
+        if wake:
+            self.wake()
 
     def stop(self) -> None:
         """Finish the event in hand, then leave the loop."""
@@ -92,40 +126,44 @@ class InboxWorkers:
         self.alive += 1
         name = f"{self.worker_id}/{n}"
         trouble = Repeated(log, f"inbox claim failed ({name})")
+        row = None  # an event the intake claimed for this worker while it slept
         try:
-            while not self.stopping:
+            while not self.stopping or row is not None:
                 gen = self._gen
                 if self.intake is not None:
                     await self.intake.quiet(INTAKE_FIRST)
-                try:
-                    self.claims += 1
-                    got = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
-                    trouble.ok()
-                except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
-                    trouble.failed()
-                    await asyncio.sleep(self.poll)
-                    continue
-                if got.given_up:
-                    self._gave_up(got.given_up)
-                if got.row is None:
-                    self._announced.clear()  # whatever was announced is claimed, or waits in a held lane
-                    self._looked = time.monotonic()
-                    if self._gen != gen or self.stopping:  # woken while claiming: look again
+                if row is None:
+                    try:
+                        self.claims += 1
+                        got = await inbox.claim(self.svc.db, name, wall_now(), self.lease)
+                        trouble.ok()
+                    except Exception:  # noqa: BLE001 - database down: back off, keep the loop alive
+                        trouble.failed()
+                        await asyncio.sleep(self.poll)
                         continue
-                    self._next_expiry = got.next_expiry
-                    await self._sleep(self._until_expiry())
-                    continue
-                if got.row.event_id in self._announced:  # its own wake-up already went out with it
-                    self._announced.discard(got.row.event_id)
-                else:  # found unannounced (another replica's, a retry, a lapsed lease): there may be more
-                    self.wake()
-                more = await logs.bound_call(self.process(got.row, name), event_id=got.row.event_id, worker=name)
+                    if got.given_up:
+                        self._gave_up(got.given_up)
+                    if got.row is None:
+                        self._announced.clear()  # whatever was announced is claimed, or waits in a held lane
+                        self._looked = time.monotonic()
+                        if self._gen != gen or self.stopping:  # woken while claiming: look again
+                            continue
+                        self._next_expiry = got.next_expiry
+                        row = await self._sleep(self._until_expiry(), name)
+                        continue
+                    row = got.row
+                    if row.event_id in self._announced:  # its own wake-up already went out with it
+                        self._announced.discard(row.event_id)
+                    else:  # found unannounced (another replica's, a retry, a lapsed lease): there may be more
+                        self.wake()
+                more = await logs.bound_call(self.process(row, name), event_id=row.event_id, worker=name)
+                row = None
                 # Its lane drained and nothing came in meanwhile: sleep without a claim that would
                 # find nothing (a lane another worker holds is that worker's to pass on), as long as
                 # the lease ends seen by an empty claim are at most LOOK_FRESH old.
                 if not (more or self._announced or self._gen != gen or self.stopping
                         or time.monotonic() - self._looked > LOOK_FRESH):
-                    await self._sleep(self._until_expiry())
+                    row = await self._sleep(self._until_expiry(), name)
         finally:
             self.alive -= 1
 
@@ -136,17 +174,26 @@ class InboxWorkers:
             return SAFETY_LOOK
         return min(SAFETY_LOOK, max(0.05, (self._next_expiry - wall_now()).total_seconds() + 0.05))
 
-    async def _sleep(self, timeout: float) -> None:
-        event = asyncio.Event()
-        self._idle.append(event)
+    async def _sleep(self, timeout: float, name: str):
+        """Sleep until woken or ``timeout``; returns the row the intake claimed for this worker
+        meanwhile, if any."""
+        sleeper = Sleeper(name)
+        self._idle.append(sleeper)
         try:
             async with asyncio.timeout(timeout):  # (wait_for would start a task per sleep)
-                await event.wait()
+                await sleeper.event.wait()
         except TimeoutError:
             pass
         finally:
-            if event in self._idle:
-                self._idle.remove(event)
+            if sleeper in self._idle:
+                self._idle.remove(sleeper)
+        if sleeper.handed is None:
+            return None
+        try:  # reserved: the intake's transaction is deciding (it always says; a lease's worth at most)
+            async with asyncio.timeout(self.lease.total_seconds()):
+                return await sleeper.handed
+        except TimeoutError:
+            return None
 
     def _gave_up(self, n: int) -> None:
         log.error("events that failed repeatedly were set aside (status failed)")

@@ -24,13 +24,30 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import wall_now
 from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent, InboxLane
+
+
+MAX_ATTEMPTS = 5  # claims of one event (each a worker that died on it) before it is set aside as poison
+
+
+class Takers(Protocol):
+    """This process's inbox workers as the writer sees them (bot.worker.InboxWorkers)."""
+
+    lease: timedelta
+
+    def reserve(self) -> Any: ...  # a sleeping worker (with a ``name``), taken out of the idle list; or None
+
+    def hand(self, sleeper: Any, row: Row | None) -> None: ...  # its event (None: just woken)
+
+    def announce(self, event_id: str, *, wake: bool = True) -> None: ...
 
 
 class InboxWriter:
@@ -40,10 +57,15 @@ class InboxWriter:
     the write failed, which the webhook turns into a 503). With no concurrency a batch is
     one row and nothing waits; under load, rows that arrive while a commit is running go
     into the next one, so throughput grows with load instead of queueing on the database.
+
+    Handed over at the insert (``workers`` set): a stored event that is the head of a lane
+    nobody holds is claimed, in the same transaction, for a worker of this process that is
+    asleep, and given to it after the commit: no claim transaction of its own. One claim per
+    sleeping worker at most; every other stored event wakes a worker the usual way.
     """
 
-    def __init__(self, db: Database, max_batch: int = 500) -> None:
-        self.db, self.max_batch = db, max_batch
+    def __init__(self, db: Database, max_batch: int = 500, *, workers: Takers | None = None) -> None:
+        self.db, self.max_batch, self.workers = db, max_batch, workers
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._flushing = False
 
@@ -84,24 +106,66 @@ class InboxWriter:
     async def _insert(self, rows: list[dict]) -> set[str]:
         stmt = _stored(self.db.dialect)
         for attempt in (1, 2):
+            handed: list[tuple[Any, Row | None]] = []
             try:
                 async with self.db.engine.begin() as conn:
                     result = (await conn.execute(stmt, rows)).all()
                     heads: dict[str, int] = {}
-                    for _event_id, row_id, lane, status in result:
+                    fresh: dict[int, str] = {}
+                    for event_id, row_id, lane, status in result:
                         if status == "pending":  # a settled row is done already: no lane waits for it
                             heads[lane] = min(row_id, heads.get(lane, row_id))
+                            fresh[row_id] = event_id
                     if heads:  # lanes in one order: two writers never wait on each other in a cycle
                         await conn.execute(_lanes_upsert(self.db.dialect),
                                            [{"lane": lane, "head": head} for lane, head in sorted(heads.items())])
-                    return {row[0] for row in result}
+                        if self.workers is not None:
+                            await self._hand_over(conn, heads, handed)
+                    stored = {row[0] for row in result}
             except DBAPIError as exc:
+                for sleeper, _row in handed:
+                    self.workers.hand(sleeper, None)  # type: ignore[union-attr]
                 # A pooled connection closed by a server restart (the pool does not ping before
                 # use): SQLAlchemy has now discarded the stale ones, so one more try on a fresh
                 # connection; a database that is really down fails again and the webhook says 503.
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
+                continue
+            except BaseException:
+                for sleeper, _row in handed:
+                    self.workers.hand(sleeper, None)  # type: ignore[union-attr]
+                raise
+            if self.workers is not None:  # committed: the claimed events to their workers, a wake-up for the rest
+                woken = 0
+                for sleeper, row in handed:
+                    self.workers.hand(sleeper, row)
+                    if row is None:
+                        woken += 1  # awake now, as for an announced event
+                    else:
+                        fresh.pop(row.id, None)
+                for i, event_id in enumerate(fresh.values()):
+                    self.workers.announce(event_id, wake=i >= woken)
+            return stored
         raise AssertionError("unreachable")
+
+    async def _hand_over(self, conn, heads: dict[str, int], handed: list[tuple[Any, Row | None]]) -> None:
+        """Claim lanes' new heads for sleeping workers (see the class docstring); ``handed``
+        gets each reserved worker as soon as it is reserved, so a failure can wake it."""
+        assert self.workers is not None
+        now = wall_now()
+        for lane, head in sorted(heads.items(), key=lambda item: item[1]):
+            sleeper = self.workers.reserve()
+            if sleeper is None:
+                break
+            params = {"ln": lane, "hd": head, "worker": sleeper.name, "now": now, "until": now + self.workers.lease,
+                      "max_attempts": MAX_ATTEMPTS}
+            row = None
+            handed.append((sleeper, None))
+            if (await conn.execute(_HOLD_HEAD, params)).first() is not None:
+                row = (await conn.execute(_TAKE, params)).first()
+                if row is None:  # not claimable after all: the lane is free again for a claim
+                    await conn.execute(_UNHOLD, params)
+            handed[-1] = (sleeper, row)
 
 
 _T = InboxEvent.__table__
@@ -161,6 +225,11 @@ _SET_HEAD = (update(_L).where(_L.c.lane == bindparam("ln"))
 _HELD_ELSEWHERE = (update(_L).where(_L.c.lane == bindparam("ln"))
                    .values(head=bindparam("hd"), held_by=bindparam("who"), held_until=bindparam("until")))
 _DROP_LANE = delete(_L).where(_L.c.lane == bindparam("ln"))
+# The intake's hand-over: a lane whose head is the event just stored, if nobody holds it.
+_HOLD_HEAD = (update(_L).where(_L.c.lane == bindparam("ln"), _L.c.head == bindparam("hd"), _FREE)
+              .values(held_by=bindparam("worker"), held_until=bindparam("until")).returning(_L.c.lane))
+_UNHOLD = (update(_L).where(_L.c.lane == bindparam("ln"), _L.c.held_by == bindparam("worker"))
+           .values(held_by=None, held_until=None))
 _POISON = (update(_T).where(_T.c.id == bindparam("rid"))
            .values(status="failed", done_at=bindparam("now"), error_ref="poison"))
 _NEXT_EXPIRY = select(func.min(_L.c.held_until)).where(_L.c.held_by.is_not(None))
@@ -191,7 +260,7 @@ class Claimed:
 
 
 async def claim(db: Database, worker: str, now: datetime, lease: timedelta,
-                max_attempts: int = 5, *, tries: int = 20) -> Claimed:
+                max_attempts: int = MAX_ATTEMPTS, *, tries: int = 20) -> Claimed:
     """Take the first live row of the lane with the oldest head that nobody holds (or whose
     holder's lease ran out), and hold that lane until the row is finished."""
     params = {"now": now, "max_attempts": max_attempts, "worker": worker, "until": now + lease}

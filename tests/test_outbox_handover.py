@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot import outbox
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
-from tests.test_sender_rules import bot_texts, text
+from tests.test_sender_rules import bot_texts
 
 
 async def rows(h, *keys: str) -> dict[str, OutboxMessage]:

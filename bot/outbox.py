@@ -122,8 +122,8 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
               "next_attempt_at": now, "priority": level, "reported": False}
     taker = _takers.get(conn.sync_engine) if level < BULK and not target.startswith("@") else None
     if taker is not None and taker.accepts(level):
-        claim = {k: v for k, v in values.items() if k != "status"} | {"who": taker.worker_id, "until": now + LEASE,
-                                                                          "in_lane": values["lane"]}
+        claim = {**values, "who": taker.worker_id, "until": now + LEASE, "in_lane": values["lane"]}
+        del claim["status"]  # the statement decides it
         got = (await conn.execute(_insert_claimed(conn.dialect.name), claim)).first()
         if got is not None and got.status == "sending":
             row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,

@@ -238,10 +238,11 @@ class TimerEngine:
             seen = [(timer.kind, (now - timer.next_due).total_seconds()) for timer in rows]
             params = [await logs.bound_call(self._fire(session, timer, now, cache, safe), timer=timer.key,
                                             cause=cause_of(timer.id or 0, timer.next_due)) for timer in rows]
+            conn = await session.connection()  # Core statements: no ORM execution path
             if params:
-                await session.execute(_ADVANCE, params)
+                await conn.execute(_ADVANCE, params)
             last = len(rows) < self.batch
-            next_due = (await session.execute(_NEXT_DUE)).scalar() if last else None
+            next_due = (await conn.execute(_NEXT_DUE)).scalar() if last else None
         self._next_read, self._next_due = last, next_due  # committed: plan() may use it
         if self.svc.metrics:  # committed: count each fire once, even when the batch was redone
             self.svc.metrics.timers_fired(seen, params)

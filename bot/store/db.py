@@ -138,4 +138,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Take the write lock at BEGIN so claim-then-update never deadlocks between processes.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the DBAPI cursor: SQLAlchemy's documented exec_driver_sql("BEGIN") runs the whole
+    # statement machinery (context, events, result) for a statement with no result, on every
+    # transaction.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()

@@ -22,14 +22,15 @@ An explicit ``priority=`` to ``enqueue`` wins over all of these.
 After a commit that queued rows, this process's senders are told which priorities were
 queued (a bit per priority), so a sender with nothing due reads nothing until then.
 
-Handed over at the insert: when this process's sender for the same database has room, a row
-that is not bulk, points at no other row ("@key") and finds no unfinished row in its lane is
-inserted already claimed by that sender ("sending", its lease), and the sender gets it from
-memory right after the commit, without a claim transaction of its own. A savepoint or a
-transaction rolled back hands nothing over. A process that dies before sending leaves the row
-to its lease, like any claimed row. On PostgreSQL two concurrent transactions writing to one
-lane may both see it empty: their rows then go out side by side, in no order between them,
-which is all the order two uncommitted transactions ever had.
+Handed over at the insert: when this process's sender for the same database holds fewer than
+its batch of rows (those claimed in open transactions counted), a row that is not bulk, points
+at no other row ("@key") and finds no unfinished row in its lane is inserted already claimed by
+that sender ("sending", its lease), and the sender gets it from memory right after the commit,
+without a claim transaction of its own (bot.sendtake). A savepoint or a transaction rolled back
+hands nothing over. A process that dies before sending leaves the row to its lease, like any
+claimed row; a sender that stopped meanwhile puts it back at once. On PostgreSQL two
+transactions writing to one lane at the same moment may both see it empty: the sender checks
+each handed row is its lane's first before it goes, so a lane's rows still go in order.
 """
 from __future__ import annotations
 
@@ -70,7 +71,11 @@ class Taker(Protocol):
 
     def accepts(self, level: int) -> bool: ...
 
-    def take(self, rows: list[OutboxMessage]) -> None: ...
+    def promise(self, n: int = 1) -> None: ...  # a row claimed for it, its transaction still open
+
+    def forget(self, n: int = 1) -> None: ...  # that transaction rolled back
+
+    def take(self, rows: list[OutboxMessage]) -> None: ...  # it committed
 
 
 _takers: dict[Engine, Taker] = {}  # by the (sync) engine of the database the sender sends from
@@ -129,6 +134,7 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
             row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
                                    "claimed_until": claim["until"]})
             session.info.setdefault("outbox_claimed", []).append((_innermost(session), taker, row))
+            taker.promise()
             return
     else:
         await conn.execute(_insert_ignore(conn.dialect.name), values)
@@ -214,7 +220,7 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop("outbox_queued", None)
-        session.info.pop("outbox_claimed", None)
+        _forget(session.info.pop("outbox_claimed", None) or [])
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -225,6 +231,12 @@ def _after_soft_rollback(session: Session, previous) -> None:
     if not claimed or not previous.nested:
         return
     session.info["outbox_claimed"] = [c for c in claimed if not _within(c[0], previous)]
+    _forget([c for c in claimed if _within(c[0], previous)])
+
+
+def _forget(dropped: list) -> None:
+    for _tx, taker, _row in dropped:
+        taker.forget()
 
 
 def _within(tx, outer) -> bool:

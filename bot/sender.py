@@ -14,7 +14,7 @@ Cards older than 14 days are sent afresh instead of patched (bot.sendcalls); a r
 is recorded as ``refused`` for the row's callback to reach those people another way.
 
 Rows queued in this process usually need no claim: they are inserted already claimed for this
-sender and handed over from memory after their commit (bot.outbox says when).
+sender and handed over from memory after their commit (bot.outbox says when, bot.sendtake how).
 Idle costs nothing: the sender reads the database only when a commit in this process queued
 rows (bot.outbox tells it), when a retry it scheduled is due, when one of its sends finished
 with more rows behind it in the lane, or once a minute (rows of other processes, dead
@@ -30,7 +30,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from bot import outbox, outbox_digest
 from bot.clock import wall_now
@@ -41,7 +41,8 @@ from bot.logs import Repeated
 from bot.outbox import BULK, PERSON
 from bot.sendcalls import SEND_API, Job, keys_for, made_at, perform, request_for, result_of, too_old
 from bot.sendlimits import Limits
-from bot.sendstore import behind, claim_ids, claim_update, finish, lowest, next_due
+from bot.sendtake import HandedOver
+from bot.sendstore import SentMarks, adopt, behind, claim_ids, claim_update, finish, lowest, next_due, outcome_of
 from bot.store.db import Database, claim_settings
 from bot.store.models import OutboxMessage
 
@@ -81,7 +82,7 @@ def on_failed(name: str) -> Callable[[Callback], Callback]:
 HIGH = outbox.ALL & ~(1 << BULK)  # the bits of pages, answers and routine rows
 
 
-class Sender:
+class Sender(HandedOver):
     def __init__(self, db: Database, platform: Platform, worker_id: str, *, limits: Limits | None = None,
                  batch: int = 50, callback_env: Any = None, metrics: Any = None,
                  pulse: asyncio.Event | None = None, clock: Any = None) -> None:
@@ -106,6 +107,10 @@ class Sender:
         self._next_full = 0.0  # monotonic: the safety poll, or another process's lease runs out
         self._bulk_more = False  # the last look left bulk rows behind (the bulk share was used up)
         self._orphans: set[int] = set()  # rows this process claimed but could not finish
+        self._marks = SentMarks(db)
+        self._promised = 0
+        self._unverified = []
+        self._releasing = set()
 
     # -- waking ----------------------------------------------------------------------------
     def wake(self) -> None:
@@ -116,33 +121,6 @@ class Sender:
     def nudge(self) -> None:
         """Something happened (an event was handled): costs nothing unless rows were queued."""
         self._event.set()
-
-    def accepts(self, level: int) -> bool:
-        """May a row of ``level`` be claimed for this sender at its insert (bot.outbox)? While it
-        runs and holds fewer than ``batch`` rows (a look may take twice that for pages)."""
-        return self.running and not self.stopping and len(self.ready) + len(self.inflight) < self.batch
-
-    def take(self, rows: list[OutboxMessage]) -> None:
-        """Rows claimed for this sender at their insert, just committed: ready to go."""
-        for row in rows:
-            job = self._own_target(row)
-            try:
-                job.keys = keys_for(job)
-            except ValueError:  # an op it cannot send: a look fails it with the reason
-                job = None
-            if job is None or not self.running or self.stopping:  # due again, for a look
-                self._orphans.add(row.id or 0)
-                self._bits |= 1 << row.priority
-                continue
-            self.ready.append(job)
-        self._event.set()
-
-    @staticmethod
-    def _own_target(row: OutboxMessage) -> Job:
-        """The job of a row whose target is its own (not "@key")."""
-        fresh = bool((row.payload or {}).get("fresh_card"))
-        chat = row.lane if row.lane.startswith("oc_") else ""
-        return Job(row, row.target, "fresh" if fresh and chat else "", chat)
 
     def _note(self, bits: int) -> None:
         self._bits |= bits
@@ -166,6 +144,13 @@ class Sender:
             while not self.stopping:
                 self._event.clear()  # set again by anything that happens from here on
                 now = time.monotonic()
+                if self._unverified:
+                    try:
+                        await self._verify()
+                    except Exception:  # noqa: BLE001 - database hiccup: try again in a moment
+                        trouble.failed()
+                        await asyncio.sleep(0.1)
+                        continue
                 if self._should_look(now):
                     try:
                         await self._release_orphans()
@@ -185,9 +170,9 @@ class Sender:
             outbox.stop_taking(self.db.engine.sync_engine, self)
             if self.inflight:  # finish the rows in hand
                 await asyncio.wait(list(self.inflight))
-            if self.ready:  # claimed, never started: due again at once
-                self._orphans |= {j.row.id for j in self.ready}
-                self.ready = []
+            if self.ready or self._unverified:  # claimed, never started: due again at once
+                self._orphans |= {j.row.id for j in self.ready + self._unverified}
+                self.ready, self._unverified = [], []
             if self._orphans:
                 try:
                     await self._release_orphans()
@@ -264,7 +249,10 @@ class Sender:
                     "ids": stale + high + bulk, "now": now, "who": self.worker_id, "until": now + LEASE})).scalars())
             if full:
                 await self._plan_next(session, now, mono)
-            self.ready += await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
+            # A row it holds already (handed over, its lease run out meanwhile) is not taken twice.
+            held_ids = {j.row.id for j in self.ready} | {j.row.id for j in self.inflight.values()}
+            self.ready += [j for j in await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
+                           if j.row.id not in held_ids]
 
     async def _ids(self, session, kind: str, limit: int, now: datetime) -> list[int]:
         if limit <= 0:
@@ -359,11 +347,15 @@ class Sender:
         carries the same Feishu uuid, so one that did reach Feishu is not posted twice."""
         if not self._orphans:
             return
+        ids = sorted(self._orphans)
+        await self._release(ids)
+        self._orphans.difference_update(ids)  # (more may have come in meanwhile)
+
+    async def _release(self, ids: list[int]) -> None:
         async with self.db.session() as session:
             await session.execute(update(OutboxMessage).where(
-                OutboxMessage.id.in_(sorted(self._orphans)), OutboxMessage.status == "sending",
+                OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
                 OutboxMessage.claimed_by == self.worker_id).values(status="pending", claimed_until=None))
-        self._orphans.clear()
 
     async def _send(self, job: Job) -> None:
         row = job.row
@@ -399,21 +391,19 @@ class Sender:
     # -- outcomes --------------------------------------------------------------------------
     async def _done(self, job: Job, result: dict) -> None:
         row = job.row
-        outcome = self._outcome(row, "sent", sent=wall_now(), result=result, error=row.last_error, code=row.error_code)
+        outcome = outcome_of(row, "sent", sent=wall_now(), result=result, error=row.last_error, code=row.error_code)
         if not row.callback and not (job.mode == "fresh" and job.origin):
-            # The common case, on a plain connection (no ORM session): the outcome, and whether
-            # another row waits behind it in the lane.
-            async with self.db.engine.begin() as conn:
-                await conn.execute(finish(), outcome)
-                nxt = (await conn.execute(behind(), {"lane": row.lane, "rid": row.id})).first()
+            # The common case, on a plain connection and with the sends finishing alongside it
+            # (bot.sendstore.SentMarks): the outcome, and whether a row waits behind it in its lane.
+            nxt = await self._marks.mark(outcome, row.lane)
             if nxt is not None:
-                self._note(1 << nxt[0])
+                self._note(1 << nxt)
             self._sent(row)
             return
         async with self.db.session() as session:
             await session.execute(finish(), outcome)
             if job.mode == "fresh" and job.origin and result.get("message_id"):
-                await self._adopt(session, job, result)
+                await adopt(session, job, result)
             if row.callback and row.callback in CALLBACKS:
                 await CALLBACKS[row.callback](self.callback_env, row, {**result, "session": session})
             elif row.callback:
@@ -426,21 +416,6 @@ class Sender:
         if self.metrics:
             self.metrics.sent.labels(op=row.op).inc()
 
-    async def _adopt(self, session, job: Job, result: dict) -> None:
-        """The row that made a card now stands for the fresh one: every record holding its key
-        ("@key": fault, task and review cards) updates the new card from now on."""
-        card = {"message_id": result["message_id"], "chat_id": result.get("chat_id", job.chat), "at": result["at"],
-                "replaced": job.target}
-        done = await session.execute(update(OutboxMessage).where(OutboxMessage.key == job.origin).values(
-            result=card, sent_at=wall_now()))
-        if not done.rowcount:  # cleaned up by housekeeping: a row to hold the card again
-            now = wall_now()
-            await session.execute(insert(OutboxMessage).values(
-                key=job.origin, op="send", lane=job.row.lane, target=job.chat, payload={}, status="sent",
-                attempts=1, created_at=now, next_attempt_at=now, sent_at=now, result=card,
-                priority=job.row.priority, reported=False))
-        log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message_id": result["message_id"]})
-
     async def _retry(self, row: OutboxMessage, delay: float, why: str, code: int | None, *, count: bool = True,
                      payload: dict | None = None) -> None:
         async with self.db.session() as session:
@@ -449,20 +424,12 @@ class Sender:
 
     async def _set_pending(self, session, row: OutboxMessage, delay: float, why: str, code: int | None, *,
                            count: bool, payload: dict | None = None) -> None:
-        await session.execute(finish(), self._outcome(
+        await session.execute(finish(), outcome_of(
             row, "pending", attempts=row.attempts + (1 if count else 0), error=why[:500], code=code,
             due=wall_now() + timedelta(seconds=delay)))
         if payload is not None:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=payload))
         heapq.heappush(self._due, time.monotonic() + delay + 0.005)
-
-    @staticmethod
-    def _outcome(row: OutboxMessage, status: str, *, attempts: int | None = None, sent: datetime | None = None,
-                 result: dict | None = None, error: str | None = None, code: int | None = None,
-                 due: datetime | None = None, reported: bool = False) -> dict:
-        return {"rid": row.id, "v_status": status, "v_attempts": row.attempts + 1 if attempts is None else attempts,
-                "v_sent": sent, "v_result": result if result is not None else row.result, "v_next": due,
-                "v_error": error, "v_code": code, "v_reported": reported}
 
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         async with self.db.session() as session:
@@ -478,7 +445,7 @@ class Sender:
         if self.metrics:
             self.metrics.send_failures.labels(code=str(code if code is not None else "none")).inc()
         digest_row = row.key.startswith(outbox_digest.PREFIX)
-        await session.execute(finish(), self._outcome(row, "failed", sent=wall_now(), error=why[:500], code=code,
+        await session.execute(finish(), outcome_of(row, "failed", sent=wall_now(), error=why[:500], code=code,
                                                        reported=digest_row))
         hook = FAILURE_CALLBACKS.get(row.callback or "")
         if hook is not None:

@@ -2,13 +2,20 @@
 running it, and the sender runs these for every look and every send."""
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy import Boolean, Integer, Text, and_, bindparam, func, insert, or_, select, update
 
+from bot.clock import wall_now
 from bot.outbox import BULK
 from bot.store.models import OutboxMessage
 from bot.store.types import UTCDateTime
+
+log = logging.getLogger("bot.sender")
 
 
 def lowest(bits: int) -> int:
@@ -54,6 +61,14 @@ def next_due():
 
 
 @functools.cache
+def lane_heads():
+    """The first unfinished row of each of some lanes."""
+    return (select(_T.c.lane, func.min(_T.c.id)).where(
+        _T.c.lane.in_(bindparam("lanes", expanding=True)), _T.c.status.in_(("pending", "sending")))
+        .group_by(_T.c.lane))
+
+
+@functools.cache
 def behind():
     """The priority of the next row waiting in a lane."""
     return (select(_T.c.priority).where(_T.c.lane == bindparam("lane"), _T.c.status == "pending",
@@ -69,3 +84,70 @@ def finish():
                     next_attempt_at=func.coalesce(bindparam("v_next", type_=UTCDateTime), _T.c.next_attempt_at),
                     last_error=bindparam("v_error", type_=Text), error_code=bindparam("v_code", type_=Integer),
                     reported=bindparam("v_reported", type_=Boolean)))
+
+
+def outcome_of(row: OutboxMessage, status: str, *, attempts: int | None = None, sent: datetime | None = None,
+               result: dict | None = None, error: str | None = None, code: int | None = None,
+               due: datetime | None = None, reported: bool = False) -> dict:
+    """The parameters of ``finish()`` for one row."""
+    return {"rid": row.id, "v_status": status, "v_attempts": row.attempts + 1 if attempts is None else attempts,
+            "v_sent": sent, "v_result": result if result is not None else row.result, "v_next": due,
+            "v_error": error, "v_code": code, "v_reported": reported}
+
+
+async def adopt(session, job: Any, result: dict) -> None:
+    """A card older than 14 days was sent afresh (bot.sendcalls): the row that made the old card
+    now stands for the fresh one, so every record holding its key ("@key": fault, task and
+    review cards) updates the new card from now on."""
+    card = {"message_id": result["message_id"], "chat_id": result.get("chat_id", job.chat), "at": result["at"],
+            "replaced": job.target}
+    done = await session.execute(update(OutboxMessage).where(OutboxMessage.key == job.origin).values(
+        result=card, sent_at=wall_now()))
+    if not done.rowcount:  # cleaned up by housekeeping: a row to hold the card again
+        now = wall_now()
+        await session.execute(insert(OutboxMessage).values(
+            key=job.origin, op="send", lane=job.row.lane, target=job.chat, payload={}, status="sent",
+            attempts=1, created_at=now, next_attempt_at=now, sent_at=now, result=card,
+            priority=job.row.priority, reported=False))
+    log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message_id": result["message_id"]})
+
+
+class SentMarks:
+    """Group commit of plain "sent" outcomes (no callback to run): the sends that finish within
+    ``window`` seconds of each other are marked in one transaction, one UPDATE for all of them
+    and one look behind each, instead of a transaction each (timers that fire together send
+    together). Each caller gets, once its mark is durable, the priority of the next row waiting
+    in its lane (None: nothing waits); a failed write fails every caller of that batch."""
+
+    def __init__(self, db: Any, window: float = 0.01) -> None:
+        self.db, self.window = db, window
+        self._pending: list[tuple[dict, str, asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def mark(self, outcome: dict, lane: str) -> int | None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((outcome, lane, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(self.window)
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    async with self.db.engine.begin() as conn:
+                        await conn.execute(finish(), [outcome for outcome, _, _ in batch])
+                        nexts = [(await conn.execute(behind(), {"lane": lane, "rid": outcome["rid"]})).first()
+                                 for outcome, lane, _ in batch]
+                except Exception as exc:  # noqa: BLE001 - every caller of the batch gets it
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), nxt in zip(batch, nexts):
+                    if not future.done():
+                        future.set_result(None if nxt is None else nxt[0])
+        finally:
+            self._task = None

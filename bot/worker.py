@@ -73,6 +73,8 @@ class InboxWorkers:
         self._announced: set[str] = set()
         self._looked = 0.0  # monotonic time of the last claim that found nothing
         self._next_expiry: datetime | None = None  # a held lane's lease end, as the last empty claim saw it
+        self._reserved = 0  # sleeping workers the intake reserved and has not answered yet
+        self._missed = 0  # wake-ups that found only reserved workers: as many of them look again
         self.intake: Ingress | None = None  # the Ingress (app.py): while it is storing requests, they go first
 
     def wake(self, n: int = 1) -> None:
@@ -81,6 +83,8 @@ class InboxWorkers:
         while n > 0 and self._idle:
             self._idle.popleft().event.set()
             n -= 1
+        if n > 0 and self._reserved:  # asleep but reserved by the intake: each looks once more after its event
+            self._missed = min(self._reserved, self._missed + n)
 
     def reserve(self) -> Sleeper | None:
         """A sleeping worker for the intake to claim an event for (bot.store.inbox.InboxWriter);
@@ -89,13 +93,18 @@ class InboxWorkers:
             return None
         sleeper = self._idle.popleft()
         sleeper.handed = asyncio.get_running_loop().create_future()
+        self._reserved += 1
         return sleeper
 
     def hand(self, sleeper: Sleeper, row) -> None:
         """The intake's outcome for a reserved worker: the row claimed for it (committed), or
         None (nothing claimed for it: it wakes and claims as usual)."""
+        self._reserved = max(0, self._reserved - 1)
         if sleeper.handed is not None and not sleeper.handed.done():
             sleeper.handed.set_result(row)
+        elif row is not None:  # it stopped waiting (cancelled at shutdown): the lease hands the event on
+            log.warning("an event claimed for a worker that stopped waiting is taken again at its lease end",
+                        extra={"event_id": row.event_id, "worker": sleeper.name})
         if row is None:
             self._gen += 1
         sleeper.event.set()
@@ -161,8 +170,10 @@ class InboxWorkers:
                 # Its lane drained and nothing came in meanwhile: sleep without a claim that would
                 # find nothing (a lane another worker holds is that worker's to pass on), as long as
                 # the lease ends seen by an empty claim are at most LOOK_FRESH old.
-                if not (more or self._announced or self._gen != gen or self.stopping
-                        or time.monotonic() - self._looked > LOOK_FRESH):
+                if self._missed:
+                    self._missed -= 1
+                elif not (more or self._announced or self._gen != gen or self.stopping
+                          or time.monotonic() - self._looked > LOOK_FRESH):
                     row = await self._sleep(self._until_expiry(), name)
         finally:
             self.alive -= 1

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import outbox
+from bot.sendcalls import SEND_API
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
-from tests.test_sender_rules import bot_texts
+from tests.test_sender_rules import bot_texts, text
 
 
 async def rows(h, *keys: str) -> dict[str, OutboxMessage]:
@@ -96,3 +97,87 @@ async def test_a_stopped_sender_takes_nothing_and_the_row_stays_due(harness):
         await outbox.to(s).send("later:1", "oc_team", "稍后")
     row = (await rows(h, "later:1"))["later:1"]
     assert row.status == "pending" and row.claimed_by is None  # left for a look, not claimed
+
+
+def texts(h, chat: str) -> list[str]:
+    return [m["content"]["text"] for m in bot_texts(h, chat)]
+
+
+async def test_postgres_two_open_transactions_on_one_lane_still_send_in_order(harness):
+    """Neither transaction sees the other's row, so both rows are claimed at their insert; the
+    first then meets a temporary error. The second must wait for it, not overtake it."""
+    h = harness
+    if h.db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers: the second insert always sees the first row")
+    await h.settle()
+    h.sim.faults.add("230049", path_contains="/open-apis/im/v1/messages", times=1)  # temporary: retried
+    s1, s2 = h.db.sessions(), h.db.sessions()
+    try:
+        await outbox.to(s1).send("order:A", "oc_team", "A先")
+        await outbox.to(s2).send("order:B", "oc_team", "B后")
+        await s1.commit()
+        await s2.commit()
+    finally:
+        await s1.close()
+        await s2.close()
+    for _ in range(3):  # the retry waits 0.5 s
+        await h.settle()
+        await asyncio.sleep(0.6)
+    assert texts(h, "oc_team")[-2:] == ["A先", "B后"]
+
+
+async def test_a_row_committed_after_the_sender_stopped_is_sent_at_once_after_a_restart(harness):
+    h = harness
+    await h.settle()
+    sender = h.bot.sender
+    async with h.db.session() as s:
+        await outbox.to(s).send("strand:1", "oc_team", "停机前的回答")  # claimed for the running sender
+        sender.stop()  # a graceful stop while the handler's transaction is still open
+        while sender.running:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the release runs
+    row = (await rows(h, "strand:1"))["strand:1"]
+    assert (row.status, row.claimed_by) == ("pending", h.bot.sender.worker_id)  # put back, not left to its lease
+    await h.stop_bot()
+    await h.start_bot()
+    await h.settle(timeout=10)  # well inside the 60 s lease
+    assert "停机前的回答" in texts(h, "oc_team")
+
+
+async def test_one_transaction_is_handed_at_most_a_batch(harness):
+    h = harness
+    await h.settle()
+    sender = h.bot.sender
+    sender.batch = 2
+    chats = [h.sim.add_chat(f"群{i}", [h.users["ops"]], chat_id=f"oc_many{i}")["chat_id"] for i in range(6)]
+    sender.limits.pause_api(SEND_API, 30.0)  # a 429 on the send API: handed rows wait in hand
+    async with h.db.session() as s:
+        for i, chat in enumerate(chats):
+            await outbox.to(s).send(f"many:{i}", chat, f"第{i}条")
+        states = [r.status for r in (await s.execute(select(OutboxMessage).where(
+            OutboxMessage.key.like("many:%")).order_by(OutboxMessage.id))).scalars()]
+    assert states == ["sending"] * 2 + ["pending"] * 4  # the rest wait for a look, as before
+    assert len(sender.ready) + len(sender._unverified) == 2 and sender._promised == 0
+
+
+async def test_a_held_row_whose_lease_ran_out_is_not_taken_twice_by_its_own_sender(harness):
+    h = harness
+    await h.settle()
+    sender = h.bot.sender
+    sender.limits.pause_api(SEND_API, 2.0)
+    async with h.db.session() as s:
+        for i in range(3):  # three lanes, one chat
+            await outbox.enqueue(s, key=f"twice:{i}", op="send", lane=f"oc_t{i}", target="oc_team",
+                                 payload=text(f"两次{i}"))
+    async with h.db.session() as s:  # as if its 60 s lease had run out while it waited in hand
+        await s.execute(update(OutboxMessage).where(OutboxMessage.key.like("twice:%")).values(
+            claimed_until=OutboxMessage.created_at))
+    sender.wake()  # the look that takes over expired leases
+    await asyncio.sleep(0.3)
+    held = [j.row.id for j in sender.ready + sender._unverified]
+    assert len(held) == 3 and len(set(held)) == 3
+    await asyncio.sleep(2.0)
+    await h.settle()
+    assert {r.status for r in (await rows(h, "twice:0", "twice:1", "twice:2")).values()} == {"sent"}
+    assert sorted(texts(h, "oc_team"))[-3:] == ["两次0", "两次1", "两次2"]
+    assert len([t for t in texts(h, "oc_team") if t.startswith("两次")]) == 3  # each sent once

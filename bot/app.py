@@ -209,6 +209,10 @@ class LiveOpsBot:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        try:  # answers committed after the sender stopped go back to the queue, not to their lease
+            await asyncio.wait_for(self.sender.put_back_done(), grace)
+        except asyncio.TimeoutError:
+            log.warning("rows handed to the stopped sender were not all put back")
         self.started = False
 
 

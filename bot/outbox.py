@@ -30,7 +30,8 @@ without a claim transaction of its own (bot.sendtake). A savepoint or a transact
 hands nothing over. A process that dies before sending leaves the row to its lease, like any
 claimed row; a sender that stopped meanwhile puts it back at once. On PostgreSQL two
 transactions writing to one lane at the same moment may both see it empty: the sender checks
-each handed row is its lane's first before it goes, so a lane's rows still go in order.
+each handed row is its lane's first before it goes, so it never overtakes an earlier
+committed row of its lane (bot.sendtake).
 """
 from __future__ import annotations
 
@@ -127,14 +128,20 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
               "next_attempt_at": now, "priority": level, "reported": False}
     taker = _takers.get(conn.sync_engine) if level < BULK and not target.startswith("@") else None
     if taker is not None and taker.accepts(level):
+        taker.promise()  # before the await: concurrent transactions count it at once
         claim = {**values, "who": taker.worker_id, "until": now + LEASE, "in_lane": values["lane"]}
         del claim["status"]  # the statement decides it
-        got = (await conn.execute(_insert_claimed(conn.dialect.name), claim)).first()
-        if got is not None and got.status == "sending":
+        try:
+            got = (await conn.execute(_insert_claimed(conn.dialect.name), claim)).first()
+        except BaseException:
+            taker.forget()
+            raise
+        if got is None or got.status != "sending":
+            taker.forget()
+        else:
             row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
                                    "claimed_until": claim["until"]})
             session.info.setdefault("outbox_claimed", []).append((_innermost(session), taker, row))
-            taker.promise()
             return
     else:
         await conn.execute(_insert_ignore(conn.dialect.name), values)

@@ -202,7 +202,7 @@ class Sender(HandedOver):
 
     def _room(self, level: int) -> int:
         """Rows that may still be claimed: ``batch`` in hand, twice that for pages and answers."""
-        held = len(self.ready) + len(self.inflight)
+        held = len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised
         return (2 * self.batch if level < BULK else self.batch) - held
 
     def _should_look(self, now: float) -> bool:
@@ -230,7 +230,7 @@ class Sender(HandedOver):
             self._next_full = mono + SAFETY_POLL
         self.looks += 1
         now = wall_now()
-        held = len(self.ready) + len(self.inflight)
+        held = len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised
         high_room = 2 * self.batch - held
         bulk_waiting = sum(1 for j in self.ready if j.row.priority >= BULK)
         bulk_cap = max(0, min(self.batch - held, self.limits.bulk_room(SEND_API, mono) - bulk_waiting))

@@ -146,6 +146,11 @@ class SentMarks:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                except BaseException:  # cancelled: nobody is left waiting for a mark that will not come
+                    for _, _, future in batch + self._pending:
+                        future.cancel()
+                    self._pending = []
+                    raise
                 for (_, _, future), nxt in zip(batch, nexts):
                     if not future.done():
                         future.set_result(None if nxt is None else nxt[0])

@@ -5,17 +5,21 @@ The sender counts the rows claimed for it in transactions not committed yet, so 
 handed more than ``batch`` rows at once. On PostgreSQL two transactions writing to one lane at
 the same moment may both have claimed their row (neither saw the other's): before any handed
 row goes, one statement checks it is its lane's first unfinished row, and a later one is put
-back for a look to take in its turn, so a lane's rows still go one at a time, in order. A row
-committed after the sender stopped is put back at once (no look will come for it).
+back for a look to take in its turn: a handed row never overtakes an earlier committed row of its
+lane, the order the claim of a look keeps. A row committed after the sender stopped is put back
+at once (no look will come for it).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from bot.sendcalls import Job, keys_for
 from bot.sendstore import lane_heads
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
+
+log = logging.getLogger("bot.sender")
 
 
 class HandedOver:
@@ -57,7 +61,7 @@ class HandedOver:
         PostgreSQL once ``_verify`` saw each is its lane's first)."""
         self.forget(len(rows))
         if not self.running or self.stopping:  # stopped meanwhile: no look will come, release them now
-            task = asyncio.get_running_loop().create_task(self._release([r.id or 0 for r in rows]))
+            task = asyncio.get_running_loop().create_task(self._put_back([r.id or 0 for r in rows]))
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
             return
@@ -72,12 +76,24 @@ class HandedOver:
             (self._unverified if self.db.dialect == "postgresql" else self.ready).append(job)
         self._event.set()
 
+    async def _put_back(self, ids: list[int]) -> None:
+        try:
+            await self._release(ids)
+        except Exception:  # noqa: BLE001 - their lease hands them on instead
+            log.exception("rows handed to a stopped sender could not be put back", extra={"ids": ids})
+
+    async def put_back_done(self) -> None:
+        """Wait for the rows handed over after the sender stopped to be put back (shutdown)."""
+        while self._releasing:
+            await asyncio.gather(*self._releasing)
+
     async def _verify(self) -> None:
         """PostgreSQL: two transactions writing to one lane at once may both have claimed their
         row (neither saw the other's). Only a lane's first unfinished row goes; a later one is
         put back, and a look takes it in its turn. (SQLite serialises writers: never needed.)"""
         jobs = list(self._unverified)  # they stay counted as held while the statement runs
         async with self.db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # one statement: no BEGIN/ROLLBACK
             heads = dict((await conn.execute(lane_heads(), {"lanes": sorted({j.row.lane for j in jobs})})).all())
         del self._unverified[:len(jobs)]  # (take() only appends)
         for job in jobs:

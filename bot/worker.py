@@ -102,7 +102,7 @@ class InboxWorkers:
         self._reserved = max(0, self._reserved - 1)
         if sleeper.handed is not None and not sleeper.handed.done():
             sleeper.handed.set_result(row)
-        elif row is not None:  # it stopped waiting (cancelled at shutdown): the lease hands the event on
+        elif row is not None:  # it stopped waiting (cancelled at shutdown, or waited a whole lease): the lease hands it on
             log.warning("an event claimed for a worker that stopped waiting is taken again at its lease end",
                         extra={"event_id": row.event_id, "worker": sleeper.name})
         if row is None:

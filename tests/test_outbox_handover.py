@@ -181,3 +181,27 @@ async def test_a_held_row_whose_lease_ran_out_is_not_taken_twice_by_its_own_send
     assert {r.status for r in (await rows(h, "twice:0", "twice:1", "twice:2")).values()} == {"sent"}
     assert sorted(texts(h, "oc_team"))[-3:] == ["两次0", "两次1", "两次2"]
     assert len([t for t in texts(h, "oc_team") if t.startswith("两次")]) == 3  # each sent once
+
+
+async def test_concurrent_transactions_are_handed_at_most_a_batch(harness):
+    """The claim is counted before the INSERT's round trip, so transactions running side by side
+    (PostgreSQL; SQLite takes turns) cannot all pass the check."""
+    h = harness
+    await h.settle()
+    sender = h.bot.sender
+    sender.batch = 2
+    sender.limits.pause_api(SEND_API, 30.0)
+    chats = [h.sim.add_chat(f"群{i}", [h.users["ops"]], chat_id=f"oc_conc{i}")["chat_id"] for i in range(6)]
+    handed: list[int] = []
+    take = sender.take
+    sender.take = lambda got: (handed.extend(r.id for r in got), take(got))[-1]
+
+    async def one(i: int, chat: str) -> None:
+        async with h.db.session() as s:
+            await outbox.to(s).send(f"conc:{i}", chat, f"第{i}条")
+
+    await asyncio.gather(*(one(i, c) for i, c in enumerate(chats)))
+    assert len(handed) == 2 and sender._promised == 0  # the other four wait for a look, as before
+    await asyncio.sleep(0.2)
+    states = [r.status for r in (await rows(h, *(f"conc:{i}" for i in range(6)))).values()]
+    assert states.count("sending") <= 2 * sender.batch  # a look takes at most twice the batch

@@ -110,7 +110,7 @@ async def claim(session: AsyncSession, chat_id: str, day: date, kind: str, now: 
     return bool(result.rowcount)
 
 
-@timers.handler(KIND)
+@timers.handler(KIND, exact=True)  # the pace above: one block per wake-up
 async def fire(ctx: Ctx, timer: timers.Timer, *, due: datetime, late: bool) -> None:
     with outbox.priority(outbox.BULK):  # a fan-out: pages and answers go first
         await _fire(ctx, timer, due)

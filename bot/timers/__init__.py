@@ -72,19 +72,24 @@ log = logging.getLogger("bot.timers")
 
 Handler = Callable[..., Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
+EXACT: set[str] = set()  # kinds woken for without slack (``handler(kind, exact=True)``)
 _changed_hooks: list[Callable[[], None]] = []  # engines to wake after a commit
 
 __all__ = ["Timer", "handler", "schedule", "cancel", "cancel_ref", "pause", "resume", "snooze", "get",
-           "ACTIVE", "PAUSED", "DONE", "CANCELLED", "HANDLERS"]
+           "ACTIVE", "PAUSED", "DONE", "CANCELLED", "HANDLERS", "EXACT"]
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Declare the handler of a timer kind: ``async def fire(ctx, timer, *, due, late)``."""
+def handler(kind: str, *, exact: bool = False) -> Callable[[Handler], Handler]:
+    """Declare the handler of a timer kind: ``async def fire(ctx, timer, *, due, late)``.
+    ``exact``: the engine wakes for this kind at its due time, without the timer slack that lets
+    timers due close together fire in one transaction (a paced fan-out keeps its small blocks)."""
 
     def wrap(fn: Handler) -> Handler:
         if kind in HANDLERS and HANDLERS[kind] is not fn:
             raise ValueError(f"timer kind '{kind}' has two handlers")
         HANDLERS[kind] = fn
+        if exact:
+            EXACT.add(kind)
         return fn
 
     return wrap

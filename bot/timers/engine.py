@@ -55,9 +55,10 @@ LATE_AFTER = timedelta(minutes=5)
 SAFETY_POLL_SECONDS = 30
 # Timer slack: a wake-up is set this much after the next due time, so timers due within it fire
 # together, in one transaction (Linux's timerslack, Go's and Node's timer coalescing). Never early;
-# a reminder shown 0.2 s late is not seen as late, and each firing costs about a fifth less CPU
-# when timers fall due a few per second (tests/bench/bench_cpu.py). A clock jump (the sandbox's
-# fast-forward, tests) fires at once, without it.
+# a reminder shown 0.2 s late is not seen as late, and timers falling due a few a second cost
+# less than half the CPU each (tests/bench/bench_cpu.py). A clock jump (the sandbox's
+# fast-forward, tests) fires at once, without it; kinds declared ``exact`` (the briefing
+# fan-out's paced blocks) are woken for at their due time.
 SLACK = 0.2
 # (session, chat_id, user_id) -> (language, roles held): bot.router.Router.locale_and_roles
 Who = Callable[[AsyncSession, str, str], Awaitable[tuple[str, set[str]]]]
@@ -85,7 +86,7 @@ class TimerEngine:
         self._retry_at = 0.0  # monotonic time before which the engine does not claim (db trouble)
         self.planned: datetime | None = None  # next due the wake-up is set for
         self._next_read = False  # the last batch read the next due time (self._next_due) after its commit
-        self._next_due: datetime | None = None
+        self._next_due: tuple[datetime | None, str | None] = (None, None)  # the next due time and its kind
 
     # -- life cycle --------------------------------------------------------------------------
     async def start(self, *, catch_up: bool = True) -> None:
@@ -162,11 +163,11 @@ class TimerEngine:
             return
         await self._calendar_check()
         if self._next_read:  # the last batch read it, after its own changes, in its transaction
-            due, self._next_read = self._next_due, False
+            (due, kind), self._next_read = self._next_due, False
         else:
             try:
                 async with self.svc.db.session() as session:
-                    due = (await session.execute(_NEXT_DUE)).scalar()
+                    due, kind = (await session.execute(_NEXT_DUE)).first() or (None, None)
             except Exception:  # noqa: BLE001 - the safety poll will try again
                 log.exception("timer planning failed")
                 return
@@ -185,7 +186,8 @@ class TimerEngine:
         if delay <= 0:
             self._wake.set()
             return
-        delay += SLACK  # timers falling due close together fire in one batch
+        if kind not in timers.EXACT:
+            delay += SLACK  # timers falling due close together fire in one batch
         scheduler.add_job(self._wake_job, "date", run_date=wall_now() + timedelta(seconds=delay),
                                 id="wake", replace_existing=True, misfire_grace_time=None)
 
@@ -230,7 +232,8 @@ class TimerEngine:
     def _due_again(self) -> bool:
         """After a batch that was not full: is anything due already (a handler planned a step
         for now)? The batch read the next due time after its own changes."""
-        return not self._next_read or (self._next_due is not None and self._next_due <= self.svc.clock.now())
+        due = self._next_due[0]
+        return not self._next_read or (due is not None and due <= self.svc.clock.now())
 
     async def _fire_batch(self, safe: bool) -> int:
         """Claim up to ``batch`` due timers and fire them in one transaction.
@@ -250,8 +253,8 @@ class TimerEngine:
             if params:
                 await conn.execute(_ADVANCE, params)
             last = len(rows) < self.batch
-            next_due = (await conn.execute(_NEXT_DUE)).scalar() if last else None
-        self._next_read, self._next_due = last, next_due  # committed: plan() may use it
+            next_due = ((await conn.execute(_NEXT_DUE)).first() or (None, None)) if last else (None, None)
+        self._next_read, self._next_due = last, tuple(next_due)  # committed: plan() may use it
         if self.svc.metrics:  # committed: count each fire once, even when the batch was redone
             self.svc.metrics.timers_fired(seen, params)
         ran = sum(p["inc"] for p in params)
@@ -340,7 +343,8 @@ def _rule_of(timer: Timer) -> Recurrence | None:
     return rule if rule.recurring else None
 
 
-_NEXT_DUE = select(func.min(_T.c.next_due)).where(_T.c.state == ACTIVE)
+# The next due time and its kind (ix_timers_state_due's first entry).
+_NEXT_DUE = select(_T.c.next_due, _T.c.kind).where(_T.c.state == ACTIVE).order_by(_T.c.next_due).limit(1)
 # The due timers, first due first (built once: building a statement costs more than running it).
 _DUE = (select(Timer).where(Timer.state == ACTIVE, Timer.next_due <= bindparam("now", type_=UTCDateTime))
         .order_by(Timer.next_due).limit(bindparam("lim")).with_for_update(skip_locked=True))

@@ -1,0 +1,65 @@
+"""Sent outcomes marked together (bot.sendstore.SentMarks, issue 20): sends finishing within the
+window share one transaction; a flush cancelled while it waits for the database leaves nobody
+waiting for a mark that will not come."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event, select
+
+from bot import outbox
+from bot.sendstore import SentMarks, outcome_of
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'marks.db'}")
+    await database.migrate()
+    async with database.session() as s:
+        for i, lane in enumerate(("oc_a", "oc_a", "oc_b")):  # m:1 waits behind m:0 in oc_a
+            await outbox.enqueue(s, key=f"m:{i}", op="send", lane=lane, target=lane,
+                                 payload={"receive_id_type": "chat_id", "msg_type": "text", "content": {"text": "x"}})
+    yield database
+    await database.close()
+
+
+async def _rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as s:
+        return list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+def _sent(row: OutboxMessage) -> dict:
+    return outcome_of(row, "sent", sent=datetime.now(timezone.utc), result={"message_id": f"om_{row.id}"})
+
+
+async def test_sends_finishing_together_are_marked_in_one_transaction(db):
+    first, behind, other = await _rows(db)
+    commits: list[int] = []
+    event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append(1))
+    marks = SentMarks(db)
+    got = await asyncio.gather(marks.mark(_sent(first), first.lane), marks.mark(_sent(other), other.lane))
+    assert got == [behind.priority, None]  # oc_a has a row waiting behind; oc_b has none
+    assert len(commits) == 1
+    assert [r.status for r in await _rows(db)] == ["sent", "pending", "sent"]
+
+
+async def test_a_flush_cancelled_while_it_waits_leaves_nobody_waiting(db):
+    first, _behind, other = await _rows(db)
+    lock = db.write_lock.get()
+    await lock.acquire()  # another transaction of this process holds SQLite's writer
+    try:
+        marks = SentMarks(db)
+        callers = [asyncio.create_task(marks.mark(_sent(r), r.lane)) for r in (first, other)]
+        await asyncio.sleep(0.05)  # the flush is waiting for the writer
+        assert marks._task is not None
+        marks._task.cancel()  # shutdown
+        done, pending = await asyncio.wait(callers, timeout=1.0)
+        assert not pending and all(t.cancelled() for t in done)
+        assert marks._task is None and marks._pending == []
+    finally:
+        lock.release()
+    assert [r.status for r in await _rows(db)] == ["pending"] * 3  # nothing written: resent later

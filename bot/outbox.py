@@ -237,8 +237,12 @@ def _after_soft_rollback(session: Session, previous) -> None:
     claimed = session.info.get("outbox_claimed")
     if not claimed or not previous.nested:
         return
-    session.info["outbox_claimed"] = [c for c in claimed if not _within(c[0], previous)]
-    _forget([c for c in claimed if _within(c[0], previous)])
+    kept: list = []
+    dropped: list = []
+    for c in claimed:
+        (dropped if _within(c[0], previous) else kept).append(c)
+    session.info["outbox_claimed"] = kept
+    _forget(dropped)
 
 
 def _forget(dropped: list) -> None:

@@ -202,8 +202,7 @@ class Sender(HandedOver):
 
     def _room(self, level: int) -> int:
         """Rows that may still be claimed: ``batch`` in hand, twice that for pages and answers."""
-        held = len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised
-        return (2 * self.batch if level < BULK else self.batch) - held
+        return (2 * self.batch if level < BULK else self.batch) - self.held
 
     def _should_look(self, now: float) -> bool:
         if self.stopping:
@@ -230,7 +229,7 @@ class Sender(HandedOver):
             self._next_full = mono + SAFETY_POLL
         self.looks += 1
         now = wall_now()
-        held = len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised
+        held = self.held
         high_room = 2 * self.batch - held
         bulk_waiting = sum(1 for j in self.ready if j.row.priority >= BULK)
         bulk_cap = max(0, min(self.batch - held, self.limits.bulk_room(SEND_API, mono) - bulk_waiting))
@@ -250,7 +249,7 @@ class Sender(HandedOver):
             if full:
                 await self._plan_next(session, now, mono)
             # A row it holds already (handed over, its lease run out meanwhile) is not taken twice.
-            held_ids = {j.row.id for j in self.ready} | {j.row.id for j in self.inflight.values()}
+            held_ids = {j.row.id for j in (*self.ready, *self.inflight.values(), *self._unverified)}
             self.ready += [j for j in await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
                            if j.row.id not in held_ids]
 

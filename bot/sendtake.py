@@ -41,12 +41,15 @@ class HandedOver:
     async def _release(self, ids: list[int]) -> None:  # the sender's: the rows due again
         raise NotImplementedError
 
+    @property
+    def held(self) -> int:
+        """Rows in hand: ready, in flight, handed over and not yet checked, and promised."""
+        return len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised
+
     def accepts(self, level: int) -> bool:
         """May a row of ``level`` be claimed for this sender at its insert (bot.outbox)? While it
-        runs and holds, counting rows claimed in transactions not committed yet, fewer than
-        ``batch`` (a look may take twice that for pages)."""
-        return (self.running and not self.stopping
-                and len(self.ready) + len(self.inflight) + len(self._unverified) + self._promised < self.batch)
+        runs and holds fewer than ``batch`` rows (a look may take twice that for pages)."""
+        return self.running and not self.stopping and self.held < self.batch
 
     def promise(self, n: int = 1) -> None:
         """``n`` rows were claimed for this sender in a transaction still open (``forget`` when

@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
-
 from bot.store import inbox
-from bot.store.models import InboxEvent
-
-
-async def _rows(h) -> list[InboxEvent]:
-    async with h.db.session() as s:
-        return list((await s.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
+from tests.test_settled_chatter import rows
 
 
 async def test_a_stored_command_is_handled_without_a_claim(harness):
@@ -27,7 +20,7 @@ async def test_a_stored_command_is_handled_without_a_claim(harness):
     await h.say("ops", "/ping 交给睡着的工人")
     assert [r.payload["event"]["message"]["content"] for r in taken if r is not None] != []
     assert h.bot.workers.claims - claims <= 1  # at most the trailing look of the first /ping
-    last = (await _rows(h))[-1]
+    last = (await rows(h))[-1]
     assert (last.status, last.attempts) == ("done", 1)
     assert last.claimed_by.startswith(h.bot.worker_id + "/")
     assert h.bot_messages()[-1]["content"]["text"].startswith("在的")
@@ -43,7 +36,7 @@ async def test_events_of_a_busy_chat_wait_their_turn_in_order(harness):
     await h.settle()
     answers = [m["content"]["text"] for m in h.bot_messages()[-5:]]
     assert len(answers) == 5 and all(a.startswith("在的") for a in answers)
-    pings = [r for r in await _rows(h) if "第" in str(r.payload)]
+    pings = [r for r in await rows(h) if "第" in str(r.payload)]
     assert [(r.status, r.attempts) for r in pings] == [("done", 1)] * 5
     order = sorted(pings, key=lambda r: r.done_at)
     assert [r.id for r in order] == sorted(r.id for r in pings)  # handled in the order stored
@@ -65,4 +58,4 @@ async def test_an_intake_that_fails_after_reserving_a_worker_wakes_it(harness, m
     assert not any(s.handed is not None and not s.handed.done() for s in h.bot.workers._idle)
     await h.say("ops", "/ping 之后照常")  # the reserved worker was woken, not left waiting
     assert h.bot_messages()[-1]["content"]["text"].startswith("在的")
-    assert all(r.status == "done" for r in await _rows(h))
+    assert all(r.status == "done" for r in await rows(h))

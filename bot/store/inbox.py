@@ -122,18 +122,14 @@ class InboxWriter:
                         if self.workers is not None:
                             await self._hand_over(conn, heads, handed)
                     stored = {row[0] for row in result}
-            except DBAPIError as exc:
-                for sleeper, _row in handed:
+            except BaseException as exc:
+                for sleeper, _row in handed:  # nothing was stored: the reserved workers just wake
                     self.workers.hand(sleeper, None)  # type: ignore[union-attr]
                 # A pooled connection closed by a server restart (the pool does not ping before
                 # use): SQLAlchemy has now discarded the stale ones, so one more try on a fresh
                 # connection; a database that is really down fails again and the webhook says 503.
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-                continue
-            except BaseException:
-                for sleeper, _row in handed:
-                    self.workers.hand(sleeper, None)  # type: ignore[union-attr]
+                if attempt == 1 and isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    continue
                 raise
             if self.workers is not None:  # committed: the claimed events to their workers, a wake-up for the rest
                 woken = 0
@@ -345,7 +341,7 @@ async def rebuild_lanes(db: Database) -> None:
         await conn.execute(_REBUILD)
 
 
-async def give_up_exhausted(db: Database, now: datetime, max_attempts: int = 5) -> int:
+async def give_up_exhausted(db: Database, now: datetime, max_attempts: int = MAX_ATTEMPTS) -> int:
     """Rows that crashed their worker max_attempts times are marked failed, not retried
     forever (the claim does this too when it meets one at a lane's head)."""
     async with db.session() as session:

@@ -42,7 +42,7 @@ from bot.outbox import BULK, PERSON
 from bot.sendcalls import SEND_API, Job, keys_for, made_at, perform, request_for, result_of, too_old
 from bot.sendlimits import Limits
 from bot.sendtake import HandedOver
-from bot.sendstore import SentMarks, adopt, behind, claim_ids, claim_update, finish, lowest, next_due, outcome_of
+from bot.sendstore import SentMarks, adopt, behind, claim_update, claimable, finish, lowest, next_due, outcome_of
 from bot.store.db import Database, claim_settings
 from bot.store.models import OutboxMessage
 
@@ -235,9 +235,9 @@ class Sender(HandedOver):
         bulk_cap = max(0, min(self.batch - held, self.limits.bulk_room(SEND_API, mono) - bulk_waiting))
         async with self.db.session() as session:
             await claim_settings(await session.connection())
-            stale = await self._ids(session, "stale", high_room, now) if full else []
-            high = await self._ids(session, "high", high_room - len(stale), now) if want_high else []
-            bulk = await self._ids(session, "bulk", bulk_cap, now) if want_bulk and bulk_cap else []
+            stale = await claimable(session, "stale", high_room, now) if full else []
+            high = await claimable(session, "high", high_room - len(stale), now) if want_high else []
+            bulk = await claimable(session, "bulk", bulk_cap, now) if want_bulk and bulk_cap else []
             if want_bulk:
                 self._bulk_more = len(bulk) == bulk_cap
             if len(stale) + len(high) >= high_room:
@@ -252,11 +252,6 @@ class Sender(HandedOver):
             held_ids = {j.row.id for j in (*self.ready, *self.inflight.values(), *self._unverified)}
             self.ready += [j for j in await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
                            if j.row.id not in held_ids]
-
-    async def _ids(self, session, kind: str, limit: int, now: datetime) -> list[int]:
-        if limit <= 0:
-            return []
-        return list((await session.execute(claim_ids(kind), {"now": now, "lim": limit})).scalars())
 
     async def _plan_next(self, session, now: datetime, mono: float) -> None:
         """Rows not due yet (retries left by a process that stopped) and other processes' leases:

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Boolean, Integer, Text, and_, bindparam, func, insert, or_, select, text, update
 
 from bot.clock import wall_now
 from bot.outbox import BULK
@@ -26,20 +26,92 @@ def lowest(bits: int) -> int:
 _T = OutboxMessage.__table__
 
 
+# How many waiting rows, in sending order, the first look reads for lanes' first rows. Beyond
+# that the rows read are mostly behind others in their lanes (a busy chat's backlog), and the
+# look walks lanes instead: its cost follows the lanes waiting, never the rows (issue 20).
+SCAN = 64
+_LIVE = ("pending", "sending")
+_WANTED = {"high": "priority < {bulk}", "bulk": "priority >= {bulk}"}
+
+
+def _wanted(kind: str, table=_T):
+    now = bindparam("now", type_=UTCDateTime)
+    return {"stale": and_(table.c.status == "sending", table.c.claimed_until < now),
+            "high": and_(table.c.status == "pending", table.c.next_attempt_at <= now, table.c.priority < BULK),
+            "bulk": and_(table.c.status == "pending", table.c.next_attempt_at <= now, table.c.priority >= BULK)}[kind]
+
+
 @functools.cache
 def claim_ids(kind: str):
     """Ids of the first live row of each lane, most urgent first (a LIMIT 1 subquery, not NOT
-    EXISTS, see inbox.claim; one status per query, so each follows its index)."""
+    EXISTS, see inbox.claim; one status per query, so each follows its index), among the first
+    SCAN rows of ``kind`` in sending order (a "sending" row is its lane's first: no bound)."""
     earlier = _T.alias("earlier")
     first_in_lane = (select(earlier.c.id).where(earlier.c.lane == _T.c.lane, earlier.c.id < _T.c.id,
-                                                earlier.c.status.in_(("pending", "sending")))
+                                                earlier.c.status.in_(_LIVE))
                      .limit(1).scalar_subquery().is_(None))
-    now = bindparam("now", type_=UTCDateTime)
-    wanted = {"stale": and_(_T.c.status == "sending", _T.c.claimed_until < now),
-              "high": and_(_T.c.status == "pending", _T.c.next_attempt_at <= now, _T.c.priority < BULK),
-              "bulk": and_(_T.c.status == "pending", _T.c.next_attempt_at <= now, _T.c.priority >= BULK)}[kind]
-    return (select(_T.c.id).where(wanted, first_in_lane).order_by(_T.c.priority, _T.c.id)
+    where = [_wanted(kind), first_in_lane]
+    if kind != "stale":
+        scanned = _T.alias("scanned")
+        where.append(_T.c.id.in_(select(scanned.c.id).where(_wanted(kind, scanned))
+                                 .order_by(scanned.c.priority, scanned.c.id).limit(SCAN)))
+    return (select(_T.c.id).where(*where).order_by(_T.c.priority, _T.c.id)
             .limit(bindparam("lim")).with_for_update(skip_locked=True))
+
+
+@functools.cache
+def more_than_scanned(kind: str):
+    """A row of ``kind`` beyond the first SCAN: the bounded look may have missed lanes."""
+    return (select(_T.c.id).where(_wanted(kind)).order_by(_T.c.priority, _T.c.id).offset(SCAN).limit(1))
+
+
+@functools.cache
+def claim_ids_by_lane(kind: str, dialect: str):
+    """The same answer as ``claim_ids`` without its bound, for a look that found the first SCAN
+    rows mostly behind others: walks the lanes with a pending row, one index probe each on
+    (status, lane, id) (a loose index scan, written as a recursive query), and takes each
+    lane's first pending row unless an earlier row of its lane is being sent."""
+    if dialect == "postgresql":  # one probe per lane gives its name and its first row
+        heads = """heads(lane, id) AS (
+  (SELECT lane, id FROM outbox WHERE status = 'pending' ORDER BY status, lane, id LIMIT 1)
+  UNION ALL
+  SELECT n.lane, n.id FROM heads, LATERAL (
+    SELECT o.lane, o.id FROM outbox o WHERE o.status = 'pending' AND o.lane > heads.lane
+    ORDER BY o.status, o.lane, o.id LIMIT 1) n)"""
+        tail = " FOR UPDATE OF outbox SKIP LOCKED"
+    else:  # SQLite has no LATERAL: the lane, then its first row (materialized: else it is redone per row)
+        heads = """lanes(lane) AS (
+  SELECT (SELECT lane FROM outbox WHERE status = 'pending' ORDER BY status, lane LIMIT 1)
+  UNION ALL
+  SELECT (SELECT o.lane FROM outbox o WHERE o.status = 'pending' AND o.lane > lanes.lane
+          ORDER BY o.status, o.lane LIMIT 1)
+  FROM lanes WHERE lanes.lane IS NOT NULL),
+heads(id) AS MATERIALIZED (
+  SELECT (SELECT p.id FROM outbox p WHERE p.status = 'pending' AND p.lane = lanes.lane
+          ORDER BY p.status, p.lane, p.id LIMIT 1)
+  FROM lanes WHERE lanes.lane IS NOT NULL)"""
+        tail = ""
+    wanted = _WANTED[kind].format(bulk=int(BULK))
+    return text(f"""WITH RECURSIVE {heads}
+SELECT outbox.id FROM heads JOIN outbox ON outbox.id = heads.id
+WHERE outbox.next_attempt_at <= :now AND outbox.{wanted}
+  AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.status = 'sending' AND s.lane = outbox.lane AND s.id < outbox.id)
+ORDER BY outbox.priority, outbox.id LIMIT :lim{tail}""").bindparams(
+        bindparam("now", type_=UTCDateTime), bindparam("lim", type_=Integer))
+
+
+async def claimable(session, kind: str, limit: int, now: datetime) -> list[int]:
+    """Ids of rows of ``kind`` ("stale", "high", "bulk") the sender may claim now: each its
+    lane's first live row, most urgent first, at most ``limit``. Cost: the first SCAN rows of
+    ``kind``, or, when those were mostly behind others, one probe per lane waiting."""
+    if limit <= 0:
+        return []
+    params = {"now": now, "lim": limit}
+    ids = list((await session.execute(claim_ids(kind), params)).scalars())
+    if len(ids) < limit and kind != "stale" and (
+            await session.execute(more_than_scanned(kind), params)).first() is not None:
+        ids = list((await session.execute(claim_ids_by_lane(kind, session.bind.dialect.name), params)).scalars())
+    return ids
 
 
 @functools.cache

@@ -64,7 +64,7 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_lane_status_id", "lane", "status", "id"),
+    __table_args__ = (Index("ix_outbox_status_lane_id", "status", "lane", "id"),
                       Index("ix_outbox_status_next", "status", "next_attempt_at"),
                       Index("ix_outbox_status_priority_id", "status", "priority", "id"))
 

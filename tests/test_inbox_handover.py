@@ -47,8 +47,8 @@ async def test_an_intake_that_fails_after_reserving_a_worker_wakes_it(harness, m
     await h.say("tech", "/ping")
     real = inbox.InboxWriter._hand_over
 
-    async def failing(self, conn, heads, handed):
-        await real(self, conn, heads, handed)
+    def failing(self, conn, heads, handed):  # (the intake's transaction is synchronous, in a greenlet)
+        real(self, conn, heads, handed)
         raise ConnectionError("the database went away mid-write")
 
     monkeypatch.setattr(inbox.InboxWriter, "_hand_over", failing)

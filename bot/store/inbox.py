@@ -78,12 +78,18 @@ class InboxWriter:
                "source": fields.get("source", "webhook"), "lane": fields["lane"] or fields["event_id"],
                "status": "done" if done else "pending", "attempts": 0, "received_at": now,
                "done_at": now if done else None}
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((row, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        if self._flushing:  # a write is running: this row goes in the next one
+            future = asyncio.get_running_loop().create_future()
+            self._pending.append((row, future))
+            return await future
+        self._flushing = True  # nothing is being written: this request writes its row itself, no task
+        try:
+            return row["event_id"] in await self._insert([row])
+        finally:
+            if self._pending:  # rows that came meanwhile: the next write, in a task of its own
+                asyncio.get_running_loop().create_task(self._flush())
+            else:
+                self._flushing = False
 
     async def _flush(self) -> None:
         try:
@@ -104,24 +110,10 @@ class InboxWriter:
             self._flushing = False
 
     async def _insert(self, rows: list[dict]) -> set[str]:
-        stmt = _stored(self.db.dialect)
         for attempt in (1, 2):
             handed: list[tuple[Any, Row | None]] = []
             try:
-                async with self.db.engine.begin() as conn:
-                    result = (await conn.execute(stmt, rows)).all()
-                    heads: dict[str, int] = {}
-                    fresh: dict[int, str] = {}
-                    for event_id, row_id, lane, status in result:
-                        if status == "pending":  # a settled row is done already: no lane waits for it
-                            heads[lane] = min(row_id, heads.get(lane, row_id))
-                            fresh[row_id] = event_id
-                    if heads:  # lanes in one order: two writers never wait on each other in a cycle
-                        await conn.execute(_lanes_upsert(self.db.dialect),
-                                           [{"lane": lane, "head": head} for lane, head in sorted(heads.items())])
-                        if self.workers is not None:
-                            await self._hand_over(conn, heads, handed)
-                    stored = {row[0] for row in result}
+                stored, fresh = await self.db.transact(self._write, rows, handed)
             except BaseException as exc:
                 for sleeper, _row in handed:  # nothing was stored: the reserved workers just wake
                     self.workers.hand(sleeper, None)  # type: ignore[union-attr]
@@ -144,7 +136,24 @@ class InboxWriter:
             return stored
         raise AssertionError("unreachable")
 
-    async def _hand_over(self, conn, heads: dict[str, int], handed: list[tuple[Any, Row | None]]) -> None:
+    def _write(self, conn, rows: list[dict], handed: list[tuple[Any, Row | None]]) -> tuple[set[str], dict[int, str]]:
+        """The events' transaction (Database.transact): the rows, their lanes and the hand-over;
+        the ids stored and the fresh pending rows (row id -> event id)."""
+        dialect = self.db.dialect
+        result = conn.execute(_stored(dialect), rows).all()
+        heads: dict[str, int] = {}
+        fresh: dict[int, str] = {}
+        for event_id, row_id, lane, status in result:
+            if status == "pending":  # a settled row is done already: no lane waits for it
+                heads[lane] = min(row_id, heads.get(lane, row_id))
+                fresh[row_id] = event_id
+        if heads:  # lanes in one order: two writers never wait on each other in a cycle
+            conn.execute(_lanes_upsert(dialect), [{"lane": lane, "head": head} for lane, head in sorted(heads.items())])
+            if self.workers is not None:
+                self._hand_over(conn, heads, handed)
+        return {row[0] for row in result}, fresh
+
+    def _hand_over(self, conn, heads: dict[str, int], handed: list[tuple[Any, Row | None]]) -> None:
         """Claim lanes' new heads for sleeping workers (see the class docstring); ``handed``
         gets each reserved worker as soon as it is reserved, so a failure can wake it."""
         assert self.workers is not None
@@ -157,10 +166,10 @@ class InboxWriter:
                       "max_attempts": MAX_ATTEMPTS}
             row = None
             handed.append((sleeper, None))
-            if (await conn.execute(_HOLD_HEAD, params)).first() is not None:
-                row = (await conn.execute(_TAKE, params)).first()
+            if conn.execute(_HOLD_HEAD, params).first() is not None:
+                row = conn.execute(_TAKE, params).first()
                 if row is None:  # not claimable after all: the lane is free again for a claim
-                    await conn.execute(_UNHOLD, params)
+                    conn.execute(_UNHOLD, params)
             handed[-1] = (sleeper, row)
 
 

@@ -79,6 +79,7 @@ def claim_ids_by_lane(kind: str, dialect: str):
     SELECT o.lane, o.id FROM outbox o WHERE o.status = 'pending' AND o.lane > heads.lane
     ORDER BY o.status, o.lane, o.id LIMIT 1) n)"""
         tail = " FOR UPDATE OF outbox SKIP LOCKED"
+        rows = "heads JOIN outbox ON outbox.id = heads.id WHERE"
     else:  # SQLite has no LATERAL: the lane, then its first row (materialized: else it is redone per row)
         heads = """lanes(lane) AS (
   SELECT (SELECT lane FROM outbox WHERE status = 'pending' ORDER BY status, lane LIMIT 1)
@@ -91,10 +92,11 @@ heads(id) AS MATERIALIZED (
           ORDER BY p.status, p.lane, p.id LIMIT 1)
   FROM lanes WHERE lanes.lane IS NOT NULL)"""
         tail = ""
+        # IN, not a join: for a join SQLite builds a Bloom filter of outbox's ids, a full scan
+        rows = "outbox WHERE outbox.id IN (SELECT id FROM heads) AND"
     wanted = _WANTED[kind].format(bulk=int(BULK))
     return text(f"""WITH RECURSIVE {heads}
-SELECT outbox.id FROM heads JOIN outbox ON outbox.id = heads.id
-WHERE outbox.next_attempt_at <= :now AND outbox.{wanted}
+SELECT outbox.id FROM {rows} outbox.next_attempt_at <= :now AND outbox.{wanted}
   AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.status = 'sending' AND s.lane = outbox.lane AND s.id < outbox.id)
 ORDER BY outbox.priority, outbox.id LIMIT :lim{tail}""").bindparams(
         bindparam("now", type_=UTCDateTime), bindparam("lim", type_=Integer))
@@ -184,6 +186,12 @@ async def adopt(session, job: Any, result: dict) -> None:
     log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message_id": result["message_id"]})
 
 
+def _mark(conn, batch: list[tuple[dict, str, Any]]) -> list:
+    """SentMarks' transaction: the outcomes, and the row waiting behind each in its lane."""
+    conn.execute(finish(), [outcome for outcome, _, _ in batch])
+    return [conn.execute(behind(), {"lane": lane, "rid": outcome["rid"]}).first() for outcome, lane, _ in batch]
+
+
 class SentMarks:
     """Group commit of plain "sent" outcomes (no callback to run): the sends that finish within
     ``window`` seconds of each other are marked in one transaction, one UPDATE for all of them
@@ -209,10 +217,7 @@ class SentMarks:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    async with self.db.engine.begin() as conn:
-                        await conn.execute(finish(), [outcome for outcome, _, _ in batch])
-                        nexts = [(await conn.execute(behind(), {"lane": lane, "rid": outcome["rid"]})).first()
-                                 for outcome, lane, _ in batch]
+                    nexts = await self.db.transact(_mark, batch)
                 except Exception as exc:  # noqa: BLE001 - every caller of the batch gets it
                     for _, _, future in batch:
                         if not future.done():

@@ -149,7 +149,7 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
     from bot.sim.server import FeishuSimulator
     from bot.store.db import Database
     from tests.bench.bench_briefing import drop, scratch
-    from tests.bench.process import wait_ready
+    from tests.bench.process import cpu_seconds, wait_ready
 
     clock = ManualClock(datetime.now(timezone.utc), frozen=False)
     sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=KEY, verification_token=TOKEN, clock=clock,
@@ -176,7 +176,11 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
         for raw, _headers in warm + timed:  # in Feishu the messages exist: the answers reply to them
             posted(sim, raw)
         await load(url, warm, concurrency)
+        bot_cpu, own_cpu, wall = cpu_seconds(proc.pid), cpu_seconds(os.getpid()), time.perf_counter()
         result = await load(url, timed, concurrency)
+        wall = time.perf_counter() - wall
+        result["bot_core"] = (cpu_seconds(proc.pid) - bot_cpu) / wall  # share of a core while loaded
+        result["client_core"] = (cpu_seconds(os.getpid()) - own_cpu) / wall  # the load generator and the simulator
         total = warmup + n
         t0 = time.monotonic()
         async with db.engine.connect() as conn:
@@ -245,6 +249,8 @@ def main() -> None:
               f"(target ≤ {P99_TARGET:g} ms); inbox drained {bot['drain_s']:.1f} s after the load; "
               f"{bot['done']} of {bot['total']} handled, {bot['retried']} more than once"
               + (f", {bot['answers']} answers for {bot['answered_events']} events" if args.reply else ""))
+        print(f"during the load: the bot used {bot['bot_core']:.2f} of a core, the load generator and "
+              f"the simulator {bot['client_core']:.2f} ({os.cpu_count()} cores)")
         tag = f"{db}{', --reply' if args.reply else ''}"
         figures += [
             {"name": f"bot 200s/s ({tag})", "value": round(bot["rps"]), "unit": "req/s", "target": None, "ok": None},
@@ -254,6 +260,8 @@ def main() -> None:
              "ok": ratio >= RATIO_TARGET},
             {"name": f"time-to-200 p99 at {args.concurrency} ({tag})", "value": round(bot["p99"], 1), "unit": "ms",
              "target": f"≤ {P99_TARGET:g}", "ok": bot["p99"] <= P99_TARGET},
+            {"name": f"bot process CPU during the load ({tag})", "value": round(bot["bot_core"], 2),
+             "unit": "cores", "target": None, "ok": None},
             {"name": f"every event handled once ({tag})", "value": bot["done"], "unit": "events",
              "target": str(bot["total"]), "ok": bot["once"] and bot["errors"] == 0},
         ]

@@ -138,6 +138,11 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
             raise
         if got is None or got.status != "sending":
             taker.forget()
+            if got is not None:  # behind an unfinished row of its lane: whoever sends that row looks behind
+                # it when it is done, unless it finished before this commit; so a look, but at the
+                # routine pace (bot.sender LOOK_GAP): two replicas whose senders held every busy
+                # chat's first row looked after every commit and found nothing (bench_replicas)
+                level = max(level, ROUTINE)
         else:
             row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
                                    "claimed_until": claim["until"]})

@@ -8,7 +8,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Text, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, literal_column, or_, select, text,
+                        update)
 
 from bot.clock import wall_now
 from bot.outbox import BULK
@@ -41,22 +42,27 @@ def _wanted(kind: str, table=_T):
             "bulk": and_(table.c.status == "pending", table.c.next_attempt_at <= now, table.c.priority >= BULK)}[kind]
 
 
+def _first_before(status: str, lane, row_id):
+    """The first row of ``status`` in ``lane`` before ``row_id``: one probe of (status, lane, id),
+    ordered like the index (with enable_sort off, bot.store.db.claim_settings, PostgreSQL walks
+    that index even when its statistics say the queue is empty) and with the status a literal."""
+    e = _T.alias(f"e_{status}")
+    return (select(e.c.id).where(e.c.status == literal_column(f"'{status}'"), e.c.lane == lane, e.c.id < row_id)
+            .order_by(e.c.status, e.c.lane, e.c.id).limit(1).scalar_subquery())
+
+
 @functools.cache
 def claim_ids(kind: str):
-    """Ids of the first live row of each lane, most urgent first (a LIMIT 1 subquery, not NOT
-    EXISTS, see inbox.claim; one status per query, so each follows its index), among the first
-    SCAN rows of ``kind`` in sending order (a "sending" row is its lane's first: no bound)."""
-    earlier = _T.alias("earlier")
-    first_in_lane = (select(earlier.c.id).where(earlier.c.lane == _T.c.lane, earlier.c.id < _T.c.id,
-                                                earlier.c.status.in_(_LIVE))
-                     .limit(1).scalar_subquery().is_(None))
-    where = [_wanted(kind), first_in_lane]
-    if kind != "stale":
-        scanned = _T.alias("scanned")
-        where.append(_T.c.id.in_(select(scanned.c.id).where(_wanted(kind, scanned))
-                                 .order_by(scanned.c.priority, scanned.c.id).limit(SCAN)))
-    return (select(_T.c.id).where(*where).order_by(_T.c.priority, _T.c.id)
-            .limit(bindparam("lim")).with_for_update(skip_locked=True))
+    """Ids of the first live row of each lane, most urgent first, among the first SCAN rows of
+    ``kind`` in sending order (a "sending" row is its lane's first: no bound). The rows read come
+    first, materialized, and drive the rest: from stale statistics (an empty queue) PostgreSQL
+    otherwise ran the lane checks on every waiting row (issue 20)."""
+    rows = select(_T.c.id, _T.c.lane, _T.c.priority).where(_wanted(kind)).order_by(_T.c.priority, _T.c.id)
+    scanned = (rows if kind == "stale" else rows.limit(SCAN)).cte("scanned").prefix_with("MATERIALIZED")
+    return (select(_T.c.id).select_from(scanned.join(_T, _T.c.id == scanned.c.id))
+            .where(*(_first_before(status, scanned.c.lane, scanned.c.id).is_(None) for status in _LIVE))
+            .order_by(scanned.c.priority, scanned.c.id)
+            .limit(bindparam("lim")).with_for_update(skip_locked=True, of=_T))
 
 
 @functools.cache
@@ -97,7 +103,8 @@ heads(id) AS MATERIALIZED (
     wanted = _WANTED[kind].format(bulk=int(BULK))
     return text(f"""WITH RECURSIVE {heads}
 SELECT outbox.id FROM {rows} outbox.next_attempt_at <= :now AND outbox.{wanted}
-  AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.status = 'sending' AND s.lane = outbox.lane AND s.id < outbox.id)
+  AND (SELECT s.id FROM outbox s WHERE s.status = 'sending' AND s.lane = outbox.lane AND s.id < outbox.id
+       ORDER BY s.status, s.lane, s.id LIMIT 1) IS NULL
 ORDER BY outbox.priority, outbox.id LIMIT :lim{tail}""").bindparams(
         bindparam("now", type_=UTCDateTime), bindparam("lim", type_=Integer))
 

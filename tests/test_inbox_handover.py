@@ -59,3 +59,42 @@ async def test_an_intake_that_fails_after_reserving_a_worker_wakes_it(harness, m
     await h.say("ops", "/ping 之后照常")  # the reserved worker was woken, not left waiting
     assert h.bot_messages()[-1]["content"]["text"].startswith("在的")
     assert all(r.status == "done" for r in await rows(h))
+
+
+async def test_an_intake_whose_caller_stops_waiting_still_hands_its_event_over(harness):
+    """The long connection gives up waiting for a store after its deadline (the task awaiting
+    the write is cancelled, here at the very commit): the write is the writer's own task, so the
+    event stored and claimed for a sleeping worker is still handed to it and handled at once,
+    not left held until its lease ends."""
+    from sqlalchemy import event as sa_event
+
+    from bot.clock import wall_now
+    h = harness
+    await h.say("tech", "/ping")
+    waiting: dict[str, asyncio.Task] = {}
+
+    def on_commit(_conn):
+        if "task" in waiting:
+            asyncio.get_running_loop().call_soon(waiting.pop("task").cancel)
+
+    engine = h.bot.db.engine.sync_engine
+    sa_event.listen(engine, "commit", on_commit)
+    try:
+        sent = await h.sim.send_text(h.chats["team"], h.users["ops"], "/ping 先存下")  # the usual path, for its payload
+        await h.settle()  # every worker asleep: the store below claims the event for one of them
+        payload = (await rows(h))[-1].payload
+        body = {**payload, "header": {**payload["header"], "event_id": "ev-cancelled"}}
+        task = asyncio.create_task(h.bot.inbox_writer.store(
+            now=wall_now(), event_id="ev-cancelled", event_type="im.message.receive_v1",
+            lane=h.chats["team"], payload=body))
+        waiting["task"] = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    finally:
+        sa_event.remove(engine, "commit", on_commit)
+    assert sent["delivery"]["status"] == 200
+    await h.settle(timeout=10)  # well inside the 60 s lease
+    stored = [r for r in await rows(h) if r.event_id == "ev-cancelled"]
+    assert [(r.status, r.attempts) for r in stored] == [("done", 1)]

@@ -218,3 +218,22 @@ async def test_a_retry_stays_due_when_other_rows_wake_the_sender_first(harness):
         await outbox.enqueue(s, key="retry:b", op="send", lane="oc_tech", target="oc_tech", payload=text("别的群"))
     await h.settle(timeout=10)  # well before the once-a-minute poll: the retry's own time was kept
     assert [m["content"]["text"] for m in bot_texts(h, "oc_team")] == ["重试"]
+
+
+async def test_answers_behind_one_being_sent_go_next_in_order(harness):
+    """Rows queued, each in its own commit, behind their chat's row that is being sent (held by
+    the simulator for a second) go right after it, in order: they wake the sender at the routine
+    pace (a look that finds them behind a held row finds nothing), and the sender of the first
+    looks behind it when it is done."""
+    h = harness
+    await h.settle()
+    h.sim.faults.add("timeout", path_contains="/open-apis/im/v1/messages", times=1, seconds=1)
+    async with h.db.session() as s:
+        await outbox.enqueue(s, key="queue:1", op="send", lane="oc_team", target="oc_team", payload=text("第一条"))
+    for i in (2, 3):
+        async with h.db.session() as s:
+            await outbox.enqueue(s, key=f"queue:{i}", op="send", lane="oc_team", target="oc_team",
+                                 payload=text(f"第{'二三'[i - 2]}条"))
+    assert [r.status for r in await rows(h, "queue:")] == ["sending", "pending", "pending"]
+    await until(h, lambda: len(bot_texts(h, "oc_team")) >= 3)
+    assert [m["content"]["text"] for m in bot_texts(h, "oc_team")][-3:] == ["第一条", "第二条", "第三条"]

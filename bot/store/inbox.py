@@ -78,18 +78,12 @@ class InboxWriter:
                "source": fields.get("source", "webhook"), "lane": fields["lane"] or fields["event_id"],
                "status": "done" if done else "pending", "attempts": 0, "received_at": now,
                "done_at": now if done else None}
-        if self._flushing:  # a write is running: this row goes in the next one
-            future = asyncio.get_running_loop().create_future()
-            self._pending.append((row, future))
-            return await future
-        self._flushing = True  # nothing is being written: this request writes its row itself, no task
-        try:
-            return row["event_id"] in await self._insert([row])
-        finally:
-            if self._pending:  # rows that came meanwhile: the next write, in a task of its own
-                asyncio.get_running_loop().create_task(self._flush())
-            else:
-                self._flushing = False
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if not self._flushing:  # the write runs in a task of its own: a caller that stops waiting
+            self._flushing = True  # (a long-connection event past its deadline) cannot cut it short
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
 
     async def _flush(self) -> None:
         try:

@@ -142,7 +142,7 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
                 # it when it is done, unless it finished before this commit; so a look, but at the
                 # routine pace (bot.sender LOOK_GAP): two replicas whose senders held every busy
                 # chat's first row looked after every commit and found nothing (bench_replicas)
-                level = max(level, ROUTINE)
+                level = level if level == PAGE else max(level, ROUTINE)  # (a page: at once, as ever)
         else:
             row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
                                    "claimed_until": claim["until"]})

@@ -283,6 +283,7 @@ class Sender(HandedOver):
                     job = Job(row, "", "fresh", chat, origin=row.target[1:])
                 elif dep is None or dep.status == "failed":
                     await self._fail_in(session, row, None, "dependency failed or missing")
+                    await self._after(session, row)  # the row behind it goes now, not at the next poll
                     continue
                 elif dep.status != "sent":
                     await self._set_pending(session, row, 1.0, "waiting for the row it refers to", None, count=False)
@@ -297,6 +298,7 @@ class Sender(HandedOver):
                 job.keys = keys_for(job)
             except ValueError as exc:  # an op the sender cannot send
                 await self._fail_in(session, row, None, str(exc))
+                await self._after(session, row)
                 continue
             jobs.append(job)
         return jobs

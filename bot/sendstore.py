@@ -136,7 +136,10 @@ def claim_update():
 @functools.cache
 def next_due():
     now = bindparam("now", type_=UTCDateTime)
-    retry = select(func.min(_T.c.next_attempt_at)).where(_T.c.status == "pending", _T.c.next_attempt_at > now)
+    # ORDER BY ... LIMIT 1, not MIN(): with sorting off it follows (status, next_attempt_at) even when
+    # the statistics say the queue is empty (MIN read every waiting row then)
+    retry = (select(_T.c.next_attempt_at).where(_T.c.status == "pending", _T.c.next_attempt_at > now)
+             .order_by(_T.c.status, _T.c.next_attempt_at).limit(1))
     lease = select(func.min(_T.c.claimed_until)).where(_T.c.status == "sending", _T.c.claimed_by != bindparam("who"))
     return select(retry.scalar_subquery(), lease.scalar_subquery())
 

@@ -237,3 +237,16 @@ async def test_answers_behind_one_being_sent_go_next_in_order(harness):
     assert [r.status for r in await rows(h, "queue:")] == ["sending", "pending", "pending"]
     await until(h, lambda: len(bot_texts(h, "oc_team")) >= 3)
     assert [m["content"]["text"] for m in bot_texts(h, "oc_team")][-3:] == ["第一条", "第二条", "第三条"]
+
+
+async def test_a_row_behind_one_whose_reference_is_missing_goes_at_once(harness):
+    """A look fails a row whose "@key" target does not exist; the page queued behind it in the
+    same chat goes at once, not at the once-a-minute poll."""
+    h = harness
+    await h.settle()
+    async with h.db.session() as s:
+        await outbox.enqueue(s, key="dep:a", op="send", lane="oc_team", target="@no-such-row", payload=text("a"))
+        await outbox.enqueue(s, key="dep:b", op="send", lane="oc_team", target="oc_team", payload=text("紧急"),
+                             priority=outbox.PAGE)
+    await until(h, lambda: any(m["content"]["text"] == "紧急" for m in bot_texts(h, "oc_team")), timeout=10)
+    assert [r.status for r in await rows(h, "dep:")] == ["failed", "sent"]

@@ -68,6 +68,7 @@ class InboxWriter:
         self.db, self.max_batch, self.workers = db, max_batch, workers
         self._pending: list[tuple[dict, asyncio.Future]] = []
         self._flushing = False
+        self._task: asyncio.Task | None = None  # the running write (kept: a task nobody holds may be collected)
 
     async def store(self, *, now: datetime, done: bool = False, **fields) -> bool:
         """Store one event (pending; or ``done`` when the intake settled it, bot.known) and
@@ -82,7 +83,7 @@ class InboxWriter:
         self._pending.append((row, future))
         if not self._flushing:  # the write runs in a task of its own: a caller that stops waiting
             self._flushing = True  # (a long-connection event past its deadline) cannot cut it short
-            asyncio.get_running_loop().create_task(self._flush())
+            self._task = asyncio.get_running_loop().create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
@@ -96,6 +97,11 @@ class InboxWriter:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                except BaseException:  # cancelled (shutdown): nobody is left waiting for a write that will not come
+                    for _, future in batch + self._pending:
+                        future.cancel()
+                    self._pending = []
+                    raise
                 for row, future in batch:
                     if not future.done():
                         future.set_result(row["event_id"] in fresh)

@@ -42,7 +42,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Callable, Iterator, Protocol
 
-from sqlalchemy import bindparam, case, event, exists
+from sqlalchemy import bindparam, case, event, exists, literal_column
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -164,7 +164,8 @@ def _insert_claimed(dialect: str):
     (then it is pending as usual); RETURNING says which (nothing: the key existed)."""
     t = OutboxMessage.__table__
     earlier = t.alias("earlier")
-    busy = exists().where(earlier.c.lane == bindparam("in_lane"), earlier.c.status.in_(("pending", "sending")))
+    live = [literal_column("'pending'"), literal_column("'sending'")]  # inline: an expanding IN is re-rendered per call
+    busy = exists().where(earlier.c.lane == bindparam("in_lane"), earlier.c.status.in_(live))
     return (dialect_insert(dialect)(t).values(
         status=case((busy, "pending"), else_="sending"),
         claimed_by=case((busy, None), else_=bindparam("who")),

@@ -164,8 +164,9 @@ def _insert_claimed(dialect: str):
     (then it is pending as usual); RETURNING says which (nothing: the key existed)."""
     t = OutboxMessage.__table__
     earlier = t.alias("earlier")
-    live = [literal_column("'pending'"), literal_column("'sending'")]  # inline: an expanding IN is re-rendered per call
-    busy = exists().where(earlier.c.lane == bindparam("in_lane"), earlier.c.status.in_(live))
+    # the statuses inline: an expanding IN is re-rendered on every call
+    busy = exists().where(earlier.c.lane == bindparam("in_lane"),
+                          earlier.c.status.in_([literal_column("'pending'"), literal_column("'sending'")]))
     return (dialect_insert(dialect)(t).values(
         status=case((busy, "pending"), else_="sending"),
         claimed_by=case((busy, None), else_=bindparam("who")),

@@ -283,7 +283,6 @@ class Sender(HandedOver):
                     job = Job(row, "", "fresh", chat, origin=row.target[1:])
                 elif dep is None or dep.status == "failed":
                     await self._fail_in(session, row, None, "dependency failed or missing")
-                    await self._after(session, row)  # the row behind it goes now, not at the next poll
                     continue
                 elif dep.status != "sent":
                     await self._set_pending(session, row, 1.0, "waiting for the row it refers to", None, count=False)
@@ -298,7 +297,6 @@ class Sender(HandedOver):
                 job.keys = keys_for(job)
             except ValueError as exc:  # an op the sender cannot send
                 await self._fail_in(session, row, None, str(exc))
-                await self._after(session, row)
                 continue
             jobs.append(job)
         return jobs
@@ -430,7 +428,6 @@ class Sender(HandedOver):
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         async with self.db.session() as session:
             await self._fail_in(session, row, code, why)
-            await self._after(session, row)
 
     async def _fail_in(self, session, row: OutboxMessage, code: int | None, why: str) -> None:
         """Failed for good: recorded, the feature's fallback runs, the admins' digest will list it
@@ -454,6 +451,7 @@ class Sender(HandedOver):
                 log.exception("failure callback %s failed", row.callback)
         if not digest_row:
             await outbox_digest.note(session, self._now())
+        await self._after(session, row)  # the row behind it goes now, not at the next poll
 
     async def _after(self, session, row: OutboxMessage) -> None:
         """A row of this lane is finished: if another waits behind it, look again."""

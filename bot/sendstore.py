@@ -148,7 +148,7 @@ def next_due():
 def lane_heads():
     """The first unfinished row of each of some lanes."""
     return (select(_T.c.lane, func.min(_T.c.id)).where(
-        _T.c.lane.in_(bindparam("lanes", expanding=True)), _T.c.status.in_(("pending", "sending")))
+        _T.c.lane.in_(bindparam("lanes", expanding=True)), _T.c.status.in_(_LIVE))
         .group_by(_T.c.lane))
 
 

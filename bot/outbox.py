@@ -144,13 +144,26 @@ async def enqueue(session: AsyncSession, *, key: str, op: str, lane: str, target
                 # chat's first row looked after every commit and found nothing (bench_replicas)
                 level = level if level == PAGE else max(level, ROUTINE)  # (a page: at once, as ever)
         else:
-            row = OutboxMessage(**{**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
-                                   "claimed_until": claim["until"]})
+            row = _handed({**values, "id": got.id, "status": "sending", "claimed_by": taker.worker_id,
+                           "claimed_until": claim["until"]})
             session.info.setdefault("outbox_claimed", []).append((_innermost(session), taker, row))
             return
     else:
         await conn.execute(_insert_ignore(conn.dialect.name), values)
     session.info["outbox_queued"] = session.info.get("outbox_queued", 0) | 1 << level
+
+
+_UNSET = dict.fromkeys(OutboxMessage.model_fields)
+
+
+def _handed(values: dict[str, Any]) -> OutboxMessage:
+    """The row just inserted, as a load would build it: SQLAlchemy's own new instance, its
+    attributes set in place (unset columns None). ``OutboxMessage(**values)`` runs SQLModel's
+    validation of values this process just wrote: 85 µs a row, against 4, on every answer."""
+    row = OutboxMessage.__mapper__.class_manager.new_instance()
+    row.__dict__.update(_UNSET)
+    row.__dict__.update(values)
+    return row
 
 
 @functools.cache

@@ -36,6 +36,27 @@ async def test_a_row_queued_here_is_sent_without_a_look(harness):
     assert (await rows(h, "hand:1"))["hand:1"].status == "sent"
 
 
+async def test_a_handed_row_is_the_row_as_stored(harness):
+    """The handed row is built without SQLModel's __init__ (bot.outbox._handed): every column is
+    what a load of the row gives, and the sender may still set attributes on it."""
+    h = harness
+    await h.settle()
+    sender = h.bot.sender
+    sender.limits.pause_api(SEND_API, 30.0)  # kept in hand, unsent, so the stored row stays as inserted
+    handed: list[OutboxMessage] = []
+    take = sender.take
+    sender.take = lambda got: (handed.extend(got), take(got))[-1]
+    async with h.db.session() as s:
+        await outbox.to(s).send("as:stored", "oc_team", "原样", priority=outbox.PAGE)
+    stored = (await rows(h, "as:stored"))["as:stored"]
+    (row,) = handed
+    assert isinstance(row, OutboxMessage)
+    assert {f: getattr(row, f) for f in OutboxMessage.model_fields} == {
+        f: getattr(stored, f) for f in OutboxMessage.model_fields}
+    row.error_code, row.last_error = 1, "set on a handed row"
+    assert (row.error_code, row.last_error) == (1, "set on a handed row")
+
+
 async def test_nothing_is_handed_over_from_a_rolled_back_transaction_or_savepoint(harness):
     h = harness
     await h.settle()

@@ -8,7 +8,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.cards import BUDGET_ELEMENTS, Button, Card, count_elements, wire_size
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.cards import BUDGET_BYTES, BUDGET_ELEMENTS, Button, Card, count_elements, fits, wire_size
 from bot.compliance import cards as compliance_cards
 from bot.compliance.matcher import check
 from bot.compliance.models import ComplianceRecord
@@ -115,3 +118,34 @@ def test_budget_counts_every_element_like_feishu() -> None:
     card = Card("x", subtitle="y").buttons(Button("a", {"a": "b"})).to_dict()
     # header title + subtitle, column_set, column, button, its plain_text
     assert count_elements(card) == 6 and wire_size(card) > len(json.dumps(card, ensure_ascii=False))
+
+
+_TEXT = st.text(alphabet=st.sampled_from(['"', "\\", ":", " ", "t", "a", "g", "x", "\n", "图"]), max_size=12)
+_NODES = st.recursive(
+    st.one_of(_TEXT, st.integers(), st.booleans(), st.none()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["tag", "content", "elements", "text", "xtag", '"tag": "', "tag "]),
+                        inner, max_size=4),
+        st.builds(lambda tag, rest: {"tag": tag, **rest}, _TEXT,
+                  st.dictionaries(st.sampled_from(["content", "elements", "text"]), inner, max_size=3))),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NODES)
+def test_fits_counts_in_the_json_text_exactly_as_the_walk(node) -> None:
+    """``fits`` counts elements in the card's JSON text (bot.cards): the same number as the walk,
+    whatever quotes, keys or "tag" strings the content holds."""
+    card = {"body": {"elements": [node]}}
+    assert json.dumps(card, ensure_ascii=False).count('"tag": "') == count_elements(card)
+    small = wire_size(card) <= BUDGET_BYTES
+    assert fits(card) == (small and count_elements(card) <= BUDGET_ELEMENTS)
+
+
+def test_fits_walks_a_card_with_a_chart_whose_spec_has_tags() -> None:
+    spec = {"data": [{"values": [{"tag": f"系列{i}"} for i in range(BUDGET_ELEMENTS + 20)]}]}
+    card = Card("图表").chart(spec).to_dict()
+    assert count_elements(card) < 10 and fits(card)  # the spec's "tag" values are data, not elements
+    many = {"body": {"elements": [{"tag": "markdown", "content": str(i)} for i in range(BUDGET_ELEMENTS + 1)]}}
+    assert not fits(many) and count_elements(many) == BUDGET_ELEMENTS + 1

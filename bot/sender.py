@@ -107,7 +107,7 @@ class Sender(HandedOver):
         self._next_full = 0.0  # monotonic: the safety poll, or another process's lease runs out
         self._bulk_more = False  # the last look left bulk rows behind (the bulk share was used up)
         self._orphans: set[int] = set()  # rows this process claimed but could not finish
-        self._marks = SentMarks(db)
+        self._marks = SentMarks(db, in_flight=lambda: len(self.inflight))  # a lone send: marked at once
         self._promised = 0
         self._unverified = []
         self._releasing = set()

@@ -3,10 +3,11 @@ running it, and the sender runs these for every look and every send."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, literal_column, or_, select, text,
                         update)
@@ -207,23 +208,43 @@ class SentMarks:
     ``window`` seconds of each other are marked in one transaction, one UPDATE for all of them
     and one look behind each, instead of a transaction each (timers that fire together send
     together). Each caller gets, once its mark is durable, the priority of the next row waiting
-    in its lane (None: nothing waits); a failed write fails every caller of that batch."""
+    in its lane (None: nothing waits); a failed write fails every caller of that batch.
 
-    def __init__(self, db: Any, window: float = 0.01) -> None:
-        self.db, self.window = db, window
+    With ``in_flight`` (how many sends are under way, the marking ones included) the batch closes
+    as soon as every send under way has asked: a lone send is marked at once, not after the
+    window (at a few sends a second the window was a wake-up of its own for every send)."""
+
+    def __init__(self, db: Any, window: float = 0.01, *, in_flight: Callable[[], int] | None = None) -> None:
+        self.db, self.window, self.in_flight = db, window, in_flight
         self._pending: list[tuple[dict, str, asyncio.Future]] = []
         self._task: asyncio.Task | None = None
+        self._all_asked = asyncio.Event()
 
     async def mark(self, outcome: dict, lane: str) -> int | None:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((outcome, lane, future))
         if self._task is None:
             self._task = asyncio.create_task(self._flush())
+        elif self.in_flight is not None and len(self._pending) >= self.in_flight():
+            self._all_asked.set()
         return await future
+
+    async def _gather(self) -> None:
+        """Wait for the batch: the window, or until every send under way has asked."""
+        if self.in_flight is None:
+            await asyncio.sleep(self.window)
+            return
+        await asyncio.sleep(0)  # marks asked in this turn of the loop join
+        if len(self._pending) >= self.in_flight():
+            return
+        self._all_asked.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.window):
+                await self._all_asked.wait()
 
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(self.window)
+            await self._gather()
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:

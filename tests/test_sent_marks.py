@@ -63,3 +63,29 @@ async def test_a_flush_cancelled_while_it_waits_leaves_nobody_waiting(db):
     finally:
         lock.release()
     assert [r.status for r in await _rows(db)] == ["pending"] * 3  # nothing written: resent later
+
+
+async def test_a_lone_send_is_marked_without_waiting_for_the_window(db):
+    first, _behind, _other = await _rows(db)
+    marks = SentMarks(db, window=60.0, in_flight=lambda: 1)  # the only send under way
+    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) is not None
+    assert [r.status for r in await _rows(db)][0] == "sent"
+
+
+async def test_the_batch_closes_when_every_send_under_way_has_asked(db):
+    first, behind, other = await _rows(db)
+    commits: list[int] = []
+    event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append(1))
+    marks = SentMarks(db, window=60.0, in_flight=lambda: 2)
+    one = asyncio.create_task(marks.mark(_sent(first), first.lane))
+    await asyncio.sleep(0.05)
+    assert not one.done()  # the other send under way has not asked yet: the batch waits for it
+    two = asyncio.create_task(marks.mark(_sent(other), other.lane))
+    assert await asyncio.wait_for(asyncio.gather(one, two), timeout=10) == [behind.priority, None]
+    assert len(commits) == 1
+
+
+async def test_a_send_that_never_asks_holds_the_batch_only_for_the_window(db):
+    first, _behind, _other = await _rows(db)
+    marks = SentMarks(db, window=0.2, in_flight=lambda: 3)  # two of them fail: they never ask
+    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) is not None

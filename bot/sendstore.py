@@ -244,7 +244,13 @@ class SentMarks:
 
     async def _flush(self) -> None:
         try:
-            await self._gather()
+            try:
+                await self._gather()
+            except BaseException:  # cancelled while the batch gathered: nobody waits for it
+                for _, _, future in self._pending:
+                    future.cancel()
+                self._pending = []
+                raise
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:

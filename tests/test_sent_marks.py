@@ -89,3 +89,15 @@ async def test_a_send_that_never_asks_holds_the_batch_only_for_the_window(db):
     first, _behind, _other = await _rows(db)
     marks = SentMarks(db, window=0.2, in_flight=lambda: 3)  # two of them fail: they never ask
     assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) is not None
+
+
+async def test_a_flush_cancelled_while_the_batch_gathers_leaves_nobody_waiting(db):
+    first, _behind, _other = await _rows(db)
+    marks = SentMarks(db, window=60.0, in_flight=lambda: 2)  # waits for a second send that is slow
+    caller = asyncio.create_task(marks.mark(_sent(first), first.lane))
+    await asyncio.sleep(0.05)
+    assert marks._task is not None and not caller.done()
+    marks._task.cancel()  # shutdown
+    await asyncio.wait([caller], timeout=1.0)
+    assert caller.cancelled() and marks._task is None and marks._pending == []
+    assert [r.status for r in await _rows(db)][0] == "pending"  # nothing written: resent later

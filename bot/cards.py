@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -244,11 +245,15 @@ def fits(card: dict) -> bool:
     inner = json.dumps(card, ensure_ascii=False)
     if len(json.dumps(inner, ensure_ascii=False).encode("utf-8")) > BUDGET_BYTES:
         return False
-    # Counted in the JSON text, where ``"tag": "`` is exactly a "tag" key with a string value
-    # (a quote inside any string is escaped); a chart's spec is left out of the count, so a card
-    # with one is walked. Every card is checked when it is built, a reminder's on every firing.
-    count = count_elements(card) if '"chart_spec": ' in inner else inner.count('"tag": "')
+    # Counted in the JSON text (every card is checked when it is built, a reminder's on every
+    # firing), where _TAG is exactly a "tag" key with a string value: a key opens an object or
+    # follows ", ", and a quote inside any string is escaped, so no string can hold the match. A
+    # chart's spec is left out of the count, so a card with one is walked.
+    count = count_elements(card) if '"chart_spec": ' in inner else len(_TAG.findall(inner))
     return count <= BUDGET_ELEMENTS
+
+
+_TAG = re.compile(r'(?:\{|, )"tag": "')
 
 
 def check(card: dict) -> None:

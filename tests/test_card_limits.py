@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cards import BUDGET_BYTES, BUDGET_ELEMENTS, Button, Card, count_elements, fits, wire_size
+from bot.cards import _TAG, BUDGET_BYTES, BUDGET_ELEMENTS, Button, Card, count_elements, fits, wire_size
 from bot.compliance import cards as compliance_cards
 from bot.compliance.matcher import check
 from bot.compliance.models import ComplianceRecord
@@ -125,7 +125,7 @@ _NODES = st.recursive(
     st.one_of(_TEXT, st.integers(), st.booleans(), st.none()),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(["tag", "content", "elements", "text", "xtag", '"tag": "', "tag "]),
+        st.dictionaries(st.sampled_from(["tag", "content", "elements", "text", "xtag", '"tag": "', "tag ", 'x"tag', "x\\", ", "]),
                         inner, max_size=4),
         st.builds(lambda tag, rest: {"tag": tag, **rest}, _TEXT,
                   st.dictionaries(st.sampled_from(["content", "elements", "text"]), inner, max_size=3))),
@@ -138,9 +138,15 @@ def test_fits_counts_in_the_json_text_exactly_as_the_walk(node) -> None:
     """``fits`` counts elements in the card's JSON text (bot.cards): the same number as the walk,
     whatever quotes, keys or "tag" strings the content holds."""
     card = {"body": {"elements": [node]}}
-    assert json.dumps(card, ensure_ascii=False).count('"tag": "') == count_elements(card)
+    assert len(_TAG.findall(json.dumps(card, ensure_ascii=False))) == count_elements(card)
     small = wire_size(card) <= BUDGET_BYTES
     assert fits(card) == (small and count_elements(card) <= BUDGET_ELEMENTS)
+
+
+def test_keys_that_end_in_a_quoted_tag_are_not_elements() -> None:
+    value = {f'x{i}"tag': "v" for i in range(BUDGET_ELEMENTS + 20)}  # (found by review)
+    card = Card("键").buttons(Button("按钮", value)).to_dict()
+    assert fits(card) and count_elements(card) < 10
 
 
 def test_fits_walks_a_card_with_a_chart_whose_spec_has_tags() -> None:

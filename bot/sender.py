@@ -327,6 +327,7 @@ class Sender(HandedOver):
         job = self.inflight.pop(task, None)
         if job is None:
             return
+        self._marks.recount()  # a send that ended without a mark no longer holds the batch open
         exc = None if task.cancelled() else task.exception()
         if task.cancelled() or exc is not None:  # e.g. the database went away mid-send
             log.error("send interrupted", extra={"key": job.row.key}, exc_info=exc)

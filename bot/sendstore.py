@@ -225,9 +225,15 @@ class SentMarks:
         self._pending.append((outcome, lane, future))
         if self._task is None:
             self._task = asyncio.create_task(self._flush())
-        elif self.in_flight is not None and len(self._pending) >= self.in_flight():
-            self._all_asked.set()
+        else:
+            self.recount()
         return await future
+
+    def recount(self) -> None:
+        """Close the gathering batch if every send under way has asked (called at each mark and
+        when a send ends: one that ended without a mark no longer holds the batch open)."""
+        if self._task is not None and self.in_flight is not None and len(self._pending) >= self.in_flight():
+            self._all_asked.set()
 
     async def _gather(self) -> None:
         """Wait for the batch: the window, or until every send under way has asked."""

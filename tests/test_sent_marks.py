@@ -101,3 +101,15 @@ async def test_a_flush_cancelled_while_the_batch_gathers_leaves_nobody_waiting(d
     await asyncio.wait([caller], timeout=1.0)
     assert caller.cancelled() and marks._task is None and marks._pending == []
     assert [r.status for r in await _rows(db)][0] == "pending"  # nothing written: resent later
+
+
+async def test_a_send_that_ends_without_a_mark_stops_holding_the_batch(db):
+    first, _behind, _other = await _rows(db)
+    under_way = [1, 2]  # this send and one that will fail (no mark)
+    marks = SentMarks(db, window=60.0, in_flight=lambda: len(under_way))
+    caller = asyncio.create_task(marks.mark(_sent(first), first.lane))
+    await asyncio.sleep(0.05)
+    assert not caller.done()
+    under_way.pop()  # the other send ended (its task's done callback: Sender._finished)
+    marks.recount()
+    assert await asyncio.wait_for(caller, timeout=10) is not None

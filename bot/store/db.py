@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from bot.store.sqlite_inline import InlineConnection, WriteLock, inline_creator
+from bot.store.sqlite_inline import InlineConnection, RawTransactions, WriteLock, inline_creator
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
@@ -25,6 +25,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
+        self.raw: RawTransactions | None = None
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if path and path != ":memory:":
@@ -35,6 +36,9 @@ class Database:
             # connections in turn (FIFO) re-read the pages each transaction touches: 32 pread
             # calls per timer firing in the CPU bench before, 1 after.
             self.write_lock = WriteLock()
+            # the intake's settled chatter writes through sqlite3 itself (bot.store.inbox)
+            if path and path != ":memory:":
+                self.raw = RawTransactions(path, self.write_lock, BUSY_TIMEOUT)
             self.engine: AsyncEngine = create_async_engine(
                 url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
                 pool_use_lifo=True)
@@ -81,6 +85,8 @@ class Database:
             await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
+        if self.raw is not None:
+            self.raw.close()
         await self.engine.dispose()
 
 

@@ -1,0 +1,106 @@
+"""The intake's settled chatter written on sqlite3 itself (bot.store.sqlite_inline.RawTransactions,
+issue 20): stored exactly as through the engine, once per event, under the process's write lock,
+waiting for another process's lock, and rolled back whole on failure."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.store import inbox
+from bot.store.db import Database
+from bot.store.models import InboxEvent, InboxLane
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'raw.db'}")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+def chatter(n: int) -> dict:
+    return {"event_id": f"ev_{n}", "event_type": "im.message.receive_v1", "message_id": f"om_{n}",
+            "payload": {"schema": "2.0", "event": {"text": f"今天灯光不错 {n}", "n": n, "quote": '"tag": "x"'}},
+            "lane": "oc_team"}
+
+
+async def stored(db: Database) -> list[InboxEvent]:
+    async with db.session() as s:
+        return list((await s.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
+
+
+async def test_a_settled_row_is_stored_as_the_engine_stores_it(db):
+    writer = inbox.InboxWriter(db)
+    at = datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=timezone.utc)
+    assert db.raw is not None
+    assert await writer.store(now=at, done=True, **chatter(1))  # on sqlite3
+    raw, db.raw = db.raw, None
+    try:
+        assert await writer.store(now=at, done=True, **{**chatter(1), "event_id": "ev_2", "message_id": "om_2"})
+    finally:
+        db.raw = raw
+    a, b = await stored(db)
+    columns = [c.key for c in InboxEvent.__table__.columns if c.key not in ("id", "event_id", "message_id")]
+    assert {c: getattr(a, c) for c in columns} == {c: getattr(b, c) for c in columns}
+    assert (a.status, a.done_at, a.payload["event"]["quote"]) == ("done", at, '"tag": "x"')
+    with sqlite3.connect(db.raw.path) as conn:  # the same text in the file, too
+        texts = conn.execute("SELECT received_at, done_at, payload FROM inbox ORDER BY id").fetchall()
+    assert texts[0] == texts[1]
+
+
+async def test_a_settled_event_stored_twice_is_new_once(db):
+    writer = inbox.InboxWriter(db)
+    now = datetime.now(timezone.utc)
+    firsts = await asyncio.gather(*(writer.store(now=now, done=True, **chatter(7)) for _ in range(3)))
+    assert sorted(firsts) == [False, False, True]
+    assert await writer.store(now=now, done=True, **chatter(7)) is False
+    assert len(await stored(db)) == 1
+
+
+async def test_a_batch_with_a_pending_event_goes_through_the_engine(db):
+    writer = inbox.InboxWriter(db)
+    now = datetime.now(timezone.utc)
+    await asyncio.gather(writer.store(now=now, done=True, **chatter(1)),
+                         writer.store(now=now, **{**chatter(2), "lane": "oc_other"}))
+    assert [(r.event_id, r.status) for r in await stored(db)] == [("ev_1", "done"), ("ev_2", "pending")]
+    async with db.session() as s:
+        assert [lane.lane for lane in (await s.execute(select(InboxLane))).scalars()] == ["oc_other"]
+
+
+async def test_the_write_waits_for_this_process_and_for_another(db):
+    writer = inbox.InboxWriter(db)
+    now = datetime.now(timezone.utc)
+    lock = db.write_lock.get()
+    await lock.acquire()  # a transaction of this process holds the writer
+    one = asyncio.create_task(writer.store(now=now, done=True, **chatter(1)))
+    await asyncio.sleep(0.05)
+    assert not one.done()
+    other = sqlite3.connect(db.raw.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # and another process takes SQLite's own lock meanwhile
+    lock.release()
+    await asyncio.sleep(0.1)
+    assert not one.done()  # SQLITE_BUSY at BEGIN: retried as a coroutine, the loop runs on
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(one, timeout=10) is True
+    assert not lock.locked()
+
+
+async def test_a_failed_transaction_stores_nothing_and_frees_the_writer(db):
+    statement = inbox._settled_insert(db.engine.dialect)
+    row = {**chatter(1), "source": "webhook", "status": "done", "attempts": 0,
+           "received_at": datetime.now(timezone.utc), "done_at": datetime.now(timezone.utc)}
+
+    def insert_then_fail(conn, rows):
+        inbox._insert_settled(conn, statement, rows)
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        await db.raw.run(insert_then_fail, [row])
+    assert await stored(db) == [] and not db.write_lock.get().locked()
+    assert await inbox.InboxWriter(db).store(now=datetime.now(timezone.utc), done=True, **chatter(1))

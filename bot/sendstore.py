@@ -232,8 +232,11 @@ class SentMarks:
     def recount(self) -> None:
         """Close the gathering batch if every send under way has asked (called at each mark and
         when a send ends: one that ended without a mark no longer holds the batch open)."""
-        if self._task is not None and self.in_flight is not None and len(self._pending) >= self.in_flight():
+        if self._task is not None and self._all_in():
             self._all_asked.set()
+
+    def _all_in(self) -> bool:
+        return self.in_flight is not None and len(self._pending) >= self.in_flight()
 
     async def _gather(self) -> None:
         """Wait for the batch: the window, or until every send under way has asked."""
@@ -241,7 +244,7 @@ class SentMarks:
             await asyncio.sleep(self.window)
             return
         await asyncio.sleep(0)  # marks asked in this turn of the loop join
-        if len(self._pending) >= self.in_flight():
+        if self._all_in():
             return
         self._all_asked.clear()
         with contextlib.suppress(TimeoutError):
@@ -249,14 +252,9 @@ class SentMarks:
                 await self._all_asked.wait()
 
     async def _flush(self) -> None:
+        batch: list[tuple[dict, str, asyncio.Future]] = []
         try:
-            try:
-                await self._gather()
-            except BaseException:  # cancelled while the batch gathered: nobody waits for it
-                for _, _, future in self._pending:
-                    future.cancel()
-                self._pending = []
-                raise
+            await self._gather()
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
@@ -266,13 +264,14 @@ class SentMarks:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                except BaseException:  # cancelled: nobody is left waiting for a mark that will not come
-                    for _, _, future in batch + self._pending:
-                        future.cancel()
-                    self._pending = []
-                    raise
                 for (_, _, future), nxt in zip(batch, nexts):
                     if not future.done():
                         future.set_result(None if nxt is None else nxt[0])
+        except BaseException:  # cancelled (shutdown): nobody is left waiting for a mark that will not come
+            for _, _, future in batch + self._pending:
+                if not future.done():
+                    future.cancel()
+            self._pending = []
+            raise
         finally:
             self._task = None

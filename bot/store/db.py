@@ -28,7 +28,8 @@ class Database:
         self.raw: RawTransactions | None = None
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1] if ":///" in url else ""
-            if path and path != ":memory:":
+            on_file = bool(path) and path != ":memory:"
+            if on_file:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Calls run on the loop's thread, not aiosqlite's (bot.store.sqlite_inline says why).
             # LIFO pool: the connection just given back is the next one out. Each connection has its
@@ -37,7 +38,7 @@ class Database:
             # calls per timer firing in the CPU bench before, 1 after.
             self.write_lock = WriteLock()
             # the intake's settled chatter writes through sqlite3 itself (bot.store.inbox)
-            if path and path != ":memory:":
+            if on_file:
                 self.raw = RawTransactions(path, self.write_lock, BUSY_TIMEOUT)
             self.engine: AsyncEngine = create_async_engine(
                 url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),

@@ -65,7 +65,7 @@ class InlineConnection(aiosqlite.Connection):
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            await self._take_lock()
+            self._held = await take(self._write_lock, self._busy_timeout)
             try:
                 return await self._retry_busy(fn, *args, **kwargs)
             except BaseException:
@@ -74,27 +74,10 @@ class InlineConnection(aiosqlite.Connection):
         return await self._retry_busy(fn, *args, **kwargs)
 
     async def _retry_busy(self, fn, *args, **kwargs):
-        delay, deadline = RETRY_FIRST, time.monotonic() + self._busy_timeout
-        bulk = getattr(fn, "__name__", "") == "executemany" and len(args) > 1 and _many(args[1])
-        while True:
-            try:
-                if bulk:  # the session has this connection to itself meanwhile: nothing else touches it
-                    return await asyncio.to_thread(fn, *args, **kwargs)
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc) or time.monotonic() + delay > deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
-
-    async def _take_lock(self) -> None:
-        lock = self._write_lock.get()
-        try:  # (a free lock with a woken waiter still queues: the timeout holds on every path)
-            async with asyncio.timeout(self._busy_timeout):
-                await lock.acquire()
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
-        self._held = lock
+        if getattr(fn, "__name__", "") == "executemany" and len(args) > 1 and _many(args[1]):
+            # the session has this connection to itself meanwhile: nothing else touches it
+            return await retry_busy(lambda: asyncio.to_thread(fn, *args, **kwargs), self._busy_timeout)
+        return await retry_busy(lambda: fn(*args, **kwargs), self._busy_timeout)
 
     def _give_lock(self) -> None:
         held, self._held = self._held, None
@@ -133,6 +116,33 @@ class InlineConnection(aiosqlite.Connection):
 
     async def close(self) -> None:
         self.stop()
+
+
+async def take(write_lock: WriteLock, busy_timeout: float) -> asyncio.Lock:
+    """The process's write lock, waited for as a coroutine at most ``busy_timeout`` seconds
+    (then SQLite's own "database is locked")."""
+    lock = write_lock.get()
+    try:  # (a free lock with a woken waiter still queues: the timeout holds on every path)
+        async with asyncio.timeout(busy_timeout):
+            await lock.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked") from None
+    return lock
+
+
+async def retry_busy(call: Callable[[], Any], busy_timeout: float) -> Any:
+    """``call()`` (awaited if it returns a coroutine) again after a short asynchronous sleep while
+    another process holds SQLite's lock (SQLITE_BUSY: it did not run), at most ``busy_timeout``."""
+    delay, deadline = RETRY_FIRST, time.monotonic() + busy_timeout
+    while True:
+        try:
+            result = call()
+            return await result if asyncio.iscoroutine(result) else result
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX)
 
 
 def _many(rows: Any) -> bool:
@@ -187,24 +197,10 @@ class RawTransactions:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(conn, *args)`` in one transaction, committed when it returns."""
-        lock = self._lock.get()
-        try:
-            async with asyncio.timeout(self._busy_timeout):
-                await lock.acquire()
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
+        lock = await take(self._lock, self._busy_timeout)
         try:
             conn = self._connection()
-            delay, deadline = RETRY_FIRST, time.monotonic() + self._busy_timeout
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if not _busy(exc) or time.monotonic() + delay > deadline:
-                        raise
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+            await retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
             try:
                 result = fn(conn, *args)
                 conn.execute("COMMIT")

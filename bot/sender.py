@@ -42,7 +42,8 @@ from bot.outbox import BULK, PERSON
 from bot.sendcalls import SEND_API, Job, keys_for, made_at, perform, request_for, result_of, too_old
 from bot.sendlimits import Limits
 from bot.sendtake import HandedOver
-from bot.sendstore import SentMarks, adopt, behind, claim_update, claimable, finish, lowest, next_due, outcome_of
+from bot.sendstore import (SentMarks, adopt, behind, behind_committed, claim_update, claimable, finish, lowest,
+                           next_due, outcome_of, writers_take_turns)
 from bot.store.db import Database, claim_settings
 from bot.store.models import OutboxMessage
 
@@ -252,6 +253,7 @@ class Sender(HandedOver):
             held_ids = {j.row.id for j in (*self.ready, *self.inflight.values(), *self._unverified)}
             self.ready += [j for j in await self._resolve(session, sorted(rows, key=lambda r: r.id or 0))
                            if j.row.id not in held_ids]
+        await self._behind(session)  # rows it failed (their reference is gone)
 
     async def _plan_next(self, session, now: datetime, mono: float) -> None:
         """Rows not due yet (retries left by a process that stopped) and other processes' leases:
@@ -404,6 +406,7 @@ class Sender(HandedOver):
             elif row.callback:
                 log.error("no outbox callback named %s", row.callback)
             await self._after(session, row)
+        await self._behind(session)
         self._sent(row)
 
     def _sent(self, row: OutboxMessage) -> None:
@@ -429,6 +432,7 @@ class Sender(HandedOver):
     async def _fail(self, row: OutboxMessage, code: int | None, why: str) -> None:
         async with self.db.session() as session:
             await self._fail_in(session, row, code, why)
+        await self._behind(session)
 
     async def _fail_in(self, session, row: OutboxMessage, code: int | None, why: str) -> None:
         """Failed for good: recorded, the feature's fallback runs, the admins' digest will list it
@@ -455,7 +459,20 @@ class Sender(HandedOver):
         await self._after(session, row)  # the row behind it goes now, not at the next poll
 
     async def _after(self, session, row: OutboxMessage) -> None:
-        """A row of this lane is finished: if another waits behind it, look again."""
+        """A row of this lane is finished: if another waits behind it, look again. Where writers
+        take turns, asked in this transaction; elsewhere after it commits (``_behind``; why:
+        bot.sendstore.writers_take_turns)."""
+        if not writers_take_turns(self.db):
+            session.info.setdefault("finished_lanes", []).append((row.lane, row.id))
+            return
         nxt = (await session.execute(behind(), {"lane": row.lane, "rid": row.id})).first()
         if nxt is not None:
             outbox.queued(session, 1 << nxt[0])
+
+    async def _behind(self, session) -> None:
+        """After ``session`` committed: look again for the rows waiting behind those it finished."""
+        finished = session.info.pop("finished_lanes", None)
+        if finished:
+            for nxt in await behind_committed(self.db, finished):
+                if nxt is not None:
+                    self._note(1 << nxt[0])

@@ -13,7 +13,7 @@ from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, l
                         update)
 
 from bot.clock import wall_now
-from bot.outbox import BULK
+from bot.outbox import BULK, PAGE
 from bot.store.models import OutboxMessage
 from bot.store.types import UTCDateTime
 
@@ -197,10 +197,38 @@ async def adopt(session, job: Any, result: dict) -> None:
     log.info("card older than 14 days sent afresh", extra={"key": job.origin, "message_id": result["message_id"]})
 
 
-def _mark(conn, batch: list[tuple[dict, str, Any]]) -> list:
-    """SentMarks' transaction: the outcomes, and the row waiting behind each in its lane."""
+def writers_take_turns(db: Any) -> bool:
+    """Whether a write transaction holds every other writer off until it commits (SQLite: the
+    whole database's write lock, BEGIN IMMEDIATE). Then the row waiting behind a finished one
+    may be looked for inside the finishing transaction: a row queued behind it commits after it.
+
+    On PostgreSQL it must be looked for after the commit. A transaction that queues a row
+    behind one being finished sees that one still live and leaves its row pending; if it
+    commits while the finishing one is open, neither the finishing transaction's look behind
+    nor the look the queuing commit wakes (it ran before the finish committed) sees the row
+    free, and it would wait for the once-a-minute poll (in this process or another replica)."""
+    return db.dialect == "sqlite"
+
+
+def behind_each(conn, finished: list[tuple[str, int]]) -> list:
+    """The priority of the row waiting behind each (lane, finished row id), or None."""
+    return [conn.execute(behind(), {"lane": lane, "rid": rid}).first() for lane, rid in finished]
+
+
+def _mark(conn, batch: list[tuple[dict, str, Any]], look_behind: bool) -> list:
+    """SentMarks' transaction: the outcomes, and (``look_behind``) the row waiting behind each."""
     conn.execute(finish(), [outcome for outcome, _, _ in batch])
-    return [conn.execute(behind(), {"lane": lane, "rid": outcome["rid"]}).first() for outcome, lane, _ in batch]
+    return behind_each(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch]) if look_behind else []
+
+
+async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list:
+    """``behind_each`` in a transaction of its own, after the rows' finish committed. If it
+    cannot be read, every lane is taken to have a row waiting (a look finds out)."""
+    try:
+        return await db.transact(behind_each, finished)
+    except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
+        log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
+        return [(PAGE,)] * len(finished)
 
 
 class SentMarks:
@@ -257,8 +285,11 @@ class SentMarks:
             await self._gather()
             while self._pending:
                 batch, self._pending = self._pending, []
+                serial = writers_take_turns(self.db)
                 try:
-                    nexts = await self.db.transact(_mark, batch)
+                    nexts = await self.db.transact(_mark, batch, serial)
+                    if not serial:
+                        nexts = await behind_committed(self.db, [(lane, o["rid"]) for o, lane, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - every caller of the batch gets it
                     for _, _, future in batch:
                         if not future.done():

@@ -136,7 +136,7 @@ class Harness:
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError("the bot did not settle in time")
+                raise AssertionError(f"the bot did not settle in time: {await self._unsettled()}")
             try:
                 await asyncio.wait_for(pulse.wait(), min(0.25, remaining))
             except asyncio.TimeoutError:
@@ -149,6 +149,22 @@ class Harness:
             busy_out = (await s.execute(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.status.in_(("pending", "sending"))))).scalar()
         return not busy_in and not busy_out
+
+    async def _unsettled(self) -> str:
+        """What is still in hand, for the failure message (which rows, in which state, since when)."""
+        async with self.db.session() as s:
+            inbox = (await s.execute(select(
+                InboxEvent.id, InboxEvent.event_type, InboxEvent.lane, InboxEvent.status, InboxEvent.attempts,
+                InboxEvent.claimed_by, InboxEvent.claimed_until).where(
+                InboxEvent.status.in_(("pending", "claimed"))))).all()
+            outbox = (await s.execute(select(
+                OutboxMessage.id, OutboxMessage.op, OutboxMessage.lane, OutboxMessage.status,
+                OutboxMessage.attempts, OutboxMessage.next_attempt_at, OutboxMessage.claimed_until,
+                OutboxMessage.callback).where(OutboxMessage.status.in_(("pending", "sending"))))).all()
+        sender = self.bot.sender if self.bot is not None else None
+        inflight = len(getattr(sender, "inflight", ()) or ())
+        return (f"clock {self.clock.now().isoformat()}; inbox {[tuple(r) for r in inbox]}; "
+                f"outbox {[tuple(r) for r in outbox]}; sends in flight {inflight}")
 
     # -- looking -------------------------------------------------------------------------------
     def bot_messages(self, chat: str = "team") -> list[dict]:

@@ -7,7 +7,8 @@ import pytest
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.util import await_only
 
 from bot import outbox
 from bot.cards import Card
@@ -250,3 +251,59 @@ async def test_a_row_behind_one_whose_reference_is_missing_goes_at_once(harness)
                              priority=outbox.PAGE)
     await until(h, lambda: any(m["content"]["text"] == "紧急" for m in bot_texts(h, "oc_team")), timeout=10)
     assert [r.status for r in await rows(h, "dep:")] == ["failed", "sent"]
+
+
+async def test_a_row_queued_behind_one_while_its_mark_commits_goes_at_once(harness):
+    """The race CI met on PostgreSQL: a row is queued behind its chat's row at the moment that
+    row's "sent" is being committed. The queuing transaction sees the first row still live (so
+    its row waits), the look its commit wakes runs before the mark commits (finds nothing free),
+    and the mark's own look behind ran before the row existed. The row must go at once, not at
+    the once-a-minute poll. Here the queuing commit and its look are placed inside the mark's
+    transaction, just before its COMMIT (an engine event). On SQLite the queuing transaction
+    cannot commit there: it waits for the mark's write lock and then sees the first row sent."""
+    h = harness
+    await h.settle()
+    engine = h.db.engine.sync_engine
+    state: dict = {"conn": None, "done": False, "commits": 0}
+
+    async def queue_behind() -> None:
+        async with h.db.session() as s:
+            await outbox.enqueue(s, key="race:b", op="send", lane="oc_team", target="oc_team", payload=text("第二条"))
+
+    async def interleave() -> None:
+        queued = asyncio.ensure_future(queue_behind())
+        await asyncio.wait([queued], timeout=5 if h.db.dialect == "postgresql" else 0.3)
+        if not queued.done():
+            assert h.db.dialect == "sqlite", "the queuing transaction did not commit beside the open mark"
+            return
+        seen = state["commits"]  # the look the queuing commit woke, to its end (its commit)
+        for _ in range(500):
+            if state["commits"] > seen:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("no look ran while the mark was open")
+
+    def on_execute(conn, cursor, statement, params, context, executemany):
+        if (state["conn"] is None and not state["done"] and statement.startswith("UPDATE outbox SET status")
+                and any(m["content"].get("text") == "第一条" for m in bot_texts(h, "oc_team"))):
+            state["conn"] = conn
+
+    def on_commit(conn):
+        if conn is not state["conn"]:
+            state["commits"] += 1
+            return
+        state["conn"], state["done"] = None, True
+        await_only(interleave())
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
+    try:
+        async with h.db.session() as s:
+            await outbox.enqueue(s, key="race:a", op="send", lane="oc_team", target="oc_team", payload=text("第一条"))
+        await until(h, lambda: [m["content"].get("text") for m in bot_texts(h, "oc_team")][-1:] == ["第二条"],
+                    timeout=10)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)
+    assert state["done"], "the mark's transaction was not seen"
+    assert [m["content"].get("text") for m in bot_texts(h, "oc_team")][-2:] == ["第一条", "第二条"]

@@ -15,6 +15,7 @@ from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, l
 from bot.clock import wall_now
 from bot.outbox import BULK, PAGE
 from bot.store.models import OutboxMessage
+from bot.store.sqlite_inline import RawStatement, raw_statement
 from bot.store.types import UTCDateTime
 
 log = logging.getLogger("bot.sender")
@@ -221,11 +222,52 @@ def _mark(conn, batch: list[tuple[dict, str, Any]], look_behind: bool) -> list:
     return behind_each(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch]) if look_behind else []
 
 
-async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list:
-    """``behind_each`` in a transaction of its own, after the rows' finish committed. If it
-    cannot be read, every lane is taken to have a row waiting (a look finds out)."""
+@functools.cache
+def _raw_marks(dialect: Any) -> tuple[RawStatement, RawStatement]:
+    return raw_statement(finish(), dialect), raw_statement(behind(), dialect)
+
+
+def _mark_raw(conn, statements: tuple[RawStatement, RawStatement], batch: list[tuple[dict, str, Any]]) -> list:
+    """``_mark`` on ``sqlite3`` itself (RawTransactions; writers take turns there): the same
+    statements, compiled once. A mark is every send's write (commands, timers, fan-outs)."""
+    fin, after = statements
+    conn.executemany(fin.sql, [fin.args(outcome) for outcome, _, _ in batch])
+    return [conn.execute(after.sql, after.args({"lane": lane, "rid": outcome["rid"]})).fetchone()
+            for outcome, lane, _ in batch]
+
+
+def _autocommit(conn) -> Any:
+    """The connection out of transactions: a read after a commit is one round trip, no
+    BEGIN and COMMIT (the pool restores the isolation level when it is given back)."""
+    return conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _look_behind(conn, finished: list[tuple[str, int]]) -> list:
+    """``behind_each`` after the rows' finish committed (``conn`` in autocommit). If it cannot
+    be read, every lane is taken to have a row waiting (a look finds out)."""
     try:
-        return await db.transact(behind_each, finished)
+        return behind_each(conn, finished)
+    except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
+        log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
+        return [(PAGE,)] * len(finished)
+
+
+def _mark_then_look(conn, batch: list[tuple[dict, str, Any]]) -> list:
+    """PostgreSQL's mark: the outcomes (one UPDATE, its own transaction: two round trips
+    instead of four with BEGIN and COMMIT), then the row behind each read after it committed,
+    on the same connection (writers_take_turns says why after). Each outcome stands alone: if
+    the statement fails part way, a row still "sending" is put back and resent with the same
+    Feishu uuid (Sender._release_orphans)."""
+    conn = _autocommit(conn)
+    _mark(conn, batch, False)
+    return _look_behind(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch])
+
+
+async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list:
+    """``_look_behind`` on a connection of its own (a callback's or a failure's transaction
+    committed)."""
+    try:
+        return await db.connected(lambda conn: _look_behind(_autocommit(conn), finished))
     except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
         log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
         return [(PAGE,)] * len(finished)
@@ -287,9 +329,13 @@ class SentMarks:
                 batch, self._pending = self._pending, []
                 serial = writers_take_turns(self.db)
                 try:
-                    nexts = await self.db.transact(_mark, batch, serial)
-                    if not serial:
-                        nexts = await behind_committed(self.db, [(lane, o["rid"]) for o, lane, _ in batch])
+                    raw = getattr(self.db, "raw", None)
+                    if raw is not None:
+                        nexts = await raw.run(_mark_raw, _raw_marks(self.db.engine.dialect), batch)
+                    elif serial:
+                        nexts = await self.db.transact(_mark, batch, True)
+                    else:
+                        nexts = await self.db.connected(_mark_then_look, batch)
                 except Exception as exc:  # noqa: BLE001 - every caller of the batch gets it
                     for _, _, future in batch:
                         if not future.done():

@@ -253,14 +253,16 @@ async def test_a_row_behind_one_whose_reference_is_missing_goes_at_once(harness)
     assert [r.status for r in await rows(h, "dep:")] == ["failed", "sent"]
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)  # SQLite's writers take turns (below)
 async def test_a_row_queued_behind_one_while_its_mark_commits_goes_at_once(harness):
     """The race CI met on PostgreSQL: a row is queued behind its chat's row at the moment that
     row's "sent" is being committed. The queuing transaction sees the first row still live (so
     its row waits), the look its commit wakes runs before the mark commits (finds nothing free),
     and the mark's own look behind ran before the row existed. The row must go at once, not at
-    the once-a-minute poll. Here the queuing commit and its look are placed inside the mark's
-    transaction, just before its COMMIT (an engine event). On SQLite the queuing transaction
-    cannot commit there: it waits for the mark's write lock and then sees the first row sent."""
+    the once-a-minute poll. Here the queuing commit and its look are placed at the last moment
+    before the mark is seen by others (engine events): just before its transaction's COMMIT,
+    or before its UPDATE when that runs in autocommit. On SQLite it cannot happen: the
+    queuing transaction waits for the mark's write lock, then sees the first row sent."""
     h = harness
     await h.settle()
     engine = h.db.engine.sync_engine
@@ -271,11 +273,7 @@ async def test_a_row_queued_behind_one_while_its_mark_commits_goes_at_once(harne
             await outbox.enqueue(s, key="race:b", op="send", lane="oc_team", target="oc_team", payload=text("第二条"))
 
     async def interleave() -> None:
-        queued = asyncio.ensure_future(queue_behind())
-        await asyncio.wait([queued], timeout=5 if h.db.dialect == "postgresql" else 0.3)
-        if not queued.done():
-            assert h.db.dialect == "sqlite", "the queuing transaction did not commit beside the open mark"
-            return
+        await queue_behind()  # commits while the mark is open
         seen = state["commits"]  # the look the queuing commit woke, to its end (its commit)
         for _ in range(500):
             if state["commits"] > seen:
@@ -286,7 +284,11 @@ async def test_a_row_queued_behind_one_while_its_mark_commits_goes_at_once(harne
     def on_execute(conn, cursor, statement, params, context, executemany):
         if (state["conn"] is None and not state["done"] and statement.startswith("UPDATE outbox SET status")
                 and any(m["content"].get("text") == "第一条" for m in bot_texts(h, "oc_team"))):
-            state["conn"] = conn
+            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                state["done"] = True  # the UPDATE is the commit: the last moment is before it
+                await_only(interleave())
+            else:
+                state["conn"] = conn  # the last moment is just before its transaction's COMMIT
 
     def on_commit(conn):
         if conn is not state["conn"]:

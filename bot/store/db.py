@@ -72,6 +72,15 @@ class Database:
                 return fn(conn, *args)
         return await greenlet_spawn(run)
 
+    async def connected(self, fn: Callable[..., T], *args) -> T:
+        """``fn(conn, *args)`` on one pooled Core connection, in one greenlet as ``transact``;
+        ``fn`` begins and commits what it writes itself (bot.sendstore: a write, then a read
+        after its commit, on one connection)."""
+        def run() -> T:
+            with self.engine.sync_engine.connect() as conn:
+                return fn(conn, *args)
+        return await greenlet_spawn(run)
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:

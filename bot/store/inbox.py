@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import wall_now
 from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent, InboxLane
+from bot.store.sqlite_inline import RawStatement, raw_statement
 
 
 MAX_ATTEMPTS = 5  # claims of one event (each a worker that died on it) before it is set aside as poison
@@ -198,20 +199,16 @@ _ROW_KEYS = ("event_id", "event_type", "message_id", "payload", "source", "lane"
 
 
 @functools.cache
-def _settled_insert(dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Callable[[Any], Any]]]:
-    """The Core insert of ``_stored`` compiled for ``sqlite3`` itself: its SQL, its parameters
-    in order and their types' bind processors (so a row is stored exactly as through the engine)."""
-    compiled = _stored("sqlite").compile(dialect=dialect, column_keys=list(_ROW_KEYS))
-    return compiled.string, tuple(compiled.positiontup or ()), dict(compiled._bind_processors)
+def _settled_insert(dialect: Dialect) -> RawStatement:
+    """The Core insert of ``_stored`` compiled for ``sqlite3`` itself (RawTransactions)."""
+    return raw_statement(_stored("sqlite"), dialect, list(_ROW_KEYS))
 
 
-def _insert_settled(conn: sqlite3.Connection, statement: tuple, rows: list[dict]) -> set[str]:
+def _insert_settled(conn: sqlite3.Connection, statement: RawStatement, rows: list[dict]) -> set[str]:
     """Settled rows through RawTransactions: the event ids stored (an id already there is not)."""
-    sql, names, processors = statement
     stored: set[str] = set()
     for row in rows:
-        args = tuple(processors[n](row[n]) if n in processors else row[n] for n in names)
-        stored.update(event_id for event_id, *_ in conn.execute(sql, args).fetchall())
+        stored.update(event_id for event_id, *_ in conn.execute(statement.sql, statement.args(row)).fetchall())
     return stored
 
 

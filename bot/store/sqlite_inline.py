@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import aiosqlite
 
@@ -219,3 +219,31 @@ class RawTransactions:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class RawStatement(NamedTuple):
+    """A Core statement compiled for ``sqlite3`` itself, run by RawTransactions: its SQL, its
+    parameters in order, their types' bind processors, and the values fixed at build time (so
+    a row is stored exactly as through the engine)."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: dict[str, Callable[[Any], Any]]
+    fixed: dict[str, Any]
+
+    def args(self, params: dict) -> tuple:
+        processors, fixed = self.processors, self.fixed
+        return tuple((processors[n](params[n]) if n in processors else params[n]) if n in params else fixed[n]
+                     for n in self.names)
+
+
+def raw_statement(statement: Any, dialect: Any, column_keys: list[str] | None = None) -> RawStatement:
+    """``statement`` compiled with ``dialect`` (the engine's: its JSON serializer included)."""
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    processors = dict(compiled._bind_processors)
+    fixed = {}
+    for name, bind in compiled.binds.items():
+        if not bind.required:
+            value = bind.effective_value
+            fixed[name] = processors[name](value) if name in processors else value
+    return RawStatement(compiled.string, tuple(compiled.positiontup or ()), processors, fixed)

@@ -15,7 +15,7 @@ from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, l
 from bot.clock import wall_now
 from bot.outbox import BULK, PAGE
 from bot.store.models import OutboxMessage
-from bot.store.sqlite_inline import RawStatement, raw_statement
+from bot.store.sqlite_inline import RawConnection
 from bot.store.types import UTCDateTime
 
 log = logging.getLogger("bot.sender")
@@ -222,18 +222,10 @@ def _mark(conn, batch: list[tuple[dict, str, Any]], look_behind: bool) -> list:
     return behind_each(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch]) if look_behind else []
 
 
-@functools.cache
-def _raw_marks(dialect: Any) -> tuple[RawStatement, RawStatement]:
-    return raw_statement(finish(), dialect), raw_statement(behind(), dialect)
-
-
-def _mark_raw(conn, statements: tuple[RawStatement, RawStatement], batch: list[tuple[dict, str, Any]]) -> list:
+def _mark_raw(conn, dialect: Any, batch: list[tuple[dict, str, Any]]) -> list:
     """``_mark`` on ``sqlite3`` itself (RawTransactions; writers take turns there): the same
     statements, compiled once. A mark is every send's write (commands, timers, fan-outs)."""
-    fin, after = statements
-    conn.executemany(fin.sql, [fin.args(outcome) for outcome, _, _ in batch])
-    return [conn.execute(after.sql, after.args({"lane": lane, "rid": outcome["rid"]})).fetchone()
-            for outcome, lane, _ in batch]
+    return _mark(RawConnection(conn, dialect), batch, True)
 
 
 def _autocommit(conn) -> Any:
@@ -331,7 +323,7 @@ class SentMarks:
                 try:
                     raw = getattr(self.db, "raw", None)
                     if raw is not None:
-                        nexts = await raw.run(_mark_raw, _raw_marks(self.db.engine.dialect), batch)
+                        nexts = await raw.run(_mark_raw, self.db.engine.dialect, batch)
                     elif serial:
                         nexts = await self.db.transact(_mark, batch, True)
                     else:

@@ -1,6 +1,7 @@
-"""The intake's settled chatter written on sqlite3 itself (bot.store.sqlite_inline.RawTransactions,
-issue 20): stored exactly as through the engine, once per event, under the process's write lock,
-waiting for another process's lock, and rolled back whole on failure."""
+"""The intake's writes on sqlite3 itself (bot.store.sqlite_inline.RawTransactions and
+RawConnection, issue 20): stored exactly as through the engine, once per event, lanes
+included, under the process's write lock, waiting for another process's lock, and rolled back
+whole on failure."""
 from __future__ import annotations
 
 import asyncio
@@ -62,14 +63,35 @@ async def test_a_settled_event_stored_twice_is_new_once(db):
     assert len(await stored(db)) == 1
 
 
-async def test_a_batch_with_a_pending_event_goes_through_the_engine(db):
+async def test_pending_events_and_their_lanes_are_stored_as_the_engine_stores_them(db):
+    """A mixed batch (settled chatter and a command for a worker) on sqlite3, then the same
+    through the engine: the same rows, the same lanes, the same text in the file."""
     writer = inbox.InboxWriter(db)
-    now = datetime.now(timezone.utc)
-    await asyncio.gather(writer.store(now=now, done=True, **chatter(1)),
-                         writer.store(now=now, **{**chatter(2), "lane": "oc_other"}))
-    assert [(r.event_id, r.status) for r in await stored(db)] == [("ev_1", "done"), ("ev_2", "pending")]
+    at = datetime(2026, 12, 7, 3, 4, 5, 6789, tzinfo=timezone.utc)
+
+    def two(n: int) -> list:  # the same two events each time, under new ids
+        return [writer.store(now=at, done=True, **{**chatter(1), "event_id": f"ev_{n}", "message_id": f"om_{n}"}),
+                writer.store(now=at, **{**chatter(2), "event_id": f"ev_{n + 1}", "message_id": f"om_{n + 1}",
+                                        "lane": f"oc_other_{n}"})]
+
+    assert await asyncio.gather(*two(1)) == [True, True]  # one batch, on sqlite3
+    raw, db.raw = db.raw, None
+    try:
+        assert await asyncio.gather(*two(3)) == [True, True]  # through the engine
+    finally:
+        db.raw = raw
+    rows = await stored(db)
+    assert [(r.event_id, r.status) for r in rows] == [("ev_1", "done"), ("ev_2", "pending"), ("ev_3", "done"),
+                                                      ("ev_4", "pending")]
+    columns = [c.key for c in InboxEvent.__table__.columns if c.key not in ("id", "event_id", "message_id", "lane")]
+    for a, b in ((rows[0], rows[2]), (rows[1], rows[3])):
+        assert {c: getattr(a, c) for c in columns} == {c: getattr(b, c) for c in columns}
     async with db.session() as s:
-        assert [lane.lane for lane in (await s.execute(select(InboxLane))).scalars()] == ["oc_other"]
+        lanes = [(lane.lane, lane.head, lane.held_by) for lane in (await s.execute(select(InboxLane))).scalars()]
+    assert sorted(lanes) == [("oc_other_1", rows[1].id, None), ("oc_other_3", rows[3].id, None)]
+    with sqlite3.connect(db.raw.path) as conn:
+        texts = conn.execute("SELECT received_at, done_at, payload, status FROM inbox ORDER BY id").fetchall()
+    assert texts[0] == texts[2] and texts[1] == texts[3] and texts[1][3] == "pending"
 
 
 async def test_the_write_waits_for_this_process_and_for_another(db):
@@ -92,15 +114,17 @@ async def test_the_write_waits_for_this_process_and_for_another(db):
 
 
 async def test_a_failed_transaction_stores_nothing_and_frees_the_writer(db):
-    statement = inbox._settled_insert(db.engine.dialect)
-    row = {**chatter(1), "source": "webhook", "status": "done", "attempts": 0,
-           "received_at": datetime.now(timezone.utc), "done_at": datetime.now(timezone.utc)}
+    writer = inbox.InboxWriter(db)
+    rows = [{**chatter(n), "source": "webhook", "status": status, "attempts": 0,
+             "received_at": datetime.now(timezone.utc), "done_at": None} for n, status in ((1, "done"), (2, "pending"))]
 
-    def insert_then_fail(conn, rows):
-        inbox._insert_settled(conn, statement, rows)
+    def write_then_fail(conn, rows):
+        writer._write_raw(conn, rows, [])
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        await db.raw.run(insert_then_fail, [row])
+        await db.raw.run(write_then_fail, rows)
     assert await stored(db) == [] and not db.write_lock.get().locked()
+    async with db.session() as s:
+        assert (await s.execute(select(InboxLane))).first() is None
     assert await inbox.InboxWriter(db).store(now=datetime.now(timezone.utc), done=True, **chatter(1))

@@ -37,7 +37,7 @@ class Database:
             # connections in turn (FIFO) re-read the pages each transaction touches: 32 pread
             # calls per timer firing in the CPU bench before, 1 after.
             self.write_lock = WriteLock()
-            # the intake's settled chatter writes through sqlite3 itself (bot.store.inbox)
+            # the intake's writes and the sends' marks run on sqlite3 itself (RawTransactions)
             if on_file:
                 self.raw = RawTransactions(path, self.write_lock, BUSY_TIMEOUT)
             self.engine: AsyncEngine = create_async_engine(

@@ -22,21 +22,19 @@ SQLite serialises every writer (BEGIN IMMEDIATE), so there the locks are not nee
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, text, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
 from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent, InboxLane
-from bot.store.sqlite_inline import RawStatement, raw_statement
+from bot.store.sqlite_inline import RawConnection
 
 
 MAX_ATTEMPTS = 5  # claims of one event (each a worker that died on it) before it is set aside as poison
@@ -114,13 +112,13 @@ class InboxWriter:
             self._flushing = False
 
     async def _insert(self, rows: list[dict]) -> set[str]:
-        if self.db.raw is not None and all(row["status"] == "done" for row in rows):
-            # settled chatter only: no lane, no hand-over, one INSERT each (RawTransactions says why)
-            return await self.db.raw.run(_insert_settled, _settled_insert(self.db.engine.dialect), rows)
         for attempt in (1, 2):
             handed: list[tuple[Any, Row | None]] = []
             try:
-                stored, fresh = await self.db.transact(self._write, rows, handed)
+                if self.db.raw is not None:  # a SQLite file: on sqlite3 itself (RawTransactions says why)
+                    stored, fresh = await self.db.raw.run(self._write_raw, rows, handed)
+                else:
+                    stored, fresh = await self.db.transact(self._write, rows, handed)
             except BaseException as exc:
                 for sleeper, _row in handed:  # nothing was stored: the reserved workers just wake
                     self.workers.hand(sleeper, None)  # type: ignore[union-attr]
@@ -142,6 +140,10 @@ class InboxWriter:
                     self.workers.announce(event_id, wake=i >= woken)
             return stored
         raise AssertionError("unreachable")
+
+    def _write_raw(self, conn: sqlite3.Connection, rows: list[dict],
+                   handed: list[tuple[Any, Row | None]]) -> tuple[set[str], dict[int, str]]:
+        return self._write(RawConnection(conn, self.db.engine.dialect), rows, handed)
 
     def _write(self, conn, rows: list[dict], handed: list[tuple[Any, Row | None]]) -> tuple[set[str], dict[int, str]]:
         """The events' transaction (Database.transact): the rows, their lanes and the hand-over;
@@ -192,24 +194,6 @@ def _stored(dialect: str):
         _STORED[dialect] = (dialect_insert(dialect)(_T).on_conflict_do_nothing()
                             .returning(_T.c.event_id, _T.c.id, _T.c.lane, _T.c.status))
     return _STORED[dialect]
-
-
-_ROW_KEYS = ("event_id", "event_type", "message_id", "payload", "source", "lane", "status", "attempts",
-             "received_at", "done_at")  # the keys of InboxWriter.store's rows
-
-
-@functools.cache
-def _settled_insert(dialect: Dialect) -> RawStatement:
-    """The Core insert of ``_stored`` compiled for ``sqlite3`` itself (RawTransactions)."""
-    return raw_statement(_stored("sqlite"), dialect, list(_ROW_KEYS))
-
-
-def _insert_settled(conn: sqlite3.Connection, statement: RawStatement, rows: list[dict]) -> set[str]:
-    """Settled rows through RawTransactions: the event ids stored (an id already there is not)."""
-    stored: set[str] = set()
-    for row in rows:
-        stored.update(event_id for event_id, *_ in conn.execute(statement.sql, statement.args(row)).fetchall())
-    return stored
 
 
 def _lanes_upsert(dialect: str):

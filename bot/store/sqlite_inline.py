@@ -26,6 +26,8 @@ meanwhile; deployments with heavy data belong on PostgreSQL (docs/deployment-pos
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import sqlite3
 import time
 from typing import Any, Callable, NamedTuple
@@ -175,10 +177,13 @@ def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[
 
 
 class RawTransactions:
-    """Transactions on a ``sqlite3`` connection of their own, for the hottest write of all: the
-    intake's settled chatter (bot.store.inbox). Through SQLAlchemy's async engine a one-row
-    insert's transaction cost 365-500 µs of CPU back to back and 1,150 µs after 50 ms of sleep
-    (each chatter event at 20 a second); straight on ``sqlite3``, 66 and 341 µs. The rules are
+    """Transactions on a ``sqlite3`` connection of their own, for the writes every event and
+    every send makes: the intake's (bot.store.inbox) and the sender's "sent" marks
+    (bot.sendstore), Core statements run through RawConnection. Through SQLAlchemy's async
+    engine a one-row insert's transaction cost 365-500 µs of CPU back to back and 1,150 µs after
+    50 ms of sleep (each chatter event at 20 a second); straight on ``sqlite3``, 66 and 341 µs. A
+    command's intake with its lane went from 932 to 273 µs, a mark from 906-1,030 to 236-250
+    (docs/benchmarks.md). The rules are
     the inline connection's: the process's write lock from BEGIN to COMMIT, BEGIN IMMEDIATE,
     another process's lock waited for as a coroutine. A file database only (":memory:" would be
     another database)."""
@@ -223,27 +228,77 @@ class RawTransactions:
 
 class RawStatement(NamedTuple):
     """A Core statement compiled for ``sqlite3`` itself, run by RawTransactions: its SQL, its
-    parameters in order, their types' bind processors, and the values fixed at build time (so
-    a row is stored exactly as through the engine)."""
+    parameters in order, their types' bind processors, the values fixed at build time, and the
+    columns it returns with their result processors (so a row is stored and read exactly as
+    through the engine)."""
 
     sql: str
     names: tuple[str, ...]
     processors: dict[str, Callable[[Any], Any]]
     fixed: dict[str, Any]
+    row: Any  # a namedtuple class of the returned columns (None: returns nothing)
+    results: tuple[Callable[[Any], Any] | None, ...]
 
     def args(self, params: dict) -> tuple:
         processors, fixed = self.processors, self.fixed
         return tuple((processors[n](params[n]) if n in processors else params[n]) if n in params else fixed[n]
                      for n in self.names)
 
+    def rows(self, fetched: list[tuple]) -> list:
+        results, make = self.results, self.row
+        return [make(*(f(v) if f is not None else v for f, v in zip(results, values))) for values in fetched]
 
-def raw_statement(statement: Any, dialect: Any, column_keys: list[str] | None = None) -> RawStatement:
+
+@functools.lru_cache(maxsize=256)
+def raw_statement(statement: Any, dialect: Any, column_keys: tuple[str, ...] | None = None) -> RawStatement:
     """``statement`` compiled with ``dialect`` (the engine's: its JSON serializer included)."""
-    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
     processors = dict(compiled._bind_processors)
     fixed = {}
     for name, bind in compiled.binds.items():
         if not bind.required:
             value = bind.effective_value
             fixed[name] = processors[name](value) if name in processors else value
-    return RawStatement(compiled.string, tuple(compiled.positiontup or ()), processors, fixed)
+    returned = compiled._result_columns
+    row = collections.namedtuple("Row", [c.keyname for c in returned], rename=True) if returned else None
+    results = tuple(c.type._cached_result_processor(dialect, None) for c in returned)
+    return RawStatement(compiled.string, tuple(compiled.positiontup or ()), processors, fixed, row, results)
+
+
+class RawResult:
+    """What ``RawConnection.execute`` returns: the part of SQLAlchemy's Result the bot uses."""
+
+    def __init__(self, rows: list) -> None:
+        self._rows = rows
+
+    def all(self) -> list:
+        return self._rows
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+
+class RawConnection:
+    """A ``sqlite3`` connection inside RawTransactions.run that takes Core statements as
+    SQLAlchemy's Connection does (``execute(statement, params or [params, ...])``), each
+    compiled once, so one function can run on either: the engine's connection on PostgreSQL,
+    this on a SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection, dialect: Any) -> None:
+        self.conn, self.dialect = conn, dialect
+
+    def execute(self, statement: Any, params: dict | list[dict] | None = None) -> RawResult:
+        many = isinstance(params, list)
+        first = (params[0] if params else {}) if many else (params or {})
+        raw = raw_statement(statement, self.dialect, tuple(first) if statement.is_insert else None)
+        if not many:
+            fetched = self.conn.execute(raw.sql, raw.args(first)).fetchall()
+        elif raw.row is None:
+            self.conn.executemany(raw.sql, [raw.args(p) for p in params])
+            return RawResult([])
+        else:  # sqlite3's executemany returns no rows: one at a time
+            fetched = [values for p in params for values in self.conn.execute(raw.sql, raw.args(p)).fetchall()]
+        return RawResult(raw.rows(fetched) if raw.row is not None else [])

@@ -392,9 +392,9 @@ class Sender(HandedOver):
         if not row.callback and not (job.mode == "fresh" and job.origin):
             # The common case, on a plain connection and with the sends finishing alongside it
             # (bot.sendstore.SentMarks): the outcome, and whether a row waits behind it in its lane.
-            nxt = await self._marks.mark(outcome, row.lane)
-            if nxt is not None:
-                self._note(1 << nxt)
+            waiting = await self._marks.mark(outcome, row.lane)
+            if waiting:
+                self._note(waiting)
             self._sent(row)
             return
         async with self.db.session() as session:
@@ -473,6 +473,6 @@ class Sender(HandedOver):
         """After ``session`` committed: look again for the rows waiting behind those it finished."""
         finished = session.info.pop("finished_lanes", None)
         if finished:
-            for nxt in await behind_committed(self.db, finished):
-                if nxt is not None:
-                    self._note(1 << nxt[0])
+            for waiting in await behind_committed(self.db, finished):
+                if waiting:
+                    self._note(waiting)

@@ -13,7 +13,7 @@ from sqlalchemy import (Boolean, Integer, Text, and_, bindparam, func, insert, l
                         update)
 
 from bot.clock import wall_now
-from bot.outbox import BULK, PAGE
+from bot.outbox import ALL, BULK
 from bot.store.models import OutboxMessage
 from bot.store.sqlite_inline import RawConnection
 from bot.store.types import UTCDateTime
@@ -211,18 +211,23 @@ def writers_take_turns(db: Any) -> bool:
     return db.dialect == "sqlite"
 
 
-def behind_each(conn, finished: list[tuple[str, int]]) -> list:
-    """The priority of the row waiting behind each (lane, finished row id), or None."""
-    return [conn.execute(behind(), {"lane": lane, "rid": rid}).first() for lane, rid in finished]
+def behind_each(conn, finished: list[tuple[str, int]]) -> list[int]:
+    """For each (lane, finished row id), the bot.outbox priority bit of the row waiting behind
+    it (0: none)."""
+    bits = []
+    for lane, rid in finished:
+        nxt = conn.execute(behind(), {"lane": lane, "rid": rid}).first()
+        bits.append(0 if nxt is None else 1 << nxt[0])
+    return bits
 
 
-def _mark(conn, batch: list[tuple[dict, str, Any]], look_behind: bool) -> list:
-    """SentMarks' transaction: the outcomes, and (``look_behind``) the row waiting behind each."""
+def _mark(conn, batch: list[tuple[dict, str, Any]], look_behind: bool) -> list[int]:
+    """SentMarks' transaction: the outcomes, and (``look_behind``) what waits behind each."""
     conn.execute(finish(), [outcome for outcome, _, _ in batch])
     return behind_each(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch]) if look_behind else []
 
 
-def _mark_raw(conn, dialect: Any, batch: list[tuple[dict, str, Any]]) -> list:
+def _mark_raw(conn, dialect: Any, batch: list[tuple[dict, str, Any]]) -> list[int]:
     """``_mark`` on ``sqlite3`` itself (RawTransactions; writers take turns there): the same
     statements, compiled once. A mark is every send's write (commands, timers, fan-outs)."""
     return _mark(RawConnection(conn, dialect), batch, True)
@@ -234,43 +239,43 @@ def _autocommit(conn) -> Any:
     return conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _look_behind(conn, finished: list[tuple[str, int]]) -> list:
+def _look_behind(conn, finished: list[tuple[str, int]]) -> list[int]:
     """``behind_each`` after the rows' finish committed (``conn`` in autocommit). If it cannot
-    be read, every lane is taken to have a row waiting (a look finds out)."""
+    be read, every lane is taken to have rows of every priority waiting (a look finds out)."""
     try:
         return behind_each(conn, finished)
     except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
         log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
-        return [(PAGE,)] * len(finished)
+        return [ALL] * len(finished)
 
 
-def _mark_then_look(conn, batch: list[tuple[dict, str, Any]]) -> list:
-    """PostgreSQL's mark: the outcomes (one UPDATE, its own transaction: two round trips
-    instead of four with BEGIN and COMMIT), then the row behind each read after it committed,
-    on the same connection (writers_take_turns says why after). Each outcome stands alone: if
-    the statement fails part way, a row still "sending" is put back and resent with the same
-    Feishu uuid (Sender._release_orphans)."""
+def _mark_then_look(conn, batch: list[tuple[dict, str, Any]]) -> list[int]:
+    """PostgreSQL's mark: the outcomes (one statement in autocommit, all or nothing: two round
+    trips instead of four with BEGIN and COMMIT), then the row behind each read after it
+    committed, on the same connection (writers_take_turns says why after). If the statement
+    fails, every caller gets the error and its row, still "sending", is put back and resent
+    with the same Feishu uuid (Sender._release_orphans)."""
     conn = _autocommit(conn)
     _mark(conn, batch, False)
     return _look_behind(conn, [(lane, outcome["rid"]) for outcome, lane, _ in batch])
 
 
-async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list:
+async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list[int]:
     """``_look_behind`` on a connection of its own (a callback's or a failure's transaction
     committed)."""
     try:
         return await db.connected(lambda conn: _look_behind(_autocommit(conn), finished))
     except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
         log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
-        return [(PAGE,)] * len(finished)
+        return [ALL] * len(finished)
 
 
 class SentMarks:
     """Group commit of plain "sent" outcomes (no callback to run): the sends that finish within
     ``window`` seconds of each other are marked in one transaction, one UPDATE for all of them
     and one look behind each, instead of a transaction each (timers that fire together send
-    together). Each caller gets, once its mark is durable, the priority of the next row waiting
-    in its lane (None: nothing waits); a failed write fails every caller of that batch.
+    together). Each caller gets, once its mark is durable, the bot.outbox priority bits of what
+    waits behind it in its lane (0: nothing); a failed write fails every caller of that batch.
 
     With ``in_flight`` (how many sends are under way, the marking ones included) the batch closes
     as soon as every send under way has asked: a lone send is marked at once, not after the
@@ -282,7 +287,7 @@ class SentMarks:
         self._task: asyncio.Task | None = None
         self._all_asked = asyncio.Event()
 
-    async def mark(self, outcome: dict, lane: str) -> int | None:
+    async def mark(self, outcome: dict, lane: str) -> int:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((outcome, lane, future))
         if self._task is None:
@@ -335,7 +340,7 @@ class SentMarks:
                     continue
                 for (_, _, future), nxt in zip(batch, nexts):
                     if not future.done():
-                        future.set_result(None if nxt is None else nxt[0])
+                        future.set_result(nxt)
         except BaseException:  # cancelled (shutdown): nobody is left waiting for a mark that will not come
             for _, _, future in batch + self._pending:
                 if not future.done():

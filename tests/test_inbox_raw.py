@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.store import inbox
 from bot.store.db import Database
 from bot.store.models import InboxEvent, InboxLane
+from bot.store.sqlite_inline import raw_statement
 
 
 @pytest.fixture
@@ -128,3 +129,10 @@ async def test_a_failed_transaction_stores_nothing_and_frees_the_writer(db):
     async with db.session() as s:
         assert (await s.execute(select(InboxLane))).first() is None
     assert await inbox.InboxWriter(db).store(now=datetime.now(timezone.utc), done=True, **chatter(1))
+
+
+async def test_a_raw_insert_not_given_a_defaulted_column_is_refused(db):
+    """The engine computes Python-side defaults per row; a statement compiled once cannot, so
+    it must be given every such column (here lane, source, status and attempts are missing)."""
+    with pytest.raises(ValueError, match="lane"):
+        raw_statement(inbox._stored("sqlite"), db.engine.dialect, ("event_id", "event_type", "payload"))

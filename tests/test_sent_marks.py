@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from bot import outbox
-from bot.sendstore import SentMarks, _mark, outcome_of
+from bot.sendstore import SentMarks, _look_behind, _mark, outcome_of
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 
@@ -52,7 +52,7 @@ async def test_sends_finishing_together_are_marked_in_one_transaction(db):
     commits = commits_of(db)
     marks = SentMarks(db)
     got = await asyncio.gather(marks.mark(_sent(first), first.lane), marks.mark(_sent(other), other.lane))
-    assert got == [behind.priority, None]  # oc_a has a row waiting behind; oc_b has none
+    assert got == [1 << behind.priority, 0]  # oc_a has a row waiting behind; oc_b has none
     assert commits == ["raw"]  # a SQLite file: on sqlite3 itself (RawTransactions)
     assert [r.status for r in await _rows(db)] == ["sent", "pending", "sent"]
 
@@ -78,7 +78,7 @@ async def test_a_flush_cancelled_while_it_waits_leaves_nobody_waiting(db):
 async def test_a_lone_send_is_marked_without_waiting_for_the_window(db):
     first, _behind, _other = await _rows(db)
     marks = SentMarks(db, window=60.0, in_flight=lambda: 1)  # the only send under way
-    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) is not None
+    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) == 1 << _behind.priority
     assert [r.status for r in await _rows(db)][0] == "sent"
 
 
@@ -90,14 +90,14 @@ async def test_the_batch_closes_when_every_send_under_way_has_asked(db):
     await asyncio.sleep(0.05)
     assert not one.done()  # the other send under way has not asked yet: the batch waits for it
     two = asyncio.create_task(marks.mark(_sent(other), other.lane))
-    assert await asyncio.wait_for(asyncio.gather(one, two), timeout=10) == [behind.priority, None]
+    assert await asyncio.wait_for(asyncio.gather(one, two), timeout=10) == [1 << behind.priority, 0]
     assert commits == ["raw"]
 
 
 async def test_a_send_that_never_asks_holds_the_batch_only_for_the_window(db):
     first, _behind, _other = await _rows(db)
     marks = SentMarks(db, window=0.2, in_flight=lambda: 3)  # two of them fail: they never ask
-    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) is not None
+    assert await asyncio.wait_for(marks.mark(_sent(first), first.lane), timeout=10) == 1 << _behind.priority
 
 
 async def test_a_flush_cancelled_while_the_batch_gathers_leaves_nobody_waiting(db):
@@ -121,7 +121,7 @@ async def test_a_send_that_ends_without_a_mark_stops_holding_the_batch(db):
     assert not caller.done()
     under_way.pop()  # the other send ended (its task's done callback: Sender._finished)
     marks.recount()
-    assert await asyncio.wait_for(caller, timeout=10) is not None
+    assert await asyncio.wait_for(caller, timeout=10) == 1 << _behind.priority
 
 
 async def test_a_mark_on_sqlite3_stores_what_the_engine_stores(db, tmp_path):
@@ -156,7 +156,17 @@ async def test_marks_and_the_rows_behind_them_on_either_database(database):
     first, _behind, other = await _rows(database)
     marks = SentMarks(database, in_flight=lambda: 2)
     got = await asyncio.gather(marks.mark(_sent(first), first.lane), marks.mark(_sent(other), other.lane))
-    assert got == [outbox.PAGE, None]
+    assert got == [1 << outbox.PAGE, 0]
     rows = await _rows(database)
     assert [r.status for r in rows] == ["sent", "pending", "sent"]
     assert rows[0].result == {"message_id": f"om_{first.id}"} and rows[0].claimed_until is None
+
+
+async def test_a_look_behind_that_cannot_be_read_wakes_every_priority(db):
+    """After a commit the outcomes are stored; if the look behind then fails, the sender looks
+    for rows of every priority (a briefing's bulk rows too), not for none."""
+    def on_a_closed_connection(conn):
+        conn.close()
+        return _look_behind(conn, [("oc_a", 1), ("oc_b", 3)])
+
+    assert await db.connected(on_a_closed_connection) == [outbox.ALL, outbox.ALL]

@@ -253,6 +253,9 @@ class RawStatement(NamedTuple):
 def raw_statement(statement: Any, dialect: Any, column_keys: tuple[str, ...] | None = None) -> RawStatement:
     """``statement`` compiled with ``dialect`` (the engine's: its JSON serializer included)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    if compiled.insert_prefetch or compiled.update_prefetch:  # the engine computes these per row
+        raise ValueError("a raw statement must be given every column that has a Python-side default: "
+                         + ", ".join(c.key for c in [*compiled.insert_prefetch, *compiled.update_prefetch]))
     processors = dict(compiled._bind_processors)
     fixed = {}
     for name, bind in compiled.binds.items():

@@ -5,6 +5,7 @@ whole on failure."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from datetime import datetime, timezone
 
@@ -136,3 +137,25 @@ async def test_a_raw_insert_not_given_a_defaulted_column_is_refused(db):
     it must be given every such column (here lane, source, status and attempts are missing)."""
     with pytest.raises(ValueError, match="lane"):
         raw_statement(inbox._stored("sqlite"), db.engine.dialect, ("event_id", "event_type", "payload"))
+
+
+def test_a_raw_connection_answers_as_the_engine_does():
+    """Typed columns come back through their types (a datetime, a dict); a text() statement's
+    values come back as sqlite3 reads them, not dropped."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import sqlite
+
+    from bot.store.sqlite_inline import RawConnection
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        raw = RawConnection(conn, sqlite.dialect())
+        assert raw.execute(text("SELECT 1 + :a AS x"), {"a": 2}).all() == [(3,)]
+        typed = select(InboxEvent.received_at, InboxEvent.payload).where(InboxEvent.id == 1)
+        conn.execute("CREATE TABLE inbox (id INTEGER, received_at TEXT, payload TEXT)")
+        conn.execute("INSERT INTO inbox VALUES (1, '2026-12-07 03:04:05.000006', ?)", (json.dumps({"a": [1]}),))
+        row = raw.execute(typed).first()
+        assert row.received_at == datetime(2026, 12, 7, 3, 4, 5, 6, tzinfo=timezone.utc) and row.payload == {"a": [1]}
+        assert raw.execute(typed.where(InboxEvent.id == 2)).first() is None
+    finally:
+        conn.close()

@@ -296,7 +296,7 @@ class RawConnection:
     def execute(self, statement: Any, params: dict | list[dict] | None = None) -> RawResult:
         many = isinstance(params, list)
         first = (params[0] if params else {}) if many else (params or {})
-        raw = raw_statement(statement, self.dialect, tuple(first) if statement.is_insert else None)
+        raw = raw_statement(statement, self.dialect, tuple(first) if getattr(statement, "is_insert", False) else None)
         if not many:
             fetched = self.conn.execute(raw.sql, raw.args(first)).fetchall()
         elif raw.row is None:
@@ -304,4 +304,5 @@ class RawConnection:
             return RawResult([])
         else:  # sqlite3's executemany returns no rows: one at a time
             fetched = [values for p in params for values in self.conn.execute(raw.sql, raw.args(p)).fetchall()]
-        return RawResult(raw.rows(fetched) if raw.row is not None else [])
+        # a statement without typed columns (text()) gives its values as sqlite3 reads them
+        return RawResult(raw.rows(fetched) if raw.row is not None else fetched)

@@ -245,8 +245,13 @@ def _look_behind(conn, finished: list[tuple[str, int]]) -> list[int]:
     try:
         return behind_each(conn, finished)
     except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
-        log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
-        return [ALL] * len(finished)
+        return _every_priority(finished)
+
+
+def _every_priority(finished: list) -> list[int]:
+    """What to wake for when the look behind could not be read: rows of every priority."""
+    log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
+    return [ALL] * len(finished)
 
 
 def _mark_then_look(conn, batch: list[tuple[dict, str, Any]]) -> list[int]:
@@ -265,9 +270,8 @@ async def behind_committed(db: Any, finished: list[tuple[str, int]]) -> list[int
     committed)."""
     try:
         return await db.connected(lambda conn: _look_behind(_autocommit(conn), finished))
-    except Exception:  # noqa: BLE001 - the outcomes are stored; a look costs less than a lost row
-        log.warning("could not look behind finished rows; looking for due rows instead", exc_info=True)
-        return [ALL] * len(finished)
+    except Exception:  # noqa: BLE001 - no connection to read on
+        return _every_priority(finished)
 
 
 class SentMarks:
@@ -322,14 +326,13 @@ class SentMarks:
         batch: list[tuple[dict, str, asyncio.Future]] = []
         try:
             await self._gather()
+            raw, serial = getattr(self.db, "raw", None), writers_take_turns(self.db)
             while self._pending:
                 batch, self._pending = self._pending, []
-                serial = writers_take_turns(self.db)
                 try:
-                    raw = getattr(self.db, "raw", None)
                     if raw is not None:
                         nexts = await raw.run(_mark_raw, self.db.engine.dialect, batch)
-                    elif serial:
+                    elif serial:  # SQLite in memory
                         nexts = await self.db.transact(_mark, batch, True)
                     else:
                         nexts = await self.db.connected(_mark_then_look, batch)

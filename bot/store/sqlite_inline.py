@@ -183,10 +183,9 @@ class RawTransactions:
     engine a one-row insert's transaction cost 365-500 µs of CPU back to back and 1,150 µs after
     50 ms of sleep (each chatter event at 20 a second); straight on ``sqlite3``, 66 and 341 µs. A
     command's intake with its lane went from 932 to 273 µs, a mark from 906-1,030 to 236-250
-    (docs/benchmarks.md). The rules are
-    the inline connection's: the process's write lock from BEGIN to COMMIT, BEGIN IMMEDIATE,
-    another process's lock waited for as a coroutine. A file database only (":memory:" would be
-    another database)."""
+    (docs/benchmarks.md). The rules are the inline connection's: the process's write lock from
+    BEGIN to COMMIT, BEGIN IMMEDIATE, another process's lock waited for as a coroutine. A file
+    database only (":memory:" would be another database)."""
 
     def __init__(self, path: str, lock: WriteLock, busy_timeout: float) -> None:
         self.path, self._lock, self._busy_timeout = path, lock, busy_timeout
@@ -279,9 +278,6 @@ class RawResult:
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
-
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
 
 
 class RawConnection:

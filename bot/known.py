@@ -42,6 +42,11 @@ class Known:
         self._chats[chat_id] = (kind, now)
         self._people[open_id] = now
 
+    def person(self, open_id: str) -> bool:
+        """Whether the person's row was read within FRESH seconds."""
+        seen = self._people.get(open_id)
+        return seen is not None and self.mono() - seen <= FRESH
+
     def kind(self, chat_id: str, open_id: str) -> str | None:
         """The chat's kind when both the chat and the person were read within FRESH seconds."""
         chat, seen, now = self._chats.get(chat_id), self._people.get(open_id), self.mono()

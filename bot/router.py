@@ -187,8 +187,8 @@ class Router:
             return
         ctx = await self._ctx(session, msg.event_id, msg.sender_id, msg.chat_id, msg.chat_type, message=msg)
         await groupmode.observe(self.svc, session, msg)  # an un-@ group message: all messages arrive
-        for mention in msg.mentions:  # learn names from mentions as they come by
-            if mention.open_id and mention.name:
+        for mention in msg.mentions:  # learn names from mentions as they come by (unless read lately)
+            if mention.open_id and mention.name and not self.known.person(mention.open_id):
                 await session.execute(insert_ignore(self.svc.db, Person, open_id=mention.open_id,
                                                     name=mention.name, first_seen=self.svc.clock.now()))
         addressed = msg.bot_mentioned or msg.is_direct

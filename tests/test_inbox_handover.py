@@ -81,7 +81,13 @@ async def test_an_intake_whose_caller_stops_waiting_still_hands_its_event_over(h
     sa_event.listen(engine, "commit", on_commit)
     raw = h.bot.db.raw  # a SQLite file: the intake commits on sqlite3 itself (RawTransactions)
     if raw is not None:
-        raw._connection().set_trace_callback(lambda sql: on_commit(None) if sql == "COMMIT" else None)
+        run = raw.run
+
+        async def committed(fn, *args):
+            result = await run(fn, *args)
+            on_commit(None)
+            return result
+        raw.run = committed
     try:
         sent = await h.sim.send_text(h.chats["team"], h.users["ops"], "/ping 先存下")  # the usual path, for its payload
         await h.settle()  # every worker asleep: the store below claims the event for one of them
@@ -98,7 +104,7 @@ async def test_an_intake_whose_caller_stops_waiting_still_hands_its_event_over(h
     finally:
         sa_event.remove(engine, "commit", on_commit)
         if raw is not None:
-            raw._connection().set_trace_callback(None)
+            raw.run = run
     assert sent["delivery"]["status"] == 200
     await h.settle(timeout=10)  # well inside the 60 s lease
     stored = [r for r in await rows(h) if r.event_id == "ev-cancelled"]

@@ -33,8 +33,14 @@ def commits_of(db: Database) -> list[str]:
     connection (RawTransactions: the marks' path on a SQLite file)."""
     commits: list[str] = []
     event.listen(db.engine.sync_engine, "commit", lambda conn: commits.append("engine"))
-    if db.raw is not None:
-        db.raw._connection().set_trace_callback(lambda sql: commits.append("raw") if sql == "COMMIT" else None)
+    if db.raw is not None:  # (on whichever sqlite3 connection it borrows: WriteLock.last)
+        run = db.raw.run
+
+        async def counted(fn, *args):
+            result = await run(fn, *args)
+            commits.append("raw")
+            return result
+        db.raw.run = counted  # type: ignore[method-assign]
     return commits
 
 

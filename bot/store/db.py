@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from bot.store.sqlite_inline import InlineConnection, RawTransactions, WriteLock, inline_creator
+from bot.store.sqlite_inline import InlineConnection, RawTransactions, WriteLock, inline_creator, inline_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
@@ -41,10 +41,11 @@ class Database:
             if on_file:
                 self.raw = RawTransactions(path, self.write_lock, BUSY_TIMEOUT)
             self.engine: AsyncEngine = create_async_engine(
-                url, echo=echo, async_creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
+                inline_url(url), echo=echo, creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
                 pool_use_lifo=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+            _savepoints_on_cursor(self.engine.sync_engine.dialect)
         else:
             # No pre-ping (a round trip before every transaction): a connection that died with
             # the server fails its first use, SQLAlchemy then discards every older pooled
@@ -155,9 +156,9 @@ def _upgrade(connection: Connection) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # SQLAlchemy controls transactions (the inline connection opens in autocommit mode; a
-    # threaded aiosqlite one is switched to it here), then WAL.
-    inline = isinstance(getattr(dbapi_conn, "_connection", None), InlineConnection)
+    # SQLAlchemy controls transactions (the inline connection opens in autocommit mode; any
+    # other is switched to it here), then WAL.
+    inline = isinstance(dbapi_conn, InlineConnection)
     if not inline:
         dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -171,11 +172,29 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Take the write lock at BEGIN so claim-then-update never deadlocks between processes.
-    # On the DBAPI cursor: SQLAlchemy's documented exec_driver_sql("BEGIN") runs the whole
+    # On the DBAPI connection: SQLAlchemy's documented exec_driver_sql("BEGIN") runs the whole
     # statement machinery (context, events, result) for a statement with no result, on every
     # transaction.
+    dbapi_conn = conn.connection.dbapi_connection
+    if isinstance(dbapi_conn, InlineConnection):
+        dbapi_conn.begin_immediate()  # the process's write lock first (bot.store.sqlite_inline)
+    else:
+        _on_cursor(conn, "BEGIN IMMEDIATE")
+
+
+def _on_cursor(conn: Connection, sql: str) -> None:
     cursor = conn.connection.cursor()
     try:
-        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(sql)
     finally:
         cursor.close()
+
+
+def _savepoints_on_cursor(dialect) -> None:
+    """SAVEPOINT, ROLLBACK TO and RELEASE on the DBAPI cursor too (SQLite): every handler runs in
+    a savepoint (bot.router), and through ``Connection.execute`` each of the two statements cost
+    the whole machinery of a query: the most expensive two of a command's eight."""
+    quote = dialect.identifier_preparer.quote
+    dialect.do_savepoint = lambda conn, name: _on_cursor(conn, f"SAVEPOINT {quote(name)}")
+    dialect.do_rollback_to_savepoint = lambda conn, name: _on_cursor(conn, f"ROLLBACK TO SAVEPOINT {quote(name)}")
+    dialect.do_release_savepoint = lambda conn, name: _on_cursor(conn, f"RELEASE SAVEPOINT {quote(name)}")

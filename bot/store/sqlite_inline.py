@@ -1,14 +1,17 @@
-"""SQLite on the event loop's own thread, behind aiosqlite's interface.
+"""SQLite on the event loop's own thread, straight from SQLAlchemy's greenlet.
 
 aiosqlite runs every call (open a cursor, execute, fetch, close, commit) on a thread of its own
 and hands each result back through the loop: three to five thread round trips per statement.
 Profiled under the bot's steady load (tests/bench/bench_cpu.py) those hand-offs, not SQLite,
 were most of the bot's CPU: SQLite answers the bot's indexed lookups in microseconds, while each
-hand-off costs a queue put, a thread wake-up and a loop wake-up (~0.1 ms of CPU). Here the calls
-run inline, where SQLAlchemy's aiosqlite dialect awaits them, and nothing else changes: the same
-dialect, SQL, pragmas and transactions (every transaction still begins IMMEDIATE).
+hand-off costs a queue put, a thread wake-up and a loop wake-up (~0.1 ms of CPU). Run inline
+behind aiosqlite's interface, each driver call still cost two greenlet switches and a stack of
+coroutines (18 a /ping handler). So SQLAlchemy's asyncio layer here runs its own pysqlite
+dialect (``InlineDialect``): the same compiler, types, SQL, pragmas and transactions (every
+transaction still begins IMMEDIATE), ``sqlite3``'s calls made where SQLAlchemy makes them,
+and only waits go through the loop.
 
-What a thread used to do for us is done explicitly:
+What a thread used to do for us is done explicitly, as coroutines awaited from the greenlet:
 
 * Two transactions of this process never wait on SQLite's lock, which would stop the loop: a
   transaction takes the database's asyncio lock at BEGIN and gives it back at COMMIT, ROLLBACK
@@ -32,7 +35,11 @@ import sqlite3
 import time
 from typing import Any, Callable, NamedTuple
 
-import aiosqlite
+from greenlet import getcurrent
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+from sqlalchemy.util import await_
 
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
 BULK_ROWS = 200  # an executemany of this many rows or more runs on a thread (an import's insert)
@@ -45,6 +52,11 @@ class WriteLock:
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The connection whose transaction committed last. Each connection keeps its own page
+        # cache, and another connection's commit makes all of it stale: RawTransactions writes on
+        # this one while it is free, so the intake, a handler's session and a mark, taking turns,
+        # keep one warm cache instead of re-reading the pages each time (48 preads a command).
+        self.last: sqlite3.Connection | None = None
 
     def get(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -53,71 +65,133 @@ class WriteLock:
         return self._lock
 
 
-class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite.Connection whose calls run inline (no worker thread)."""
+class InlineCursor(sqlite3.Cursor):
+    """sqlite3's cursor, as SQLAlchemy's asyncio layer expects an async driver's to be."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], lock: WriteLock, busy_timeout: float) -> None:
-        super().__init__(connector, iter_chunk_size=64)
-        self._write_lock = lock
-        self._busy_timeout = busy_timeout
-        self._held: asyncio.Lock | None = None
+    async def _async_soft_close(self) -> None:
+        """(SQLAlchemy closes an async driver's cursor before a result leaves the greenlet.)
+        sqlite3 reads the rows on demand on this thread: nothing to do."""
+        return None
 
-    # -- aiosqlite's single entry point --------------------------------------------------------
-    async def _execute(self, fn, *args, **kwargs):
-        if not self._running or self._connection is None:
-            raise ValueError("Connection closed")
-        if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            self._held = await take(self._write_lock, self._busy_timeout)
-            try:
-                return await self._retry_busy(fn, *args, **kwargs)
-            except BaseException:
-                self._give_lock()
-                raise
-        return await self._retry_busy(fn, *args, **kwargs)
 
-    async def _retry_busy(self, fn, *args, **kwargs):
-        if getattr(fn, "__name__", "") == "executemany" and len(args) > 1 and _many(args[1]):
-            # the session has this connection to itself meanwhile: nothing else touches it
-            return await retry_busy(lambda: asyncio.to_thread(fn, *args, **kwargs), self._busy_timeout)
-        return await retry_busy(lambda: fn(*args, **kwargs), self._busy_timeout)
+class InlineConnection(sqlite3.Connection):
+    """A ``sqlite3`` connection that knows the process's write lock: taken at BEGIN (waited for
+    as a coroutine, through the greenlet SQLAlchemy runs its sync code in), given back when the
+    transaction ends or the connection closes."""
 
-    def _give_lock(self) -> None:
-        held, self._held = self._held, None
+    write_lock: WriteLock
+    busy_timeout: float
+    held: asyncio.Lock | None = None
+
+    def cursor(self, factory: Any = InlineCursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def begin_immediate(self) -> None:
+        self.held = await_(take(self.write_lock, self.busy_timeout))
+        try:
+            wait_busy(lambda: self.execute("BEGIN IMMEDIATE"), self.busy_timeout)
+        except BaseException:
+            self.give_lock()
+            raise
+
+    def give_lock(self) -> None:
+        held, self.held = self.held, None
         if held is not None and held.locked():
             held.release()
 
-    # -- transaction ends release the lock ------------------------------------------------------
-    async def commit(self) -> None:
-        await self._execute(self._conn.commit)
-        if not self._conn.in_transaction:
-            self._give_lock()
-
-    async def rollback(self) -> None:
+    def close(self) -> None:
+        if self.write_lock.last is self:
+            self.write_lock.last = None
         try:
-            await self._execute(self._conn.rollback)
+            super().close()
         finally:
-            if self._connection is None or not self._connection.in_transaction:
-                self._give_lock()
+            self.give_lock()
 
-    # -- no thread to start or stop -------------------------------------------------------------
-    def __await__(self):
-        return self._connect().__await__()
 
-    async def _connect(self) -> "InlineConnection":
-        if self._connection is None:
-            self._connection = self._connector()
-        return self
+def wait_busy(call: Callable[[], Any], busy_timeout: float) -> Any:
+    """``call()``, again after a short asynchronous sleep (through the greenlet) while another
+    process holds SQLite's lock: the sync twin of ``retry_busy``."""
+    delay, deadline = RETRY_FIRST, None
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            deadline = deadline or time.monotonic() + busy_timeout
+            if not _busy(exc) or time.monotonic() + delay > deadline:
+                raise
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, RETRY_MAX)
 
-    def stop(self) -> None:  # type: ignore[override]
-        self._running = False
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        self._give_lock()
-        return None
 
-    async def close(self) -> None:
-        self.stop()
+async def _nothing() -> None:
+    return None
+
+
+def _awaited_once() -> None:
+    """SQLAlchemy's AsyncConnection.execute insists its call awaited something (a sync driver
+    would otherwise be a mistake); here that is by design. One empty await per call."""
+    current = getcurrent()
+    if not getattr(current, "_inline_awaited", False):
+        current._inline_awaited = True
+        await_(_nothing())
+
+
+class InlineDialect(SQLiteDialect_pysqlite):
+    """SQLAlchemy's own pysqlite dialect, run by its asyncio layer (``is_async``): sqlite3's
+    calls made straight from the greenlet, the write lock and another process's lock waited for
+    as coroutines. Registered as ``sqlite+inline``; ``Database`` uses it for every
+    ``sqlite+aiosqlite`` URL."""
+
+    is_async = True
+    supports_statement_cache = True
+
+    @classmethod
+    def get_pool_class(cls, url: Any) -> type:
+        return AsyncAdaptedQueuePool if cls._is_url_file_db(url) else StaticPool
+
+    def do_execute(self, cursor, statement, parameters, context=None) -> None:
+        _awaited_once()
+        wait_busy(lambda: cursor.execute(statement, parameters), cursor.connection.busy_timeout)
+
+    def do_execute_no_params(self, cursor, statement, context=None) -> None:
+        _awaited_once()
+        wait_busy(lambda: cursor.execute(statement), cursor.connection.busy_timeout)
+
+    def do_executemany(self, cursor, statement, parameters, context=None) -> None:
+        _awaited_once()
+        if _many(parameters):  # an import's insert: on a thread, the session's connection its own meanwhile
+            wait_busy(lambda: await_(asyncio.to_thread(cursor.executemany, statement, parameters)),
+                      cursor.connection.busy_timeout)
+        else:
+            wait_busy(lambda: cursor.executemany(statement, parameters), cursor.connection.busy_timeout)
+
+    def do_commit(self, dbapi_connection) -> None:
+        conn = _unproxied(dbapi_connection)
+        conn.commit()
+        if not conn.in_transaction:
+            conn.write_lock.last = conn
+            conn.give_lock()
+
+    def do_rollback(self, dbapi_connection) -> None:
+        conn = _unproxied(dbapi_connection)
+        try:
+            conn.rollback()
+        finally:
+            if not conn.in_transaction:
+                conn.give_lock()
+
+
+def _unproxied(conn: Any) -> InlineConnection:
+    """The connection itself, not the pool's proxy of it (which forgets it when given back)."""
+    return conn if isinstance(conn, InlineConnection) else conn.dbapi_connection
+
+
+registry.register("sqlite.inline", __name__, "InlineDialect")
+
+
+def inline_url(url: str) -> str:
+    """``sqlite+aiosqlite:///…`` (or ``sqlite:///…``) as this dialect's URL."""
+    return "sqlite+inline://" + url.split("://", 1)[1]
 
 
 async def take(write_lock: WriteLock, busy_timeout: float) -> asyncio.Lock:
@@ -161,17 +235,16 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[[], Any]:
-    """SQLAlchemy's ``async_creator`` for a file (or ":memory:"): autocommit mode (SQLAlchemy
-    issues BEGIN IMMEDIATE and COMMIT itself) and no busy wait inside SQLite."""
+def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[[], InlineConnection]:
+    """SQLAlchemy's ``creator`` for a file (or ":memory:"): autocommit mode (SQLAlchemy issues
+    BEGIN IMMEDIATE and COMMIT itself) and no busy wait inside SQLite."""
 
-    def connector() -> sqlite3.Connection:
-        conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    def create() -> InlineConnection:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False,
+                               factory=InlineConnection)
+        conn.write_lock, conn.busy_timeout = lock, busy_timeout
         conn.execute("PRAGMA busy_timeout=0")
         return conn
-
-    async def create() -> InlineConnection:
-        return await InlineConnection(connector, lock, busy_timeout)
 
     return create
 
@@ -200,10 +273,16 @@ class RawTransactions:
         return self._conn
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(conn, *args)`` in one transaction, committed when it returns."""
+        """``fn(conn, *args)`` in one transaction, committed when it returns. It runs on the
+        connection that committed last (``WriteLock.last``), usually a pooled one: while this
+        holds the write lock no other transaction of the process is open, and every pooled
+        transaction holds it from BEGIN to its end, so that connection is idle. Its own
+        connection otherwise."""
         lock = await take(self._lock, self._busy_timeout)
         try:
-            conn = self._connection()
+            conn = self._lock.last
+            if conn is None or conn.in_transaction:
+                conn = self._connection()
             await retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), self._busy_timeout)
             try:
                 result = fn(conn, *args)
@@ -213,14 +292,23 @@ class RawTransactions:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                 except sqlite3.Error:  # a connection that cannot roll back is not used again
-                    self.close()
+                    self._forget(conn)
                 raise
+            self._lock.last = conn
             return result
         finally:
             lock.release()
 
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        if self._lock.last is conn:
+            self._lock.last = None
+        if conn is self._conn:
+            self.close()
+
     def close(self) -> None:
         if self._conn is not None:
+            if self._lock.last is self._conn:
+                self._lock.last = None
             self._conn.close()
             self._conn = None
 

@@ -37,7 +37,7 @@ class Profiler:
         if self.out is None or not Path(spy).exists():
             return
         self.file = self.out / f"{name}.txt"
-        self.proc = subprocess.Popen([spy, "record", "-p", str(self.pid), "-r", "100", "-f", "raw", "--nonblocking",
+        self.proc = subprocess.Popen([spy, "record", "-p", str(self.pid), "-r", os.environ.get("SPY_RATE", "100"), "-f", "raw", "--nonblocking",
                                       "-o", str(self.file), "-d", "3600"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 

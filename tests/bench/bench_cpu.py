@@ -19,6 +19,11 @@ rate over the same time:
 * timer firings: ``--timers`` reminders over 20 chats, due at ``--rate`` a second, each firing
   its reminder card (target ≤ 2 ms per firing).
 
+Then the floor: the bot stops and a bare aiohttp process (tests/bench/floor.py) gets the same
+commands, answering each with a 200 and one reply through the open API and doing nothing else.
+Its CPU per command is what the HTTP in and out alone cost here; the bot's command ÷ that is
+printed beside it.
+
 Beside them, the machine's own price of waking: the CPU one idle asyncio loop spends per wake
 from a 50 ms sleep (a fresh process, nothing else in it), against the same sleep back to back.
 At 20 events a second every event finds the bot asleep; on a virtual machine whose wake-ups are
@@ -139,10 +144,11 @@ async def run(args) -> dict:
         idle = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
         res["idle"] = (idle, spy.stop())
 
-        async def burst(name: str, text: str, where: list[str], answered: bool) -> tuple[float, str]:
+        async def burst(name: str, text: str, where: list[str], answered: bool, pid: int = proc.pid,
+                        idle: float = idle) -> tuple[float, str]:
             before = sum(app_messages(sim, c) for c in where)
             spy.start(name)
-            c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            c0, t0 = cpu_seconds(pid), time.monotonic()
             for i in range(args.events):
                 started = time.monotonic()
                 await sim.send_text(where[i % len(where)], ops, f"{text} {i}")
@@ -152,7 +158,7 @@ async def run(args) -> dict:
                    and sum(app_messages(sim, c) for c in where) - before < args.events):
                 await asyncio.sleep(0.1)
             await asyncio.sleep(2)  # the last events handled
-            used = cpu_seconds(proc.pid) - c0 - idle * (time.monotonic() - t0)
+            used = cpu_seconds(pid) - c0 - idle * (time.monotonic() - t0)
             return used / args.events, spy.stop()
 
         res["chatter"] = await burst("chatter", "今天灯光不错", [chat], False)
@@ -174,6 +180,25 @@ async def run(args) -> dict:
         used = cpu_seconds(proc.pid) - c0 - idle * (time.monotonic() - t0)
         res["timer"] = (used / max(1, fired), spy.stop())
         res["fired"] = fired
+
+        # The floor: a bare aiohttp process answering the same commands (tests/bench/floor.py).
+        proc.terminate()
+        proc.wait(timeout=15)
+        floor_port = free_port()
+        floor = subprocess.Popen([sys.executable, "-m", "tests.bench.floor", "--port", str(floor_port),
+                                  "--feishu", sim_url.rstrip("/"), "--app-id", APP_ID, "--app-secret", "s"],
+                                 cwd=Path.cwd(), env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            await wait_ready(floor_port, proc=floor, what="the floor process")
+            sim.event_url = f"http://127.0.0.1:{floor_port}/feishu/events"
+            await asyncio.sleep(2)
+            c0, t0 = cpu_seconds(floor.pid), time.monotonic()
+            await asyncio.sleep(args.idle)
+            floor_idle = (cpu_seconds(floor.pid) - c0) / (time.monotonic() - t0)
+            res["floor"] = await burst("floor", "@LiveOps /ping", timer_chats, True, floor.pid, floor_idle)
+        finally:
+            floor.terminate()
+            floor.wait(timeout=15)
     finally:
         proc.terminate()
         try:
@@ -209,6 +234,9 @@ def main() -> None:
         if res[key][1]:
             print(f"    py-spy: {res[key][1]}")
     print(f"  timers fired: {res['fired']} of {args.timers}")
+    floor = res["floor"][0] * 1000
+    print(f"floor: bare aiohttp answering the same commands (tests/bench/floor.py) {floor:.2f} ms/command; "
+          f"the bot's command ÷ floor {command * 1000 / floor:.2f}×")
     print(f"machine: an idle asyncio loop spends {cold:.0f} µs of CPU per wake from a 50 ms sleep "
           f"({hot:.1f} µs per sleep back to back)")
     print("RESULT " + json.dumps({"bench": "cpu", "figures": [
@@ -217,7 +245,11 @@ def main() -> None:
         {"name": f"timers fired ({db})", "value": res["fired"], "unit": "", "target": str(args.timers),
          "ok": res["fired"] == args.timers},
         {"name": f"machine: CPU per wake of an idle asyncio loop ({db} run)", "value": round(cold),
-         "unit": "µs", "target": None, "ok": None}]}, ensure_ascii=False))
+         "unit": "µs", "target": None, "ok": None},
+        {"name": f"floor: bare aiohttp, one 200 and one reply per command ({db} run)", "value": round(floor, 2),
+         "unit": "ms/command", "target": None, "ok": None},
+        {"name": f"handled command ÷ floor ({db})", "value": round(command * 1000 / floor, 2), "unit": "×",
+         "target": None, "ok": None}]}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ async def test_a_raw_transaction_borrows_the_connection_that_committed_last(sqli
 
 
 async def test_a_savepoint_undoes_only_its_own_writes(sqlite_db):
-    """Savepoints go straight to the cursor (bot.store.db): a handler's failure undoes its
+    """Savepoints go straight to the connection (InlineDialect): a handler's failure undoes its
     writes and keeps the transaction's earlier ones."""
     async with sqlite_db.session() as s:
         await s.execute(text("UPDATE t SET v = 7 WHERE id = 1"))

@@ -7,13 +7,13 @@ from typing import AsyncIterator, Callable, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from bot.store.sqlite_inline import InlineConnection, RawTransactions, WriteLock, inline_creator, inline_url
+from bot.store.sqlite_inline import RawTransactions, WriteLock, inline_creator, inline_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
@@ -43,9 +43,6 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 inline_url(url), echo=echo, creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
                 pool_use_lifo=True)
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
-            _savepoints_on_cursor(self.engine.sync_engine.dialect)
         else:
             # No pre-ping (a round trip before every transaction): a connection that died with
             # the server fails its first use, SQLAlchemy then discards every older pooled
@@ -153,48 +150,3 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 def _upgrade(connection: Connection) -> None:
     # "heads": features add their tables in their own migration branches off the core.
     command.upgrade(alembic_config(connection), "heads")
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # SQLAlchemy controls transactions (the inline connection opens in autocommit mode; any
-    # other is switched to it here), then WAL.
-    inline = isinstance(dbapi_conn, InlineConnection)
-    if not inline:
-        dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    if not inline:  # inline: the wait happens as a coroutine (bot.store.sqlite_inline)
-        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
-def _sqlite_begin_immediate(conn: Connection) -> None:
-    # Take the write lock at BEGIN so claim-then-update never deadlocks between processes.
-    # On the DBAPI connection: SQLAlchemy's documented exec_driver_sql("BEGIN") runs the whole
-    # statement machinery (context, events, result) for a statement with no result, on every
-    # transaction.
-    dbapi_conn = conn.connection.dbapi_connection
-    if isinstance(dbapi_conn, InlineConnection):
-        dbapi_conn.begin_immediate()  # the process's write lock first (bot.store.sqlite_inline)
-    else:
-        _on_cursor(conn, "BEGIN IMMEDIATE")
-
-
-def _on_cursor(conn: Connection, sql: str) -> None:
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
-
-
-def _savepoints_on_cursor(dialect) -> None:
-    """SAVEPOINT, ROLLBACK TO and RELEASE on the DBAPI cursor too (SQLite): every handler runs in
-    a savepoint (bot.router), and through ``Connection.execute`` each of the two statements cost
-    the whole machinery of a query: the most expensive two of a command's eight."""
-    quote = dialect.identifier_preparer.quote
-    dialect.do_savepoint = lambda conn, name: _on_cursor(conn, f"SAVEPOINT {quote(name)}")
-    dialect.do_rollback_to_savepoint = lambda conn, name: _on_cursor(conn, f"ROLLBACK TO SAVEPOINT {quote(name)}")
-    dialect.do_release_savepoint = lambda conn, name: _on_cursor(conn, f"RELEASE SAVEPOINT {quote(name)}")

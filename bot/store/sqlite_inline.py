@@ -165,6 +165,22 @@ class InlineDialect(SQLiteDialect_pysqlite):
         else:
             wait_busy(lambda: cursor.executemany(statement, parameters), cursor.connection.busy_timeout)
 
+    def do_begin(self, dbapi_connection) -> None:
+        """BEGIN IMMEDIATE, the process's write lock first, so claim-then-update never deadlocks
+        between processes (pysqlite's own BEGIN is none: the connection is in autocommit mode)."""
+        _unproxied(dbapi_connection).begin_immediate()
+
+    # Savepoints straight on the connection: every handler runs in one (bot.router), and through
+    # Connection.execute each of SAVEPOINT and RELEASE cost the whole machinery of a query.
+    def do_savepoint(self, connection, name) -> None:
+        _unproxied(connection.connection).execute(f"SAVEPOINT {self.identifier_preparer.quote(name)}")
+
+    def do_rollback_to_savepoint(self, connection, name) -> None:
+        _unproxied(connection.connection).execute(f"ROLLBACK TO SAVEPOINT {self.identifier_preparer.quote(name)}")
+
+    def do_release_savepoint(self, connection, name) -> None:
+        _unproxied(connection.connection).execute(f"RELEASE SAVEPOINT {self.identifier_preparer.quote(name)}")
+
     def do_commit(self, dbapi_connection) -> None:
         conn = _unproxied(dbapi_connection)
         conn.commit()
@@ -236,14 +252,15 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[[], InlineConnection]:
-    """SQLAlchemy's ``creator`` for a file (or ":memory:"): autocommit mode (SQLAlchemy issues
-    BEGIN IMMEDIATE and COMMIT itself) and no busy wait inside SQLite."""
+    """SQLAlchemy's ``creator`` for a file (or ":memory:"): autocommit mode (BEGIN IMMEDIATE and
+    COMMIT are the dialect's), no busy wait inside SQLite (waits are coroutines), WAL."""
 
     def create() -> InlineConnection:
         conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False,
                                factory=InlineConnection)
         conn.write_lock, conn.busy_timeout = lock, busy_timeout
-        conn.execute("PRAGMA busy_timeout=0")
+        for pragma in ("busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
         return conn
 
     return create
@@ -266,10 +283,7 @@ class RawTransactions:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-            for pragma in ("busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-                conn.execute(f"PRAGMA {pragma}")
-            self._conn = conn
+            self._conn = inline_creator(self.path, self._lock, self._busy_timeout)()
         return self._conn
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:

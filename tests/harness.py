@@ -143,6 +143,11 @@ class Harness:
                 pass
 
     async def _quiet(self) -> bool:
+        # A send is over when its task is: a row is marked sent (on PostgreSQL in autocommit)
+        # before the sender looks behind it and logs "sent".
+        sender = self.bot.sender if self.bot is not None else None
+        if getattr(sender, "inflight", None):
+            return False
         async with self.db.session() as s:
             busy_in = (await s.execute(select(func.count()).select_from(InboxEvent).where(
                 InboxEvent.status.in_(("pending", "claimed"))))).scalar()

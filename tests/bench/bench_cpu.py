@@ -54,7 +54,7 @@ from bot.clock import ManualClock  # noqa: E402
 from bot.sim.server import FeishuSimulator  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from tests.bench.bench_briefing import drop, scratch  # noqa: E402
-from tests.bench.process import Profiler, cpu_seconds, free_port, wait_ready  # noqa: E402
+from tests.bench.process import Profiler, cpu_seconds, free_port, sleeps, wait_ready  # noqa: E402
 
 APP_ID = "cli_bench"
 TARGETS = {"idle": 2.0, "chatter": 2.0, "command": 5.0, "timer": 2.0}  # % of a core; ms per event
@@ -148,7 +148,7 @@ async def run(args) -> dict:
                         idle: float = idle) -> tuple[float, str]:
             before = sum(app_messages(sim, c) for c in where)
             spy.start(name)
-            c0, t0 = cpu_seconds(pid), time.monotonic()
+            c0, t0, w0 = cpu_seconds(pid), time.monotonic(), sleeps(pid)
             for i in range(args.events):
                 started = time.monotonic()
                 await sim.send_text(where[i % len(where)], ops, f"{text} {i}")
@@ -159,6 +159,7 @@ async def run(args) -> dict:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(2)  # the last events handled
             used = cpu_seconds(pid) - c0 - idle * (time.monotonic() - t0)
+            res[f"{name} wakes"] = (sleeps(pid) - w0) / args.events
             return used / args.events, spy.stop()
 
         res["chatter"] = await burst("chatter", "今天灯光不错", [chat], False)
@@ -170,7 +171,7 @@ async def run(args) -> dict:
         await asyncio.sleep(max(0.0, (first - datetime.now(timezone.utc)).total_seconds() - 1))
         answers = sum(app_messages(sim, c) for c in timer_chats)  # the commands' replies, before
         spy.start("timer")
-        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        c0, t0, w0 = cpu_seconds(proc.pid), time.monotonic(), sleeps(proc.pid)
         deadline = t0 + args.timers / args.rate + 60
         while (time.monotonic() < deadline
                and sum(app_messages(sim, c) for c in timer_chats) - answers < args.timers):
@@ -179,6 +180,7 @@ async def run(args) -> dict:
         fired = sum(app_messages(sim, c) for c in timer_chats) - answers
         used = cpu_seconds(proc.pid) - c0 - idle * (time.monotonic() - t0)
         res["timer"] = (used / max(1, fired), spy.stop())
+        res["timer wakes"] = (sleeps(proc.pid) - w0) / max(1, fired)
         res["fired"] = fired
 
         # The floor: a bare aiohttp process answering the same commands (tests/bench/floor.py).
@@ -230,13 +232,14 @@ def main() -> None:
              "timer": "timer firing (reminder card)"}
     print(f"bot process CPU ({db}, {args.rate:g}/s):")
     for key, value, unit in figs:
-        print(f"  {names[key]:<36}{value:>8.2f} {unit:<12} target ≤ {TARGETS[key]:g}")
+        wakes = f"  ({res[key + ' wakes']:.1f} wake-ups of its loop each)" if key + " wakes" in res else ""
+        print(f"  {names[key]:<36}{value:>8.2f} {unit:<12} target ≤ {TARGETS[key]:g}{wakes}")
         if res[key][1]:
             print(f"    py-spy: {res[key][1]}")
     print(f"  timers fired: {res['fired']} of {args.timers}")
     floor = res["floor"][0] * 1000
     print(f"floor: bare aiohttp answering the same commands (tests/bench/floor.py) {floor:.2f} ms/command; "
-          f"the bot's command ÷ floor {command * 1000 / floor:.2f}×")
+          f"the bot's command ÷ floor {command * 1000 / floor:.2f}× ({res['floor wakes']:.1f} wake-ups a command)")
     print(f"machine: an idle asyncio loop spends {cold:.0f} µs of CPU per wake from a 50 ms sleep "
           f"({hot:.1f} µs per sleep back to back)")
     print("RESULT " + json.dumps({"bench": "cpu", "figures": [

@@ -13,6 +13,7 @@ answered in the callback's response (a toast to the presser), never by a group m
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import re
 import secrets
@@ -73,6 +74,25 @@ def parse_command(text: str, addressed: bool) -> Parsed | None:
         head, _, more = head.partition("\n")
         rest = more + (" " + rest if rest else "")
     return Parsed(head.strip(), rest.strip(), explicit)
+
+
+def may_be_chatter(body: dict) -> bool:
+    """A cheap look at a stored message event's envelope: False when ``Router.settled`` would
+    say False anyway (an @mention, a direct chat, a file or an image, a "/command"), so the
+    intake reads the whole event only for what may be chatter."""
+    event = body.get("event")
+    message = event.get("message") if isinstance(event, dict) else None
+    if not isinstance(message, dict) or message.get("mentions") or message.get("chat_type") != "group" \
+            or message.get("message_type") in ("file", "image"):
+        return False
+    if message.get("message_type") == "text":
+        try:
+            text = json.loads(message.get("content") or "{}").get("text")
+        except (AttributeError, TypeError, ValueError):
+            return True  # the full parse decides
+        if isinstance(text, str) and text.lstrip().startswith(SLASHES):
+            return False
+    return True
 
 
 def _number_out_of_range(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@ exactly as Feishu does.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -22,6 +23,11 @@ def _key(encrypt_key: str) -> bytes:
     return hashlib.sha256(encrypt_key.encode("utf-8")).digest()
 
 
+@functools.lru_cache(maxsize=8)  # one Encrypt Key per app: its digest is taken once, not per event
+def _aes(encrypt_key: str) -> algorithms.AES:
+    return algorithms.AES(_key(encrypt_key))
+
+
 def decrypt(encrypt_key: str, token: str) -> str:
     """Decrypt the ``encrypt`` field of an event body to its JSON text."""
     try:
@@ -31,13 +37,16 @@ def decrypt(encrypt_key: str, token: str) -> str:
     if len(raw) < 32 or len(raw) % 16:
         raise DecryptError("ciphertext has a wrong length")
     iv, body = raw[:16], raw[16:]
-    decryptor = Cipher(algorithms.AES(_key(encrypt_key)), modes.CBC(iv)).decryptor()
+    decryptor = Cipher(_aes(encrypt_key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(body) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
+    # PKCS#7: the last byte n (1-16) says how many bytes of value n end the text. Checked here,
+    # not by cryptography's unpadder object (a third of the call's cost), in constant time.
+    n = padded[-1]
+    if not hmac.compare_digest(padded[-n:] if 1 <= n <= 16 else b"", bytes((n,)) * n if 1 <= n <= 16 else b"x"):
+        raise DecryptError("cannot decrypt with this Encrypt Key")  # wrong key or forged body
     try:
-        plain = unpadder.update(padded) + unpadder.finalize()
-        return plain.decode("utf-8")
-    except ValueError as exc:  # bad padding or not UTF-8: wrong key or forged body
+        return padded[:-n].decode("utf-8")
+    except ValueError as exc:  # not UTF-8: wrong key or forged body
         raise DecryptError("cannot decrypt with this Encrypt Key") from exc
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 from sqlalchemy.util import await_
 
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
+MULTI_ROWS = 100  # rows per multi-row INSERT ... RETURNING (its parameters stay far under SQLite's 32,766)
 BULK_ROWS = 200  # an executemany of this many rows or more runs on a thread (an import's insert)
 
 
@@ -349,6 +350,14 @@ class RawStatement(NamedTuple):
         results, make = self.results, self.row
         return [make(*(f(v) if f is not None else v for f, v in zip(results, values))) for values in fetched]
 
+    def multi(self, n: int) -> str | None:
+        """This INSERT's SQL for ``n`` rows in one statement (one VALUES group per row), or None
+        when its SQL has not exactly one plain VALUES group of its parameters."""
+        group = "(" + ", ".join("?" * len(self.names)) + ")"
+        if not self.names or self.fixed or self.sql.count(f" VALUES {group}") != 1:
+            return None
+        return self.sql.replace(f" VALUES {group}", " VALUES " + ", ".join([group] * n))
+
 
 @functools.lru_cache(maxsize=256)
 def raw_statement(statement: Any, dialect: Any, column_keys: tuple[str, ...] | None = None) -> RawStatement:
@@ -367,6 +376,18 @@ def raw_statement(statement: Any, dialect: Any, column_keys: tuple[str, ...] | N
     row = collections.namedtuple("Row", [c.keyname for c in returned], rename=True) if returned else None
     results = tuple(c.type._cached_result_processor(dialect, None) for c in returned)
     return RawStatement(compiled.string, tuple(compiled.positiontup or ()), processors, fixed, row, results)
+
+
+_MULTI: dict[tuple[str, int], str | None] = {}  # (an INSERT's SQL, rows) -> its multi-row SQL
+
+
+def _multi_sql(raw: RawStatement, n: int) -> str | None:
+    key = (raw.sql, n)
+    if key not in _MULTI:
+        if len(_MULTI) > 4096:  # a few statements, at most MULTI_ROWS sizes each: never reached
+            _MULTI.clear()
+        _MULTI[key] = raw.multi(n)
+    return _MULTI[key]
 
 
 class RawResult:
@@ -400,7 +421,14 @@ class RawConnection:
         elif raw.row is None:
             self.conn.executemany(raw.sql, [raw.args(p) for p in params])
             return RawResult([])
-        else:  # sqlite3's executemany returns no rows: one at a time
-            fetched = [values for p in params for values in self.conn.execute(raw.sql, raw.args(p)).fetchall()]
+        else:  # sqlite3's executemany returns no rows: many rows in one statement (the webhook's batch)
+            fetched = []
+            for start in range(0, len(params), MULTI_ROWS):
+                chunk = params[start:start + MULTI_ROWS]
+                sql = _multi_sql(raw, len(chunk))
+                if sql is None:
+                    fetched += [values for p in chunk for values in self.conn.execute(raw.sql, raw.args(p)).fetchall()]
+                else:
+                    fetched += self.conn.execute(sql, [a for p in chunk for a in raw.args(p)]).fetchall()
         # a statement without typed columns (text()) gives its values as sqlite3 reads them
         return RawResult(raw.rows(fetched) if raw.row is not None else fetched)

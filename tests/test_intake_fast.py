@@ -1,0 +1,145 @@
+"""The webhook's hot path kept cheap without changing what it decides (issue 20): the Encrypt
+Key's padding checked by hand, the quick look before the intake reads a whole message event,
+many inbox rows in one INSERT on SQLite, and the workers waiting for a burst to end."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from sqlalchemy import text
+
+from bot.feishu import crypto, events
+from bot.feishu.ingress import QUIET_GAP, Ingress
+from bot.router import Router, may_be_chatter
+from bot.store.db import Database
+from bot.store.inbox import _stored
+from bot.store.sqlite_inline import MULTI_ROWS, RawConnection
+
+KEY = "test-encrypt-key"
+
+
+def raw_encrypt(key: str, padded: bytes) -> str:
+    """AES-256-CBC of ``padded`` as it is (no padding added): forged or broken bodies."""
+    iv = os.urandom(16)
+    enc = Cipher(algorithms.AES(crypto._key(key)), modes.CBC(iv)).encryptor()
+    return base64.b64encode(iv + enc.update(padded) + enc.finalize()).decode()
+
+
+def test_decrypt_round_trips_every_padding_length():
+    for n in range(0, 40):
+        plain = "飞" * (n % 5) + "x" * n
+        assert crypto.decrypt(KEY, crypto.encrypt(KEY, plain)) == plain
+
+
+@pytest.mark.parametrize("tail", [b"\x00", b"\x11", b"\x03\x02\x03", b"\x10" * 15 + b"\x0f"])
+def test_decrypt_refuses_a_bad_padding(tail):
+    block = b"{}" + b"a" * (46 - len(tail)) + tail  # three blocks, the last one's padding broken
+    with pytest.raises(crypto.DecryptError):
+        crypto.decrypt(KEY, raw_encrypt(KEY, block))
+
+
+def test_decrypt_refuses_another_key_and_bytes_that_are_not_utf8():
+    with pytest.raises(crypto.DecryptError):
+        crypto.decrypt("another-key", crypto.encrypt(KEY, '{"a": 1}'))
+    with pytest.raises(crypto.DecryptError):
+        crypto.decrypt(KEY, raw_encrypt(KEY, b"\xff\xfe" + b"\x0e" * 14))
+
+
+def message(text_: str = "今天灯光不错", *, chat_type: str = "group", msg_type: str = "text",
+            mentions: list | None = None, content: str | None = None, sender_type: str = "user") -> dict:
+    msg = {"message_id": "om_1", "chat_id": "oc_1", "chat_type": chat_type, "message_type": msg_type,
+           "content": content if content is not None else json.dumps({"text": text_}, ensure_ascii=False)}
+    if mentions:
+        msg["mentions"] = mentions
+    return {"schema": "2.0", "header": {"event_id": "e1", "event_type": events.MESSAGE},
+            "event": {"sender": {"sender_id": {"open_id": "ou_1"}, "sender_type": sender_type}, "message": msg}}
+
+
+CASES = [
+    message(), message("/在吗"), message("  ／排期 本周"), message("在吗 /x"), message(chat_type="p2p"),
+    message(msg_type="image", content='{"image_key": "img_1"}'), message(msg_type="file", content='{"file_key": "f"}'),
+    message("@_user_1 看下", mentions=[{"key": "@_user_1", "id": {"open_id": "ou_2"}, "name": "张三"}]),
+    message(msg_type="post", content=json.dumps({"title": "", "content": [[{"tag": "text", "text": "/在吗"}]]})),
+    message(content="not json"), message(content='["a list"]'), message(content='{"text": 5}'),
+    message(sender_type="app"),
+]
+
+
+async def test_the_quick_look_never_settles_what_the_router_would_not(harness):
+    """may_be_chatter only ever says "not chatter" where Router.settled says False too; what it
+    lets through, the full parse decides as before."""
+    await harness.say("member", "大家好")  # a plain group message: the bot learns every message reaches it
+    router: Router = harness.bot.router
+    assert harness.bot.svc.group_messages_seen
+    for body in CASES:
+        event = events.parse(body, harness.bot.svc.bot.open_id)
+        router.known.saw(event.chat_id, "team", event.sender_id)  # a known chat and person: settle-able
+        if not may_be_chatter(body):
+            assert not router.settled(event), body
+    assert may_be_chatter(CASES[0]) and router.settled(events.parse(CASES[0], harness.bot.svc.bot.open_id))
+    assert not may_be_chatter(message("/在吗")) and not may_be_chatter(message("  ／排期 本周"))
+    assert may_be_chatter(message("在吗 /x"))
+
+
+async def test_workers_wait_for_a_burst_to_end_but_not_for_a_lone_event():
+    ingress = Ingress(encrypt_key="", verification_token="", store=None)
+    ingress._busy(+1)
+    ingress._busy(-1)
+    assert ingress._quiet_now()  # one request, stored: a worker goes at once
+    await ingress.quiet(10.0)  # (returns at once: the test would hang otherwise)
+    ingress._busy(+1)
+    ingress._busy(-1)  # a second request right after the first: a burst
+    assert not ingress._quiet_now()
+    ingress._arrived -= QUIET_GAP  # no request for QUIET_GAP: the burst is over
+    assert ingress._quiet_now()
+    ingress._busy(+1)  # a request being stored is always waited for
+    assert not ingress._quiet_now()
+    started = time.monotonic()
+    await ingress.quiet(0.0)  # ... at most as long as the caller allows
+    assert time.monotonic() - started < 5.0
+
+
+@pytest.fixture
+async def file_db(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'multi.db'}")
+    await db.migrate()
+    yield db
+    await db.close()
+
+
+def inbox_rows(n: int, tag: str) -> list[dict]:
+    from bot.clock import wall_now
+
+    now = wall_now()
+    return [{"event_id": f"{tag}{i}", "event_type": events.MESSAGE, "message_id": f"om_{tag}{i}",
+             "payload": '{"a": 1}', "source": "webhook", "lane": f"oc_{i % 3}", "status": "pending",
+             "attempts": 0, "received_at": now, "done_at": None} for i in range(n)]
+
+
+async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_row(file_db):
+    statements: list[str] = []
+
+    def write(conn, rows):
+        conn.set_trace_callback(statements.append)
+        try:
+            return RawConnection(conn, file_db.engine.dialect).execute(_stored("sqlite"), rows).all()
+        finally:
+            conn.set_trace_callback(None)
+
+    n = MULTI_ROWS * 2 + 7
+    stored = await file_db.raw.run(write, inbox_rows(n, "a"))
+    assert sorted(r.event_id for r in stored) == sorted(f"a{i}" for i in range(n))
+    assert len({r.id for r in stored}) == n and all(r.status == "pending" for r in stored)
+    assert len([s for s in statements if s.startswith("INSERT")]) == 3  # 100 + 100 + 7 rows
+    # a repeat (Feishu's retry) in the same batch as new rows: only the new ones come back
+    again = inbox_rows(3, "a") + inbox_rows(2, "b")
+    stored = await file_db.raw.run(write, again)
+    assert sorted(r.event_id for r in stored) == ["b0", "b1"]
+    async with file_db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar() == n + 2
+        got = (await conn.execute(text("SELECT received_at, payload FROM inbox WHERE event_id = 'a5'"))).one()
+    assert got.payload == '{"a": 1}' and got.received_at

@@ -86,6 +86,10 @@ class InboxWorkers:
         if n > 0 and self._reserved:  # asleep but reserved by the intake: each looks once more after its event
             self._missed = min(self._reserved, self._missed + n)
 
+    def asleep(self) -> bool:
+        """Whether a worker sleeps that the intake could claim an event for (``reserve``)."""
+        return bool(self._idle) and not self.stopping
+
     def reserve(self) -> Sleeper | None:
         """A sleeping worker for the intake to claim an event for (bot.store.inbox.InboxWriter);
         it stays asleep until ``hand`` gives it the outcome."""

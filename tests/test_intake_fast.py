@@ -3,6 +3,7 @@ Key's padding checked by hand, the quick look before the intake reads a whole me
 many inbox rows in one INSERT on SQLite, and the workers waiting for a burst to end."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -143,3 +144,45 @@ async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_r
         assert (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar() == n + 2
         got = (await conn.execute(text("SELECT received_at, payload FROM inbox WHERE event_id = 'a5'"))).one()
     assert got.payload == '{"a": 1}' and got.received_at
+
+
+async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database):
+    """With no worker asleep to hand an event to, PostgreSQL stores a batch in one statement in
+    autocommit (bot.store.inbox._write_one): the rows, a lane for each chat with its first
+    event as head, an idle lane's later head moved back, a held lane's left alone."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import event, select, update
+
+    from bot.store import inbox
+    from bot.store.models import InboxEvent, InboxLane
+
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL's one-statement write (SQLite writes on sqlite3 itself)")
+    writer = inbox.InboxWriter(database)  # no workers: nobody asleep
+    statements: list[str] = []
+    event.listen(database.engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+    now = datetime.now(timezone.utc)
+
+    def ev(n: int, lane: str) -> dict:
+        return {"event_id": f"ev{n}", "event_type": events.MESSAGE, "message_id": f"om{n}",
+                "payload": {"n": n}, "lane": lane}
+
+    fresh = await asyncio.gather(*(writer.store(now=now, **ev(n, f"oc_{n % 2}")) for n in range(5)),
+                                 writer.store(now=now, done=True, **ev(9, "oc_9")))
+    assert fresh == [True] * 6
+    assert len([s for s in statements if "INSERT INTO inbox" in s]) == 1  # one batch, one statement
+    assert await writer.store(now=now, **ev(0, "oc_0")) is False  # a redelivery: not new
+    async with database.session() as s:
+        rows = {r.event_id: r for r in (await s.execute(select(InboxEvent))).scalars()}
+        lanes = {lane.lane: lane.head for lane in (await s.execute(select(InboxLane))).scalars()}
+        assert lanes == {"oc_0": min(rows[f"ev{n}"].id for n in (0, 2, 4)), "oc_1": min(rows[f"ev{n}"].id for n in (1, 3))}
+        assert rows["ev9"].status == "done" and rows["ev0"].payload == {"n": 0}
+        await s.execute(update(InboxLane).where(InboxLane.lane == "oc_0").values(head=10**9))  # idle, later head
+        await s.execute(update(InboxLane).where(InboxLane.lane == "oc_1").values(head=10**9, held_by="w"))
+    assert await writer.store(now=now, **ev(5, "oc_0")) and await writer.store(now=now, **ev(6, "oc_1"))
+    async with database.session() as s:
+        lanes = {lane.lane: lane.head for lane in (await s.execute(select(InboxLane))).scalars()}
+        new = {r.event_id: r.id for r in (await s.execute(select(InboxEvent))).scalars()}
+    assert lanes == {"oc_0": new["ev5"], "oc_1": 10**9}

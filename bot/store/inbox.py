@@ -27,16 +27,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy import Integer, Row, String, and_, bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
 from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent, InboxLane
+from bot.store.types import JSONText, UTCDateTime
 from bot.store.sqlite_inline import RawConnection
 
 
+WRITES_AT_ONCE = 2  # the webhook's batches written at the same time on PostgreSQL (InboxWriter)
 MAX_ATTEMPTS = 5  # claims of one event (each a worker that died on it) before it is set aside as poison
 
 
@@ -44,6 +47,8 @@ class Takers(Protocol):
     """This process's inbox workers as the writer sees them (bot.worker.InboxWorkers)."""
 
     lease: timedelta
+
+    def asleep(self) -> bool: ...  # a worker sleeps: ``reserve`` would give one
 
     def reserve(self) -> Any: ...  # a sleeping worker (with a ``name``), taken out of the idle list; or None
 
@@ -69,8 +74,10 @@ class InboxWriter:
     def __init__(self, db: Database, max_batch: int = 500, *, workers: Takers | None = None) -> None:
         self.db, self.max_batch, self.workers = db, max_batch, workers
         self._pending: list[tuple[dict, asyncio.Future]] = []
-        self._flushing = False
-        self._task: asyncio.Task | None = None  # the running write (kept: a task nobody holds may be collected)
+        # Writes at once: on PostgreSQL a second batch is written while the first waits for its
+        # commit (the server flushes both with one WAL write); SQLite has one writer anyway.
+        self.writes = WRITES_AT_ONCE if db.dialect == "postgresql" else 1
+        self._tasks: set[asyncio.Task] = set()  # the running writes (kept: a task nobody holds may be collected)
 
     async def store(self, *, now: datetime, done: bool = False, **fields) -> bool:
         """Store one event (pending; or ``done`` when the intake settled it, bot.known) and
@@ -81,11 +88,13 @@ class InboxWriter:
                "source": fields.get("source", "webhook"), "lane": fields["lane"] or fields["event_id"],
                "status": "done" if done else "pending", "attempts": 0, "received_at": now,
                "done_at": now if done else None}
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._pending.append((row, future))
-        if not self._flushing:  # the write runs in a task of its own: a caller that stops waiting
-            self._flushing = True  # (a long-connection event past its deadline) cannot cut it short
-            self._task = asyncio.get_running_loop().create_task(self._flush())
+        if len(self._tasks) < self.writes:  # the write runs in a task of its own: a caller that stops
+            task = loop.create_task(self._flush())  # waiting (a long-connection event past its
+            self._tasks.add(task)  # deadline) cannot cut it short
+            task.add_done_callback(self._tasks.discard)
         return await future
 
     async def _flush(self) -> None:
@@ -109,7 +118,7 @@ class InboxWriter:
                         future.set_result(row["event_id"] in fresh)
                         fresh.discard(row["event_id"])  # the same event twice in one batch: once fresh
         finally:
-            self._flushing = False
+            self._tasks.discard(asyncio.current_task())  # (at once: a store arriving now starts a write)
 
     async def _insert(self, rows: list[dict]) -> set[str]:
         for attempt in (1, 2):
@@ -117,6 +126,8 @@ class InboxWriter:
             try:
                 if self.db.raw is not None:  # a SQLite file: on sqlite3 itself (RawTransactions says why)
                     stored, fresh = await self.db.raw.run(self._write_raw, rows, handed)
+                elif self.db.dialect == "postgresql" and (self.workers is None or not self.workers.asleep()):
+                    stored, fresh = await self.db.connected(_write_one, rows)  # (a burst: every worker is up)
                 else:
                     stored, fresh = await self.db.transact(self._write, rows, handed)
             except BaseException as exc:
@@ -180,6 +191,33 @@ class InboxWriter:
                 if row is None:  # not claimable after all: the lane is free again for a claim
                     conn.execute(_UNHOLD, params)
             handed[-1] = (sleeper, row)
+
+
+def _write_one(conn, rows: list[dict]) -> tuple[set[str], dict[int, str]]:
+    """The events and their lanes in one statement in autocommit on PostgreSQL (no worker asleep
+    to hand an event to): one round trip for the whole batch instead of BEGIN, the INSERT, the
+    lanes' UPSERT and COMMIT. The same rows and lanes as ``_write``."""
+    conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # the pool restores it
+    result = conn.execute(_STORE_BURST, {column: [row[column] for row in rows] for column in _COLUMNS}).all()
+    return {row[0] for row in result}, {row_id: event_id for event_id, row_id, _lane, status in result
+                                        if status == "pending"}
+
+
+# What InboxWriter.store gives each row, and its type: the batch goes as one array per column
+# (unnest), so the statement and its parameters are the same whatever the batch's size.
+_COLUMNS = {"event_id": String, "event_type": String, "message_id": String, "payload": JSONText,
+            "source": String, "lane": String, "status": String, "attempts": Integer, "received_at": UTCDateTime,
+            "done_at": UTCDateTime}
+# ``_write``'s INSERT and lanes' UPSERT as one statement: data-modifying CTEs both run, in one
+# snapshot, all or nothing; lanes in one order, as there.
+_STORE_BURST = text(
+    "WITH stored AS (INSERT INTO inbox (" + ", ".join(_COLUMNS) + ") SELECT * FROM unnest("
+    + ", ".join(f":{c}" for c in _COLUMNS) + ") ON CONFLICT DO NOTHING RETURNING event_id, id, lane, status), "
+    "heads AS (INSERT INTO inbox_lanes (lane, head) SELECT lane, min(id) FROM stored WHERE status = 'pending' "
+    "GROUP BY lane ORDER BY lane ON CONFLICT (lane) DO UPDATE SET head = excluded.head "
+    "WHERE inbox_lanes.head IS NULL OR (inbox_lanes.held_by IS NULL AND excluded.head < inbox_lanes.head)) "
+    "SELECT event_id, id, lane, status FROM stored"
+).bindparams(*(bindparam(c, type_=postgresql.ARRAY(t)) for c, t in _COLUMNS.items()))
 
 
 _T = InboxEvent.__table__

@@ -86,6 +86,9 @@ def may_be_chatter(body: dict) -> bool:
             or message.get("message_type") in ("file", "image"):
         return False
     if message.get("message_type") == "text":
+        content = message.get("content")
+        if isinstance(content, str) and ('"text":"/' in content or '"text": "/' in content):
+            return False  # a "/command" as Feishu writes it, without reading the JSON
         try:
             text = json.loads(message.get("content") or "{}").get("text")
         except (AttributeError, TypeError, ValueError):

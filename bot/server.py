@@ -17,7 +17,7 @@ log = logging.getLogger("bot.server")
 async def serve(app: web.Application, host: str, port: int, *,
                 timeout: float = 30.0) -> tuple[web.AppRunner, int]:
     """``timeout``: a connection must send its request headers within it, and sits idle between
-    requests no longer than that (the body's limit is the body_timeout middleware's). A body
+    requests no longer than that (the body's limit is the guard middleware's, bot.httpguard). A body
     left unread (a 408 or 413 answer) is drained for 2 seconds at most, then the connection closes."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=timeout,
                            lingering_time=min(2.0, timeout))

@@ -186,3 +186,4 @@ async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database
         lanes = {lane.lane: lane.head for lane in (await s.execute(select(InboxLane))).scalars()}
         new = {r.event_id: r.id for r in (await s.execute(select(InboxEvent))).scalars()}
     assert lanes == {"oc_0": new["ev5"], "oc_1": 10**9}
+

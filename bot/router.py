@@ -78,20 +78,25 @@ def parse_command(text: str, addressed: bool) -> Parsed | None:
 
 def may_be_chatter(body: dict) -> bool:
     """A cheap look at a stored message event's envelope: False when ``Router.settled`` would
-    say False anyway (an @mention, a direct chat, a file or an image, a "/command"), so the
-    intake reads the whole event only for what may be chatter."""
+    say False anyway (a person's message with an @mention, in a direct chat, a file or an image,
+    or a "/command"), so the intake reads the whole event only for what may be chatter. Anything
+    else (another app's message included) is left to the full parse."""
     event = body.get("event")
     message = event.get("message") if isinstance(event, dict) else None
-    if not isinstance(message, dict) or message.get("mentions") or message.get("chat_type") != "group" \
-            or message.get("message_type") in ("file", "image"):
+    sender = event.get("sender") if isinstance(event, dict) else None
+    if not isinstance(message, dict) or not isinstance(sender, dict) or sender.get("sender_type", "user") != "user":
+        return True
+    mentions = message.get("mentions")
+    if (isinstance(mentions, list) and any(isinstance(m, dict) for m in mentions)
+            or message.get("chat_type", "group") != "group" or message.get("message_type") in ("file", "image")):
         return False
     if message.get("message_type") == "text":
         content = message.get("content")
         if isinstance(content, str) and ('"text":"/' in content or '"text": "/' in content):
             return False  # a "/command" as Feishu writes it, without reading the JSON
         try:
-            text = json.loads(message.get("content") or "{}").get("text")
-        except (AttributeError, TypeError, ValueError):
+            text = json.loads(content or "{}").get("text")
+        except (AttributeError, TypeError, ValueError, RecursionError):
             return True  # the full parse decides
         if isinstance(text, str) and text.lstrip().startswith(SLASHES):
             return False

@@ -187,3 +187,50 @@ async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database
         new = {r.event_id: r.id for r in (await s.execute(select(InboxEvent))).scalars()}
     assert lanes == {"oc_0": new["ev5"], "oc_1": 10**9}
 
+
+
+async def test_a_chats_events_are_never_in_two_batches_written_at_once(database):
+    """PostgreSQL writes two batches at once; a chat's events still get ids in the order they
+    arrived, because no two batches being written share a lane (SQLite writes one at a time)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from bot.store import inbox
+    from bot.store.models import InboxEvent
+
+    writer = inbox.InboxWriter(database, max_batch=7)
+    assert writer.writes == (inbox.WRITES_AT_ONCE if database.dialect == "postgresql" else 1)
+    writing: list[set[str]] = []
+    overlaps: list[tuple[set[str], set[str]]] = []
+    real = writer._insert
+
+    async def watched(rows):  # records which lanes are being written at once (the write is the real one)
+        lanes = {row["lane"] for row in rows}
+        overlaps.extend((lanes, other) for other in writing if lanes & other)
+        writing.append(lanes)
+        try:
+            return await real(rows)
+        finally:
+            writing.remove(lanes)
+
+    writer._insert = watched
+    now = datetime.now(timezone.utc)
+    order = [f"e{i:03d}" for i in range(120)]
+    lane_of = {e: f"oc_{i % 3 if i % 10 else 'x'}" for i, e in enumerate(order)}
+
+    async def wave(ids):
+        return await asyncio.gather(*(writer.store(now=now, event_id=e, event_type=events.MESSAGE, message_id=f"om_{e}",
+                                                   payload={"e": e}, lane=lane_of[e]) for e in ids))
+
+    results = []
+    for start in range(0, 120, 30):  # waves that arrive while the last is still being written
+        results.append(asyncio.ensure_future(wave(order[start:start + 30])))
+        await asyncio.sleep(0)
+    assert all(all(r) for r in await asyncio.gather(*results))
+    assert not overlaps
+    async with database.session() as s:
+        ids = {r.event_id: r.id for r in (await s.execute(select(InboxEvent))).scalars()}
+    for lane in set(lane_of.values()):
+        arrived = [e for e in order if lane_of[e] == lane]
+        assert sorted(arrived, key=ids.__getitem__) == arrived, lane

@@ -57,7 +57,7 @@ class Ingress:
         self.answers = answers
         self.answer_within = ANSWER_WITHIN  # a press's answer must reach Feishu within 3 s
         self.storing = 0  # requests between arrival and their inbox write
-        self._arrived = float("-inf")  # time.monotonic() (the loop's clock) of the last arrival
+        self._arrived = float("-inf")  # the loop's time of the last arrival
         self._burst = False  # the last two requests arrived less than QUIET_GAP apart
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -69,7 +69,7 @@ class Ingress:
         self._counters: dict[tuple[str, bool], object] = {}  # events_received's children (_received)
 
     def _quiet_now(self) -> bool:
-        return not self.storing and (not self._burst or self._arrived + QUIET_GAP <= time.monotonic())
+        return not self.storing and (not self._burst or self._arrived + QUIET_GAP <= asyncio.get_running_loop().time())
 
     async def quiet(self, at_most: float) -> None:
         """Wait until no request is being stored and, in a burst (requests less than QUIET_GAP
@@ -86,6 +86,8 @@ class Ingress:
                         await self._quiet.wait()
                 except TimeoutError:
                     return
+            if self.storing:  # another request came in as this one resumed: wait for it too
+                continue
             rest = min(self._arrived + QUIET_GAP, end) - loop.time()
             if rest <= 0 or self._quiet_now():
                 return
@@ -93,7 +95,7 @@ class Ingress:
 
     def _busy(self, delta: int) -> None:
         if delta > 0:
-            now = time.monotonic()
+            now = asyncio.get_running_loop().time()
             self._burst, self._arrived = now - self._arrived < QUIET_GAP, now
         self.storing += delta
         if self.storing:
@@ -136,7 +138,7 @@ class Ingress:
                 return _error(400, "encrypt must be a string")
             try:
                 text = crypto.decrypt(self.encrypt_key, body["encrypt"])
-                body = _json_object(text)
+                body = _json_object(text if not text.startswith("\ufeff") else text.encode())  # (bytes: json skips a BOM)
             except (crypto.DecryptError, ValueError):
                 return _error(400, "cannot decrypt the body")
             if unsigned and body.get("type") != "url_verification":

@@ -75,9 +75,12 @@ class InboxWriter:
         self.db, self.max_batch, self.workers = db, max_batch, workers
         self._pending: list[tuple[dict, asyncio.Future]] = []
         # Writes at once: on PostgreSQL a second batch is written while the first waits for its
-        # commit (the server flushes both with one WAL write); SQLite has one writer anyway.
+        # commit (the server flushes both with one WAL write); SQLite has one writer anyway. A
+        # chat's events are never in two batches being written: ids and commits of one lane stay
+        # in the order its events arrived (a worker takes a lane's events by id).
         self.writes = WRITES_AT_ONCE if db.dialect == "postgresql" else 1
         self._tasks: set[asyncio.Task] = set()  # the running writes (kept: a task nobody holds may be collected)
+        self._writing: set[str] = set()  # the lanes of the batches being written
 
     async def store(self, *, now: datetime, done: bool = False, **fields) -> bool:
         """Store one event (pending; or ``done`` when the intake settled it, bot.known) and
@@ -91,16 +94,32 @@ class InboxWriter:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((row, future))
-        if len(self._tasks) < self.writes:  # the write runs in a task of its own: a caller that stops
-            task = loop.create_task(self._flush())  # waiting (a long-connection event past its
-            self._tasks.add(task)  # deadline) cannot cut it short
+        # The write runs in a task of its own: a caller that stops waiting (a long-connection event
+        # past its deadline) cannot cut it short. A lane being written waits for its batch's task.
+        if len(self._tasks) < self.writes and row["lane"] not in self._writing:
+            task = loop.create_task(self._flush())
+            self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return await future
 
+    def _take(self) -> list[tuple[dict, asyncio.Future]]:
+        """The next batch: waiting rows in arrival order, none of a lane another batch is writing
+        (those wait for it; its task takes them next)."""
+        if not self._writing:
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+        else:
+            batch: list[tuple[dict, asyncio.Future]] = []
+            rest: list[tuple[dict, asyncio.Future]] = []
+            for item in self._pending:
+                (batch if len(batch) < self.max_batch and item[0]["lane"] not in self._writing else rest).append(item)
+            self._pending = rest
+        return batch
+
     async def _flush(self) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            while batch := self._take():
+                lanes = {row["lane"] for row, _ in batch} - self._writing
+                self._writing |= lanes
                 try:
                     fresh = await self._insert([row for row, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - every caller gets the failure
@@ -113,6 +132,8 @@ class InboxWriter:
                         future.cancel()
                     self._pending = []
                     raise
+                finally:
+                    self._writing -= lanes
                 for row, future in batch:
                     if not future.done():
                         future.set_result(row["event_id"] in fresh)
@@ -209,12 +230,12 @@ _COLUMNS = {"event_id": String, "event_type": String, "message_id": String, "pay
             "source": String, "lane": String, "status": String, "attempts": Integer, "received_at": UTCDateTime,
             "done_at": UTCDateTime}
 # ``_write``'s INSERT and lanes' UPSERT as one statement: data-modifying CTEs both run, in one
-# snapshot, all or nothing; lanes in one order, as there.
+# snapshot, all or nothing; lanes in one order, as there (code points: COLLATE "C").
 _STORE_BURST = text(
     "WITH stored AS (INSERT INTO inbox (" + ", ".join(_COLUMNS) + ") SELECT * FROM unnest("
     + ", ".join(f":{c}" for c in _COLUMNS) + ") ON CONFLICT DO NOTHING RETURNING event_id, id, lane, status), "
     "heads AS (INSERT INTO inbox_lanes (lane, head) SELECT lane, min(id) FROM stored WHERE status = 'pending' "
-    "GROUP BY lane ORDER BY lane ON CONFLICT (lane) DO UPDATE SET head = excluded.head "
+    "GROUP BY lane ORDER BY lane COLLATE \"C\" ON CONFLICT (lane) DO UPDATE SET head = excluded.head "
     "WHERE inbox_lanes.head IS NULL OR (inbox_lanes.held_by IS NULL AND excluded.head < inbox_lanes.head)) "
     "SELECT event_id, id, lane, status FROM stored"
 ).bindparams(*(bindparam(c, type_=postgresql.ARRAY(t)) for c, t in _COLUMNS.items()))

@@ -105,10 +105,10 @@ class InboxWriter:
     def _take(self) -> list[tuple[dict, asyncio.Future]]:
         """The next batch: waiting rows in arrival order, none of a lane another batch is writing
         (those wait for it; its task takes them next)."""
+        batch: list[tuple[dict, asyncio.Future]] = []
         if not self._writing:
             batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
         else:
-            batch: list[tuple[dict, asyncio.Future]] = []
             rest: list[tuple[dict, asyncio.Future]] = []
             for item in self._pending:
                 (batch if len(batch) < self.max_batch and item[0]["lane"] not in self._writing else rest).append(item)

@@ -37,7 +37,7 @@ QUICK: dict[str, list[str]] = {
     "briefing": ["--groups", "1000"],  # the issue's figure; ~2 min with the wait for the next minute
     "replicas": ["--events", "3000"],
     "outage": ["--seconds", "30"],
-    "webhook": ["--requests", "2000", "--reply", "--both"],  # the server as shipped, both databases
+    "webhook": ["--requests", "3000", "--rounds", "5", "--reply", "--both"],  # as shipped, both databases; issue 20's load
     "cpu": ["--idle", "20", "--events", "150", "--timers", "150"],
 }
 PG_CAPABLE = {"webhook", "timers", "briefing", "cpu"}  # scripts with a --pg switch (SQLite otherwise)

@@ -201,6 +201,16 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest_asyncio.fixture
+async def sqlite_file_db(tmp_path, sqlite_template):
+    """A migrated, empty SQLite file (its intake writes on sqlite3 itself: ``db.raw``)."""
+    path = tmp_path / "file.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    yield db
+    await db.close()
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])
 async def database(request, tmp_path, sqlite_template):
     """A migrated, empty database of each kind."""

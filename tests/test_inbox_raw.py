@@ -19,11 +19,8 @@ from bot.store.sqlite_inline import raw_statement
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'raw.db'}")
-    await database.migrate()
-    yield database
-    await database.close()
+def db(sqlite_file_db):
+    return sqlite_file_db  # (tests/conftest.py)
 
 
 def chatter(n: int) -> dict:

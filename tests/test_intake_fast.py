@@ -16,7 +16,6 @@ from sqlalchemy import text
 from bot.feishu import crypto, events
 from bot.feishu.ingress import QUIET_GAP, Ingress
 from bot.router import Router, may_be_chatter
-from bot.store.db import Database
 from bot.store.inbox import _stored
 from bot.store.sqlite_inline import MULTI_ROWS, RawConnection
 
@@ -104,14 +103,6 @@ async def test_workers_wait_for_a_burst_to_end_but_not_for_a_lone_event():
     assert time.monotonic() - started < 5.0
 
 
-@pytest.fixture
-async def file_db(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'multi.db'}")
-    await db.migrate()
-    yield db
-    await db.close()
-
-
 def inbox_rows(n: int, tag: str) -> list[dict]:
     from bot.clock import wall_now
 
@@ -121,26 +112,26 @@ def inbox_rows(n: int, tag: str) -> list[dict]:
              "attempts": 0, "received_at": now, "done_at": None} for i in range(n)]
 
 
-async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_row(file_db):
+async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_row(sqlite_file_db):
     statements: list[str] = []
 
     def write(conn, rows):
         conn.set_trace_callback(statements.append)
         try:
-            return RawConnection(conn, file_db.engine.dialect).execute(_stored("sqlite"), rows).all()
+            return RawConnection(conn, sqlite_file_db.engine.dialect).execute(_stored("sqlite"), rows).all()
         finally:
             conn.set_trace_callback(None)
 
     n = MULTI_ROWS * 2 + 7
-    stored = await file_db.raw.run(write, inbox_rows(n, "a"))
+    stored = await sqlite_file_db.raw.run(write, inbox_rows(n, "a"))
     assert sorted(r.event_id for r in stored) == sorted(f"a{i}" for i in range(n))
     assert len({r.id for r in stored}) == n and all(r.status == "pending" for r in stored)
     assert len([s for s in statements if s.startswith("INSERT")]) == 3  # 100 + 100 + 7 rows
     # a repeat (Feishu's retry) in the same batch as new rows: only the new ones come back
     again = inbox_rows(3, "a") + inbox_rows(2, "b")
-    stored = await file_db.raw.run(write, again)
+    stored = await sqlite_file_db.raw.run(write, again)
     assert sorted(r.event_id for r in stored) == ["b0", "b1"]
-    async with file_db.engine.connect() as conn:
+    async with sqlite_file_db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar() == n + 2
         got = (await conn.execute(text("SELECT received_at, payload FROM inbox WHERE event_id = 'a5'"))).one()
     assert got.payload == '{"a": 1}' and got.received_at

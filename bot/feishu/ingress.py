@@ -138,7 +138,7 @@ class Ingress:
                 return _error(400, "encrypt must be a string")
             try:
                 text = crypto.decrypt(self.encrypt_key, body["encrypt"])
-                body = _json_object(text if not text.startswith("\ufeff") else text.encode())  # (bytes: json skips a BOM)
+                body = _json_object(text)
             except (crypto.DecryptError, ValueError):
                 return _error(400, "cannot decrypt the body")
             if unsigned and body.get("type") != "url_verification":
@@ -253,6 +253,8 @@ _SIGNATURE_HEADERS = ("x-lark-signature", "x-lark-request-timestamp", "x-lark-re
 
 
 def _json_object(raw: bytes | str) -> dict:
+    if isinstance(raw, str) and raw.startswith("\ufeff"):
+        raw = raw.encode()  # json reads a BOM only from bytes
     try:
         value = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

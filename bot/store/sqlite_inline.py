@@ -353,10 +353,7 @@ class RawStatement(NamedTuple):
     def multi(self, n: int) -> str | None:
         """This INSERT's SQL for ``n`` rows in one statement (one VALUES group per row), or None
         when its SQL has not exactly one plain VALUES group of its parameters."""
-        group = "(" + ", ".join("?" * len(self.names)) + ")"
-        if not self.names or self.fixed or self.sql.count(f" VALUES {group}") != 1:
-            return None
-        return self.sql.replace(f" VALUES {group}", " VALUES " + ", ".join([group] * n))
+        return None if self.fixed else _multi_sql(self.sql, len(self.names), n)
 
 
 @functools.lru_cache(maxsize=256)
@@ -378,16 +375,12 @@ def raw_statement(statement: Any, dialect: Any, column_keys: tuple[str, ...] | N
     return RawStatement(compiled.string, tuple(compiled.positiontup or ()), processors, fixed, row, results)
 
 
-_MULTI: dict[tuple[str, int], str | None] = {}  # (an INSERT's SQL, rows) -> its multi-row SQL
-
-
-def _multi_sql(raw: RawStatement, n: int) -> str | None:
-    key = (raw.sql, n)
-    if key not in _MULTI:
-        if len(_MULTI) > 4096:  # a few statements, at most MULTI_ROWS sizes each: never reached
-            _MULTI.clear()
-        _MULTI[key] = raw.multi(n)
-    return _MULTI[key]
+@functools.lru_cache(maxsize=1024)  # a few INSERTs, at most MULTI_ROWS sizes each
+def _multi_sql(sql: str, width: int, n: int) -> str | None:
+    group = "(" + ", ".join("?" * width) + ")"
+    if not width or sql.count(f" VALUES {group}") != 1:
+        return None
+    return sql.replace(f" VALUES {group}", " VALUES " + ", ".join([group] * n))
 
 
 class RawResult:
@@ -425,7 +418,7 @@ class RawConnection:
             fetched = []
             for start in range(0, len(params), MULTI_ROWS):
                 chunk = params[start:start + MULTI_ROWS]
-                sql = _multi_sql(raw, len(chunk))
+                sql = raw.multi(len(chunk))
                 if sql is None:
                     fetched += [values for p in chunk for values in self.conn.execute(raw.sql, raw.args(p)).fetchall()]
                 else:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
+from bot.store.sqlite_wal import Checkpoints
 from bot.store.sqlite_inline import RawTransactions, WriteLock, inline_creator, inline_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -40,6 +41,7 @@ class Database:
             # the intake's writes and the sends' marks run on sqlite3 itself (RawTransactions)
             if on_file:
                 self.raw = RawTransactions(path, self.write_lock, BUSY_TIMEOUT)
+                self.write_lock.checkpoints = Checkpoints(path)  # off the loop (bot.store.sqlite_wal)
             self.engine: AsyncEngine = create_async_engine(
                 inline_url(url), echo=echo, creator=inline_creator(path or ":memory:", self.write_lock, BUSY_TIMEOUT),
                 pool_use_lifo=True)
@@ -96,6 +98,8 @@ class Database:
         if self.raw is not None:
             self.raw.close()
         await self.engine.dispose()
+        if self.raw is not None and self.write_lock.checkpoints is not None:
+            self.write_lock.checkpoints.close()
 
 
 def dialect_insert(dialect: str):

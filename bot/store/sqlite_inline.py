@@ -41,6 +41,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 from sqlalchemy.util import await_
 
+from bot.store.sqlite_wal import SAFETY_PAGES, Checkpoints, finish
+
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
 MULTI_ROWS = 100  # rows per multi-row INSERT ... RETURNING (its parameters stay far under SQLite's 32,766)
 BULK_ROWS = 200  # an executemany of this many rows or more runs on a thread (an import's insert)
@@ -58,6 +60,14 @@ class WriteLock:
         # this one while it is free, so the intake, a handler's session and a mark, taking turns,
         # keep one warm cache instead of re-reading the pages each time (48 preads a command).
         self.last: sqlite3.Connection | None = None
+        self.checkpoints: Checkpoints | None = None  # a file's WAL checkpoints (bot.store.sqlite_wal)
+
+    def committed(self, conn: sqlite3.Connection) -> None:
+        """After a commit, the lock still held: the next WAL checkpoint asked for."""
+        if self.checkpoints is not None:
+            if self.checkpoints.finish:
+                finish(conn, self.checkpoints)
+            self.checkpoints.nudge()
 
     def get(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -187,6 +197,7 @@ class InlineDialect(SQLiteDialect_pysqlite):
         conn.commit()
         if not conn.in_transaction:
             conn.write_lock.last = conn
+            conn.write_lock.committed(conn)
             conn.give_lock()
 
     def do_rollback(self, dbapi_connection) -> None:
@@ -254,13 +265,16 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 def inline_creator(path: str, lock: WriteLock, busy_timeout: float) -> Callable[[], InlineConnection]:
     """SQLAlchemy's ``creator`` for a file (or ":memory:"): autocommit mode (BEGIN IMMEDIATE and
-    COMMIT are the dialect's), no busy wait inside SQLite (waits are coroutines), WAL."""
+    COMMIT are the dialect's), no busy wait inside SQLite (waits are coroutines), WAL, and
+    checkpoints left to a thread where one makes them (bot.store.sqlite_wal)."""
 
     def create() -> InlineConnection:
+        pragmas = ("busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                   *((f"wal_autocheckpoint={SAFETY_PAGES}",) if lock.checkpoints is not None else ()))
         conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False,
                                factory=InlineConnection)
         conn.write_lock, conn.busy_timeout = lock, busy_timeout
-        for pragma in ("busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        for pragma in pragmas:
             conn.execute(f"PRAGMA {pragma}")
         return conn
 
@@ -302,6 +316,7 @@ class RawTransactions:
             try:
                 result = fn(conn, *args)
                 conn.execute("COMMIT")
+                self._lock.committed(conn)
             except BaseException:
                 try:
                     if conn.in_transaction:

@@ -39,13 +39,20 @@ async def wait_for_stop() -> None:
     await stop.wait()
 
 
+GC_YOUNG = 10_000  # allocations between collections of the youngest generation (settle_heap)
+
+
 def settle_heap() -> None:
     """Everything start-up made (some 12,000 modules, lark-oapi's models most of them) lives as
     long as the process: move it out of the garbage collector's sight, so a full collection
     walks only what requests make (gc.freeze; without it each one paused the loop for the
-    whole heap, and the webhook's p99 carried those pauses)."""
+    whole heap, and the webhook's p99 carried those pauses). Then the youngest generation is
+    collected every ``GC_YOUNG`` allocations instead of CPython's 700: a request's objects die
+    young and are freed by their reference counts, so the frequent collections mostly walked
+    live ones (the instructions a webhook request costs: docs/benchmarks.md)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
 
 
 async def run_server(settings: Settings) -> None:

@@ -325,9 +325,13 @@ def test_the_start_up_heap_is_kept_out_of_the_collectors_sight():
 
     from bot.server import settle_heap
 
-    before = gc.get_freeze_count()
+    from bot.server import GC_YOUNG
+
+    before, threshold = gc.get_freeze_count(), gc.get_threshold()
     try:
         settle_heap()
         assert gc.get_freeze_count() > before
+        assert gc.get_threshold() == (GC_YOUNG, *threshold[1:])  # the young collected less often
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)

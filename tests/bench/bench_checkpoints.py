@@ -82,6 +82,13 @@ def main() -> None:
     ratio = {key: new[key] / base[key] for key in ("p90", "p99", "max", "cpu_us")}
     print(f"as shipped ÷ in the commit: p90 write {ratio['p90']:.2f}, p99 {ratio['p99']:.2f}, "
           f"longest {ratio['max']:.2f}, loop CPU an event {ratio['cpu_us']:.2f}")
+    figures = [{"name": "SQLite write p90, checkpoints on a thread", "value": round(new["p90"], 2), "unit": "ms"},
+               {"name": "SQLite write p90, thread ÷ in the commit", "value": round(ratio["p90"], 2), "unit": "×"},
+               {"name": "SQLite write p99, thread ÷ in the commit", "value": round(ratio["p99"], 2), "unit": "×"},
+               {"name": "SQLite longest write, thread ÷ in the commit", "value": round(ratio["max"], 2), "unit": "×"},
+               {"name": "loop CPU an event, thread ÷ in the commit", "value": round(ratio["cpu_us"], 2), "unit": "×"}]
+    print("RESULT " + json.dumps({"bench": "checkpoints", "figures": [
+        {**figure, "target": None, "ok": None} for figure in figures]}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

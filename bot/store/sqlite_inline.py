@@ -356,14 +356,16 @@ class RawStatement(NamedTuple):
     row: Any  # a namedtuple class of the returned columns (None: returns nothing)
     results: tuple[Callable[[Any], Any] | None, ...]
 
-    def args(self, params: dict) -> tuple:
+    def args(self, params: dict) -> list:
         processors, fixed = self.processors, self.fixed
-        return tuple((processors[n](params[n]) if n in processors else params[n]) if n in params else fixed[n]
-                     for n in self.names)
+        return [(processors[n](params[n]) if n in processors else params[n]) if n in params else fixed[n]
+                for n in self.names]
 
     def rows(self, fetched: list[tuple]) -> list:
         results, make = self.results, self.row
-        return [make(*(f(v) if f is not None else v for f, v in zip(results, values))) for values in fetched]
+        if not any(results):  # (strings and integers: read as sqlite3 gives them)
+            return [make(*values) for values in fetched]
+        return [make(*[f(v) if f is not None else v for f, v in zip(results, values)]) for values in fetched]
 
     def multi(self, n: int) -> str | None:
         """This INSERT's SQL for ``n`` rows in one statement (one VALUES group per row), or None

@@ -1,5 +1,6 @@
 """WAL checkpoints off the event loop (bot.store.sqlite_wal, issue 20): the bot's connections
-leave checkpoints to a thread that a commit nudges, the WAL starts again
+leave checkpoints to a thread that a commit nudges once enough pages wait (read from SQLite's WAL
+index), a trickle of commits wakes nothing, the WAL starts again
 from its beginning under a steady stream of commits, an idle database has no thread at work,
 and a database file removed under it is never created again."""
 from __future__ import annotations
@@ -36,7 +37,18 @@ def wal_bytes(db: Database) -> int:
     return os.path.getsize(path) if os.path.exists(path) else 0
 
 
-async def test_commits_leave_checkpoints_to_the_thread(sqlite_file_db):
+async def test_a_trickle_of_commits_wakes_no_thread(sqlite_file_db):
+    db = sqlite_file_db
+    writer = inbox.InboxWriter(db)
+    for n in range(20):  # about 60 pages: far below the line
+        await writer.store(now=datetime.now(timezone.utc), **event(n))
+    checkpoints = db.write_lock.checkpoints
+    assert 0 < checkpoints.behind() < sqlite_wal.PAGES
+    assert checkpoints._thread is None and checkpoints.done == 0
+
+
+async def test_commits_leave_checkpoints_to_the_thread(sqlite_file_db, monkeypatch):
+    monkeypatch.setattr(sqlite_wal, "PAGES", 50)
     db = sqlite_file_db
     checkpoints = db.write_lock.checkpoints
     assert checkpoints is not None and checkpoints._thread is None  # nothing written yet: no thread
@@ -46,6 +58,7 @@ async def test_commits_leave_checkpoints_to_the_thread(sqlite_file_db):
     now = datetime.now(timezone.utc)
     await asyncio.gather(*(writer.store(now=now, **event(n)) for n in range(50)))
     assert await until(lambda: checkpoints.done >= 1)
+    assert checkpoints.behind() < 50  # copied (the WAL index says so too)
     # Everything is in the database file now: a reader of the file alone (no WAL) sees the rows.
     path = db.url.split(":///", 1)[1]
     copy = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
@@ -58,6 +71,7 @@ async def test_commits_leave_checkpoints_to_the_thread(sqlite_file_db):
 
 async def test_the_wal_starts_again_under_a_steady_stream_of_commits(sqlite_file_db, monkeypatch):
     monkeypatch.setattr(sqlite_wal, "FINISH_PAGES", 20)
+    monkeypatch.setattr(sqlite_wal, "PAGES", 100)
     db = sqlite_file_db
     writer = inbox.InboxWriter(db)
     now = datetime.now(timezone.utc)
@@ -84,15 +98,17 @@ async def test_a_commit_finishes_what_the_thread_could_not(sqlite_file_db):
 async def test_a_removed_file_is_not_created_again(tmp_path, caplog):
     path = tmp_path / "gone.db"
     checkpoints = sqlite_wal.Checkpoints(str(path), gap=0.01)
-    checkpoints.nudge()
+    checkpoints.committed()  # no WAL index to read: every commit nudges
+    assert checkpoints.behind() is None
     assert await until(lambda: "WAL checkpoint failed" in caplog.text)
     checkpoints.close()
     assert not path.exists() and checkpoints.finish is True
     assert checkpoints._thread is not None and not checkpoints._thread.is_alive()  # stopped by close
 
 
-async def test_close_stops_the_thread(tmp_path, sqlite_template):
+async def test_close_stops_the_thread(tmp_path, sqlite_template, monkeypatch):
     import shutil
+    monkeypatch.setattr(sqlite_wal, "PAGES", 1)
     path = tmp_path / "bot.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite+aiosqlite:///{path}")

@@ -63,11 +63,11 @@ class WriteLock:
         self.checkpoints: Checkpoints | None = None  # a file's WAL checkpoints (bot.store.sqlite_wal)
 
     def committed(self, conn: sqlite3.Connection) -> None:
-        """After a commit, the lock still held: the next WAL checkpoint asked for."""
+        """After a commit, the lock still held: a WAL checkpoint asked for when one is due."""
         if self.checkpoints is not None:
             if self.checkpoints.finish:
                 finish(conn, self.checkpoints)
-            self.checkpoints.nudge()
+            self.checkpoints.committed()
 
     def get(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

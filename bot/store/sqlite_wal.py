@@ -5,34 +5,45 @@ takes it past 1,000 pages also copies them into the database file and syncs both
 checkpoint). The bot's commits run on the event loop (bot.store.sqlite_inline), so each such
 commit stopped the loop for the copy and two syncs: 5-8 ms every few hundred events under a
 burst of webhook deliveries, longer on a slow disk, added to every request in flight
-(docs/benchmarks.md). Here the bot's own connections leave checkpoints to a thread: a commit
-nudges ``Checkpoints``, whose thread, ``GAP`` later, runs
-a PASSIVE checkpoint on a connection of its own. PASSIVE waits for no reader and no writer,
-and ``sqlite3`` lets go of the GIL while SQLite works, so the loop keeps serving meanwhile.
-Nothing is nudged while nothing is written: an idle bot has an idle thread.
+(docs/benchmarks.md). Here the same line is kept but the work moves: after a commit, the loop
+reads how many WAL pages are not yet copied from SQLite's shared WAL index (the ``-shm`` file,
+mapped once; its header is part of SQLite's documented file format,
+https://www.sqlite.org/walformat.html), and from ``PAGES`` on it nudges ``Checkpoints``, whose
+thread, ``GAP`` later, runs a PASSIVE checkpoint on a connection of its own. PASSIVE waits for
+no reader and no writer, and ``sqlite3`` lets go of the GIL while SQLite works, so the loop keeps
+serving meanwhile. A trickle of commits (a chat's messages, timers) wakes the thread as rarely as
+SQLite's own checkpoint would run; nothing written, nothing woken. Where the index cannot be
+read (no ``-shm`` file), every commit nudges.
 
 A checkpoint lets the next writer start the WAL again from its beginning only when it copied
 everything: under an endless stream of commits a PASSIVE one can keep missing the last few. So
 the thread checkpoints again at once (``AGAIN`` times at most) while pages were committed
 meanwhile, each time fewer; and when the WAL still holds more than ``FINISH_PAGES``, the next
 commit of this process checkpoints once itself, holding the write lock
-(``WriteLock.committed``): little is left to copy by then, and the WAL starts again. Should the thread not get to run at all (a
-loop that never waits), SQLite's own checkpoint on commit still bounds the WAL, at
-``SAFETY_PAGES`` instead of 1,000.
+(``WriteLock.committed``): little is left to copy by then, and the WAL starts again. Should the
+thread not get to run at all (a loop that never waits), SQLite's own checkpoint on commit still
+bounds the WAL, at ``SAFETY_PAGES`` instead of 1,000.
 """
 from __future__ import annotations
 
 import logging
+import mmap
 import sqlite3
+import struct
 import threading
 import urllib.parse
 
 log = logging.getLogger("bot.store")
 
-GAP = 0.1  # seconds from the first commit after a checkpoint to the next checkpoint
+PAGES = 1000  # WAL pages not yet copied that ask for a checkpoint (SQLite's own line)
+GAP = 0.1  # seconds from the nudge to the checkpoint: the commits meanwhile go into it
 AGAIN = 3  # checkpoints back to back at most, each copying what was committed during the last
 FINISH_PAGES = 8000  # a WAL this long after them: the next commit finishes the checkpoint (~32 MB)
 SAFETY_PAGES = 32000  # the bot's connections' wal_autocheckpoint (SQLite's default: 1,000)
+# The WAL index's header (walformat.html, 2.1): mxFrame, the last valid frame, at byte 16 of the
+# first copy of the header; nBackfill, the frames already copied, at byte 96 (the checkpoint
+# information after the header's two copies); both 32-bit, in the host's byte order.
+_MX_FRAME, _BACKFILLED, _HEADER = struct.Struct("=I"), struct.Struct("=I"), 136
 
 
 class Checkpoints:
@@ -46,9 +57,30 @@ class Checkpoints:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
+        self._index: mmap.mmap | None = None
+        self._unreadable = False  # no -shm file to read: every commit nudges
+
+    def committed(self) -> None:
+        """After a commit: a checkpoint asked for once enough pages wait to be copied."""
+        behind = self.behind()
+        if behind is None or behind >= PAGES:
+            self.nudge()
+
+    def behind(self) -> int | None:
+        """WAL pages not yet copied into the database file, as SQLite's WAL index says (a
+        heuristic read without SQLite's locks: a torn read only moves a checkpoint), or None."""
+        if self._index is None and not self._unreadable:
+            try:
+                with open(self.path + "-shm", "rb") as shm:
+                    self._index = mmap.mmap(shm.fileno(), _HEADER, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # no such file, or shorter than the header
+                self._unreadable = True
+        if self._index is None:
+            return None
+        return _MX_FRAME.unpack_from(self._index, 16)[0] - _BACKFILLED.unpack_from(self._index, 96)[0]
 
     def nudge(self) -> None:
-        """A commit happened: a checkpoint within ``gap``. Cheap when one is already due."""
+        """A checkpoint within ``gap``. Cheap when one is already due."""
         if self._due.is_set():
             return
         if self._thread is None:
@@ -63,13 +95,16 @@ class Checkpoints:
         self._due.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
             while True:
                 self._due.wait()
-                if self._stopping.wait(self.gap):  # commits of the next ``gap`` go into this checkpoint
+                if self._stopping.wait(self.gap):  # the commits of the next ``gap`` go into this checkpoint
                     return
                 self._due.clear()  # (a commit from here on asks for the next one)
                 try:

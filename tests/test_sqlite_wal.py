@@ -117,3 +117,43 @@ async def test_close_stops_the_thread(tmp_path, sqlite_template, monkeypatch):
     assert thread is not None and thread.is_alive()
     await db.close()
     assert not thread.is_alive()
+
+
+def test_a_new_wal_index_is_read_after_sqlite_made_it_again(tmp_path, monkeypatch):
+    """When every connection to the file closed, SQLite removes the -shm file and the next
+    connection makes a new one: the mapped old one would say nothing more."""
+    monkeypatch.setattr(sqlite_wal, "RECHECK", 1)
+    path = str(tmp_path / "x.db")
+    checkpoints = sqlite_wal.Checkpoints(path)
+
+    def write(conn: sqlite3.Connection, rows: int) -> None:
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 3000,) for _ in range(rows)])
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t (v TEXT)")
+    write(conn, 10)
+    first = checkpoints.behind()
+    assert first and first > 0
+    conn.close()  # the last connection: SQLite checkpoints and removes -wal and -shm
+    assert not os.path.exists(path + "-shm")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    write(conn, 40)
+    assert checkpoints.behind() > first  # the new index's count, not the old one's
+    conn.close()
+    checkpoints.close()
+
+
+async def test_trouble_with_checkpoints_never_fails_a_commit(sqlite_file_db, caplog):
+    db = sqlite_file_db
+
+    def broken() -> None:
+        raise OSError("the WAL index went away")
+
+    db.write_lock.checkpoints.committed = broken
+    assert await inbox.InboxWriter(db).store(now=datetime.now(timezone.utc), **event(1)) is True
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar() == 1
+    assert "WAL checkpoint not asked for" in caplog.text

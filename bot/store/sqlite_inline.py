@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import functools
 import sqlite3
 import time
@@ -43,6 +44,7 @@ from sqlalchemy.util import await_
 
 from bot.store.sqlite_wal import SAFETY_PAGES, Checkpoints, finish
 
+log = logging.getLogger("bot.store")
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
 MULTI_ROWS = 100  # rows per multi-row INSERT ... RETURNING (its parameters stay far under SQLite's 32,766)
 BULK_ROWS = 200  # an executemany of this many rows or more runs on a thread (an import's insert)
@@ -63,11 +65,15 @@ class WriteLock:
         self.checkpoints: Checkpoints | None = None  # a file's WAL checkpoints (bot.store.sqlite_wal)
 
     def committed(self, conn: sqlite3.Connection) -> None:
-        """After a commit, the lock still held: a WAL checkpoint asked for when one is due."""
+        """After a commit, the lock still held: a WAL checkpoint asked for when one is due.
+        Never raises: the commit happened, whatever the checkpoints' trouble."""
         if self.checkpoints is not None:
-            if self.checkpoints.finish:
-                finish(conn, self.checkpoints)
-            self.checkpoints.committed()
+            try:
+                if self.checkpoints.finish:
+                    finish(conn, self.checkpoints)
+                self.checkpoints.committed()
+            except Exception:  # noqa: BLE001
+                log.warning("WAL checkpoint not asked for", exc_info=True)
 
     def get(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

@@ -13,7 +13,8 @@ thread, ``GAP`` later, runs a PASSIVE checkpoint on a connection of its own. PAS
 no reader and no writer, and ``sqlite3`` lets go of the GIL while SQLite works, so the loop keeps
 serving meanwhile. A trickle of commits (a chat's messages, timers) wakes the thread as rarely as
 SQLite's own checkpoint would run; nothing written, nothing woken. Where the index cannot be
-read (no ``-shm`` file), every commit nudges.
+read (no ``-shm`` file), every commit nudges. Nothing here may fail a commit that happened:
+``WriteLock.committed`` logs what goes wrong and carries on.
 
 A checkpoint lets the next writer start the WAL again from its beginning only when it copied
 everything: under an endless stream of commits a PASSIVE one can keep missing the last few. So
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import sqlite3
 import struct
 import threading
@@ -36,6 +38,7 @@ import urllib.parse
 log = logging.getLogger("bot.store")
 
 PAGES = 1000  # WAL pages not yet copied that ask for a checkpoint (SQLite's own line)
+RECHECK = 256  # commits between looks at which -shm file is SQLite's now (one stat each time)
 GAP = 0.1  # seconds from the nudge to the checkpoint: the commits meanwhile go into it
 AGAIN = 3  # checkpoints back to back at most, each copying what was committed during the last
 FINISH_PAGES = 8000  # a WAL this long after them: the next commit finishes the checkpoint (~32 MB)
@@ -58,7 +61,8 @@ class Checkpoints:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         self._index: mmap.mmap | None = None
-        self._unreadable = False  # no -shm file to read: every commit nudges
+        self._inode = 0  # the mapped -shm file's (SQLite makes a new one when every connection closed)
+        self._reads = 0
 
     def committed(self) -> None:
         """After a commit: a checkpoint asked for once enough pages wait to be copied."""
@@ -68,16 +72,32 @@ class Checkpoints:
 
     def behind(self) -> int | None:
         """WAL pages not yet copied into the database file, as SQLite's WAL index says (a
-        heuristic read without SQLite's locks: a torn read only moves a checkpoint), or None."""
-        if self._index is None and not self._unreadable:
-            try:
-                with open(self.path + "-shm", "rb") as shm:
-                    self._index = mmap.mmap(shm.fileno(), _HEADER, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):  # no such file, or shorter than the header
-                self._unreadable = True
+        heuristic read without SQLite's locks: a torn read only moves a checkpoint), or None
+        when there is no index to read. Every ``RECHECK`` reads the file is looked up again."""
+        self._reads += 1
+        if self._reads % RECHECK == 0 or self._reads == 1:
+            self._remap()
         if self._index is None:
             return None
         return _MX_FRAME.unpack_from(self._index, 16)[0] - _BACKFILLED.unpack_from(self._index, 96)[0]
+
+    def _remap(self) -> None:
+        try:
+            inode = os.stat(self.path + "-shm").st_ino
+        except OSError:
+            inode = 0
+        if self._index is not None and inode == self._inode:
+            return
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        if inode:
+            try:
+                with open(self.path + "-shm", "rb") as shm:
+                    self._index = mmap.mmap(shm.fileno(), _HEADER, access=mmap.ACCESS_READ)
+                    self._inode = os.fstat(shm.fileno()).st_ino
+            except (OSError, ValueError):  # gone meanwhile, or shorter than the header
+                self._index = None
 
     def nudge(self) -> None:
         """A checkpoint within ``gap``. Cheap when one is already due."""

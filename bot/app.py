@@ -23,7 +23,8 @@ from bot.feishu.ingress import MAX_BODY_BYTES, Ingress
 from bot.feishu.platform import Platform
 from bot.metrics import Metrics
 from bot.timers.engine import TimerEngine
-from bot.router import Router, may_be_chatter
+from bot.known import may_be_chatter
+from bot.router import Router
 from bot.sender import Sender
 from bot.services import Services
 from bot.store import inbox

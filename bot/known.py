@@ -16,12 +16,17 @@ seconds (the next message after that goes the usual way and reads again). The sa
 chat whose kind changes here: today only chatter handlers for fault groups exist, and a chat
 is a fault group from the moment its row is written; a handler for a kind that existing chats
 move into (``/群 设为``) would miss up to ``FRESH`` seconds of chatter after the change.
+
+``may_be_chatter`` is the intake's quick look before all that: a message that cannot be chatter
+(a command, a mention, a direct chat, a file) is not read in full.
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
+SLASHES = ("/", "／")  # what a command starts with (bot.router.parse_command)
 FRESH = 60.0  # seconds a remembered chat or person counts as known
 MAX_REMEMBERED = 20_000  # entries of each kind; past it the memory starts again (a full read each)
 
@@ -53,3 +58,30 @@ class Known:
         if chat is None or seen is None or now - chat[1] > FRESH or now - seen > FRESH:
             return None
         return chat[0]
+
+
+def may_be_chatter(body: dict) -> bool:
+    """A cheap look at a stored message event's envelope: False when ``Router.settled`` would
+    say False anyway (a person's message with an @mention, in a direct chat, a file or an image,
+    or a "/command"), so the intake reads the whole event only for what may be chatter. Anything
+    else (another app's message included) is left to the full parse."""
+    event = body.get("event")
+    message = event.get("message") if isinstance(event, dict) else None
+    sender = event.get("sender") if isinstance(event, dict) else None
+    if not isinstance(message, dict) or not isinstance(sender, dict) or sender.get("sender_type", "user") != "user":
+        return True
+    mentions = message.get("mentions")
+    if (isinstance(mentions, list) and any(isinstance(m, dict) for m in mentions)
+            or message.get("chat_type", "group") != "group" or message.get("message_type") in ("file", "image")):
+        return False
+    if message.get("message_type") == "text":
+        content = message.get("content")
+        if isinstance(content, str) and ('"text":"/' in content or '"text": "/' in content):
+            return False  # a "/command" as Feishu writes it, without reading the JSON
+        try:
+            text = json.loads(content or "{}").get("text")
+        except (AttributeError, TypeError, ValueError, RecursionError):
+            return True  # the full parse decides
+        if isinstance(text, str) and text.lstrip().startswith(SLASHES):
+            return False
+    return True

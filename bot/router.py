@@ -13,7 +13,6 @@ answered in the callback's response (a toast to the presser), never by a group m
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import re
 import secrets
@@ -33,7 +32,7 @@ from bot.errors import PermissionDenied, UsageError, UserError
 from bot.feishu import groupmode
 from bot.feishu.events import BotAdded, CardAction, Event, IncomingMessage, OtherEvent
 from bot.i18n import pick, t
-from bot.known import Known
+from bot.known import SLASHES, Known
 from bot.services import Services
 from bot.store.db import insert_ignore
 from bot.store.models import Chat, Person, RoleGrant
@@ -49,7 +48,6 @@ _WHO = select(
     exists().where(_P.c.open_id == bindparam("user")).label("person_known"),
     exists().where(_R.c.open_id == bindparam("user")).label("has_roles"),
     select(_C.c.kind).where(_C.c.chat_id == bindparam("chat")).scalar_subquery().label("chat_kind"))
-SLASHES = ("/", "／")
 
 
 @dataclass(frozen=True)
@@ -74,33 +72,6 @@ def parse_command(text: str, addressed: bool) -> Parsed | None:
         head, _, more = head.partition("\n")
         rest = more + (" " + rest if rest else "")
     return Parsed(head.strip(), rest.strip(), explicit)
-
-
-def may_be_chatter(body: dict) -> bool:
-    """A cheap look at a stored message event's envelope: False when ``Router.settled`` would
-    say False anyway (a person's message with an @mention, in a direct chat, a file or an image,
-    or a "/command"), so the intake reads the whole event only for what may be chatter. Anything
-    else (another app's message included) is left to the full parse."""
-    event = body.get("event")
-    message = event.get("message") if isinstance(event, dict) else None
-    sender = event.get("sender") if isinstance(event, dict) else None
-    if not isinstance(message, dict) or not isinstance(sender, dict) or sender.get("sender_type", "user") != "user":
-        return True
-    mentions = message.get("mentions")
-    if (isinstance(mentions, list) and any(isinstance(m, dict) for m in mentions)
-            or message.get("chat_type", "group") != "group" or message.get("message_type") in ("file", "image")):
-        return False
-    if message.get("message_type") == "text":
-        content = message.get("content")
-        if isinstance(content, str) and ('"text":"/' in content or '"text": "/' in content):
-            return False  # a "/command" as Feishu writes it, without reading the JSON
-        try:
-            text = json.loads(content or "{}").get("text")
-        except (AttributeError, TypeError, ValueError, RecursionError):
-            return True  # the full parse decides
-        if isinstance(text, str) and text.lstrip().startswith(SLASHES):
-            return False
-    return True
 
 
 def _number_out_of_range(exc: BaseException) -> bool:

@@ -15,7 +15,8 @@ from sqlalchemy import text
 
 from bot.feishu import crypto, events
 from bot.feishu.ingress import QUIET_GAP, Ingress
-from bot.router import Router, may_be_chatter
+from bot.known import may_be_chatter
+from bot.router import Router
 from bot.store.inbox import _stored
 from bot.store.sqlite_inline import MULTI_ROWS, RawConnection
 

@@ -98,7 +98,7 @@ async def test_a_commit_finishes_what_the_thread_could_not(sqlite_file_db):
 async def test_a_removed_file_is_not_created_again(tmp_path, caplog):
     path = tmp_path / "gone.db"
     checkpoints = sqlite_wal.Checkpoints(str(path), gap=0.01)
-    checkpoints.committed()  # no WAL index to read: every commit nudges
+    checkpoints.committed(None)  # no WAL index to read: every commit nudges
     assert checkpoints.behind() is None
     assert await until(lambda: "WAL checkpoint failed" in caplog.text)
     checkpoints.close()
@@ -149,7 +149,7 @@ def test_a_new_wal_index_is_read_after_sqlite_made_it_again(tmp_path, monkeypatc
 async def test_trouble_with_checkpoints_never_fails_a_commit(sqlite_file_db, caplog):
     db = sqlite_file_db
 
-    def broken() -> None:
+    def broken(conn) -> None:
         raise OSError("the WAL index went away")
 
     db.write_lock.checkpoints.committed = broken

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 import functools
+import logging
 import sqlite3
 import time
 from typing import Any, Callable, NamedTuple
@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 from sqlalchemy.util import await_
 
-from bot.store.sqlite_wal import SAFETY_PAGES, Checkpoints, finish
+from bot.store.sqlite_wal import SAFETY_PAGES, Checkpoints
 
 log = logging.getLogger("bot.store")
 RETRY_FIRST, RETRY_MAX = 0.001, 0.05  # seconds between attempts while another process writes
@@ -69,9 +69,7 @@ class WriteLock:
         Never raises: the commit happened, whatever the checkpoints' trouble."""
         if self.checkpoints is not None:
             try:
-                if self.checkpoints.finish:
-                    finish(conn, self.checkpoints)
-                self.checkpoints.committed()
+                self.checkpoints.committed(conn)
             except Exception:  # noqa: BLE001
                 log.warning("WAL checkpoint not asked for", exc_info=True)
 

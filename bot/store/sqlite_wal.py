@@ -21,7 +21,7 @@ everything: under an endless stream of commits a PASSIVE one can keep missing th
 the thread checkpoints again at once (``AGAIN`` times at most) while pages were committed
 meanwhile, each time fewer; and when the WAL still holds more than ``FINISH_PAGES``, the next
 commit of this process checkpoints once itself, holding the write lock
-(``WriteLock.committed``): little is left to copy by then, and the WAL starts again. Should the
+(``Checkpoints.committed``): little is left to copy by then, and the WAL starts again. Should the
 thread not get to run at all (a loop that never waits), SQLite's own checkpoint on commit still
 bounds the WAL, at ``SAFETY_PAGES`` instead of 1,000.
 """
@@ -46,7 +46,7 @@ SAFETY_PAGES = 32000  # the bot's connections' wal_autocheckpoint (SQLite's defa
 # The WAL index's header (walformat.html, 2.1): mxFrame, the last valid frame, at byte 16 of the
 # first copy of the header; nBackfill, the frames already copied, at byte 96 (the checkpoint
 # information after the header's two copies); both 32-bit, in the host's byte order.
-_MX_FRAME, _BACKFILLED, _HEADER = struct.Struct("=I"), struct.Struct("=I"), 136
+_U32, _HEADER = struct.Struct("=I"), 136
 
 
 class Checkpoints:
@@ -64,8 +64,15 @@ class Checkpoints:
         self._inode = 0  # the mapped -shm file's (SQLite makes a new one when every connection closed)
         self._reads = 0
 
-    def committed(self) -> None:
-        """After a commit: a checkpoint asked for once enough pages wait to be copied."""
+    def committed(self, conn: sqlite3.Connection) -> None:
+        """After a commit on ``conn``, the process's write lock still held: the checkpoint the
+        thread could not finish, finished here; one asked for once enough pages wait."""
+        if self.finish:
+            self.finish = False
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:  # another process's checkpoint: the thread tries again
+                log.warning("WAL checkpoint failed: %s", exc)
         behind = self.behind()
         if behind is None or behind >= PAGES:
             self.nudge()
@@ -79,7 +86,7 @@ class Checkpoints:
             self._remap()
         if self._index is None:
             return None
-        return _MX_FRAME.unpack_from(self._index, 16)[0] - _BACKFILLED.unpack_from(self._index, 96)[0]
+        return _U32.unpack_from(self._index, 16)[0] - _U32.unpack_from(self._index, 96)[0]
 
     def _remap(self) -> None:
         try:
@@ -147,12 +154,3 @@ class Checkpoints:
             if conn is not None:
                 conn.close()
 
-
-def finish(conn: sqlite3.Connection, checkpoints: Checkpoints) -> None:
-    """The checkpoint a commit runs itself when the thread's keep falling short (holding the
-    process's write lock, so nothing of this process writes meanwhile)."""
-    checkpoints.finish = False
-    try:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    except sqlite3.Error as exc:  # another process's checkpoint: the thread tries again
-        log.warning("WAL checkpoint failed: %s", exc)

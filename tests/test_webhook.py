@@ -274,3 +274,36 @@ async def test_workers_let_requests_being_stored_go_first(harness):
     await waiting  # and ends as soon as it is stored
     assert status == 200 and ingress.storing == 0
     await h.settle()
+
+
+async def test_workers_take_turns_during_a_burst(harness, monkeypatch):
+    """In a burst the workers take one event per INTAKE_FIRST between them, not one each: the
+    next worker's wait starts as the previous one goes, so the loop pauses for the work a
+    quarter as often. When the burst ends every waiting worker goes at once."""
+    import asyncio
+
+    import bot.worker
+
+    h = harness
+    monkeypatch.setattr(bot.worker, "INTAKE_FIRST", 0.5)
+    ingress, workers = h.bot.ingress, h.bot.workers
+    loop = asyncio.get_running_loop()
+    start = workers.processed
+    ingress._busy(+1)  # a request being stored for as long as the burst lasts
+    try:
+        for i in range(3):  # three chats: three lanes, one worker each
+            h.sim.add_chat(f"直播{i}群", [h.users["member"]], chat_id=f"oc_burst{i}")
+            body = _envelope()
+            body["event"]["message"]["chat_id"] = f"oc_burst{i}"
+            status, _ = await _post(h, *_signed(body))
+            assert status == 200  # stored and answered during the burst
+        deadline = loop.time() + 10
+        while workers.processed == start and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        assert workers.processed == start + 1  # the first turn
+        await asyncio.sleep(0.2)
+        assert workers.processed == start + 1  # the second worker's wait began as the first went
+    finally:
+        ingress._busy(-1)
+    await h.settle()
+    assert workers.processed == start + 3

@@ -140,11 +140,12 @@ async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_r
 
 async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database):
     """With no worker asleep to hand an event to, PostgreSQL stores a batch in one statement in
-    autocommit (bot.store.inbox._write_one): the rows, a lane for each chat with its first
-    event as head, an idle lane's later head moved back, a held lane's left alone."""
-    from datetime import datetime, timezone
+    autocommit, on asyncpg itself (bot.store.inbox._write_burst): the rows, a lane for each chat
+    with its first event as head, an idle lane's later head moved back, a held lane's left
+    alone; a payload object stored as JSON text, times as naive UTC."""
+    from datetime import datetime, timedelta, timezone
 
-    from sqlalchemy import event, select, update
+    from sqlalchemy import select, text, update
 
     from bot.store import inbox
     from bot.store.models import InboxEvent, InboxLane
@@ -152,10 +153,7 @@ async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database
     if database.dialect != "postgresql":
         pytest.skip("PostgreSQL's one-statement write (SQLite writes on sqlite3 itself)")
     writer = inbox.InboxWriter(database)  # no workers: nobody asleep
-    statements: list[str] = []
-    event.listen(database.engine.sync_engine, "before_cursor_execute",
-                 lambda conn, cursor, sql, *rest: statements.append(sql))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone(timedelta(hours=8)))  # a Beijing time: stored as its UTC
 
     def ev(n: int, lane: str) -> dict:
         return {"event_id": f"ev{n}", "event_type": events.MESSAGE, "message_id": f"om{n}",
@@ -164,7 +162,10 @@ async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database
     fresh = await asyncio.gather(*(writer.store(now=now, **ev(n, f"oc_{n % 2}")) for n in range(5)),
                                  writer.store(now=now, done=True, **ev(9, "oc_9")))
     assert fresh == [True] * 6
-    assert len([s for s in statements if "INSERT INTO inbox" in s]) == 1  # one batch, one statement
+    async with database.engine.connect() as conn:  # one batch, one statement: one transaction
+        assert (await conn.execute(text("SELECT count(DISTINCT xmin::text) FROM inbox"))).scalar() == 1
+        stored = (await conn.execute(text("SELECT received_at, payload FROM inbox WHERE event_id = 'ev1'"))).one()
+    assert stored.received_at == now.astimezone(timezone.utc).replace(tzinfo=None) and stored.payload == '{"n":1}'
     assert await writer.store(now=now, **ev(0, "oc_0")) is False  # a redelivery: not new
     async with database.session() as s:
         rows = {r.event_id: r for r in (await s.execute(select(InboxEvent))).scalars()}

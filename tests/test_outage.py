@@ -281,3 +281,52 @@ async def test_first_event_after_a_database_restart_is_accepted(database):
         await h.stop()
         await db.close()
         await proxy.stop()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_burst_write_survives_a_database_restart(database):
+    """The burst write keeps its connections between batches (bot.store.pg_held). When the
+    server restarts between two batches, the next batch is still stored on its first try: the
+    dead connection is dropped and a fresh one, pinged through SQLAlchemy, takes the batch.
+    The first batch after a restart, with nothing kept yet, meets the pool's dead connection at
+    the ping and gets a fresh one. While the database is down the write fails (the webhook's
+    503) and nothing is kept."""
+    from datetime import datetime, timezone
+
+    from bot.store.inbox import InboxWriter
+
+    parts = urlsplit(database.url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await proxy.start()
+    db = Database(through(database.url, proxy.port))
+    writer = InboxWriter(db)  # no workers: every batch is a burst's
+    now = datetime.now(timezone.utc)
+
+    def ev(n: int) -> dict:
+        return {"event_id": f"restart{n}", "event_type": "im.message.receive_v1", "payload": "{}", "lane": "oc_a"}
+
+    async def pooled() -> None:  # one connection waiting in the pool, to die with the next cut
+        async with db.session() as s:
+            await s.execute(select(func.count()).select_from(InboxEvent))
+
+    try:
+        await pooled()
+        await proxy.cut()
+        await proxy.restore()
+        assert await writer.store(now=now, **ev(1))  # nothing kept yet: the pooled one is dead
+        await pooled()
+        await proxy.cut()
+        await proxy.restore()
+        assert await writer.store(now=now, **ev(2))  # the kept and the pooled connection died
+        await proxy.cut()
+        with pytest.raises(Exception):  # down: the caller answers 503
+            await writer.store(now=now, **ev(3))
+        await proxy.restore()
+        assert await writer.store(now=now, **ev(4))
+        assert not await writer.store(now=now, **ev(1))  # a redelivery: not new
+    finally:
+        await db.close()
+        await proxy.stop()
+    async with database.session() as s:
+        ids = set((await s.execute(select(InboxEvent.event_id))).scalars())
+    assert ids == {"restart1", "restart2", "restart4"}

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
+from bot.store.pg_held import HeldConnections
 from bot.store.sqlite_wal import Checkpoints
 from bot.store.sqlite_inline import RawTransactions, WriteLock, inline_creator, inline_url
 
@@ -51,6 +52,8 @@ class Database:
             # connection, and callers retry (the webhook answers 503, loops back off).
             self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10,
                                               pool_recycle=1800)
+        # the webhook's burst writes on PostgreSQL run on asyncpg itself (bot.store.pg_held)
+        self.held = HeldConnections(self.engine) if self.engine.dialect.name == "postgresql" else None
         self.dialect = self.engine.dialect.name
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -95,6 +98,8 @@ class Database:
             await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
+        if self.held is not None:
+            await self.held.close()
         if self.raw is not None:
             self.raw.close()
         await self.engine.dispose()

@@ -1,9 +1,9 @@
 """Connections the webhook keeps for its burst write on PostgreSQL, used through asyncpg itself.
 
-A batch of events stored in a burst is one statement (bot.store.inbox). Through SQLAlchemy it
-cost the bot 390 µs of CPU a batch of 14, 250 of them SQLAlchemy's checkout, compilation and
-result handling; on asyncpg itself, on a connection kept between batches, 140
-(docs/benchmarks.md). The connections still come from the engine's pool, so they are made the
+A batch of events stored in a burst is one statement (bot.store.inbox). On asyncpg itself, on a
+connection kept between batches, it costs the bot about half the CPU it did through SQLAlchemy's
+pool checkout, compilation and result handling (tests/bench/bench_pg_write.py; the figures are
+in docs/benchmarks.md). The connections still come from the engine's pool, so they are made the
 way every other one is, and they go back to it on ``close``.
 
 A kept connection can die with the server. The write that meets a dead one drops it and tries

@@ -227,3 +227,39 @@ async def test_a_chats_events_are_never_in_two_batches_written_at_once(database)
     for lane in set(lane_of.values()):
         arrived = [e for e in order if lane_of[e] == lane]
         assert sorted(arrived, key=ids.__getitem__) == arrived, lane
+
+
+async def test_a_stream_of_requests_shares_batches_and_a_lone_event_is_written_at_once(database, monkeypatch):
+    """A write that starts within STREAM_GAP of the last one waits one turn of the loop, so the
+    requests read in that turn join its batch; a writer with no write behind it writes at once."""
+    from datetime import datetime, timezone
+
+    from bot.store import inbox
+
+    monkeypatch.setattr(inbox, "STREAM_GAP", 60.0)  # (the rule, not this machine's speed)
+    now = datetime.now(timezone.utc)
+
+    def ev(n: int) -> dict:
+        return {"event_id": f"stream{n}", "event_type": events.MESSAGE, "message_id": f"om_stream{n}",
+                "payload": "{}", "lane": f"oc_{n}"}
+
+    async def two_turns(writer: inbox.InboxWriter, first: int) -> list[int]:
+        """One store, another a turn of the loop later; the batches' sizes."""
+        batches: list[int] = []
+        real = writer._insert
+
+        async def watched(rows):
+            batches.append(len(rows))
+            return await real(rows)
+
+        writer._insert = watched  # type: ignore[method-assign]
+        one = asyncio.ensure_future(writer.store(now=now, **ev(first)))
+        await asyncio.sleep(0)  # the first store runs and starts its write
+        two = asyncio.ensure_future(writer.store(now=now, **ev(first + 1)))
+        assert await one and await two
+        return batches
+
+    assert await two_turns(inbox.InboxWriter(database), 0) == [1, 1]  # nothing written before: at once
+    streaming = inbox.InboxWriter(database)
+    assert await streaming.store(now=now, **ev(10))
+    assert await two_turns(streaming, 11) == [2]  # just wrote: the next turn's request joins

@@ -41,6 +41,10 @@ from bot.store.sqlite_inline import RawConnection
 
 
 WRITES_AT_ONCE = 2  # the webhook's batches written at the same time on PostgreSQL (InboxWriter)
+# A batch that starts less than this after the last write ended waits one turn of the loop, so
+# the requests read in that turn share its commit (fewer, larger batches in a burst: an event
+# costs the intake less); a lone event starts its write at once.
+STREAM_GAP = 0.002
 MAX_ATTEMPTS = 5  # claims of one event (each a worker that died on it) before it is set aside as poison
 
 
@@ -82,6 +86,7 @@ class InboxWriter:
         self.writes = WRITES_AT_ONCE if db.dialect == "postgresql" else 1
         self._tasks: set[asyncio.Task] = set()  # the running writes (kept: a task nobody holds may be collected)
         self._writing: set[str] = set()  # the lanes of the batches being written
+        self._wrote = float("-inf")  # the loop's time the last write ended
 
     async def store(self, *, now: datetime, done: bool = False, **fields) -> bool:
         """Store one event (pending; or ``done`` when the intake settled it, bot.known) and
@@ -118,6 +123,8 @@ class InboxWriter:
 
     async def _flush(self) -> None:
         try:
+            if self._wrote + STREAM_GAP > asyncio.get_running_loop().time():
+                await asyncio.sleep(0)  # a stream of requests: those read in the loop's next turn join this batch
             while batch := self._take():
                 lanes = {row["lane"] for row, _ in batch} - self._writing
                 self._writing |= lanes
@@ -135,6 +142,7 @@ class InboxWriter:
                     raise
                 finally:
                     self._writing -= lanes
+                    self._wrote = asyncio.get_running_loop().time()
                 for row, future in batch:
                     if not future.done():
                         future.set_result(row["event_id"] in fresh)

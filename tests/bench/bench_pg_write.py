@@ -57,11 +57,11 @@ async def run(batches: int, size: int) -> dict:
     wall = {name: 0.0 for name in ways}
     n = 0
     try:
-        for name, write in ways.items():  # warm both: prepared statements, pool
+        for write in ways.values():  # warm both: prepared statements, pool
             for _ in range(20):
                 await write(_stored(rows(n, size)))
                 n += size
-        for block in range(batches // 50):
+        for _block in range(batches // 50):
             for name, write in ways.items():
                 todo = [_stored(rows(n + i * size, size)) for i in range(50)]
                 n += 50 * size

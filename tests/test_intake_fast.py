@@ -263,3 +263,33 @@ async def test_a_stream_of_requests_shares_batches_and_a_lone_event_is_written_a
     streaming = inbox.InboxWriter(database)
     assert await streaming.store(now=now, **ev(10))
     assert await two_turns(streaming, 11) == [2]  # just wrote: the next turn's request joins
+
+
+async def test_a_kept_connection_idle_too_long_goes_back_to_the_pool(database, monkeypatch):
+    """The burst write's kept connection (bot.store.pg_held) is reused while it is in use, and
+    given back to the pool (where pool_recycle applies) once unused for HELD_IDLE; the next
+    write takes a pinged one. Closing the database gives back the rest."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import event
+
+    from bot.store import inbox, pg_held
+
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL's kept connections (SQLite writes on sqlite3 itself)")
+    pool = database.engine.sync_engine.pool
+    back: list[object] = []
+    event.listen(pool, "checkin", lambda *args: back.append(args))
+    writer = inbox.InboxWriter(database)  # no workers: every batch is a burst's
+    now = datetime.now(timezone.utc)
+
+    def ev(n: int) -> dict:
+        return {"event_id": f"idle{n}", "event_type": events.MESSAGE, "payload": "{}", "lane": "oc_idle"}
+
+    assert await writer.store(now=now, **ev(1)) and await writer.store(now=now, **ev(2))
+    assert back == [] and pool.checkedout() == 1  # kept between batches
+    monkeypatch.setattr(pg_held, "HELD_IDLE", 0.0)
+    assert await writer.store(now=now, **ev(3))
+    assert len(back) == 1 and pool.checkedout() == 1  # the idle one went back, a fresh one is kept
+    await database.held.close()
+    assert len(back) == 2 and pool.checkedout() == 0

@@ -4,7 +4,7 @@ A batch of events stored in a burst is one statement (bot.store.inbox). On async
 connection kept between batches, it costs the bot about half the CPU it did through SQLAlchemy's
 pool checkout, compilation and result handling (tests/bench/bench_pg_write.py; the figures are
 in docs/benchmarks.md). The connections still come from the engine's pool, so they are made the
-way every other one is, and they go back to it on ``close``.
+way every other one is, and they go back to it on ``close``, or when unused for HELD_IDLE.
 
 A kept connection can die with the server. The write that meets a dead one drops it and tries
 once more on a connection taken from the pool, pinged through SQLAlchemy first. A pooled one
@@ -15,6 +15,7 @@ webhook answers 503 (tests/test_outage.py).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,21 +23,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger("bot.store")
 
 
+# A kept connection unused for this long goes back to the pool, where SQLAlchemy's pool_recycle
+# applies, and the next write takes a pinged one: a connection idle for hours may have been
+# dropped by something between the bot and the server.
+HELD_IDLE = 60.0
+
+
+class _Held:
+    __slots__ = ("conn", "raw", "used")
+
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
+        self.conn, self.raw, self.used = conn, raw, time.monotonic()
+
+
 class HeldConnections:
     """A free list of pooled connections held out of the pool, with their asyncpg connection."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._free: list[tuple[AsyncConnection, Any]] = []
+        self._free: list[_Held] = []
         self._closed = False
 
     async def fetch(self, sql: str, *args) -> list:
         """``sql`` with ``args`` on a held connection, in autocommit; its rows."""
         for attempt in (1, 2):
-            fresh = not self._free
-            held = await self._take() if fresh else self._free.pop()
+            held = await self._kept()
+            fresh = held is None
+            if held is None:
+                held = await self._take()
             try:
-                rows = await held[1].fetch(sql, *args)
+                rows = await held.raw.fetch(sql, *args)
             except BaseException:
                 await self._drop(held)  # (cancelled mid-statement too: its state is unknown)
                 if attempt == 1 and not fresh:
@@ -44,13 +60,24 @@ class HeldConnections:
                     continue
                 raise
             if self._closed:
-                await held[0].close()
+                await held.conn.close()
             else:
+                held.used = time.monotonic()
                 self._free.append(held)
             return rows
         raise AssertionError("unreachable")
 
-    async def _take(self) -> tuple[AsyncConnection, Any]:
+    async def _kept(self) -> _Held | None:
+        """The connection used last, if it was used within HELD_IDLE; older ones go back to
+        the pool."""
+        while self._free:
+            held = self._free.pop()
+            if time.monotonic() - held.used <= HELD_IDLE:
+                return held
+            await held.conn.close()
+        return None
+
+    async def _take(self) -> _Held:
         """A connection from the pool, pinged through SQLAlchemy: one that died with a restart
         fails here as a DBAPIError with ``connection_invalidated``, SQLAlchemy discards the
         pool's older connections, and the caller's write tries once more (InboxWriter)."""
@@ -62,12 +89,12 @@ class HeldConnections:
         except BaseException:
             await conn.close()
             raise
-        return conn, raw.driver_connection
+        return _Held(conn, raw.driver_connection)
 
-    async def _drop(self, held: tuple[AsyncConnection, Any]) -> None:
+    async def _drop(self, held: _Held) -> None:
         try:
-            await held[0].invalidate()
-            await held[0].close()
+            await held.conn.invalidate()
+            await held.conn.close()
         except Exception:  # noqa: BLE001 - it is being thrown away
             log.debug("closing a failed held connection failed", exc_info=True)
 
@@ -75,4 +102,4 @@ class HeldConnections:
         """Give every held connection back to the pool (before the engine is disposed)."""
         self._closed = True
         while self._free:
-            await self._free.pop()[0].close()
+            await self._free.pop().conn.close()

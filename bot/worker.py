@@ -35,9 +35,10 @@ log = logging.getLogger("bot.worker")
 SAFETY_LOOK = 60.0  # seconds: events another replica stored while every worker here slept
 # During a burst at the webhook, a worker about to take an event first lets the requests in
 # flight be stored and answered (they share this event loop), for at most this long: the 200
-# never waits for the work, and an event (a fault page) waits at most this much longer. The
-# workers wait in turn: in a burst they take one event per INTAKE_FIRST between them, not one
-# each, so the loop pauses for the work a quarter as often (docs/benchmarks.md).
+# never waits for the work. The workers wait in turn: in a burst they take one event per
+# INTAKE_FIRST between them, not one each, so the loop pauses for the work a quarter as often
+# (docs/benchmarks.md); an event waits at most INTAKE_FIRST per worker longer. While a card
+# press waits for its answer (it has seconds: bot.answers) the workers do not wait at all.
 INTAKE_FIRST = 0.25
 # A worker that finished its lane's last event skips the claim that would find nothing only if
 # an empty claim looked at the held lanes' leases at most this long ago (a replica that died
@@ -146,9 +147,11 @@ class InboxWorkers:
         try:
             while not self.stopping or row is not None:
                 gen = self._gen
-                if self.intake is not None:
+                if self.intake is not None and not self.answers:  # (a press waiting for its answer goes first)
                     async with self._turn:  # one at a time: the next one's wait starts as this one goes
                         await self.intake.quiet(INTAKE_FIRST)
+                    if row is None and self.stopping:
+                        break
                 if row is None:
                     try:
                         self.claims += 1

@@ -162,6 +162,7 @@ async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database
     fresh = await asyncio.gather(*(writer.store(now=now, **ev(n, f"oc_{n % 2}")) for n in range(5)),
                                  writer.store(now=now, done=True, **ev(9, "oc_9")))
     assert fresh == [True] * 6
+    assert len(database.held._free) == 1  # written on a kept asyncpg connection
     async with database.engine.connect() as conn:  # one batch, one statement: one transaction
         assert (await conn.execute(text("SELECT count(DISTINCT xmin::text) FROM inbox"))).scalar() == 1
         stored = (await conn.execute(text("SELECT received_at, payload FROM inbox WHERE event_id = 'ev1'"))).one()

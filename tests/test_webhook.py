@@ -307,3 +307,31 @@ async def test_workers_take_turns_during_a_burst(harness, monkeypatch):
         ingress._busy(-1)
     await h.settle()
     assert workers.processed == start + 3
+
+
+async def test_a_card_press_is_answered_during_a_burst(harness, monkeypatch):
+    """While a card press waits for its answer (Feishu shows it only within 3 s) the workers do
+    not wait for the burst to pause: the press is handled and answered at once, not left to
+    its answer window's end (ANSWER_WITHIN, then {}, and Feishu shows the presser nothing)."""
+    import asyncio
+
+    import bot.worker
+    from bot.answers import ANSWER_WITHIN
+    from bot.sim.cards import buttons
+
+    h = harness
+    await h.say("member", "/提醒 30分钟后 看库存")
+    card = h.last_reply()
+    pause = next(b["value"] for b in buttons(card["content"]) if b["value"].get("a") == "remind.pause")
+    monkeypatch.setattr(bot.worker, "INTAKE_FIRST", 10.0)  # longer than a press's answer may take
+    loop = asyncio.get_running_loop()
+    h.bot.ingress._busy(+1)  # a burst that does not pause
+    try:
+        started = loop.time()
+        await h.sim.press_button(card["message_id"], h.users["member"], pause)
+        took = loop.time() - started
+    finally:
+        h.bot.ingress._busy(-1)
+    assert took < ANSWER_WITHIN  # handled and answered, not left to time out (then {})
+    await h.settle()
+    assert "已暂停" in h.text_of(h.sim.message(card["message_id"]))

@@ -6,8 +6,9 @@ pool checkout, compilation and result handling (tests/bench/bench_pg_write.py; t
 in docs/benchmarks.md). The connections still come from the engine's pool, so they are made the
 way every other one is, and they go back to it on ``close``, or when unused for HELD_IDLE.
 
-A kept connection can die with the server. The write that meets a dead one drops it and tries
-once more on a connection taken from the pool, pinged through SQLAlchemy first. A pooled one
+A kept connection can die with the server. The write that meets a dead one drops it, and every
+other kept one, and tries once more on a connection taken from the pool, pinged through
+SQLAlchemy first. A statement the server refuses leaves its connection kept. A pooled one
 that died too fails the ping as a disconnect: SQLAlchemy discards the pool's older connections
 and InboxWriter tries the batch once more. A database that is really down fails again, and the
 webhook answers 503 (tests/test_outage.py).
@@ -18,6 +19,7 @@ import logging
 import time
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("bot.store")
@@ -45,27 +47,51 @@ class HeldConnections:
         self._closed = False
 
     async def fetch(self, sql: str, *args) -> list:
-        """``sql`` with ``args`` on a held connection, in autocommit; its rows."""
+        """``sql`` with ``args`` on a held connection, in autocommit; its rows. After ``close``
+        it refuses (the webhook answers 503: Feishu retries after the restart)."""
         for attempt in (1, 2):
-            held = await self._kept()
+            if self._closed:
+                raise ConnectionError("the database is closing")
+            held = await self._kept() if attempt == 1 else None
             fresh = held is None
             if held is None:
                 held = await self._take()
             try:
                 rows = await held.raw.fetch(sql, *args)
-            except BaseException:
-                await self._drop(held)  # (cancelled mid-statement too: its state is unknown)
-                if attempt == 1 and not fresh:
+            except asyncpg.PostgresError:
+                if held.raw.is_closed():  # (the server ended the session: a shutdown, a restart)
+                    await self._lost(held)
+                    if not fresh:
+                        continue
+                else:  # the statement failed, the connection is fine
+                    await self._keep(held)
+                raise
+            except Exception:  # noqa: BLE001 - the connection itself failed (closed, reset, refused)
+                await self._lost(held)
+                if not fresh:
                     log.info("a held database connection failed; trying a fresh one")
                     continue
                 raise
-            if self._closed:
-                await held.conn.close()
-            else:
-                held.used = time.monotonic()
-                self._free.append(held)
+            except BaseException:  # cancelled mid-statement: its state is unknown
+                await self._drop(held)
+                raise
+            await self._keep(held)
             return rows
         raise AssertionError("unreachable")
+
+    async def _keep(self, held: _Held) -> None:
+        if self._closed:  # (closed while this one was out: it never goes back)
+            await self._drop(held)
+            return
+        held.used = time.monotonic()
+        self._free.append(held)
+
+    async def _lost(self, held: _Held) -> None:
+        """A connection failed: it and every other kept one go (they usually die together, with
+        the server), and the retry takes a fresh one from the pool."""
+        await self._drop(held)
+        while self._free:
+            await self._drop(self._free.pop())
 
     async def _kept(self) -> _Held | None:
         """The connection used last, if it was used within HELD_IDLE; older ones go back to
@@ -99,7 +125,8 @@ class HeldConnections:
             log.debug("closing a failed held connection failed", exc_info=True)
 
     async def close(self) -> None:
-        """Give every held connection back to the pool (before the engine is disposed)."""
+        """Give every held connection back to the pool (before the engine is disposed); a write
+        still out closes its connection when it ends, and later writes are refused."""
         self._closed = True
         while self._free:
             await self._free.pop().conn.close()

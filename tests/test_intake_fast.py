@@ -140,7 +140,7 @@ async def test_many_inbox_rows_go_in_as_few_statements_and_return_every_stored_r
 
 async def test_postgresql_stores_a_burst_and_its_lanes_in_one_statement(database):
     """With no worker asleep to hand an event to, PostgreSQL stores a batch in one statement in
-    autocommit, on asyncpg itself (bot.store.inbox._write_burst): the rows, a lane for each chat
+    autocommit, on asyncpg itself (bot.store.pg_held.write_burst): the rows, a lane for each chat
     with its first event as head, an idle lane's later head moved back, a held lane's left
     alone; a payload object stored as JSON text, times as naive UTC."""
     from datetime import datetime, timedelta, timezone

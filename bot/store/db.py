@@ -52,9 +52,9 @@ class Database:
             # connection, and callers retry (the webhook answers 503, loops back off).
             self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=10,
                                               pool_recycle=1800)
-        # the webhook's burst writes on PostgreSQL run on asyncpg itself (bot.store.pg_held)
-        self.held = HeldConnections(self.engine) if self.engine.dialect.name == "postgresql" else None
         self.dialect = self.engine.dialect.name
+        # the webhook's burst writes on PostgreSQL run on asyncpg itself (bot.store.pg_held)
+        self.held = HeldConnections(self.engine) if self.dialect == "postgresql" else None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

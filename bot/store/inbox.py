@@ -22,21 +22,19 @@ SQLite serialises every writer (BEGIN IMMEDIATE), so there the locks are not nee
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import wall_now
 from bot.store.db import Database, dialect_insert, claim_settings
 from bot.store.models import InboxEvent, InboxLane
-from bot.store.pg_held import HeldConnections
+from bot.store.pg_held import write_burst
 from bot.store.sqlite_inline import RawConnection
 
 
@@ -157,7 +155,7 @@ class InboxWriter:
                 if self.db.raw is not None:  # a SQLite file: on sqlite3 itself (RawTransactions says why)
                     stored, fresh = await self.db.raw.run(self._write_raw, rows, handed)
                 elif self.db.dialect == "postgresql" and (self.workers is None or not self.workers.asleep()):
-                    stored, fresh = await _write_burst(self.db.held, rows)  # (a burst: every worker is up)
+                    stored, fresh = await write_burst(self.db.held, rows)  # (a burst: every worker is up)
                 else:
                     stored, fresh = await self.db.transact(self._write, rows, handed)
             except BaseException as exc:
@@ -221,46 +219,6 @@ class InboxWriter:
                 if row is None:  # not claimable after all: the lane is free again for a claim
                     conn.execute(_UNHOLD, params)
             handed[-1] = (sleeper, row)
-
-
-async def _write_burst(held: HeldConnections, rows: list[dict]) -> tuple[set[str], dict[int, str]]:
-    """The events and their lanes in one statement in autocommit on PostgreSQL (no worker asleep
-    to hand an event to), on asyncpg itself (bot.store.pg_held says why): one round trip for
-    the whole batch instead of BEGIN, the INSERT, the lanes' UPSERT and COMMIT. The same rows
-    and lanes as ``_write``."""
-    columns = [[row[column] for row in rows] for column in _COLUMNS]
-    for i, bind in _BINDS:
-        columns[i] = [bind(value, None) for value in columns[i]]
-    result = await held.fetch(_STORE_BURST, *columns)
-    return {row[0] for row in result}, {row_id: event_id for event_id, row_id, _lane, status in result
-                                        if status == "pending"}
-
-
-# What InboxWriter.store gives each row: the batch goes as one array per column (unnest), so the
-# statement is the same whatever the batch's size. Each array is cast to its column's type;
-# the payload and the times go through their column types' own binding (JSON text, naive UTC).
-_COLUMNS = ("event_id", "event_type", "message_id", "payload", "source", "lane", "status", "attempts",
-            "received_at", "done_at")
-_BINDS = [(i, InboxEvent.__table__.c[c].type.process_bind_param) for i, c in enumerate(_COLUMNS)
-          if c in ("payload", "received_at", "done_at")]
-
-
-def _array_type(column: str) -> str:
-    """An array of the column's type, without a length: a cast to varchar(n) would cut a longer
-    value where the INSERT must refuse it, as it does the one-row write's."""
-    return re.sub(r"\(\d+\)", "", InboxEvent.__table__.c[column].type.compile(dialect=postgresql.dialect())) + "[]"
-
-
-# ``_write``'s INSERT and lanes' UPSERT as one statement: data-modifying CTEs both run, in one
-# snapshot, all or nothing; lanes in one order, as there (code points: COLLATE "C").
-_STORE_BURST = (
-    "WITH stored AS (INSERT INTO inbox (" + ", ".join(_COLUMNS) + ") SELECT * FROM unnest("
-    + ", ".join(f"${n}::{_array_type(c)}" for n, c in enumerate(_COLUMNS, 1))
-    + ") ON CONFLICT DO NOTHING RETURNING event_id, id, lane, status), "
-    "heads AS (INSERT INTO inbox_lanes (lane, head) SELECT lane, min(id) FROM stored WHERE status = 'pending' "
-    "GROUP BY lane ORDER BY lane COLLATE \"C\" ON CONFLICT (lane) DO UPDATE SET head = excluded.head "
-    "WHERE inbox_lanes.head IS NULL OR (inbox_lanes.held_by IS NULL AND excluded.head < inbox_lanes.head)) "
-    "SELECT event_id, id, lane, status FROM stored")
 
 
 _T = InboxEvent.__table__

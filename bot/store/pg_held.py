@@ -1,6 +1,8 @@
-"""Connections the webhook keeps for its burst write on PostgreSQL, used through asyncpg itself.
+"""The webhook's burst write on PostgreSQL: its one statement (``write_burst``), and the
+connections it keeps for it, used through asyncpg itself.
 
-A batch of events stored in a burst is one statement (bot.store.inbox). On asyncpg itself, on a
+A batch of events stored in a burst (bot.store.inbox.InboxWriter, when no worker sleeps to take
+a hand-over) is one statement in autocommit. On asyncpg itself, on a
 connection kept between batches, it costs the bot about half the CPU it did through SQLAlchemy's
 pool checkout, compilation and result handling (tests/bench/bench_pg_write.py; the figures are
 in docs/benchmarks.md). The connections still come from the engine's pool, so they are made the
@@ -16,11 +18,15 @@ webhook answers 503 (tests/test_outage.py).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
 import asyncpg
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.models import InboxEvent
 
 log = logging.getLogger("bot.store")
 
@@ -130,3 +136,48 @@ class HeldConnections:
         self._closed = True
         while self._free:
             await self._free.pop().conn.close()
+
+
+async def write_burst(held: HeldConnections, rows: list[dict]) -> tuple[set[str], dict[int, str]]:
+    """The events and their lanes in one statement: one round trip for the whole batch instead
+    of BEGIN, the INSERT, the lanes' UPSERT and COMMIT. The same rows and lanes as
+    ``InboxWriter._write``; the ids stored and the fresh pending rows (row id -> event id)."""
+    result = await held.fetch(STORE_BURST, *burst_args(rows))
+    return {row[0] for row in result}, {row_id: event_id for event_id, row_id, _lane, status in result
+                                        if status == "pending"}
+
+
+def burst_args(rows: list[dict]) -> list[list]:
+    """STORE_BURST's parameters: one array per column, each value bound as its column binds it
+    (the payload as JSON text, the times as naive UTC)."""
+    columns = [[row[column] for row in rows] for column in COLUMNS]
+    for i, bind in _BINDS:
+        columns[i] = [bind(value, None) for value in columns[i]]
+    return columns
+
+
+# What InboxWriter.store gives each row: the batch goes as one array per column (unnest), so the
+# statement is the same whatever the batch's size. Each array is cast to its column's type.
+COLUMNS = ("event_id", "event_type", "message_id", "payload", "source", "lane", "status", "attempts",
+           "received_at", "done_at")
+_BINDS = [(i, InboxEvent.__table__.c[c].type.process_bind_param) for i, c in enumerate(COLUMNS)
+          if c in ("payload", "received_at", "done_at")]
+
+
+def _array_type(column: str) -> str:
+    """An array of the column's type, without a length: a cast to varchar(n) would cut a longer
+    value where the INSERT must refuse it, as it does the one-row write's."""
+    return re.sub(r"\(\d+\)", "", InboxEvent.__table__.c[column].type.compile(dialect=postgresql.dialect())) + "[]"
+
+
+# ``InboxWriter._write``'s INSERT and lanes' UPSERT (bot.store.inbox ``_lanes_upsert``) as one
+# statement: data-modifying CTEs both run, in one snapshot, all or nothing; lanes in one order,
+# as there (code points: COLLATE "C").
+STORE_BURST = (
+    "WITH stored AS (INSERT INTO inbox (" + ", ".join(COLUMNS) + ") SELECT * FROM unnest("
+    + ", ".join(f"${n}::{_array_type(c)}" for n, c in enumerate(COLUMNS, 1))
+    + ") ON CONFLICT DO NOTHING RETURNING event_id, id, lane, status), "
+    "heads AS (INSERT INTO inbox_lanes (lane, head) SELECT lane, min(id) FROM stored WHERE status = 'pending' "
+    "GROUP BY lane ORDER BY lane COLLATE \"C\" ON CONFLICT (lane) DO UPDATE SET head = excluded.head "
+    "WHERE inbox_lanes.head IS NULL OR (inbox_lanes.held_by IS NULL AND excluded.head < inbox_lanes.head)) "
+    "SELECT event_id, id, lane, status FROM stored")

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import text
 
-from bot.store import inbox
+from bot.store import pg_held
 from bot.store.db import Database
 from tests import scratch_pg
 from tests.bench.bench_checkpoints import rows
@@ -28,15 +28,13 @@ from tests.bench.bench_checkpoints import rows
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 NAME = "liveops_bench_pg_write"
 # The shipped statement with SQLAlchemy's named parameters: $1::VARCHAR[] -> CAST(:p1 AS VARCHAR[])
-_CORE = text(re.sub(r"\$(\d+)::([A-Z ]+\[\])", r"CAST(:p\1 AS \2)", inbox._STORE_BURST))
+_CORE = text(re.sub(r"\$(\d+)::([A-Z ]+\[\])", r"CAST(:p\1 AS \2)", pg_held.STORE_BURST))
 
 
 def _core_write(conn, batch: list[dict]) -> int:
     conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-    columns = [[row[column] for row in batch] for column in inbox._COLUMNS]
-    for i, bind in inbox._BINDS:
-        columns[i] = [bind(value, None) for value in columns[i]]
-    return len(conn.execute(_CORE, {f"p{n}": column for n, column in enumerate(columns, 1)}).all())
+    params = {f"p{n}": column for n, column in enumerate(pg_held.burst_args(batch), 1)}
+    return len(conn.execute(_CORE, params).all())
 
 
 def _stored(batch: list[dict]) -> list[dict]:
@@ -52,7 +50,7 @@ async def run(batches: int, size: int) -> dict:
     db = Database(url)
     await db.migrate()
     ways = {"SQLAlchemy Core, pooled": lambda batch: db.connected(_core_write, batch),
-            "asyncpg, kept (as shipped)": lambda batch: inbox._write_burst(db.held, batch)}
+            "asyncpg, kept (as shipped)": lambda batch: pg_held.write_burst(db.held, batch)}
     cpu = {name: 0.0 for name in ways}
     wall = {name: 0.0 for name in ways}
     n = 0

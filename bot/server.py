@@ -12,6 +12,10 @@ from bot.app import LiveOpsBot
 from bot.config import Settings
 
 log = logging.getLogger("bot.server")
+# Seconds the requests in hand get to finish at shutdown: Feishu waits 3 s for an event's answer
+# and for a press's. The timers', workers' and sender's 5 s each come after (bot.app.LiveOpsBot.halt,
+# bot.timers.engine.TimerEngine.stop): 18 s at most, inside deploy/'s grace periods (30 s).
+STOP_REQUESTS = 3.0
 
 
 async def serve(app: web.Application, host: str, port: int, *,
@@ -20,7 +24,7 @@ async def serve(app: web.Application, host: str, port: int, *,
     requests no longer than that (the body's limit is the guard middleware's, bot.httpguard). A body
     left unread (a 408 or 413 answer) is drained for 2 seconds at most, then the connection closes."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=timeout,
-                           lingering_time=min(2.0, timeout))
+                           lingering_time=min(2.0, timeout), shutdown_timeout=STOP_REQUESTS)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
@@ -79,9 +83,17 @@ async def run_server(settings: Settings) -> None:
         await wait_for_stop()
     finally:
         log.info("stopping")
-        if longconn is not None:
-            longconn.stop()
-        await bot.stop()
+        await shut_down(bot, [runner, *([metrics_runner] if metrics_runner else [])], longconn)
+
+
+async def shut_down(bot: LiveOpsBot, runners: list[web.AppRunner], longconn=None, *, close_db: bool = True) -> None:
+    """Stop in the order that keeps the webhook's word: first no new events (the long connection
+    and the listening sockets close); then the requests in hand finish, at most STOP_REQUESTS
+    seconds: their events are stored before their 200, and a press gets its answer from the
+    workers, still running; then the workers, timers and sender (LiveOpsBot.stop), and last the
+    database. Stopping the bot first closed the database under requests still being read."""
+    if longconn is not None:
+        longconn.stop()
+    for runner in runners:
         await runner.cleanup()
-        if metrics_runner is not None:
-            await metrics_runner.cleanup()
+    await bot.stop(close_db=close_db)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot.app import LiveOpsBot
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.server import serve
+from bot.server import serve, shut_down
 from bot.sendlimits import PER_LANE, Limits
 from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
@@ -101,8 +101,7 @@ class Harness:
 
     async def stop_bot(self) -> None:
         if self.bot is not None:
-            await self.bot.stop(close_db=False)
-            await self.runner.cleanup()
+            await shut_down(self.bot, [self.runner], close_db=False)  # as `liveops run` stops
             self.bot = None
 
     async def stop(self) -> None:

@@ -4,7 +4,8 @@ Signed, encrypted im.message.receive_v1 events at fixed concurrency against
   1. a bare aiohttp handler that only answers 200 (the baseline), and
   2. the bot as shipped: ``python -m bot run`` (webhook with the durable inbox, inbox workers,
      timer engine and outbox sender all on) against the Feishu simulator in this process,
-each served by its own process on loopback, measured in the same run. Plain group chatter by
+each served by its own process on loopback, measured in the same run, the requests sent and timed by
+a load generator in a process of its own (tests/bench/loadgen.py). Plain group chatter by
 default (stored, read, left alone); with ``--reply`` every event is a command ("/在吗") that is
 handled and answered (one reply queued per event, sent within Feishu's limits). After the load
 the bench waits for the workers to drain the inbox and checks every event was handled exactly
@@ -24,16 +25,15 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import aiohttp
+from typing import Callable
 
 KEY, TOKEN = "bench-encrypt-key", "bench-token"
 APP_ID = "cli_bench"
@@ -101,29 +101,29 @@ def posted(sim, raw: bytes) -> None:
                                   seq=sim.state.next_seq()))
 
 
-async def load(url: str, reqs: list[tuple[bytes, dict]], concurrency: int) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    queue = list(reversed(reqs))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def one_worker() -> None:
-            nonlocal errors
-            while queue:
-                raw, headers = queue.pop()
-                t0 = time.perf_counter()
-                async with session.post(url, data=raw, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-                latencies.append(time.perf_counter() - t0)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one_worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, "errors": errors, "n": len(latencies)}
+async def generate(url: str, warm: list, rounds: list[list], concurrency: int,
+                   at_start: Callable[[], None] = lambda: None) -> tuple[list[dict], float]:
+    """The warm-up and the rounds (back to back) from the load generator's own process
+    (tests/bench/loadgen.py says why); ``at_start`` runs as the timed rounds begin. Each round's
+    figures and the generator's CPU seconds for them."""
+    with tempfile.NamedTemporaryFile(prefix="bench_webhook_requests_", suffix=".pickle", delete=False) as f:
+        pickle.dump({"warm": warm, "rounds": rounds}, f)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.bench.loadgen", url, f.name, str(concurrency), cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE)
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            text = line.decode().strip()
+            if text == "start":
+                at_start()
+            elif text.startswith("RESULT "):
+                result = json.loads(text[len("RESULT "):])
+        if await proc.wait():
+            raise SystemExit("the load generator failed")
+        return result["rounds"], result["cpu"]
+    finally:
+        os.unlink(f.name)
 
 
 def median_round(rounds: list[dict]) -> dict:
@@ -143,9 +143,19 @@ async def bench_bare(n: int, concurrency: int, warmup: int, reply: bool, rounds:
     if proc.stdout.readline().decode().strip() != "ready":
         raise SystemExit("bare server did not start")
     try:
+        from tests.bench.process import cpu_seconds
+
         url = f"http://127.0.0.1:{port}/feishu/events"
-        await load(url, make_requests(warmup, reply, "w"), concurrency)
-        return median_round([await load(url, make_requests(n, reply, f"b{r}"), concurrency) for r in range(rounds)])
+        timed = [make_requests(n, reply, f"b{r}") for r in range(rounds)]
+        start: dict[str, float] = {}
+
+        def at_start() -> None:
+            start.update(server=cpu_seconds(proc.pid), wall=time.perf_counter())
+
+        rounds_run, generator_cpu = await generate(url, make_requests(warmup, reply, "w"), timed, concurrency, at_start)
+        wall = time.perf_counter() - start["wall"]
+        return {**median_round(rounds_run), "server_core": (cpu_seconds(proc.pid) - start["server"]) / wall,
+                "generator_core": generator_cpu / wall}
     finally:
         proc.terminate()
         proc.wait()
@@ -187,12 +197,17 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
         warm, timed = make_requests(warmup, reply, "w"), [make_requests(n, reply, f"b{r}") for r in range(rounds)]
         for raw, _headers in warm + [req for part in timed for req in part]:  # in Feishu the messages exist:
             posted(sim, raw)  # the answers reply to them
-        await load(url, warm, concurrency)
-        bot_cpu, own_cpu, wall = cpu_seconds(proc.pid), cpu_seconds(os.getpid()), time.perf_counter()
-        result = median_round([await load(url, part, concurrency) for part in timed])  # back to back: one burst
-        wall = time.perf_counter() - wall
-        result["bot_core"] = (cpu_seconds(proc.pid) - bot_cpu) / wall  # share of a core while loaded
-        result["client_core"] = (cpu_seconds(os.getpid()) - own_cpu) / wall  # the load generator and the simulator
+        start: dict[str, float] = {}
+
+        def at_start() -> None:
+            start.update(bot=cpu_seconds(proc.pid), own=cpu_seconds(os.getpid()), wall=time.perf_counter())
+
+        rounds_run, generator_cpu = await generate(url, warm, timed, concurrency, at_start)
+        wall = time.perf_counter() - start["wall"]
+        result = median_round(rounds_run)  # back to back: one burst
+        result["bot_core"] = (cpu_seconds(proc.pid) - start["bot"]) / wall  # share of a core while loaded
+        result["generator_core"] = generator_cpu / wall
+        result["sim_core"] = (cpu_seconds(os.getpid()) - start["own"]) / wall  # the simulator (this process)
         total = warmup + n * rounds
         t0 = time.monotonic()
         async with db.engine.connect() as conn:
@@ -286,8 +301,10 @@ def main() -> None:
               f"(target ≤ {P99_TARGET:g} ms); inbox drained {bot['drain_s']:.1f} s after the load; "
               f"{bot['done']} of {bot['total']} handled, {bot['retried']} more than once"
               + (f", {bot['answers']} answers for {bot['answered_events']} events" if args.reply else ""))
-        print(f"during the load: the bot used {bot['bot_core']:.2f} of a core, the load generator and "
-              f"the simulator {bot['client_core']:.2f} ({os.cpu_count()} cores)")
+        print(f"bare aiohttp's load: the server used {bare['server_core']:.2f} of a core, the load generator "
+              f"{bare['generator_core']:.2f}")
+        print(f"during the load: the bot used {bot['bot_core']:.2f} of a core, the load generator "
+              f"{bot['generator_core']:.2f}, the simulator {bot['sim_core']:.2f} ({os.cpu_count()} cores)")
         tag = f"{db}{', --reply' if args.reply else ''}"
         figures += [
             {"name": f"bot 200s/s ({tag})", "value": round(bot["rps"]), "unit": "req/s", "target": None, "ok": None},

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy import text as sql_text
 
 from bot import outbox
 from bot.clock import wall_now
@@ -100,3 +101,57 @@ async def test_a_quiet_chats_send_goes_while_a_busy_chat_drains(harness):
                              priority=outbox.BULK)
     await until(h, lambda: bot_texts(h, quiet))
     assert len(bot_texts(h, busy)) < 100  # the busy chat is still draining at its own pace
+
+
+async def test_a_look_planned_while_the_queue_was_small_still_walks_the_lanes_once_it_grows(database):
+    """asyncpg prepares a statement once per connection and PostgreSQL may then keep one generic
+    plan, made for the table as it was: here one chat's small backlog. The same connection's look
+    after 8,000 more rows arrived must read no more than a new connection's (claim_settings plans
+    each time); the plan kept from the small queue read 60 times as many (16,000 rows)."""
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL's plan cache (SQLite plans every statement)")
+    now = wall_now()
+
+    def backlog(lanes: range, per_lane: int) -> list[dict]:  # each lane's head being sent
+        return [{"key": f"k{lane}:{i}", "op": "send", "lane": f"oc_{lane:02d}", "target": f"oc_{lane:02d}",
+                 "payload": {}, "status": "sending" if i == 0 else "pending", "attempts": 0, "created_at": now,
+                 "next_attempt_at": now, "priority": outbox.PERSON, "reported": False,
+                 "claimed_by": "me" if i == 0 else None,
+                 "claimed_until": now + timedelta(seconds=60) if i == 0 else None}
+                for lane in lanes for i in range(per_lane)]
+
+    async def look(conn) -> tuple[list[int], int]:
+        """The look's ids and the outbox rows it read (the statistics of this backend not yet
+        reported: a difference within one transaction)."""
+        read = sql_text("SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM pg_stat_xact_user_tables "
+                        "WHERE relname = 'outbox'")
+        async with conn.begin():
+            await claim_settings(conn)
+            before = (await conn.execute(read)).scalar()
+            got = await claimable(_Bound(conn), "high", 80, now + timedelta(seconds=1))
+            return got, int((await conn.execute(read)).scalar() - before)
+
+    async with database.engine.begin() as conn:
+        await conn.execute(insert(OutboxMessage.__table__), backlog(range(1), 2 * SCAN))
+    async with database.engine.connect() as conn:
+        for _ in range(8):  # past the five custom plans: the lane walk's plan, for one small lane
+            assert (await look(conn))[0] == []
+        async with database.engine.begin() as other:
+            await other.execute(insert(OutboxMessage.__table__), backlog(range(1, 21), 400))
+        await look(conn)  # (the first look after the rows came sets their hint bits)
+        got, read = await look(conn)
+    async with database.engine.connect() as fresh:  # planned for the queue as it is now
+        got_fresh, read_fresh = await look(fresh)
+    assert got == got_fresh == []  # every lane's head is being sent: nothing to claim
+    assert read <= 1.2 * read_fresh, (read, read_fresh)  # the plan of the queue now, not of the small one
+
+
+class _Bound:
+    """A connection standing in for the sender's session: claimable() only executes on it and
+    asks its dialect."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.bind = conn, conn
+
+    async def execute(self, statement, params=None):
+        return await self.conn.execute(statement, params)

@@ -116,6 +116,7 @@ _CLAIM_SETTINGS = text("SELECT set_config('enable_bitmapscan', 'off', true), "
                        "set_config('enable_seqscan', 'off', true), "
                        "set_config('enable_sort', 'off', true), "
                        "set_config('jit', 'off', true), "
+                       "set_config('plan_cache_mode', 'force_custom_plan', true), "
                        "set_config('synchronous_commit', 'off', true)")
 
 
@@ -129,6 +130,12 @@ async def claim_settings(conn) -> None:
       off too: a probe of "the first row of this chat" then follows the index whose order it
       asks for, where from those statistics it had read every waiting row per probe (the
       sender's look, 146 ms at 15,000 waiting rows, bot.sendstore);
+    * a plan made for this execution, never the connection's cached one. asyncpg prepares each
+      statement once per connection, and after five runs PostgreSQL may keep a generic plan,
+      made for the table as it was then, until its statistics change: a bot started with an empty outbox kept, for the life of its
+      pooled connections, a plan for the sender's look (``claim_ids_by_lane``) that cost 52-71 ms
+      a look once 8,000 rows waited, against 4-6 ms planned afresh (about 0.5 ms of it planning);
+      in the webhook bench's drain the looks took most of the server's 1.3 cores;
     * no JIT: a plan that still needs a sequential scan (a small table without a fitting index)
       is costed at 10^10 once seqscan is "off", far above ``jit_above_cost``, and PostgreSQL's
       JIT (on by default) then spent 100-400 ms compiling a query that runs in 0.05 ms;

@@ -131,17 +131,25 @@ async def test_a_look_planned_while_the_queue_was_small_still_walks_the_lanes_on
             got = await claimable(_Bound(conn), "high", 80, now + timedelta(seconds=1))
             return got, int((await conn.execute(read)).scalar() - before)
 
-    async with database.engine.begin() as conn:
+    generic = sql_text("SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'WITH RECURSIVE heads%'")
+    async with database.engine.begin() as conn:  # no ANALYZE in the middle to throw the cached plan away
+        await conn.execute(sql_text("ALTER TABLE outbox SET (autovacuum_enabled = false)"))
         await conn.execute(insert(OutboxMessage.__table__), backlog(range(1), 2 * SCAN))
-    async with database.engine.connect() as conn:
-        for _ in range(8):  # past the five custom plans: the lane walk's plan, for one small lane
-            assert (await look(conn))[0] == []
-        async with database.engine.begin() as other:
-            await other.execute(insert(OutboxMessage.__table__), backlog(range(1, 21), 400))
-        await look(conn)  # (the first look after the rows came sets their hint bits)
-        got, read = await look(conn)
-    async with database.engine.connect() as fresh:  # planned for the queue as it is now
-        got_fresh, read_fresh = await look(fresh)
+    try:
+        async with database.engine.connect() as conn:
+            for _ in range(8):  # past the five custom plans: the lane walk's plan, for one small lane
+                assert (await look(conn))[0] == []
+            async with database.engine.begin() as other:
+                await other.execute(insert(OutboxMessage.__table__), backlog(range(1, 21), 400))
+            got, read = await look(conn)
+            assert (await conn.execute(generic)).scalar() == 0  # planned at every run
+            await conn.rollback()
+            async with database.engine.connect() as fresh:  # another connection (this one is still out):
+                got_fresh, read_fresh = await look(fresh)  # its plan is made for the queue as it is now
+    finally:
+        async with database.engine.begin() as conn:
+            await conn.execute(sql_text("ALTER TABLE outbox RESET (autovacuum_enabled)"))
     assert got == got_fresh == []  # every lane's head is being sent: nothing to claim
     assert read <= 1.2 * read_fresh, (read, read_fresh)  # the plan of the queue now, not of the small one
 

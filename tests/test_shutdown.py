@@ -37,8 +37,16 @@ async def _refused(port: int) -> bool:
 async def _another_writer(db):
     """Another process holds the database's write lock: the webhook's insert waits for it."""
     if db.dialect == "sqlite":
-        other = sqlite3.connect(db.raw.path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
+        other = sqlite3.connect(db.raw.path, isolation_level=None, timeout=0)  # never blocks the loop
+
+        async def begun() -> bool:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # the bot is writing: in a moment
+                return False
+            return True
+
+        await _until(begun, "the other writer takes the lock")
         try:
             yield
         finally:

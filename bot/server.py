@@ -12,9 +12,10 @@ from bot.app import LiveOpsBot
 from bot.config import Settings
 
 log = logging.getLogger("bot.server")
-# Seconds the requests in hand get to finish at shutdown: Feishu waits 3 s for an event's answer
-# and for a press's. The timers', workers' and sender's 5 s each come after (bot.app.LiveOpsBot.halt,
-# bot.timers.engine.TimerEngine.stop): 18 s at most, inside deploy/'s grace periods (30 s).
+# Seconds the requests in hand get to finish at shutdown (Feishu waits 3 s for an event's answer
+# and for a press's); aiohttp then cancels them and waits as long again. The timers', workers' and
+# sender's 5 s each come after (bot.app.LiveOpsBot.halt, bot.timers.engine.TimerEngine.stop):
+# 21 s at most, inside deploy/'s grace periods (30 s).
 STOP_REQUESTS = 3.0
 
 
@@ -88,12 +89,16 @@ async def run_server(settings: Settings) -> None:
 
 async def shut_down(bot: LiveOpsBot, runners: list[web.AppRunner], longconn=None, *, close_db: bool = True) -> None:
     """Stop in the order that keeps the webhook's word: first no new events (the long connection
-    and the listening sockets close); then the requests in hand finish, at most STOP_REQUESTS
-    seconds: their events are stored before their 200, and a press gets its answer from the
-    workers, still running; then the workers, timers and sender (LiveOpsBot.stop), and last the
-    database. Stopping the bot first closed the database under requests still being read."""
-    if longconn is not None:
-        longconn.stop()
-    for runner in runners:
-        await runner.cleanup()
-    await bot.stop(close_db=close_db)
+    and the listening sockets close); then the requests in hand finish, STOP_REQUESTS seconds
+    (aiohttp then cancels them and waits as long again): their events are stored before their
+    200, and a press gets its answer from the workers, still running; then the workers, timers
+    and sender (LiveOpsBot.stop), and last the database, whatever happened before. Stopping the
+    bot first closed the database under requests still being read."""
+    try:
+        if longconn is not None:
+            longconn.stop()
+        for outcome in await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.warning("the HTTP server did not stop cleanly", exc_info=outcome)
+    finally:
+        await bot.stop(close_db=close_db)

@@ -8,6 +8,7 @@ import sqlite3
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp import web
 from sqlalchemy import select, text
 
 from bot.server import shut_down
@@ -94,3 +95,18 @@ async def test_a_request_in_hand_at_shutdown_is_stored_and_answered_before_the_b
         stored = (await session.execute(select(InboxEvent.event_id).where(
             InboxEvent.event_id == envelope["header"]["event_id"]))).scalars().all()
     assert len(stored) == 1  # the 200 meant it: the event is in the inbox for the next start
+
+
+async def test_the_bot_stops_even_when_a_server_fails_to(harness):
+    """A listener that fails to close (an error, a cancelled wait) is logged; the workers, sender
+    and database still stop."""
+    class Failing(web.AppRunner):
+        async def cleanup(self) -> None:
+            await super().cleanup()
+            raise RuntimeError("the site did not stop")
+
+    failing = Failing(web.Application())
+    await failing.setup()
+    bot, harness.bot = harness.bot, None  # stopped here, not by the fixture
+    await asyncio.wait_for(shut_down(bot, [harness.runner, failing], close_db=False), 30)
+    assert not bot.started and bot.workers.stopping and not bot.sender.running

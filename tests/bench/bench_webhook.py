@@ -102,28 +102,38 @@ def posted(sim, raw: bytes) -> None:
 
 
 async def generate(url: str, warm: list, rounds: list[list], concurrency: int,
-                   at_start: Callable[[], None] = lambda: None) -> tuple[list[dict], float]:
+                   at_start: Callable[[], None] = lambda: None,
+                   at_end: Callable[[], None] = lambda: None) -> tuple[list[dict], float]:
     """The warm-up and the rounds (back to back) from the load generator's own process
-    (tests/bench/loadgen.py says why); ``at_start`` runs as the timed rounds begin. Each round's
-    figures and the generator's CPU seconds for them."""
+    (tests/bench/loadgen.py says why); ``at_start`` runs as the timed rounds begin and ``at_end``
+    as they end. Each round's figures and the generator's CPU seconds for them."""
     with tempfile.NamedTemporaryFile(prefix="bench_webhook_requests_", suffix=".pickle", delete=False) as f:
-        pickle.dump({"warm": warm, "rounds": rounds}, f)
+        path = f.name
+    proc = None
     try:
+        with open(path, "wb") as f:
+            pickle.dump({"warm": warm, "rounds": rounds}, f)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.bench.loadgen", url, f.name, str(concurrency), cwd=ROOT,
+            sys.executable, "-m", "tests.bench.loadgen", url, path, str(concurrency), cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE)
         assert proc.stdout is not None
+        result = None
         async for line in proc.stdout:
             text = line.decode().strip()
             if text == "start":
                 at_start()
+            elif text == "end":
+                at_end()
             elif text.startswith("RESULT "):
                 result = json.loads(text[len("RESULT "):])
-        if await proc.wait():
+        if await proc.wait() or result is None:
             raise SystemExit("the load generator failed")
         return result["rounds"], result["cpu"]
     finally:
-        os.unlink(f.name)
+        if proc is not None and proc.returncode is None:  # this side failed: stop the load too
+            proc.kill()
+            await proc.wait()
+        os.unlink(path)
 
 
 def median_round(rounds: list[dict]) -> dict:
@@ -152,10 +162,13 @@ async def bench_bare(n: int, concurrency: int, warmup: int, reply: bool, rounds:
         def at_start() -> None:
             start.update(server=cpu_seconds(proc.pid), wall=time.perf_counter())
 
-        rounds_run, generator_cpu = await generate(url, make_requests(warmup, reply, "w"), timed, concurrency, at_start)
-        wall = time.perf_counter() - start["wall"]
-        return {**median_round(rounds_run), "server_core": (cpu_seconds(proc.pid) - start["server"]) / wall,
-                "generator_core": generator_cpu / wall}
+        def at_end() -> None:
+            start.update(wall=time.perf_counter() - start["wall"], server=cpu_seconds(proc.pid) - start["server"])
+
+        rounds_run, generator_cpu = await generate(url, make_requests(warmup, reply, "w"), timed, concurrency,
+                                                   at_start, at_end)
+        return {**median_round(rounds_run), "server_core": start["server"] / start["wall"],
+                "generator_core": generator_cpu / start["wall"]}
     finally:
         proc.terminate()
         proc.wait()
@@ -202,12 +215,16 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
         def at_start() -> None:
             start.update(bot=cpu_seconds(proc.pid), own=cpu_seconds(os.getpid()), wall=time.perf_counter())
 
-        rounds_run, generator_cpu = await generate(url, warm, timed, concurrency, at_start)
-        wall = time.perf_counter() - start["wall"]
+        def at_end() -> None:
+            start.update(wall=time.perf_counter() - start["wall"], bot=cpu_seconds(proc.pid) - start["bot"],
+                         own=cpu_seconds(os.getpid()) - start["own"])
+
+        rounds_run, generator_cpu = await generate(url, warm, timed, concurrency, at_start, at_end)
+        wall = start["wall"]
         result = median_round(rounds_run)  # back to back: one burst
-        result["bot_core"] = (cpu_seconds(proc.pid) - start["bot"]) / wall  # share of a core while loaded
+        result["bot_core"] = start["bot"] / wall  # share of a core while loaded
         result["generator_core"] = generator_cpu / wall
-        result["sim_core"] = (cpu_seconds(os.getpid()) - start["own"]) / wall  # the simulator (this process)
+        result["sim_core"] = start["own"] / wall  # the simulator (this process)
         total = warmup + n * rounds
         t0 = time.monotonic()
         async with db.engine.connect() as conn:
@@ -278,8 +295,8 @@ def main() -> None:
     if args.serve == "bare":
         asyncio.run(serve_bare(args.port))
         return
-    if args.both:  # each database in a process of its own: a second pass in one process drove the
-        both_in_fresh_processes()  # bare server 10-15 % faster (the generator's heap), a higher bar
+    if args.both:  # each database in a process of its own (as before the generator had its own)
+        both_in_fresh_processes()
         return
     warmup = min(500, args.requests // 5)
     kinds = [args.pg]

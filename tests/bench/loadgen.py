@@ -12,7 +12,7 @@ collector's sight (``gc.freeze``) once read.
 
 REQUESTS_FILE: a pickle of {"warm": [(body, headers), ...], "rounds": [[(body, headers), ...], ...]}
 (tests/bench/bench_webhook.py writes it). Loads the warm-up, prints ``start``, loads the rounds
-back to back, then prints ``RESULT`` and a JSON list of each round's figures (200s a second,
+back to back, prints ``end``, then ``RESULT`` and a JSON list of each round's figures (200s a second,
 p50 and p99 in ms, errors, requests) and the CPU seconds the generator used for the rounds.
 """
 from __future__ import annotations
@@ -62,7 +62,9 @@ async def main(url: str, path: str, concurrency: int) -> None:
     print("start", flush=True)
     cpu = time.process_time()
     rounds = [await load(url, part, concurrency) for part in requests["rounds"]]
-    print("RESULT " + json.dumps({"rounds": rounds, "cpu": time.process_time() - cpu}), flush=True)
+    cpu = time.process_time() - cpu
+    print("end", flush=True)
+    print("RESULT " + json.dumps({"rounds": rounds, "cpu": cpu}), flush=True)
 
 
 if __name__ == "__main__":

@@ -88,16 +88,20 @@ async def run_server(settings: Settings) -> None:
 
 
 async def shut_down(bot: LiveOpsBot, runners: list[web.AppRunner], longconn=None, *, close_db: bool = True) -> None:
-    """Stop in the order that keeps the webhook's word: first no new events (the long connection
-    and the listening sockets close); then the requests in hand finish, STOP_REQUESTS seconds
-    (aiohttp then cancels them and waits as long again): their events are stored before their
-    200, and a press gets its answer from the workers, still running; then the workers, timers
-    and sender (LiveOpsBot.stop), and last the database, whatever happened before. Stopping the
-    bot first closed the database under requests still being read."""
+    """Stop in the order that keeps the webhook's word: first no new events (the listening sockets
+    close; the long connection answers new frames 500, so Feishu sends them again); then the
+    requests and frames in hand finish, STOP_REQUESTS seconds (aiohttp then cancels its requests
+    and waits as long again): their events are stored before their 200, and a press gets its
+    answer from the workers, still running; then the long connection closes and the workers,
+    timers and sender stop (LiveOpsBot.stop), and last the database, whatever happened before.
+    Stopping the bot first closed the database under requests still being read."""
+    async def long_connection() -> None:
+        await longconn.feed.drain(STOP_REQUESTS)
+        longconn.stop()
+
     try:
-        if longconn is not None:
-            longconn.stop()
-        for outcome in await asyncio.gather(*(runner.cleanup() for runner in runners), return_exceptions=True):
+        closing = [runner.cleanup() for runner in runners] + ([long_connection()] if longconn is not None else [])
+        for outcome in await asyncio.gather(*closing, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 log.warning("the HTTP server did not stop cleanly", exc_info=outcome)
     finally:

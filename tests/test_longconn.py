@@ -88,13 +88,15 @@ async def test_a_slow_store_does_not_hold_the_socket_loop(harness):
     gate = asyncio.Event()
     real = h.bot.ingress.store
 
+    slow_event = text_event(h.chats["team"], h.users["member"], "慢")
+
     async def slow_then_real(**fields):
-        if "慢" in str(fields["payload"]):
+        if fields["event_id"] == slow_event["header"]["event_id"]:
             await gate.wait()
         return await real(**fields)
 
     h.bot.ingress.store = slow_then_real
-    slow = asyncio.ensure_future(c._handle_data_frame(frame(text_event(h.chats["team"], h.users["member"], "慢"))))
+    slow = asyncio.ensure_future(c._handle_data_frame(frame(slow_event)))
     await c._handle_data_frame(frame(text_event(h.chats["team"], h.users["member"], "快")))
     assert len(c.sent) == 1 and not slow.done()
     gate.set()
@@ -113,3 +115,33 @@ async def test_readyz_says_not_ready_while_the_long_connection_is_down(harness):
         async with s.get(f"{h.bot_url}/readyz") as r:
             body = await r.json()
             assert r.status == 503 and body["long_connection"] is False and body["database"] is True
+
+
+async def test_at_shutdown_a_frame_in_hand_is_stored_and_answered_and_new_ones_come_again(harness):
+    """InboxFeed.drain (bot.server.shut_down): frames that arrive after it began are answered 500,
+    so Feishu delivers them again; the frame in hand is stored and answered before it returns."""
+    h = harness
+    c = client(h)
+    gate = asyncio.Event()
+    real = h.bot.ingress.store
+
+    slow_event = text_event(h.chats["team"], h.users["member"], "慢")
+
+    async def slow_then_real(**fields):
+        if fields["event_id"] == slow_event["header"]["event_id"]:
+            await gate.wait()
+        return await real(**fields)
+
+    h.bot.ingress.store = slow_then_real
+    slow = asyncio.ensure_future(c._handle_data_frame(frame(slow_event)))
+    while c.feed.in_hand != 1:
+        await asyncio.sleep(0.01)
+    draining = asyncio.create_task(c.feed.drain(10))
+    await asyncio.sleep(0)  # the drain begins: new frames are refused from here on
+    await c._handle_data_frame(frame(text_event(h.chats["team"], h.users["member"], "新")))
+    assert [r["code"] for r in c.sent] == [500] and not draining.done()
+    gate.set()
+    await asyncio.wait_for(draining, 10)
+    assert slow.done() and [r["code"] for r in c.sent] == [500, 200] and c.feed.in_hand == 0
+    async with h.db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(InboxEvent))).scalar() == 1

@@ -12,12 +12,15 @@ frame's response data, as the SDK does with a handler's return value.
 
 If the client cannot start or its connection dies, /readyz says so (``connected``) and the
 client is started again with backoff (1 s doubling to 60 s), for as long as the bot runs.
-With several replicas connected, Feishu gives each event to ONE of them.
+With several replicas connected, Feishu gives each event to ONE of them. At shutdown
+(bot.server.shut_down) new frames are answered 500, so Feishu delivers them again, and the frames
+in hand get the webhook's grace to be stored and answered before the connection closes.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import http
 import json
 import logging
@@ -33,11 +36,38 @@ log = logging.getLogger("bot.longconn")
 HANDLE_WITHIN = 2.8  # the answer to a card press must reach Feishu within 3 s
 
 
+class Stopping(RuntimeError):
+    """The bot is stopping: the frame is answered 500 and Feishu delivers the event again."""
+
+
 class InboxFeed:
     """Turns one frame's payload into the inbox write (and a press's answer)."""
 
     def __init__(self, ingress: Ingress, loop: asyncio.AbstractEventLoop) -> None:
         self.ingress, self.loop = ingress, loop
+        self.closing = False
+        self.in_hand = 0  # event frames between arrival and their answer written (the socket's thread)
+        self._count = threading.Lock()
+
+    @contextlib.contextmanager
+    def holding(self):
+        """Counts a frame in hand until its answer is written."""
+        with self._count:
+            self.in_hand += 1
+        try:
+            yield
+        finally:
+            with self._count:
+                self.in_hand -= 1
+
+    async def drain(self, within: float) -> None:
+        """At shutdown, on the main loop: refuse new frames (Stopping) and wait at most ``within``
+        seconds for those in hand to be stored and answered, as the webhook's requests are."""
+        self.closing = True
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while self.in_hand and loop.time() < end:
+            await asyncio.sleep(0.01)
 
     async def handle(self, payload: bytes) -> dict | None:
         """Runs on the socket's loop; the work runs on the main loop and is awaited, not
@@ -48,6 +78,8 @@ class InboxFeed:
         except (ValueError, EventShapeError):
             log.warning("long connection: unreadable event dropped")
             return None
+        if self.closing:
+            raise Stopping(event_id)
         future = asyncio.run_coroutine_threadsafe(
             self.ingress.accept(body, event_id, event_type, message_id, lane, source="ws"), self.loop)
         response = await asyncio.wait_for(asyncio.wrap_future(future), HANDLE_WITHIN)
@@ -80,6 +112,10 @@ def client_class():
                     return
             if MessageType(type_) != MessageType.EVENT:
                 return  # CARD frames (the old card protocol) are not answered by the SDK either
+            with self.feed.holding():
+                await self._answer(frame, hs, pl)
+
+        async def _answer(self, frame, hs, pl) -> None:
             resp = ws_client.Response(code=http.HTTPStatus.OK)
             try:
                 started = time.monotonic()
@@ -89,6 +125,9 @@ def client_class():
                 header.value = str(int((time.monotonic() - started) * 1000))
                 if result is not None:
                     resp.data = base64.b64encode(JSON.marshal(result).encode("utf-8"))
+            except Stopping as exc:
+                log.info("long connection: stopping, event %s answered 500 to come again", exc)
+                resp = ws_client.Response(code=http.HTTPStatus.INTERNAL_SERVER_ERROR)
             except Exception:  # noqa: BLE001 - Feishu redelivers an event answered 500
                 log.warning("long connection: event not stored, answered 500", exc_info=True)
                 resp = ws_client.Response(code=http.HTTPStatus.INTERNAL_SERVER_ERROR)

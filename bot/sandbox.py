@@ -229,6 +229,8 @@ class Sandbox:
             await set_team_ops_leads(session, [open_id("wang")], by="sandbox", now=now)
 
     async def stop(self) -> None:
+        # The bot first (unlike bot.server.shut_down): its last sends go to the simulator, which
+        # this same server runs, and no real Feishu waits on the page's requests.
         if self.bot is not None:
             await self.bot.stop()
         await self.runner.cleanup()

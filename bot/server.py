@@ -103,6 +103,6 @@ async def shut_down(bot: LiveOpsBot, runners: list[web.AppRunner], longconn=None
         closing = [runner.cleanup() for runner in runners] + ([long_connection()] if longconn is not None else [])
         for outcome in await asyncio.gather(*closing, return_exceptions=True):
             if isinstance(outcome, BaseException):
-                log.warning("the HTTP server did not stop cleanly", exc_info=outcome)
+                log.warning("a listener did not stop cleanly", exc_info=outcome)
     finally:
         await bot.stop(close_db=close_db)

@@ -58,6 +58,21 @@ def client(h):
     return c
 
 
+def held_store(h) -> tuple[dict, asyncio.Event]:
+    """A text event whose inbox write waits until the returned gate is set (others go at once)."""
+    gate = asyncio.Event()
+    real = h.bot.ingress.store
+    slow_event = text_event(h.chats["team"], h.users["member"], "慢")
+
+    async def slow_then_real(**fields):
+        if fields["event_id"] == slow_event["header"]["event_id"]:
+            await gate.wait()
+        return await real(**fields)
+
+    h.bot.ingress.store = slow_then_real
+    return slow_event, gate
+
+
 async def test_events_are_stored_before_the_frame_is_answered(harness):
     h = harness
     c = client(h)
@@ -85,17 +100,7 @@ async def test_a_slow_store_does_not_hold_the_socket_loop(harness):
     """While one event's write waits, the next frame is handled: the loop is never blocked."""
     h = harness
     c = client(h)
-    gate = asyncio.Event()
-    real = h.bot.ingress.store
-
-    slow_event = text_event(h.chats["team"], h.users["member"], "慢")
-
-    async def slow_then_real(**fields):
-        if fields["event_id"] == slow_event["header"]["event_id"]:
-            await gate.wait()
-        return await real(**fields)
-
-    h.bot.ingress.store = slow_then_real
+    slow_event, gate = held_store(h)
     slow = asyncio.ensure_future(c._handle_data_frame(frame(slow_event)))
     await c._handle_data_frame(frame(text_event(h.chats["team"], h.users["member"], "快")))
     assert len(c.sent) == 1 and not slow.done()
@@ -122,17 +127,7 @@ async def test_at_shutdown_a_frame_in_hand_is_stored_and_answered_and_new_ones_c
     so Feishu delivers them again; the frame in hand is stored and answered before it returns."""
     h = harness
     c = client(h)
-    gate = asyncio.Event()
-    real = h.bot.ingress.store
-
-    slow_event = text_event(h.chats["team"], h.users["member"], "慢")
-
-    async def slow_then_real(**fields):
-        if fields["event_id"] == slow_event["header"]["event_id"]:
-            await gate.wait()
-        return await real(**fields)
-
-    h.bot.ingress.store = slow_then_real
+    slow_event, gate = held_store(h)
     slow = asyncio.ensure_future(c._handle_data_frame(frame(slow_event)))
     while c.feed.in_hand != 1:
         await asyncio.sleep(0.01)

@@ -130,13 +130,13 @@ async def claim_settings(conn) -> None:
       off too: a probe of "the first row of this chat" then follows the index whose order it
       asks for, where from those statistics it had read every waiting row per probe (the
       sender's look, 146 ms at 15,000 waiting rows, bot.sendstore);
-    * a plan made for this execution, not the connection's cached generic one (a statement
-      with parameters; the claims' all have some). asyncpg prepares each
-      statement once per connection, and after five runs PostgreSQL may keep a generic plan,
-      made for the table as it was then, until its statistics change: a bot started with an empty outbox kept, for the life of its
-      pooled connections, a plan for the sender's look (``claim_ids_by_lane``) that read 16,449 rows
-      (66-71 ms) a look once 8,000 rows waited, against 256 rows (4-7 ms) planned afresh;
-      in the webhook bench's drain the looks took most of the server's 1.3 cores;
+    * a plan made for this execution, not the connection's cached generic one (a statement with
+      parameters; the claims' all have some). asyncpg prepares each statement once per
+      connection, and after five runs PostgreSQL may keep a generic plan, made for the table as
+      it was then, until its statistics change: a bot started with an empty outbox kept, for the
+      life of its pooled connections, a plan for the sender's look (``claim_ids_by_lane``) that
+      read 16,449 rows (66-71 ms) a look once 8,000 rows waited, against 256 rows (4-7 ms)
+      planned afresh; in the webhook bench's drain the looks took most of the server's 1.3 cores;
     * no JIT: a plan that still needs a sequential scan (a small table without a fitting index)
       is costed at 10^10 once seqscan is "off", far above ``jit_above_cost``, and PostgreSQL's
       JIT (on by default) then spent 100-400 ms compiling a query that runs in 0.05 ms;

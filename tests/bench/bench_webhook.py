@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 KEY, TOKEN = "bench-encrypt-key", "bench-token"
 APP_ID = "cli_bench"
@@ -102,11 +101,12 @@ def posted(sim, raw: bytes) -> None:
 
 
 async def generate(url: str, warm: list, rounds: list[list], concurrency: int,
-                   at_start: Callable[[], None] = lambda: None,
-                   at_end: Callable[[], None] = lambda: None) -> tuple[list[dict], float]:
+                   pids: dict[str, int]) -> tuple[list[dict], dict[str, float]]:
     """The warm-up and the rounds (back to back) from the load generator's own process
-    (tests/bench/loadgen.py says why); ``at_start`` runs as the timed rounds begin and ``at_end``
-    as they end. Each round's figures and the generator's CPU seconds for them."""
+    (tests/bench/loadgen.py says why). Each round's figures, and the share of a core each of
+    ``pids`` (name -> process id) and the generator ("generator") used during the rounds."""
+    from tests.bench.process import cpu_seconds
+
     with tempfile.NamedTemporaryFile(prefix="bench_webhook_requests_", suffix=".pickle", delete=False) as f:
         path = f.name
     proc = None
@@ -117,18 +117,18 @@ async def generate(url: str, warm: list, rounds: list[list], concurrency: int,
             sys.executable, "-m", "tests.bench.loadgen", url, path, str(concurrency), cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE)
         assert proc.stdout is not None
-        result = None
+        result, began, used, wall = None, {}, {}, 0.0
         async for line in proc.stdout:
             text = line.decode().strip()
             if text == "start":
-                at_start()
+                began, wall = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.perf_counter()
             elif text == "end":
-                at_end()
+                used, wall = {name: cpu_seconds(pid) - began[name] for name, pid in pids.items()}, time.perf_counter() - wall
             elif text.startswith("RESULT "):
                 result = json.loads(text[len("RESULT "):])
-        if await proc.wait() or result is None:
+        if await proc.wait() or result is None or not used:
             raise SystemExit("the load generator failed")
-        return result["rounds"], result["cpu"]
+        return result["rounds"], {**{name: cpu / wall for name, cpu in used.items()}, "generator": result["cpu"] / wall}
     finally:
         if proc is not None and proc.returncode is None:  # this side failed: stop the load too
             proc.kill()
@@ -153,22 +153,11 @@ async def bench_bare(n: int, concurrency: int, warmup: int, reply: bool, rounds:
     if proc.stdout.readline().decode().strip() != "ready":
         raise SystemExit("bare server did not start")
     try:
-        from tests.bench.process import cpu_seconds
-
         url = f"http://127.0.0.1:{port}/feishu/events"
         timed = [make_requests(n, reply, f"b{r}") for r in range(rounds)]
-        start: dict[str, float] = {}
-
-        def at_start() -> None:
-            start.update(server=cpu_seconds(proc.pid), wall=time.perf_counter())
-
-        def at_end() -> None:
-            start.update(wall=time.perf_counter() - start["wall"], server=cpu_seconds(proc.pid) - start["server"])
-
-        rounds_run, generator_cpu = await generate(url, make_requests(warmup, reply, "w"), timed, concurrency,
-                                                   at_start, at_end)
-        return {**median_round(rounds_run), "server_core": start["server"] / start["wall"],
-                "generator_core": generator_cpu / start["wall"]}
+        rounds_run, cores = await generate(url, make_requests(warmup, reply, "w"), timed, concurrency,
+                                           {"server": proc.pid})
+        return {**median_round(rounds_run), "server_core": cores["server"], "generator_core": cores["generator"]}
     finally:
         proc.terminate()
         proc.wait()
@@ -184,7 +173,7 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
     from bot.sim.server import FeishuSimulator
     from bot.store.db import Database
     from tests.bench.bench_briefing import drop, scratch
-    from tests.bench.process import cpu_seconds, wait_ready
+    from tests.bench.process import wait_ready
 
     clock = ManualClock(datetime.now(timezone.utc), frozen=False)
     sim = FeishuSimulator(app_id=APP_ID, app_secret="s", encrypt_key=KEY, verification_token=TOKEN, clock=clock,
@@ -210,21 +199,11 @@ async def bench_bot(pg: bool, n: int, concurrency: int, warmup: int, reply: bool
         warm, timed = make_requests(warmup, reply, "w"), [make_requests(n, reply, f"b{r}") for r in range(rounds)]
         for raw, _headers in warm + [req for part in timed for req in part]:  # in Feishu the messages exist:
             posted(sim, raw)  # the answers reply to them
-        start: dict[str, float] = {}
-
-        def at_start() -> None:
-            start.update(bot=cpu_seconds(proc.pid), own=cpu_seconds(os.getpid()), wall=time.perf_counter())
-
-        def at_end() -> None:
-            start.update(wall=time.perf_counter() - start["wall"], bot=cpu_seconds(proc.pid) - start["bot"],
-                         own=cpu_seconds(os.getpid()) - start["own"])
-
-        rounds_run, generator_cpu = await generate(url, warm, timed, concurrency, at_start, at_end)
-        wall = start["wall"]
+        rounds_run, cores = await generate(url, warm, timed, concurrency, {"bot": proc.pid, "sim": os.getpid()})
         result = median_round(rounds_run)  # back to back: one burst
-        result["bot_core"] = start["bot"] / wall  # share of a core while loaded
-        result["generator_core"] = generator_cpu / wall
-        result["sim_core"] = start["own"] / wall  # the simulator (this process)
+        result["bot_core"] = cores["bot"]  # share of a core while loaded
+        result["generator_core"] = cores["generator"]
+        result["sim_core"] = cores["sim"]  # the simulator (this process)
         total = warmup + n * rounds
         t0 = time.monotonic()
         async with db.engine.connect() as conn:

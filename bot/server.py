@@ -5,6 +5,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 
 from aiohttp import web
 
@@ -17,6 +18,14 @@ log = logging.getLogger("bot.server")
 # sender's 5 s each come after (bot.app.LiveOpsBot.halt, bot.timers.engine.TimerEngine.stop):
 # 21 s at most, inside deploy/'s grace periods (30 s).
 STOP_REQUESTS = 3.0
+# A connection is handed to the server once its first bytes have arrived, not at its handshake
+# (Linux's TCP_DEFER_ACCEPT, as nginx's "listen ... deferred"): one wake-up of the event loop for
+# a new connection and its request instead of two. It counts for a client that opens a connection
+# per request: the simulator does, and so does nginx in front of the bot unless its upstream keeps
+# connections alive (it speaks HTTP/1.0 to upstreams by default). A wake-up is dear on a virtual
+# machine (docs/benchmarks.md). A client that connects and sends nothing is accepted after this
+# many seconds all the same, and the header timeout then runs as before.
+DEFER_ACCEPT = 5
 
 
 async def serve(app: web.Application, host: str, port: int, *,
@@ -29,8 +38,22 @@ async def serve(app: web.Application, host: str, port: int, *,
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
+    for sock in site._server.sockets:
+        defer_accept(sock)
     bound = site._server.sockets[0].getsockname()[1]  # the real port when BOT_PORT=0
     return runner, bound
+
+
+def defer_accept(sock) -> bool:
+    """Set DEFER_ACCEPT on a listening TCP socket where the system has it (Linux); whether it did."""
+    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
+    if option is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, DEFER_ACCEPT)
+    except OSError:  # pragma: no cover - a kernel without it: accept as before
+        return False
+    return True
 
 
 async def wait_for_stop() -> None:

@@ -123,6 +123,34 @@ async def test_slow_body_gets_408_and_slow_headers_are_closed(quick_bot):
     writer.close()
 
 
+@pytest.mark.skipif(not hasattr(socket, "TCP_DEFER_ACCEPT"), reason="Linux's TCP_DEFER_ACCEPT")
+async def test_a_connection_is_handed_over_with_its_first_bytes():
+    """bot.server.DEFER_ACCEPT: the listening socket waits for a connection's first bytes (one
+    wake-up of the loop for a connection and its request, not two). A client slow to begin is
+    served all the same, and one that sends nothing holds up no one."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_get("/x", lambda request: web.Response(text="ok"))
+    runner, port = await serve(app, "127.0.0.1", 0, timeout=5)
+    try:
+        listening = [sock for site in runner.sites for sock in site._server.sockets]  # type: ignore[attr-defined]
+        assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) > 0 for sock in listening)
+        silent = await asyncio.open_connection("127.0.0.1", port)  # connects, never writes
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.3)  # a slow start: the kernel keeps the connection until its bytes come
+        writer.write(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = await read_all(reader)
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
+        writer.close()
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{port}/x") as r:
+                assert r.status == 200
+        silent[1].close()
+    finally:
+        await runner.cleanup()
+
+
 async def test_metrics_token(quick_bot):
     async with aiohttp.ClientSession() as s:
         async with s.get(f"http://127.0.0.1:{quick_bot}/metrics") as r:

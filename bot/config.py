@@ -51,7 +51,7 @@ class Settings:
     # BOT_GROUP_MESSAGES: auto | mentions | all — which group messages Feishu delivers
     # (all needs the sensitive scope im:message.group_msg); auto detects it (bot.feishu.groupmode)
     group_messages: str = "auto"
-    http_timeout: float = 30.0  # BOT_HTTP_TIMEOUT: seconds a client has to send a request's headers, and its body
+    http_timeout: float = 30.0  # BOT_HTTP_TIMEOUT: seconds a client has to send a request's headers, and its body (from its first bytes)
     metrics_port: int = 0  # BOT_METRICS_PORT: serve /metrics on this port only (0: on BOT_PORT)
     metrics_token: str = ""  # BOT_METRICS_TOKEN: /metrics asks for "Authorization: Bearer <token>"
     database_from_env: bool = False  # DATABASE_URL was set (the sandbox never uses it)

@@ -19,18 +19,19 @@ log = logging.getLogger("bot.server")
 # 21 s at most, inside deploy/'s grace periods (30 s).
 STOP_REQUESTS = 3.0
 # A connection is handed to the server once its first bytes have arrived, not at its handshake
-# (Linux's TCP_DEFER_ACCEPT, as nginx's "listen ... deferred"): one wake-up of the event loop for
-# a new connection and its request instead of two. It counts for a client that opens a connection
-# per request: the simulator does, and so does nginx in front of the bot unless its upstream keeps
-# connections alive (it speaks HTTP/1.0 to upstreams by default). A wake-up is dear on a virtual
-# machine (docs/benchmarks.md). A client that connects and sends nothing is accepted after this
-# many seconds all the same, and the header timeout then runs as before.
-DEFER_ACCEPT = 5
+# (Linux's TCP_DEFER_ACCEPT; nginx's "listen ... deferred" sets it, to 1 as here): one wake-up of
+# the event loop for a new connection and its request instead of two, for a client that opens a
+# connection per request (the simulator does). bench_cpu: 1.7 wake-ups per answered command
+# before, 1.2-1.3 after (docs/benchmarks.md); a wake-up is dear on a virtual machine. A client
+# that connects and sends nothing is taken in after about a second all the same (the kernel
+# counts in SYN-ACK retransmissions), and the header timeout then runs as before.
+DEFER_ACCEPT = 1
 
 
 async def serve(app: web.Application, host: str, port: int, *,
                 timeout: float = 30.0) -> tuple[web.AppRunner, int]:
-    """``timeout``: a connection must send its request headers within it, and sits idle between
+    """``timeout``: a connection must send its request headers within it (from its first bytes, or
+    from about a second after connecting when it sends nothing: DEFER_ACCEPT), and sits idle between
     requests no longer than that (the body's limit is the guard middleware's, bot.httpguard). A body
     left unread (a 408 or 413 answer) is drained for 2 seconds at most, then the connection closes."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=timeout,

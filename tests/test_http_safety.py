@@ -125,29 +125,37 @@ async def test_slow_body_gets_408_and_slow_headers_are_closed(quick_bot):
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_DEFER_ACCEPT"), reason="Linux's TCP_DEFER_ACCEPT")
 async def test_a_connection_is_handed_over_with_its_first_bytes():
-    """bot.server.DEFER_ACCEPT: the listening socket waits for a connection's first bytes (one
+    """bot.server.DEFER_ACCEPT: the server takes a connection in with its first bytes (one
     wake-up of the loop for a connection and its request, not two). A client slow to begin is
-    served all the same, and one that sends nothing holds up no one."""
+    served; one that sends nothing is taken in after about a second and then closed by the
+    header timeout, and holds up no one meanwhile."""
     from aiohttp import web
 
+    async def x(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
     app = web.Application()
-    app.router.add_get("/x", lambda request: web.Response(text="ok"))
-    runner, port = await serve(app, "127.0.0.1", 0, timeout=5)
+    app.router.add_get("/x", x)
+    runner, port = await serve(app, "127.0.0.1", 0, timeout=1)
+    opened: list[asyncio.StreamWriter] = []
     try:
         listening = [sock for site in runner.sites for sock in site._server.sockets]  # type: ignore[attr-defined]
         assert all(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) > 0 for sock in listening)
-        silent = await asyncio.open_connection("127.0.0.1", port)  # connects, never writes
+        silent_reader, silent = await asyncio.open_connection("127.0.0.1", port)  # connects, never writes
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        await asyncio.sleep(0.3)  # a slow start: the kernel keeps the connection until its bytes come
+        opened += [silent, writer]
+        await asyncio.sleep(0.3)  # a slow start: the kernel keeps both connections until bytes come
+        assert runner.server.connections == []
         writer.write(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         answer = await read_all(reader)
         assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
-        writer.close()
-        async with aiohttp.ClientSession() as s:
+        async with aiohttp.ClientSession() as s:  # served while the silent one still waits
             async with s.get(f"http://127.0.0.1:{port}/x") as r:
                 assert r.status == 200
-        silent[1].close()
+        assert await read_all(silent_reader) == b""  # taken in after the deferral, closed by the timeout
     finally:
+        for w in opened:
+            w.close()
         await runner.cleanup()
 
 

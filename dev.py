@@ -128,7 +128,11 @@ def main(argv: list[str]) -> int:
             print(f"running the whole test suite (about {minutes.group(1) if minutes else '?'} minutes on 2 cores; "
                   "python3 dev.py test -k NAME runs a part)", flush=True)
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or ["-q"])]
-    return subprocess.call(cmd)
+    # This process becomes the command: a SIGTERM (a process manager, `kill`) reaches the bot and
+    # stops it in order, instead of ending this wrapper and leaving the bot running.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(cmd[0], cmd)
 
 
 if __name__ == "__main__":

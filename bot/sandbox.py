@@ -33,7 +33,7 @@ from bot.app import LiveOpsBot
 from bot.clock import ManualClock, wall_now
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES
-from bot.server import serve, settle_heap, wait_for_stop
+from bot.server import serve, settle_heap, stop_signals
 from bot.sim.inspect import refusal
 from bot.sim.server import FeishuSimulator
 
@@ -268,6 +268,7 @@ def _saved_clock(path: Path) -> datetime | None:
 
 
 async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
+    stop = stop_signals()
     db_path = Path(settings.database_url.split(":///", 1)[-1])
     clock_file = _clock_file(db_path)
     if fresh:
@@ -287,7 +288,7 @@ async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
               f"  (本地模拟飞书，不连接真实飞书 / a local Feishu simulator; Ctrl+C to stop)\n")
     print(banner, flush=True)
     try:
-        await wait_for_stop()
+        await stop.wait()
     finally:
         now = sandbox.clock.now()
         await sandbox.stop()

@@ -57,7 +57,10 @@ def defer_accept(sock) -> bool:
     return True
 
 
-async def wait_for_stop() -> None:
+def stop_signals() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets. Installed before the server listens: a stop sent as
+    soon as it is up (after its banner, or its first /readyz) is never lost to the signal's
+    default action, which ended the process without stopping anything in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,7 +68,7 @@ async def wait_for_stop() -> None:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # pragma: no cover - not on Linux
             pass
-    await stop.wait()
+    return stop
 
 
 GC_YOUNG = 10_000  # allocations between collections of the youngest generation (settle_heap)
@@ -85,6 +88,7 @@ def settle_heap() -> None:
 
 
 async def run_server(settings: Settings) -> None:
+    stop = stop_signals()
     bot = LiveOpsBot(settings)
     runner, port = await serve(bot.web_app(), settings.host, settings.port, timeout=settings.http_timeout)
     log.info("listening on http://%s:%s (health: /healthz, ready: /readyz)", settings.host, port)
@@ -105,7 +109,7 @@ async def run_server(settings: Settings) -> None:
         bot.longconn = longconn
         longconn.start()
     try:
-        await wait_for_stop()
+        await stop.wait()
     finally:
         log.info("stopping")
         await shut_down(bot, [runner, *([metrics_runner] if metrics_runner else [])], longconn)

@@ -128,11 +128,14 @@ def main(argv: list[str]) -> int:
             print(f"running the whole test suite (about {minutes.group(1) if minutes else '?'} minutes on 2 cores; "
                   "python3 dev.py test -k NAME runs a part)", flush=True)
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or ["-q"])]
+    if os.name == "nt":  # no exec there (it would start a new process and return at once)
+        return subprocess.call(cmd)
     # This process becomes the command: a SIGTERM (a process manager, `kill`) reaches the bot and
     # stops it in order, instead of ending this wrapper and leaving the bot running.
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(cmd[0], cmd)
+    return 0  # not reached: execv does not return
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.server import run_server
 
             asyncio.run(run_server(settings))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl+C, or a stop signal while starting (StopSignals)
         return 0
     except OSError as exc:
         if exc.errno in (98, 48):  # address in use

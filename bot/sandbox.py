@@ -33,7 +33,7 @@ from bot.app import LiveOpsBot
 from bot.clock import ManualClock, wall_now
 from bot.config import Settings
 from bot.feishu.ingress import MAX_BODY_BYTES
-from bot.server import serve, settle_heap, stop_signals
+from bot.server import StopSignals, serve, settle_heap
 from bot.sim.inspect import refusal
 from bot.sim.server import FeishuSimulator
 
@@ -268,7 +268,7 @@ def _saved_clock(path: Path) -> datetime | None:
 
 
 async def run_sandbox(settings: Settings, *, fresh: bool = True) -> None:
-    stop = stop_signals()
+    stop = StopSignals()
     db_path = Path(settings.database_url.split(":///", 1)[-1])
     clock_file = _clock_file(db_path)
     if fresh:

@@ -57,18 +57,37 @@ def defer_accept(sock) -> bool:
     return True
 
 
-def stop_signals() -> asyncio.Event:
-    """An event that SIGINT or SIGTERM sets. Installed before the server listens: a stop sent as
-    soon as it is up (after its banner, or its first /readyz) is never lost to the signal's
-    default action, which ended the process without stopping anything in order."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except NotImplementedError:  # pragma: no cover - not on Linux
-            pass
-    return stop
+class StopSignals:
+    """SIGINT and SIGTERM, installed before the server listens. While it starts, a signal ends it
+    at once (its task is cancelled, as Ctrl+C always did): nothing is in hand yet, and start-up
+    may wait long on a database or on Feishu. Once ``started()``, a signal sets ``stop`` and the
+    server stops in order (shut_down). The handlers used to come only after start-up, so a
+    SIGTERM just after the first answers (the banner, a 200 on /readyz) hit the default action:
+    the process ended with nothing stopped in order."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self._starting = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._signalled)
+            except NotImplementedError:  # pragma: no cover - not on Linux
+                pass
+
+    def _signalled(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+        else:
+            self.stop.set()
+
+    def started(self) -> None:
+        self._starting = None
+
+    async def wait(self) -> None:
+        """Mark start-up done and wait for a stop signal."""
+        self.started()
+        await self.stop.wait()
 
 
 GC_YOUNG = 10_000  # allocations between collections of the youngest generation (settle_heap)
@@ -88,7 +107,7 @@ def settle_heap() -> None:
 
 
 async def run_server(settings: Settings) -> None:
-    stop = stop_signals()
+    stop = StopSignals()
     bot = LiveOpsBot(settings)
     runner, port = await serve(bot.web_app(), settings.host, settings.port, timeout=settings.http_timeout)
     log.info("listening on http://%s:%s (health: /healthz, ready: /readyz)", settings.host, port)

@@ -4,7 +4,7 @@
     python3 dev.py run        create .venv if needed, install, start the bot (the local sandbox, with
                               --sandbox, when no FEISHU_APP_ID is set in the environment or .env)
     python3 dev.py test       the same set-up with test extras, then the whole test suite (pytest; about
-                              5 minutes on 2 cores, see docs/benchmarks.md); `test -k webhook` runs a part
+                              7 minutes on 2 cores, see docs/benchmarks.md); `test -k webhook` runs a part
     python3 dev.py bench      the same set-up, then every benchmark (tests/bench/run_all.py) and one table
     python3 dev.py liveops …  any `liveops` sub-command inside .venv, e.g. `python3 dev.py liveops doctor`,
                               `python3 dev.py liveops check-config`, `python3 dev.py liveops migrate`

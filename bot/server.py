@@ -45,22 +45,21 @@ async def serve(app: web.Application, host: str, port: int, *,
     return runner, bound
 
 
-def defer_accept(sock) -> bool:
-    """Set DEFER_ACCEPT on a listening TCP socket where the system has it (Linux); whether it did."""
+def defer_accept(sock) -> None:
+    """Set DEFER_ACCEPT on a listening TCP socket where the system has it (Linux)."""
     option = getattr(socket, "TCP_DEFER_ACCEPT", None)
     if option is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return False
+        return
     try:
         sock.setsockopt(socket.IPPROTO_TCP, option, DEFER_ACCEPT)
     except OSError:  # pragma: no cover - a kernel without it: accept as before
-        return False
-    return True
+        pass
 
 
 class StopSignals:
     """SIGINT and SIGTERM, installed before the server listens. While it starts, a signal ends it
     at once (its task is cancelled, as Ctrl+C always did): nothing is in hand yet, and start-up
-    may wait long on a database or on Feishu. Once ``started()``, a signal sets ``stop`` and the
+    may wait long on a database or on Feishu. Once in ``wait()``, a signal sets ``stop`` and the
     server stops in order (shut_down). The handlers used to come only after start-up, so a
     SIGTERM just after the first answers (the banner, a 200 on /readyz) hit the default action:
     the process ended with nothing stopped in order."""
@@ -81,12 +80,9 @@ class StopSignals:
         else:
             self.stop.set()
 
-    def started(self) -> None:
-        self._starting = None
-
     async def wait(self) -> None:
-        """Mark start-up done and wait for a stop signal."""
-        self.started()
+        """Start-up is done: wait for a stop signal."""
+        self._starting = None
         await self.stop.wait()
 
 

@@ -1,10 +1,12 @@
 """Looking at what the bot said, the same way for every test: the end-to-end harness
 (tests/harness.py) and the seam (tests/seam.py) hand out messages of one shape (the
 simulator's /_sim view: ``msg_type``, parsed ``content``, ``message_id``, ``parent_id`` ...),
-and these read them. One copy here instead of one per test file."""
+and these read them; and a free port for a process a test starts. One copy here instead of one
+per test file."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -86,3 +88,10 @@ def button_value(message: dict, action: str) -> dict:
 async def advance_to(h, when: datetime) -> None:
     """Move the injected clock to ``when`` and let everything due run."""
     await h.advance((when - h.clock.now()).total_seconds())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now, for a process the test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

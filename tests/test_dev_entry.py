@@ -18,13 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dev():
@@ -91,7 +87,7 @@ def _env(tmp_path: Path, port: int, **more: str) -> dict[str, str]:
 def test_sigterm_to_dev_run_stops_the_bot(tmp_path):
     if not _ready_without_setup():
         pytest.skip("dev.py would install packages or fetch VChart first (run python3 dev.py test)")
-    port = _free_port()
+    port = free_port()
     bot = Started([sys.executable, str(ROOT / "dev.py"), "run", "--sandbox"], _env(tmp_path, port))
     try:
         bot.wait_for(lambda: "sandbox running" in bot.output, "banner")
@@ -110,7 +106,7 @@ def test_a_stop_signal_while_starting_ends_it_at_once(tmp_path):
     silent = socket.socket()  # a "Feishu" that takes connections and never answers
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path, port, FEISHU_APP_ID="cli_starting", FEISHU_APP_SECRET="s",
                FEISHU_DOMAIN=f"http://127.0.0.1:{silent.getsockname()[1]}", BOT_TRANSPORT="webhook",
                FEISHU_VERIFICATION_TOKEN="t", FEISHU_ENCRYPT_KEY="k",

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,11 +29,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.feishu import crypto
 from bot.sim.server import FeishuSimulator
 from tests.harness import APP_ID, APP_SECRET, ENCRYPT_KEY, TOKEN
+from tests.helpers import free_port
 from tests.test_fuzz_commands import NAMES, WORDS
 from tests.test_webhook import _envelope
 
@@ -49,18 +50,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 BAD_WORDS = ("Traceback", 'File "', "参考编号", "Reference:")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveBot:
     """The real bot process (``python -m bot run``, SQLite) talking to the simulator here."""
 
     def __init__(self, sim: FeishuSimulator, workdir: Path) -> None:
         self.sim = sim
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "bot.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": APP_SECRET,

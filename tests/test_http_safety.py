@@ -23,6 +23,7 @@ from bot.app import LiveOpsBot, without_token
 from bot.server import serve
 from bot.sim.server import FeishuSimulator
 from bot.store.models import InboxEvent
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -302,14 +303,8 @@ def test_run_without_credentials_never_starts_the_sandbox(tmp_path, env, server)
     assert not (tmp_path / "data").exists()  # nothing was created
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_explicit_sandbox_listens_on_loopback_only(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {"BOT_HOST": "0.0.0.0", "BOT_PORT": str(port), "BOT_DATA_DIR": str(tmp_path / "data"),
            "DATABASE_URL": "postgresql://liveops:pw@db.invalid/liveops"}  # never used by the sandbox
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--sandbox"], cwd=tmp_path, text=True,
@@ -359,9 +354,7 @@ def test_the_start_up_heap_is_kept_out_of_the_collectors_sight():
     what requests make. Unfrozen, one took ~220 ms here and the webhook's p99 carried it."""
     import gc
 
-    from bot.server import settle_heap
-
-    from bot.server import GC_YOUNG
+    from bot.server import GC_YOUNG, settle_heap
 
     before, threshold = gc.get_freeze_count(), gc.get_threshold()
     try:

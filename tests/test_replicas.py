@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -19,15 +18,10 @@ from bot.sim.server import FeishuSimulator
 from bot.store.db import Database
 from tests import scratch_pg
 from tests.conftest import PG_ADMIN_URL
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID, SECRET, KEY, TOKEN = "cli_replica000001", "replica-secret", "replica-key", "replica-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _scratch_db() -> str | None:
@@ -41,7 +35,7 @@ async def _scratch_db() -> str | None:
 
 class Replica:
     def __init__(self, n: int, sim_url: str, db_url: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": SECRET,
                "FEISHU_ENCRYPT_KEY": KEY, "FEISHU_VERIFICATION_TOKEN": TOKEN, "FEISHU_DOMAIN": sim_url,
